@@ -1,0 +1,105 @@
+"""Command line: ``newshub build``, ``newshub i18n extract|update|compile``.
+
+Exit codes: 0 success, 1 content or template errors, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from generator import __version__, i18n
+from generator.build import build
+from generator.config import load_config
+from generator.errors import SiteError
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    site = Path(args.site).resolve()
+    if not site.is_dir():
+        parser.error(f"--site {args.site}: no such folder")
+    try:
+        return args.handler(args, site)
+    except SiteError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"newshub: {count} error{'s' if count != 1 else ''}; nothing was written "
+              "(the previous output is unchanged)", file=sys.stderr)
+        return EXIT_ERRORS
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newshub", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"newshub {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    build_cmd = commands.add_parser("build", help="build the site into the output folder")
+    _site_option(build_cmd)
+    build_cmd.add_argument("--output", default=None, help="output folder (default: SITE/output)")
+    build_cmd.add_argument("--base-url", default=None,
+                           help="absolute URL the site is served from (or $NEWSHUB_BASE_URL)")
+    build_cmd.add_argument("--drafts", action="store_true", help="include drafts and future posts")
+    build_cmd.add_argument("--jobs", type=_positive, default=None,
+                           help="worker processes for rendering (default: all cores)")
+    build_cmd.add_argument("--quiet", action="store_true", help="print errors only")
+    build_cmd.add_argument("--verbose", action="store_true", help="print the time of each phase")
+    build_cmd.set_defaults(handler=_build)
+
+    i18n_cmd = commands.add_parser("i18n", help="manage the theme's translation catalogs")
+    _site_option(i18n_cmd)
+    i18n_cmd.add_argument("action", choices=["extract", "update", "compile"],
+                          help="extract: write locales/messages.pot; update: merge it into "
+                               "each language's .po; compile: write .mo files")
+    i18n_cmd.set_defaults(handler=_i18n)
+    return parser
+
+
+def _site_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", default=".", help="site folder with site.toml and content/ "
+                                                    "(default: current folder)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _build(args: argparse.Namespace, site: Path) -> int:
+    start = time.perf_counter()
+    config = load_config(site, base_url=args.base_url, include_drafts=args.drafts)
+    output = Path(args.output).resolve() if args.output else site / "output"
+    log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
+    result = build(config, output, jobs=args.jobs, log=log)
+    if not args.quiet:
+        for problem in result.warnings:
+            print(problem, file=sys.stderr)
+        print(result.summary(time.perf_counter() - start, output))
+    return EXIT_OK
+
+
+def _i18n(args: argparse.Namespace, site: Path) -> int:
+    config = load_config(site)
+    if args.action == "extract":
+        paths = [i18n.extract(config)]
+    elif args.action == "update":
+        paths = i18n.update(config)
+    else:
+        paths = i18n.compile_catalogs(config)
+    for path in paths:
+        print(f"wrote {path}")
+    return EXIT_OK

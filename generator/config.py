@@ -1,0 +1,250 @@
+"""Site configuration: ``site.toml`` read into immutable records.
+
+Unknown keys are errors with a suggestion, so a typo never silently does nothing.
+A site without ``site.toml`` still builds: its languages are its content folders.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel import Locale, UnknownLocaleError
+
+from generator.errors import Problem, SiteError, error
+
+CONFIG_FILE = "site.toml"
+BASE_URL_ENV = "NEWSHUB_BASE_URL"
+DEFAULT_BASE_URL = "http://localhost:8000/"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
+
+SITE_KEYS = {
+    "base_url", "default_language", "theme", "title", "description", "brand_color",
+    "paginate", "feed_entries", "organisation", "languages", "taxonomy",
+}
+LANGUAGE_KEYS = {"name", "title", "description", "fallback"}
+ORGANISATION_KEYS = {"name", "logo", "donate_url", "social", "email"}
+TAXONOMY_KEYS = {"sections", "tags"}
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """One site language: BCP 47 ``code`` outside, Babel ``locale`` inside."""
+
+    code: str
+    locale: str
+    name: str
+    title: str
+    description: str
+    direction: str
+    fallback: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    name: str
+    logo: str = ""
+    donate_url: str = ""
+    email: str = ""
+    social: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """Everything ``site.toml`` and the command line say about a site."""
+
+    root: Path
+    base_url: str
+    default_language: str
+    languages: tuple[Language, ...]
+    theme: str
+    title: str
+    description: str
+    brand_color: str
+    paginate: int
+    feed_entries: int
+    organisation: Organisation
+    section_names: Mapping[str, Mapping[str, str]]
+    tag_names: Mapping[str, Mapping[str, str]]
+    include_drafts: bool = False
+
+    @property
+    def origin(self) -> str:
+        """Scheme and host of the base URL, without a trailing slash."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def path_prefix(self) -> str:
+        """The base URL's path without its trailing slash ('' at a domain root)."""
+        return urlsplit(self.base_url).path.rstrip("/")
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def theme_dir(self) -> Path:
+        own = self.root / "themes" / self.theme
+        return own if own.is_dir() else PACKAGE_ROOT / "themes" / self.theme
+
+    @property
+    def locales_dir(self) -> Path:
+        own = self.root / "locales"
+        return own if own.is_dir() else PACKAGE_ROOT / "locales"
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(language.code for language in self.languages)
+
+    def language(self, code: str) -> Language:
+        return next(language for language in self.languages if language.code == code)
+
+    def absolute(self, path: str) -> str:
+        """An absolute URL for a site path that already carries the prefix."""
+        return self.origin + path
+
+
+def load_config(
+    root: Path,
+    *,
+    base_url: str | None = None,
+    include_drafts: bool = False,
+) -> SiteConfig:
+    """Read ``root/site.toml`` (or infer a config) and apply command-line overrides."""
+    path = root / CONFIG_FILE
+    data = _read_toml(path) if path.is_file() else _inferred(root)
+    problems: list[Problem] = []
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    _check_keys(data, SITE_KEYS, path, text, "", problems)
+    languages = _languages(data.get("languages", {}), path, text, problems)
+    organisation = _organisation(data.get("organisation", {}), data, path, text, problems)
+    taxonomy = data.get("taxonomy", {})
+    _check_keys(taxonomy, TAXONOMY_KEYS, path, text, "taxonomy.", problems)
+    default = data.get("default_language") or (languages[0].code if languages else "en")
+    if languages and default not in {language.code for language in languages}:
+        problems.append(error(path, _line_of(text, "default_language"),
+                              f"default_language '{default}' is not one of the [languages]"))
+    url = base_url or os.environ.get(BASE_URL_ENV) or data.get("base_url") or DEFAULT_BASE_URL
+    if not re.match(r"^https?://[^/]+", url):
+        problems.append(error(path, _line_of(text, "base_url"),
+                              f"base_url must be an absolute http(s) URL, got '{url}'"))
+    paginate = data.get("paginate", 10)
+    if not isinstance(paginate, int) or paginate < 1:
+        problems.append(error(path, _line_of(text, "paginate"),
+                              "paginate must be a positive integer"))
+    if problems:
+        raise SiteError(problems)
+    return SiteConfig(
+        root=root,
+        base_url=url.rstrip("/") + "/",
+        default_language=default,
+        languages=languages,
+        theme=data.get("theme", "default"),
+        title=data.get("title", organisation.name),
+        description=data.get("description", ""),
+        brand_color=data.get("brand_color", "#0b6e4f"),
+        paginate=paginate,
+        feed_entries=int(data.get("feed_entries", 20)),
+        organisation=organisation,
+        section_names=_frozen_names(taxonomy.get("sections", {})),
+        tag_names=_frozen_names(taxonomy.get("tags", {})),
+        include_drafts=include_drafts,
+    )
+
+
+def babel_locale(code: str) -> str:
+    """Babel's form of a BCP 47 code: ``pt-BR`` → ``pt_BR``."""
+    return code.replace("-", "_")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise SiteError(error(path, int(match.group(1)) if match else None,
+                              f"invalid TOML: {exc}")) from exc
+    except UnicodeDecodeError as exc:
+        raise SiteError(error(path, None, f"not valid UTF-8: {exc.reason}")) from exc
+
+
+def _inferred(root: Path) -> dict[str, Any]:
+    """A config for a bare content tree: one language per folder."""
+    content = root / "content"
+    codes = sorted(p.name for p in content.iterdir() if p.is_dir()) if content.is_dir() else []
+    default = "en" if "en" in codes else (codes[0] if codes else "en")
+    ordered = [default, *[c for c in codes if c != default]] if codes else ["en"]
+    return {"default_language": default, "languages": {code: {} for code in ordered},
+            "organisation": {"name": "newshub"}}
+
+
+def _languages(table: Any, path: Path, text: str, problems: list[Problem]) -> tuple[Language, ...]:
+    languages = []
+    for code, options in table.items():
+        line = _line_of(text, f"languages.{code}") or _line_of(text, code)
+        if not LANGUAGE_CODE.match(code):
+            problems.append(error(path, line, f"language '{code}' is not a BCP 47 code "
+                                              "such as 'fr', 'pt-BR' or 'zh-Hans'"))
+            continue
+        try:
+            locale = Locale.parse(babel_locale(code))
+        except (UnknownLocaleError, ValueError):
+            problems.append(error(path, line, f"language '{code}' is unknown to Babel/CLDR"))
+            continue
+        _check_keys(options, LANGUAGE_KEYS, path, text, f"languages.{code}.", problems)
+        endonym = locale.get_display_name(locale) or code
+        languages.append(Language(
+            code=code,
+            locale=babel_locale(code),
+            name=options.get("name", endonym[:1].upper() + endonym[1:]),
+            title=options.get("title", ""),
+            description=options.get("description", ""),
+            direction=locale.text_direction,
+            fallback=tuple(options.get("fallback", ())),
+        ))
+    return tuple(languages)
+
+
+def _organisation(table: Any, data: Mapping[str, Any], path: Path, text: str,
+                  problems: list[Problem]) -> Organisation:
+    _check_keys(table, ORGANISATION_KEYS, path, text, "organisation.", problems)
+    return Organisation(
+        name=table.get("name", data.get("title", "newshub")),
+        logo=table.get("logo", ""),
+        donate_url=table.get("donate_url", ""),
+        email=table.get("email", ""),
+        social=MappingProxyType(dict(table.get("social", {}))),
+    )
+
+
+def _frozen_names(table: Mapping[str, Mapping[str, str]]) -> Mapping[str, Mapping[str, str]]:
+    return MappingProxyType({key: MappingProxyType(dict(names)) for key, names in table.items()})
+
+
+def _check_keys(table: Mapping[str, Any], known: set[str], path: Path, text: str,
+                prefix: str, problems: list[Problem]) -> None:
+    for key in table:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"; did you mean '{prefix}{close[0]}'?" if close else \
+            f"; known keys: {', '.join(sorted(known))}"
+        problems.append(error(path, _line_of(text, key), f"unknown key '{prefix}{key}'{hint}"))
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The first line that defines ``key`` (as a key or a table header)."""
+    pattern = re.compile(rf"^\s*(\[\s*)?{re.escape(key)}\s*(=|\])", re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None

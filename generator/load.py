@@ -1,0 +1,373 @@
+"""Load phase: Markdown sources under ``content/<lang>/`` read into ``Page`` records.
+
+Every file is read and validated even when it will be left out (drafts, future
+posts), and every problem is collected, so one build reports all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import unescape
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import markdown
+import yaml
+from markdown.extensions.toc import slugify_unicode
+from PIL import Image as PILImage
+
+from generator.config import SiteConfig
+from generator.errors import Problem, error, warning
+from generator.model import Asset, Page
+
+KNOWN_KEYS = {
+    "title", "date", "updated", "summary", "tags", "image", "image_alt", "draft",
+    "slug", "translation_key", "urgent",
+}
+MARKDOWN_EXTENSIONS = ["tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists"]
+HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+BAD_SLUG = re.compile(r"[/\\?#%\s<>\"']|^\.+$")
+SUMMARY_LENGTH = 200
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as text, so their time zone survives as written."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What the load phase found: pages to publish, files to copy, problems."""
+
+    pages: tuple[Page, ...]
+    assets: tuple[Asset, ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FrontMatter:
+    """Parsed front matter with the line each key starts on."""
+
+    values: Mapping[str, Any]
+    lines: Mapping[str, int]
+    body: str
+    body_line: int
+
+
+def load_site(config: SiteConfig, now: datetime | None = None) -> Loaded:
+    """Read every language folder; collect pages, assets and problems."""
+    now = now or datetime.now(UTC)
+    problems: list[Problem] = []
+    pages: list[Page] = []
+    assets: list[Asset] = []
+    content = config.content_dir
+    if not content.is_dir():
+        return Loaded((), (), (error(content, None, "content folder not found"),))
+    known = set(config.language_codes)
+    for folder in sorted(content.iterdir()):
+        if folder.name.startswith("."):
+            continue
+        if not folder.is_dir():
+            problems.append(warning(folder, None, "ignored: files belong in content/<lang>/"))
+            continue
+        if folder.name not in known:
+            problems.append(error(folder, None, _unknown_language(folder.name, config)))
+            continue
+        for source, resources in _markdown_files(folder):
+            page = _load_page(config, folder.name, source, resources, problems)
+            if page is not None and _published(page, config, now):
+                pages.append(page)
+        assets.extend(_loose_assets(config, folder))
+    return Loaded(tuple(pages), tuple(assets), tuple(problems))
+
+
+def parse_front_matter(text: str) -> FrontMatter:
+    """Split ``---`` front matter from the body; raise ``ValueError(line, message)``."""
+    text = text.removeprefix("\ufeff")
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        raise _FrontMatterError(1, "missing front matter: start the file with a '---' line, "
+                                   "then 'title: …', then '---'")
+    end = next((i for i, line in enumerate(lines[1:], 1) if line.rstrip() in ("---", "...")), None)
+    if end is None:
+        raise _FrontMatterError(1, "front matter is not closed: add a '---' line after it")
+    block = "\n".join(lines[1:end])
+    try:
+        values = yaml.load(block, Loader=_FrontMatterLoader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise _FrontMatterError(line, f"invalid YAML in front matter: {problem}") from exc
+    if not isinstance(values, dict):
+        raise _FrontMatterError(2, "front matter must be a mapping of 'key: value' lines")
+    key_lines = {}
+    for number, line in enumerate(lines[1:end], 2):
+        match = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
+        if match and match.group(1) not in key_lines:
+            key_lines[match.group(1)] = number
+    return FrontMatter(values, key_lines, "\n".join(lines[end + 1:]), end + 2)
+
+
+class _FrontMatterError(ValueError):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _unknown_language(code: str, config: SiteConfig) -> str:
+    configured = ", ".join(config.language_codes)
+    return (f"unknown language folder '{code}': add [languages.{code}] to site.toml "
+            f"or rename the folder (configured: {configured})")
+
+
+def _markdown_files(folder: Path) -> Iterator[tuple[Path, tuple[Path, ...]]]:
+    """Each Markdown source with its bundle resources (files beside an index.md)."""
+    for path in sorted(folder.rglob("*.md")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        if path.name == "index.md":
+            resources = tuple(sorted(p for p in path.parent.iterdir()
+                                     if p.is_file() and p.suffix != ".md"
+                                     and not p.name.startswith(".")))
+            yield path, resources
+        else:
+            yield path, ()
+
+
+def _loose_assets(config: SiteConfig, folder: Path) -> Iterator[Asset]:
+    """Non-Markdown files outside bundles, copied to the same place."""
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix == ".md" or path.name.startswith("."):
+            continue
+        if (path.parent / "index.md").is_file():
+            continue
+        yield Asset(path, "/" + path.relative_to(config.content_dir).as_posix())
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _FrontMatterError(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                                      "save the file as UTF-8") from exc
+
+
+def _load_page(config: SiteConfig, lang: str, source: Path, resources: tuple[Path, ...],
+               problems: list[Problem]) -> Page | None:
+    shown = _display_path(config, source)
+    try:
+        front = parse_front_matter(_read_text(source))
+    except _FrontMatterError as exc:
+        problems.append(error(shown, exc.line, exc.message))
+        return None
+    before = len(problems)
+    fields = _Fields(front, shown, problems)
+    relative = source.relative_to(config.content_dir / lang)
+    parts = relative.parent.parts if source.name == "index.md" else (*relative.parent.parts,
+                                                                     relative.stem)
+    kind = "article" if len(parts) > 1 else "page"
+    title = fields.title()
+    date = fields.datetime("date", required=kind == "article")
+    updated = fields.datetime("updated", required=False)
+    slug = fields.slug(parts[-1])
+    folders = parts[:-1]
+    site_path = "/" + "/".join((lang, *folders, slug)) + "/"
+    image, image_alt, image_file = fields.image(config, resources, site_path)
+    draft = fields.boolean("draft")
+    urgent = fields.boolean("urgent")
+    tags = fields.tags()
+    key = fields.text("translation_key") or "/".join(parts)
+    summary = fields.text("summary")
+    if updated and date and updated < date:
+        problems.append(warning(shown, front.lines.get("updated"), "'updated' is before 'date'"))
+    if len(problems) > before and any(p.severity == "error" for p in problems[before:]):
+        return None
+    body_html = render_markdown(front.body)
+    return Page(
+        id=f"{lang}/{'/'.join(parts)}",
+        lang=lang,
+        kind=kind,
+        section=parts[0] if kind == "article" else "",
+        slug=slug,
+        title=title,
+        date=date,
+        updated=updated,
+        summary=summary or summarise(body_html),
+        tags=tags,
+        image=image,
+        image_alt=image_alt,
+        image_size=_image_size(image_file),
+        draft=draft,
+        urgent=urgent,
+        translation_key=key,
+        body_html=body_html,
+        source=shown,
+        path=site_path,
+        resources=resources,
+        extra=MappingProxyType({k: v for k, v in front.values.items() if k not in KNOWN_KEYS}),
+    )
+
+
+class _Fields:
+    """Typed access to front matter, recording a problem for each bad value."""
+
+    def __init__(self, front: FrontMatter, path: Path, problems: list[Problem]) -> None:
+        self.front = front
+        self.path = path
+        self.problems = problems
+
+    def _fail(self, key: str, message: str) -> None:
+        self.problems.append(error(self.path, self.front.lines.get(key, 1), message))
+
+    def title(self) -> str:
+        value = self.front.values.get("title")
+        if value is None or str(value).strip() == "":
+            self._fail("title", "missing 'title' in front matter")
+            return ""
+        text = str(value).strip()
+        tag = HTML_TAG.search(text)
+        if tag:
+            self._fail("title", f"title contains HTML markup ({tag.group(0)}); titles are "
+                                "plain text, remove the tags")
+        return text
+
+    def text(self, key: str) -> str:
+        value = self.front.values.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, (dict, list)):
+            self._fail(key, f"'{key}' must be text, not a {type(value).__name__}")
+            return ""
+        return str(value).strip()
+
+    def boolean(self, key: str) -> bool:
+        value = self.front.values.get(key, False)
+        if not isinstance(value, bool):
+            self._fail(key, f"'{key}' must be true or false, got {value!r}")
+            return False
+        return value
+
+    def datetime(self, key: str, *, required: bool) -> datetime | None:
+        value = self.front.values.get(key)
+        if value is None:
+            if required:
+                self._fail(key, f"missing '{key}': articles need a {key} such as "
+                                "2026-03-14T09:30:00+03:00")
+            return None
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self._fail(key, f"'{key}' is not an ISO 8601 date: {value!r} "
+                            "(write it like 2026-03-14 or 2026-03-14T09:30:00+03:00)")
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def slug(self, default: str) -> str:
+        value = self.text("slug") or default
+        if BAD_SLUG.search(value) or ".." in value:
+            self._fail("slug", f"slug {value!r} is not allowed: a slug is one URL segment "
+                               "without '/', '..', spaces or '?#%'")
+            return default
+        return value
+
+    def tags(self) -> tuple[str, ...]:
+        value = self.front.values.get("tags") or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(t, (str, int)) for t in value):
+            self._fail("tags", "'tags' must be a list such as [water, health]")
+            return ()
+        tags = []
+        for tag in (str(t).strip() for t in value):
+            if BAD_SLUG.search(tag.replace(" ", "-")) or ".." in tag:
+                self._fail("tags", f"tag {tag!r} cannot be a URL segment")
+            elif tag and tag not in tags:
+                tags.append(tag)
+        return tuple(tags)
+
+    def image(self, config: SiteConfig, resources: tuple[Path, ...],
+              site_path: str) -> tuple[str, str, Path | None]:
+        """The image's site path, alt text and file (bundle resource or site static)."""
+        image = self.text("image")
+        alt = self.text("image_alt")
+        if not image:
+            return "", "", None
+        if image.startswith(("http://", "https://", "//")):
+            self._fail("image", "'image' must be a file of the site, not another host "
+                                "(visitors' privacy)")
+            return "", "", None
+        if image.startswith("/"):
+            file = config.root / "static" / image.lstrip("/")
+            where = "in static/"
+        else:
+            file = next((p for p in resources if p.name == image), config.root / "missing")
+            where = "beside this page (put it in the page bundle folder)"
+            image = site_path + image
+        if ".." in image or not file.is_file():
+            self._fail("image", f"image {self.text('image')!r} not found {where}")
+            return "", "", None
+        if not alt:
+            self.problems.append(warning(self.path, self.front.lines.get("image"),
+                                         "'image' has no 'image_alt' text"))
+        return image, alt, file
+
+
+def _image_size(file: Path | None) -> tuple[int, int] | None:
+    """Width and height from the image header (Pillow reads no pixels for this)."""
+    if file is None:
+        return None
+    try:
+        with PILImage.open(file) as image:
+            return image.size
+    except (OSError, PILImage.DecompressionBombError):
+        return None
+
+
+def _published(page: Page, config: SiteConfig, now: datetime) -> bool:
+    if config.include_drafts:
+        return True
+    return not page.draft and not (page.date and page.date > now)
+
+
+def _display_path(config: SiteConfig, path: Path) -> Path:
+    try:
+        return path.relative_to(config.root)
+    except ValueError:
+        return path
+
+
+_MARKDOWN = markdown.Markdown(
+    extensions=MARKDOWN_EXTENSIONS,
+    extension_configs={"toc": {"slugify": slugify_unicode}},
+)
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with one reused converter (much cheaper than one per page)."""
+    _MARKDOWN.reset()
+    return _MARKDOWN.convert(text)
+
+
+def summarise(html: str) -> str:
+    """The first paragraph as plain text, cut at a word boundary."""
+    match = re.search(r"<p>(.*?)</p>", html, re.DOTALL)
+    text = unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
+    text = re.sub(r"\s+", " ", text)
+    if len(text) <= SUMMARY_LENGTH:
+        return text
+    cut = text[:SUMMARY_LENGTH]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > SUMMARY_LENGTH // 2 else cut).rstrip(",;:") + "…"

@@ -1,0 +1,87 @@
+"""Immutable records of a site: pages, and the site that links them by id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from generator.config import SiteConfig
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One Markdown source, parsed and converted, with its place in the site.
+
+    ``id`` is ``<lang>/<path without .md>`` (bundles: the folder), unique in a site.
+    """
+
+    id: str
+    lang: str
+    kind: str  # "article" (inside a section) or "page" (at the language root)
+    section: str
+    slug: str
+    title: str
+    date: datetime | None
+    updated: datetime | None
+    summary: str
+    tags: tuple[str, ...]
+    image: str
+    image_alt: str
+    image_size: tuple[int, int] | None
+    draft: bool
+    urgent: bool
+    translation_key: str
+    body_html: str
+    source: Path
+    path: str  # site path such as /en/news/x/, without the base URL's prefix
+    resources: tuple[Path, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def output_path(self) -> str:
+        """Where the page's HTML goes, relative to the output folder."""
+        return url_to_output_path(self.path)
+
+    @property
+    def sort_key(self) -> tuple[float, str]:
+        """Newest first, then by id, so equal dates still order deterministically."""
+        stamp = self.date.timestamp() if self.date else 0.0
+        return (-stamp, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A file published as it is, such as an image beside the Markdown."""
+
+    source: Path
+    path: str  # site path without the base URL's prefix
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The linked site: every page by id, and the groups that connect them."""
+
+    config: SiteConfig
+    pages: Mapping[str, Page]
+    translations: Mapping[str, tuple[str, ...]]  # translation_key → page ids
+    articles: Mapping[str, tuple[str, ...]]  # lang → article ids, newest first
+    sections: Mapping[str, Mapping[str, tuple[str, ...]]]  # lang → section → ids
+    tags: Mapping[str, Mapping[str, tuple[str, ...]]]  # lang → tag → ids
+    static_pages: Mapping[str, tuple[str, ...]]  # lang → page ids
+    assets: tuple[Asset, ...] = ()
+
+    def translations_of(self, page: Page) -> tuple[Page, ...]:
+        """Every version of the page's story, in the site's language order."""
+        return tuple(self.pages[pid] for pid in self.translations[page.translation_key])
+
+
+def url_to_output_path(site_path: str) -> str:
+    """``/en/news/x/`` → ``en/news/x/index.html``."""
+    path = site_path.lstrip("/")
+    return path + "index.html" if path == "" or path.endswith("/") else path

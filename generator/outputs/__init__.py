@@ -1,0 +1,8 @@
+"""One module per output kind; each lists the files it will produce as render jobs.
+
+Adding an output kind means adding a module here and naming it in ``KINDS``.
+"""
+
+from generator.outputs import chooser, listings, notfound, pages, sitemap, static
+
+KINDS = (static, pages, listings, notfound, chooser, sitemap)

@@ -1,0 +1,23 @@
+"""``/index.html``: a language chooser that works without JavaScript.
+
+A tiny inline script sends a first-time visitor to the language their browser
+prefers (or the one they chose before); everyone else gets plain links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from generator.model import Site
+from generator.render import Job
+from generator.views import base_context, home_path
+
+
+def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
+    config = site.config
+    versions = {code: home_path(code) for code in config.language_codes}
+    context = base_context(site, assets, config.default_language, title=config.title,
+                           description=config.description, site_path="/", versions=versions)
+    context["x_default"] = context["canonical"]
+    context["targets"] = {alt.code: alt.url for alt in context["alternates"]}
+    yield Job("index.html", "page", config.default_language, "chooser.html", context)

@@ -1,0 +1,133 @@
+"""Lists of articles: language homes, sections and tags, paginated; the tag index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from generator.model import Site, url_to_output_path
+from generator.render import Job
+from generator.views import (
+    Link,
+    ListingView,
+    Pager,
+    base_context,
+    home_path,
+    page_view,
+    section_name,
+    section_path,
+    tag_name,
+    tag_path,
+    url,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One paginated list in one language."""
+
+    lang: str
+    kind: str  # "home", "section" or "tag"
+    key: str  # section or tag key; "" for a home
+    title: str
+    base_path: str
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TagCount:
+    name: str
+    url: str
+    count: int
+
+
+def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
+    groups = _groups(site)
+    for listing in (item for group in groups.values() for item in group.values()):
+        pages = _pages(listing.ids, site.config.paginate)
+        for number, ids in enumerate(pages, 1):
+            versions = {lang: _page_path(other.base_path, number)
+                        for lang, other in _siblings(groups, listing).items()
+                        if number <= len(_pages(other.ids, site.config.paginate))}
+            yield _job(site, assets, listing, number, len(pages), ids, versions)
+    for lang in site.config.language_codes:
+        yield _tag_index(site, assets, lang)
+
+
+def listings_of(site: Site) -> list[Listing]:
+    """Every listing of the site (page one of each), for the sitemap."""
+    return [item for group in _groups(site).values() for item in group.values()]
+
+
+def _groups(site: Site) -> dict[tuple[str, str], dict[str, Listing]]:
+    """Listings keyed by (kind, key), then language: a group is one listing's translations."""
+    config = site.config
+    groups: dict[tuple[str, str], dict[str, Listing]] = {}
+
+    def add(listing: Listing) -> None:
+        groups.setdefault((listing.kind, listing.key), {})[listing.lang] = listing
+
+    for lang in config.language_codes:
+        language = config.language(lang)
+        add(Listing(lang, "home", "", language.title or config.title, home_path(lang),
+                    site.articles.get(lang, ())))
+        for section, ids in site.sections.get(lang, {}).items():
+            add(Listing(lang, "section", section, section_name(config, section, lang),
+                        section_path(lang, section), ids))
+        for tag, ids in site.tags.get(lang, {}).items():
+            add(Listing(lang, "tag", tag, tag_name(config, tag, lang), tag_path(lang, tag), ids))
+    return groups
+
+
+def _siblings(groups: Mapping[tuple[str, str], Mapping[str, Listing]],
+              listing: Listing) -> Mapping[str, Listing]:
+    return groups[(listing.kind, listing.key)]
+
+
+def _pages(ids: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)] or [()]
+
+
+def _page_path(base_path: str, number: int) -> str:
+    return base_path if number == 1 else f"{base_path}page/{number}/"
+
+
+def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, total: int,
+         ids: tuple[str, ...], versions: Mapping[str, str]) -> Job:
+    site_path = _page_path(listing.base_path, number)
+    context = base_context(site, assets, listing.lang, title=listing.title,
+                           description=site.config.language(listing.lang).description
+                           or site.config.description,
+                           site_path=site_path, versions=versions)
+    context["listing"] = ListingView(
+        kind=listing.kind,
+        title=listing.title,
+        items=tuple(page_view(site, site.pages[pid]) for pid in ids),
+        total=len(listing.ids),
+        pager=_pager(site, listing.base_path, number, total),
+    )
+    return Job(url_to_output_path(site_path), "listing", listing.lang, "list.html", context)
+
+
+def _pager(site: Site, base_path: str, number: int, total: int) -> Pager:
+    link: Callable[[int], str] = lambda n: url(site.config, _page_path(base_path, n))  # noqa: E731
+    return Pager(
+        number=number,
+        total=total,
+        previous_url=link(number - 1) if number > 1 else "",
+        next_url=link(number + 1) if number < total else "",
+        pages=tuple(Link(str(n), link(n), current=n == number) for n in range(1, total + 1)),
+    )
+
+
+def _tag_index(site: Site, assets: Mapping[str, str], lang: str) -> Job:
+    config = site.config
+    site_path = f"/{lang}/tags/"
+    context = base_context(site, assets, lang, title="", description="", site_path=site_path,
+                           versions={code: f"/{code}/tags/" for code in config.language_codes})
+    context["tags"] = tuple(
+        TagCount(tag_name(config, tag, lang), url(config, tag_path(lang, tag)), len(ids))
+        for tag, ids in sorted(site.tags.get(lang, {}).items(),
+                               key=lambda item: tag_name(config, item[0], lang).casefold())
+    )
+    return Job(site_path.lstrip("/") + "index.html", "listing", lang, "tags.html", context)

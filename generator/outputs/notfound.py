@@ -1,0 +1,24 @@
+"""A 404 page per language, and ``/404.html`` in the default language for static hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from generator.model import Site
+from generator.render import Job
+from generator.views import base_context
+
+
+def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
+    config = site.config
+    for lang in config.language_codes:
+        yield _job(site, assets, lang, f"{lang}/404.html")
+    yield _job(site, assets, config.default_language, "404.html")
+
+
+def _job(site: Site, assets: Mapping[str, str], lang: str, path: str) -> Job:
+    versions = {code: f"/{code}/404.html" for code in site.config.language_codes}
+    context = base_context(site, assets, lang, title="", description="",
+                           site_path=f"/{lang}/404.html", versions=versions)
+    context["noindex"] = True
+    return Job(path, "page", lang, "404.html", context)

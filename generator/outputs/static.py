@@ -1,0 +1,52 @@
+"""Files published as they are: theme assets (fingerprinted), site ``static/``,
+images beside the Markdown and page-bundle resources."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from generator.config import SiteConfig
+from generator.model import Site
+from generator.render import Job
+
+FINGERPRINTED = {".css", ".js"}
+ASSET_PREFIX = "/assets/"
+
+
+def theme_assets(config: SiteConfig) -> Mapping[str, str]:
+    """Theme static file name → URL; CSS and JS names carry a content hash so
+    browsers may cache them for a year without ever serving a stale copy."""
+    root = config.theme_dir / "static"
+    return {name: config.path_prefix + site_path for name, site_path, _ in _theme_files(root)}
+
+
+def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
+    config = site.config
+    for _name, site_path, source in _theme_files(config.theme_dir / "static"):
+        yield Job(site_path.lstrip("/"), "static", source=source)
+    site_static = config.root / "static"
+    for source in _files(site_static):
+        yield Job(source.relative_to(site_static).as_posix(), "static", source=source)
+    for asset in site.assets:
+        yield Job(asset.path.lstrip("/"), "static", source=asset.source)
+    for page in site.pages.values():
+        for resource in page.resources:
+            yield Job(page.path.lstrip("/") + resource.name, "static", source=resource)
+
+
+def _theme_files(root: Path) -> Iterator[tuple[str, str, Path]]:
+    for source in _files(root):
+        name = source.relative_to(root).as_posix()
+        target = name
+        if source.suffix in FINGERPRINTED:
+            digest = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
+            target = f"{name[: -len(source.suffix)]}.{digest}{source.suffix}"
+        yield name, ASSET_PREFIX + target, source
+
+
+def _files(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))

@@ -1,0 +1,251 @@
+"""Read-only views handed to templates, built from the site's records.
+
+Templates see only these: every value a page shows is here, so two builds with
+the same views render the same bytes, and a view's digest says when to re-render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from generator.config import Language, SiteConfig
+from generator.model import Page, Site
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A labelled link; ``lang`` set when it leads to another language."""
+
+    name: str
+    url: str
+    current: bool = False
+    lang: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Alternate:
+    """One language version of the current page, for hreflang and the switcher."""
+
+    code: str
+    name: str
+    url: str
+    absolute: str
+    direction: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    id: str
+    lang: str
+    kind: str
+    title: str
+    url: str
+    permalink: str
+    date: datetime | None
+    updated: datetime | None
+    summary: str
+    tags: tuple[Link, ...]
+    section: Link | None
+    content: Markup
+    image_url: str
+    image_alt: str
+    image_width: int
+    image_height: int
+    draft: bool
+    urgent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    number: int
+    total: int
+    previous_url: str
+    next_url: str
+    pages: tuple[Link, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListingView:
+    kind: str  # "home", "section" or "tag"
+    title: str
+    items: tuple[PageView, ...]
+    total: int
+    pager: Pager
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    title: str
+    description: str
+    organisation: str
+    logo_url: str
+    donate_url: str
+    email: str
+    social: tuple[Link, ...]
+    brand_color: str
+    base_url: str
+    languages: tuple[Link, ...]
+
+
+def url(config: SiteConfig, site_path: str) -> str:
+    """A site path as a root-relative URL, with the base URL's prefix, percent-encoded."""
+    return quote(config.path_prefix + site_path, safe="/#%:")
+
+
+def absolute(config: SiteConfig, site_path: str) -> str:
+    return config.origin + url(config, site_path)
+
+
+def home_path(lang: str) -> str:
+    return f"/{lang}/"
+
+
+def section_path(lang: str, section: str) -> str:
+    return f"/{lang}/{section}/"
+
+
+def tag_path(lang: str, tag: str) -> str:
+    return f"/{lang}/tags/{tag}/"
+
+
+def section_name(config: SiteConfig, section: str, lang: str) -> str:
+    names = config.section_names.get(section, {})
+    fallback = section.replace("-", " ").title()
+    return names.get(lang) or names.get(config.default_language) or fallback
+
+
+def tag_name(config: SiteConfig, tag: str, lang: str) -> str:
+    names = config.tag_names.get(tag, {})
+    return names.get(lang) or tag
+
+
+def site_view(site: Site, language: Language) -> SiteView:
+    config = site.config
+    org = config.organisation
+    return SiteView(
+        title=language.title or config.title,
+        description=language.description or config.description,
+        organisation=org.name,
+        logo_url=url(config, "/" + org.logo.lstrip("/")) if org.logo else "",
+        donate_url=org.donate_url,
+        email=org.email,
+        social=tuple(Link(name, link) for name, link in org.social.items()),
+        brand_color=config.brand_color,
+        base_url=config.base_url,
+        languages=tuple(Link(lang.name, url(config, home_path(lang.code)), lang=lang.code)
+                        for lang in config.languages),
+    )
+
+
+def page_view(site: Site, page: Page) -> PageView:
+    config = site.config
+    return PageView(
+        id=page.id,
+        lang=page.lang,
+        kind=page.kind,
+        title=page.title,
+        url=url(config, page.path),
+        permalink=absolute(config, page.path),
+        date=page.date,
+        updated=page.updated,
+        summary=page.summary,
+        tags=tuple(Link(tag_name(config, tag, page.lang), url(config, tag_path(page.lang, tag)))
+                   for tag in page.tags),
+        section=Link(section_name(config, page.section, page.lang),
+                     url(config, section_path(page.lang, page.section))) if page.section else None,
+        content=Markup(page.body_html),
+        image_url=url(config, page.image) if page.image else "",
+        image_alt=page.image_alt,
+        image_width=page.image_size[0] if page.image_size else 0,
+        image_height=page.image_size[1] if page.image_size else 0,
+        draft=page.draft,
+        urgent=page.urgent,
+    )
+
+
+def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alternate, ...]:
+    """Versions of one page, in site language order: ``paths`` maps code → site path."""
+    config = site.config
+    return tuple(
+        Alternate(lang.code, lang.name, url(config, paths[lang.code]),
+                  absolute(config, paths[lang.code]), lang.direction, lang.code == current)
+        for lang in config.languages if lang.code in paths
+    )
+
+
+def navigation(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
+    """Sections of a language, in the taxonomy table's order, then by name."""
+    config = site.config
+    present = site.sections.get(lang, {})
+    order = [s for s in config.section_names if s in present]
+    order += sorted(s for s in present if s not in order)
+    return tuple(Link(section_name(config, s, lang), url(config, section_path(lang, s)),
+                      current=current_path == section_path(lang, s)) for s in order)
+
+
+def static_links(site: Site, lang: str) -> tuple[Link, ...]:
+    config = site.config
+    return tuple(Link(site.pages[pid].title, url(config, site.pages[pid].path))
+                 for pid in site.static_pages.get(lang, ()))
+
+
+def urgent_appeal(site: Site, lang: str) -> PageView | None:
+    """The newest article marked ``urgent: true`` in this language, for the banner."""
+    for pid in site.articles.get(lang, ()):
+        if site.pages[pid].urgent:
+            return page_view(site, site.pages[pid])
+    return None
+
+
+def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str,
+                 description: str, site_path: str,
+                 versions: Mapping[str, str]) -> dict[str, Any]:
+    """What every template receives, whatever it renders."""
+    config = site.config
+    language = config.language(lang)
+    found = alternates(site, versions, lang)
+    default = next((a for a in found if a.code == config.default_language), found[0])
+    return {
+        "site": site_view(site, language),
+        "lang": language,
+        "page_title": title,
+        "description": description,
+        "url": url(config, site_path),
+        "canonical": absolute(config, site_path),
+        "alternates": found,
+        "x_default": default.absolute,
+        "home_url": url(config, home_path(lang)),
+        "tags_url": url(config, f"/{lang}/tags/"),
+        "nav": navigation(site, lang, site_path),
+        "static_links": static_links(site, lang),
+        "urgent": urgent_appeal(site, lang),
+        "feeds": feed_links(site, lang),
+        "assets": assets,
+    }
+
+
+FEED_FORMATS = (
+    ("Atom", "atom.xml", "application/atom+xml"),
+    ("RSS", "rss.xml", "application/rss+xml"),
+    ("JSON Feed", "feed.json", "application/feed+json"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    name: str
+    url: str
+    media_type: str
+
+
+def feed_links(site: Site, lang: str) -> tuple[FeedLink, ...]:
+    """The language's feeds, for ``<link rel="alternate">`` and the footer."""
+    return tuple(FeedLink(name, url(site.config, f"/{lang}/{file}"), media_type)
+                 for name, file, media_type in FEED_FORMATS)
