@@ -54,8 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--drafts", action="store_true", help="include drafts and future posts")
     build_cmd.add_argument("--jobs", type=_positive, default=None,
                            help="worker processes for rendering (default: all cores)")
-    build_cmd.add_argument("--quiet", action="store_true", help="print errors only")
-    build_cmd.add_argument("--verbose", action="store_true", help="print the time of each phase")
+    build_cmd.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    build_cmd.add_argument("-v", "--verbose", action="store_true",
+                           help="print the time of each phase")
     build_cmd.set_defaults(handler=_build)
 
     i18n_cmd = commands.add_parser("i18n", help="manage the theme's translation catalogs")

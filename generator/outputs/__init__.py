@@ -3,6 +3,6 @@
 Adding an output kind means adding a module here and naming it in ``KINDS``.
 """
 
-from generator.outputs import chooser, listings, notfound, pages, sitemap, static
+from generator.outputs import chooser, feeds, listings, notfound, pages, sitemap, static
 
-KINDS = (static, pages, listings, notfound, chooser, sitemap)
+KINDS = (static, pages, listings, feeds, notfound, chooser, sitemap)
