@@ -1,4 +1,4 @@
-"""Command line: ``newshub build``, ``newshub i18n extract|update|compile``.
+"""Command line: ``newshub build``, ``newshub serve``, ``newshub i18n extract|update|compile``.
 
 Exit codes: 0 success, 1 content or template errors, 2 bad usage.
 """
@@ -59,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
                            help="print the time of each phase")
     build_cmd.set_defaults(handler=_build)
 
+    serve_cmd = commands.add_parser("serve", help="build, serve on localhost, rebuild and "
+                                                  "reload the browser on every change")
+    _site_option(serve_cmd)
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve_cmd.add_argument("--no-drafts", action="store_true",
+                           help="leave drafts and future posts out, as the published site does")
+    serve_cmd.set_defaults(handler=_serve)
+
     i18n_cmd = commands.add_parser("i18n", help="manage the theme's translation catalogs")
     _site_option(i18n_cmd)
     i18n_cmd.add_argument("action", choices=["extract", "update", "compile"],
@@ -91,6 +100,12 @@ def _build(args: argparse.Namespace, site: Path) -> int:
             print(problem, file=sys.stderr)
         print(result.summary(time.perf_counter() - start, output))
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, site: Path) -> int:
+    from generator.serve import serve  # watchdog and the server load only when serving
+
+    return serve(site, args.host, args.port, drafts=not args.no_drafts)
 
 
 def _i18n(args: argparse.Namespace, site: Path) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
@@ -84,7 +84,9 @@ def load_site(config: SiteConfig, now: datetime | None = None) -> Loaded:
             continue
         for source, resources in _markdown_files(folder):
             page = _load_page(config, folder.name, source, resources, problems)
-            if page is not None and _published(page, config, now):
+            if page is not None and page.date and page.date > now:
+                page = replace(page, scheduled=True)
+            if page is not None and (config.include_drafts or not (page.draft or page.scheduled)):
                 pages.append(page)
         assets.extend(_loose_assets(config, folder))
     return Loaded(tuple(pages), tuple(assets), tuple(problems))
@@ -334,12 +336,6 @@ def _image_size(file: Path | None) -> tuple[int, int] | None:
             return image.size
     except (OSError, PILImage.DecompressionBombError):
         return None
-
-
-def _published(page: Page, config: SiteConfig, now: datetime) -> bool:
-    if config.include_drafts:
-        return True
-    return not page.draft and not (page.date and page.date > now)
 
 
 def _display_path(config: SiteConfig, path: Path) -> Path:

@@ -41,6 +41,7 @@ class Page:
     source: Path
     path: str  # site path such as /en/news/x/, without the base URL's prefix
     resources: tuple[Path, ...] = ()
+    scheduled: bool = False  # dated in the future: shown only with --drafts
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     @property

@@ -60,6 +60,7 @@ class PageView:
     image_height: int
     draft: bool
     urgent: bool
+    scheduled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,7 @@ def page_view(site: Site, page: Page) -> PageView:
         image_height=page.image_size[1] if page.image_size else 0,
         draft=page.draft,
         urgent=page.urgent,
+        scheduled=page.scheduled,
     )
 
 

@@ -1,0 +1,226 @@
+"""``newshub serve``: build, serve on localhost, rebuild on change, reload the browser.
+
+The dev build goes to a temporary folder (never ``output/``), includes drafts and
+future posts unless ``--no-drafts``, and every HTML response gets a tiny script
+that listens for Server-Sent Events; the published site never carries it. A build
+that fails shows its errors in the browser until the next good save.
+"""
+
+from __future__ import annotations
+
+import errno
+import html
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from generator.build import build
+from generator.config import load_config
+from generator.errors import SiteError
+from generator.watch import Change, Watcher
+
+EVENTS_PATH = "/__newshub/events"
+KEEPALIVE_SECONDS = 10.0
+RELOAD_SCRIPT = (
+    '<script>(function(){{var g={generation},s=new EventSource("{events}");'
+    's.addEventListener("build",function(e){{if(+e.data!==g)location.reload()}})}})()</script>'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildState:
+    """The outcome of the latest build: a generation number and any errors."""
+
+    generation: int
+    errors: tuple[str, ...] = ()
+
+
+class DevSite:
+    """The site being served: rebuilds on demand and tells waiting browsers."""
+
+    def __init__(self, root: Path, host: str, port: int, drafts: bool,
+                 log: Callable[[str], None]) -> None:
+        self.root = root
+        self.base_url = f"http://{host}:{port}/"
+        self.drafts = drafts
+        self.log = log
+        self.output = Path(tempfile.mkdtemp(prefix="newshub-serve-"))
+        self.state = BuildState(0)
+        self.changed = threading.Condition()
+        self.build_lock = threading.Lock()
+        self.stopping = False
+
+    def rebuild(self, changes: frozenset[Change] = frozenset()) -> None:
+        with self.build_lock:
+            start = time.perf_counter()
+            errors = self._build()
+            seconds = time.perf_counter() - start
+            what = ", ".join(sorted(str(c.path) for c in changes)[:3]) or "site"
+            if errors:
+                self.log(f"✗ build failed ({what}):\n  " + "\n  ".join(errors))
+            else:
+                self.log(f"✓ rebuilt {what} in {seconds:.2f} s")
+            with self.changed:
+                self.state = BuildState(self.state.generation + 1, errors)
+                self.changed.notify_all()
+
+    def _build(self) -> tuple[str, ...]:
+        try:
+            config = load_config(self.root, base_url=self.base_url, include_drafts=self.drafts)
+            build(config, self.output, jobs=1)
+        except SiteError as exc:
+            return tuple(str(problem) for problem in exc.problems)
+        except Exception:  # a bug must not kill the server; show it like a build error
+            return (traceback.format_exc(),)
+        return ()
+
+    def wait_for_change(self, generation: int, timeout: float) -> BuildState:
+        with self.changed:
+            self.changed.wait_for(lambda: self.state.generation != generation or self.stopping,
+                                  timeout)
+            return self.state
+
+    def stop(self) -> None:
+        with self.changed:
+            self.stopping = True
+            self.changed.notify_all()
+        shutil.rmtree(self.output, ignore_errors=True)
+
+
+def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
+    class Handler(SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(site.output), **kwargs)  # type: ignore[misc]
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def end_headers(self) -> None:
+            self.send_header("Cache-Control", "no-store")
+            super().end_headers()
+
+        def do_GET(self) -> None:
+            path = unquote(urlsplit(self.path).path)
+            if path == EVENTS_PATH:
+                return self._events()
+            state = site.state
+            target = self._target(path)
+            if state.errors and (target is None or target.suffix == ".html"):
+                return self._send_html(error_page(state), HTTPStatus.INTERNAL_SERVER_ERROR)
+            if target is None:
+                return self._not_found(path)
+            if target.suffix == ".html":
+                return self._send_html(target.read_text(encoding="utf-8"), HTTPStatus.OK)
+            return super().do_GET()
+
+        def _target(self, path: str) -> Path | None:
+            candidate = (site.output / path.lstrip("/")).resolve()
+            if not candidate.is_relative_to(site.output.resolve()):
+                return None
+            if candidate.is_dir():
+                if not path.endswith("/"):
+                    return candidate / "index.html" if (candidate / "index.html").is_file() \
+                        else None
+                candidate = candidate / "index.html"
+            return candidate if candidate.is_file() else None
+
+        def _not_found(self, path: str) -> None:
+            lang = path.strip("/").split("/", 1)[0]
+            page = site.output / lang / "404.html"
+            page = page if lang and page.is_file() else site.output / "404.html"
+            body = page.read_text(encoding="utf-8") if page.is_file() else "<h1>Not found</h1>"
+            self._send_html(body, HTTPStatus.NOT_FOUND)
+
+        def _send_html(self, text: str, status: HTTPStatus) -> None:
+            script = RELOAD_SCRIPT.format(generation=site.state.generation, events=EVENTS_PATH)
+            text = text.replace("</body>", script + "</body>", 1) if "</body>" in text \
+                else text + script
+            data = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _events(self) -> None:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "keep-alive")
+            self.end_headers()
+            generation = -1
+            try:
+                while not site.stopping:
+                    state = site.wait_for_change(generation, KEEPALIVE_SECONDS)
+                    if state.generation != generation:
+                        generation = state.generation
+                        self.wfile.write(f"event: build\ndata: {generation}\n\n".encode())
+                    else:
+                        self.wfile.write(b": keep-alive\n\n")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+
+    return Handler
+
+
+def error_page(state: BuildState) -> str:
+    """The build's errors, shown instead of every page until the next good build."""
+    items = "".join(f"<li><pre>{html.escape(error)}</pre></li>" for error in state.errors)
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        "<title>Build failed · newshub</title><style>body{font:16px/1.5 system-ui,sans-serif;"
+        "margin:2rem;color:#1b1f1d}h1{color:#a1260d}pre{white-space:pre-wrap;"
+        "background:#fdecea;padding:.75rem;border-radius:4px}ul{padding:0;list-style:none}"
+        "</style></head><body><h1>The site could not be built</h1>"
+        f"<p>Fix the problem below and save: this page reloads by itself.</p><ul>{items}</ul>"
+        "</body></html>"
+    )
+
+
+def serve(root: Path, host: str, port: int, drafts: bool) -> int:
+    """Run the development server until Ctrl-C; return the exit code."""
+    log = _log
+    site = DevSite(root, host, port, drafts, log)
+    try:
+        server = ThreadingHTTPServer((host, port), make_handler(site))
+    except OSError as exc:
+        site.stop()
+        if exc.errno == errno.EADDRINUSE:
+            print(f"newshub serve: port {port} is already in use on {host}; "
+                  f"try --port {port + 1}", file=sys.stderr)
+        else:
+            print(f"newshub serve: cannot listen on {host}:{port}: {exc.strerror}",
+                  file=sys.stderr)
+        return 1
+    server.daemon_threads = True
+    site.rebuild()
+    watcher = Watcher(root, site.rebuild)
+    watcher.start()
+    shown = "drafts and future posts included" if drafts else "drafts left out"
+    log(f"Serving {root} at {site.base_url} ({shown}); Ctrl-C to stop")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log("Stopping…")
+    finally:
+        watcher.stop()
+        site.stop()
+        server.server_close()
+    return 0
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,240 @@
+"""``newshub serve`` as an editor uses it: a real server in a subprocess, real file
+edits, pages fetched over HTTP; and the watcher's event classification."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePath
+
+import pytest
+
+from generator.watch import Change, ChangeKind, Watcher, classify
+from tests.conftest import FIXTURES
+
+TIMEOUT = 15.0
+
+
+@pytest.mark.parametrize(("path", "kind"), [
+    ("content/en/news/a.md", ChangeKind.CONTENT),
+    ("content/en/news/bundle/photo.jpg", ChangeKind.CONTENT),
+    ("content/xx", ChangeKind.CONTENT),
+    ("themes/default/templates/base.html", ChangeKind.TEMPLATE),
+    ("themes/default/static/style.css", ChangeKind.THEME_STATIC),
+    ("locales/fr/LC_MESSAGES/messages.po", ChangeKind.CATALOG),
+    ("locales/fr/LC_MESSAGES/messages.mo", None),
+    ("site.toml", ChangeKind.CONFIG),
+    ("static/images/logo.svg", ChangeKind.STATIC),
+    ("content/en/news/.a.md.swp", None),
+    ("content/en/news/a.md~", None),
+    ("content/en/news/.#a.md", None),
+    ("content/en/news/#a.md#", None),
+    ("content/en/news/4913", None),
+    ("output/en/index.html", None),
+    (".git/index", None),
+    ("README.md", None),
+    ("generator/cli.py", None),
+])
+def test_classify(path: str, kind: ChangeKind | None) -> None:
+    assert classify(PurePath(path)) == kind
+
+
+def test_a_burst_of_events_is_one_batch(tmp_path: Path) -> None:
+    (tmp_path / "content/en").mkdir(parents=True)
+    batches: list[frozenset[Change]] = []
+    settled = threading.Event()
+
+    def record(batch: frozenset[Change]) -> None:
+        batches.append(batch)
+        settled.set()
+
+    watcher = Watcher(tmp_path, record, delay=0.3)
+    watcher.start()
+    try:
+        for name in ("a.md", "b.md", ".b.md.swp", "c.md~"):
+            (tmp_path / "content/en" / name).write_text("x")
+        (tmp_path / "content/en/a.md").write_text("y")
+        assert settled.wait(TIMEOUT)
+        time.sleep(0.6)
+    finally:
+        watcher.stop()
+    assert len(batches) == 1
+    assert {c.path.name for c in batches[0]} == {"a.md", "b.md"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8")
+
+
+def until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+class Server:
+    def __init__(self, site: Path, *args: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "generator", "serve", "--site", str(site),
+             "--port", str(self.port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def wait_ready(self) -> None:
+        def ready() -> bool:
+            try:
+                return fetch(self.base + "/")[0] == 200
+            except OSError:
+                assert self.process.poll() is None, self.process.stderr.read()
+                return False
+
+        until(ready, "the server answers")
+
+    def get(self, path: str) -> tuple[int, str]:
+        return fetch(self.base + path)
+
+    def stop(self) -> tuple[int, str]:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        _out, err = self.process.communicate(timeout=TIMEOUT)
+        return self.process.returncode, err
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    target = tmp_path / "site"
+    shutil.copytree(FIXTURES / "multilingual", target)
+    return target
+
+
+@pytest.fixture
+def server(site: Path) -> Iterator[Server]:
+    running = Server(site)
+    running.wait_ready()
+    yield running
+    running.stop()
+
+
+def test_edit_rebuilds_and_pages_carry_the_reload_script(server: Server, site: Path) -> None:
+    status, body = server.get("/en/news/wells/")
+    assert status == 200 and "Teams repaired" in body
+    assert "/__newshub/events" in body
+    article = site / "content/en/news/wells.md"
+    article.write_text(article.read_text().replace("Teams repaired", "Crews repaired"))
+    until(lambda: "Crews repaired" in server.get("/en/news/wells/")[1], "the edit shows")
+
+
+def test_browsers_are_told_of_each_build(server: Server, site: Path) -> None:
+    lines: list[str] = []
+
+    def listen() -> None:
+        with urllib.request.urlopen(server.base + "/__newshub/events", timeout=TIMEOUT) as s:
+            for raw in s:
+                lines.append(raw.decode().strip())
+                if sum(line.startswith("data:") for line in lines) >= 2:
+                    return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    until(lambda: any(line.startswith("data:") for line in lines), "the first event")
+    (site / "content/en/about.md").write_text("---\ntitle: About again\n---\n\nHi.\n")
+    thread.join(TIMEOUT)
+    builds = [line for line in lines if line.startswith("data:")]
+    assert len(builds) == 2 and builds[0] != builds[1]
+
+
+def test_a_broken_file_shows_an_error_page_then_recovers(server: Server, site: Path) -> None:
+    broken = site / "content/en/news/broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\n")
+    until(lambda: server.get("/en/")[0] == 500, "the error page shows")
+    status, body = server.get("/en/news/wells/")
+    assert status == 500
+    assert "content/en/news/broken.md:2:" in body and "invalid YAML" in body
+    assert "/__newshub/events" in body, "the error page reloads itself when fixed"
+    broken.write_text("---\ntitle: Fixed now\ndate: 2026-01-05T00:00:00Z\n---\n\nOK.\n")
+    until(lambda: server.get("/en/news/broken/")[0] == 200, "the site recovers")
+    assert "Fixed now" in server.get("/en/news/broken/")[1]
+
+
+def test_deleted_and_renamed_files_disappear(server: Server, site: Path) -> None:
+    assert server.get("/en/news/older/")[0] == 200
+    (site / "content/en/news/older.md").unlink()
+    until(lambda: server.get("/en/news/older/")[0] == 404, "the deleted page is gone")
+    status, body = server.get("/en/news/older/")
+    assert "<html" in body, "404s use the theme's page"
+    (site / "content/fr/about.md").rename(site / "content/fr/qui-sommes-nous.md")
+    until(lambda: server.get("/fr/qui-sommes-nous/")[0] == 200, "the renamed page appears")
+    assert server.get("/fr/about/")[0] == 404
+
+
+def test_a_new_language_appears(server: Server, site: Path) -> None:
+    (site / "content/es/news").mkdir(parents=True)
+    (site / "content/es/news/pozos.md").write_text(
+        "---\ntitle: Pozos reparados\ndate: 2026-03-15T10:00:00Z\n---\n\nSí.\n")
+    config = site / "site.toml"
+    config.write_text(config.read_text() + '\n[languages.es]\ntitle = "Centro"\n')
+    until(lambda: server.get("/es/news/pozos/")[0] == 200, "the Spanish page appears")
+    assert 'hreflang="es"' in server.get("/")[1]
+
+
+def test_drafts_are_shown_and_marked(server: Server) -> None:
+    status, body = server.get("/en/news/secret/")
+    assert status == 200 and 'class="draft"' in body
+    status, body = server.get("/en/news/future/")
+    assert status == 200 and 'class="draft"' in body
+
+
+def test_no_drafts_hides_them(site: Path) -> None:
+    running = Server(site, "--no-drafts")
+    try:
+        running.wait_ready()
+        assert running.get("/en/news/secret/")[0] == 404
+        assert running.get("/en/news/future/")[0] == 404
+    finally:
+        running.stop()
+
+
+def test_published_build_has_no_reload_script(site: Path, tmp_path: Path) -> None:
+    from generator.cli import main
+
+    assert main(["build", "--site", str(site), "--output", str(tmp_path / "out"), "-q"]) == 0
+    for page in (tmp_path / "out").rglob("*.html"):
+        assert "__newshub" not in page.read_text(encoding="utf-8"), page
+
+
+def test_ctrl_c_stops_cleanly(server: Server) -> None:
+    code, err = server.stop()
+    assert code == 0
+    assert "Traceback" not in err
+
+
+def test_a_busy_port_gives_a_clear_message(server: Server, site: Path) -> None:
+    second = subprocess.run(
+        [sys.executable, "-m", "generator", "serve", "--site", str(site),
+         "--port", str(server.port)], capture_output=True, text=True, timeout=TIMEOUT)
+    assert second.returncode == 1
+    assert f"port {server.port} is already in use" in second.stderr
