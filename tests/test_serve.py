@@ -184,7 +184,7 @@ def test_deleted_and_renamed_files_disappear(server: Server, site: Path) -> None
     assert server.get("/en/news/older/")[0] == 200
     (site / "content/en/news/older.md").unlink()
     until(lambda: server.get("/en/news/older/")[0] == 404, "the deleted page is gone")
-    status, body = server.get("/en/news/older/")
+    _status, body = server.get("/en/news/older/")
     assert "<html" in body, "404s use the theme's page"
     (site / "content/fr/about.md").rename(site / "content/fr/qui-sommes-nous.md")
     until(lambda: server.get("/fr/qui-sommes-nous/")[0] == 200, "the renamed page appears")

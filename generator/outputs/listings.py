@@ -11,6 +11,7 @@ from generator.views import (
     Link,
     ListingView,
     Pager,
+    absolute,
     base_context,
     home_path,
     page_view,
@@ -99,6 +100,8 @@ def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, t
                            description=site.config.language(listing.lang).description
                            or site.config.description,
                            site_path=site_path, versions=versions)
+    if listing.kind == "home" and number == 1:
+        context["x_default"] = absolute(site.config, "/")  # the language chooser
     context["listing"] = ListingView(
         kind=listing.kind,
         title=listing.title,
