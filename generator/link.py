@@ -44,6 +44,9 @@ def link_site(config: SiteConfig, pages: Iterable[Page],
         tags=_freeze_nested(tags, config.language_codes),
         static_pages=_freeze_list({lang: static.get(lang, []) for lang in config.language_codes}),
         assets=assets,
+        urgent=MappingProxyType({
+            lang: next((p.id for p in sorted(pages, key=lambda p: p.sort_key) if p.urgent), "")
+            for lang, pages in articles.items()}),
     )
     return site, problems
 

@@ -76,6 +76,7 @@ class Site:
     tags: Mapping[str, Mapping[str, tuple[str, ...]]]  # lang → tag → ids
     static_pages: Mapping[str, tuple[str, ...]]  # lang → page ids
     assets: tuple[Asset, ...] = ()
+    urgent: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # lang → newest urgent id
 
     def translations_of(self, page: Page) -> tuple[Page, ...]:
         """Every version of the page's story, in the site's language order."""

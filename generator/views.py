@@ -6,6 +6,7 @@ the same views render the same bytes, and a view's digest says when to re-render
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,7 +98,11 @@ class SiteView:
 
 def url(config: SiteConfig, site_path: str) -> str:
     """A site path as a root-relative URL, with the base URL's prefix, percent-encoded."""
-    return quote(config.path_prefix + site_path, safe="/#%:")
+    path = config.path_prefix + site_path
+    return path if _URL_SAFE.fullmatch(path) else quote(path, safe="/#%:")
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9/._~#%:-]*")  # nothing to percent-encode
 
 
 def absolute(config: SiteConfig, site_path: str) -> str:
@@ -200,10 +205,8 @@ def static_links(site: Site, lang: str) -> tuple[Link, ...]:
 
 def urgent_appeal(site: Site, lang: str) -> PageView | None:
     """The newest article marked ``urgent: true`` in this language, for the banner."""
-    for pid in site.articles.get(lang, ()):
-        if site.pages[pid].urgent:
-            return page_view(site, site.pages[pid])
-    return None
+    pid = site.urgent.get(lang)
+    return page_view(site, site.pages[pid]) if pid else None
 
 
 def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str,

@@ -113,13 +113,15 @@ def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, t
 
 
 def _pager(site: Site, base_path: str, number: int, total: int) -> Pager:
+    """Previous/next plus a window of page links: first, last and two either side."""
     link: Callable[[int], str] = lambda n: url(site.config, _page_path(base_path, n))  # noqa: E731
+    shown = sorted({1, total, *range(max(1, number - 2), min(total, number + 2) + 1)})
     return Pager(
         number=number,
         total=total,
         previous_url=link(number - 1) if number > 1 else "",
         next_url=link(number + 1) if number < total else "",
-        pages=tuple(Link(str(n), link(n), current=n == number) for n in range(1, total + 1)),
+        pages=tuple(Link(str(n), link(n), current=n == number) for n in shown),
     )
 
 
