@@ -6,23 +6,27 @@ in that phase, and leaves the previous output untouched.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import i18n
+from generator.cache import Store, manifest_name
 from generator.config import SiteConfig
+from generator.deps import catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, error, raise_if_errors
 from generator.link import link_site
-from generator.load import load_site
+from generator.load import Parsed, load_site
 from generator.model import Site
 from generator.outputs import KINDS
 from generator.outputs.static import theme_assets
+from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
 from generator.write import WriteStats, write_output
+
+PAGES_ENTRY = "pages"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,7 @@ class BuildResult:
     stats: WriteStats
     counts: dict[str, int]
     warnings: tuple[Problem, ...]
+    rendered: frozenset[str] = frozenset()  # outputs rendered (the rest were up to date)
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self, seconds: float, output: Path) -> str:
@@ -38,39 +43,57 @@ class BuildResult:
                              for lang in self.site.config.language_codes)
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counts.items()))
         return (f"Built {len(self.site.pages)} pages (articles: {per_lang}); {kinds}; "
+                f"{len(self.rendered)} rendered, "
                 f"{self.stats.written} written, {self.stats.unchanged} unchanged, "
                 f"{self.stats.removed} removed in {seconds:.2f} s → {output}")
 
 
 def build(config: SiteConfig, output: Path, *, jobs: int | None = None,
-          log: Callable[[str], None] | None = None) -> BuildResult:
-    """Build the site into ``output``; raise ``SiteError`` with every problem found."""
+          log: Callable[[str], None] | None = None, use_cache: bool = True) -> BuildResult:
+    """Build the site into ``output``; raise ``SiteError`` with every problem found.
+
+    With the cache, unchanged sources are not parsed again and outputs whose inputs
+    did not change are not rendered again; the result is byte-identical either way.
+    """
     timings: dict[str, float] = {}
+    workers = jobs or default_workers()
+    store = Store(config.root) if use_cache else None
     with _phase("load", timings):
-        loaded = load_site(config)
+        previous = (store.read(PAGES_ENTRY) if store else None) or {}
+        loaded = load_site(config, previous=previous, workers=workers)
+        if store and _changed(previous, loaded.parsed):
+            store.write(PAGES_ENTRY, dict(loaded.parsed))
         raise_if_errors(list(loaded.problems))
     with _phase("link", timings):
         site, problems = link_site(config, loaded.pages, loaded.assets)
         raise_if_errors(problems)
     with _phase("plan", timings):
-        planned = plan(site)
+        planned, assets = plan(site)
+        keys = output_keys(config, planned, assets)
+        manifest = (store.read(manifest_name(output)) if store and output.is_dir() else None)
+        stale = [job for job in planned if not _up_to_date(job, keys, manifest, output)]
     with _phase("render", timings):
         renderer = Renderer(config)
-        rendered, problems = render_all(renderer, planned, jobs or os.cpu_count() or 1)
+        rendered, problems = render_all(renderer, stale, workers)
         raise_if_errors(problems)
     with _phase("write", timings):
-        stats = write_output(rendered, output)
+        stats = write_output(rendered, output, {job.path for job in planned},
+                             set(manifest) if manifest is not None else None)
+        if store:
+            store.write(manifest_name(output), keys)
     counts: dict[str, int] = {}
     for job in planned:
         counts[job.kind] = counts.get(job.kind, 0) + 1
     warnings = (*loaded.problems, *i18n.missing_translations(config))
     if log:
         log(" ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in timings.items()))
-    return BuildResult(site, stats, counts, tuple(warnings), timings)
+    return BuildResult(site, stats, counts, tuple(warnings),
+                       frozenset(job.path for job in stale), timings)
 
 
-def plan(site: Site) -> list[Job]:
-    """Every output file of the site; two jobs claiming one path stop the build."""
+def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
+    """Every output file of the site, and the theme's asset URLs; two jobs claiming one
+    path stop the build."""
     assets = theme_assets(site.config)
     jobs = [job for kind in KINDS for job in kind.plan(site, assets)]
     owners: dict[str, Job] = {}
@@ -82,16 +105,37 @@ def plan(site: Site) -> list[Job]:
                                   f"output {job.path} is produced twice ({other.kind} and "
                                   f"{job.kind}); rename the page, section or tag"))
     raise_if_errors(problems)
-    return jobs
+    return jobs, assets
+
+
+def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str]) -> dict[str, str]:
+    """Each output's full key: its job's key with the site salt, its template closure
+    and its language's catalog ("" for outputs that are always rendered)."""
+    salt = site_salt(config, assets)
+    templates = template_digests(config.theme_dir / "templates")
+    catalogs = catalog_digests(config)
+    return {job.path: digest(salt, job.key, templates.get(job.template, ""),
+                             catalogs.get(job.lang or "", "")) if job.key else ""
+            for job in jobs}
+
+
+def _up_to_date(job: Job, keys: Mapping[str, str], manifest: Mapping[str, str] | None,
+                output: Path) -> bool:
+    key = keys[job.path]
+    return bool(key) and manifest is not None and manifest.get(job.path) == key and \
+        (output / job.path).is_file()
+
+
+def _changed(previous: Mapping[str, Parsed], current: Mapping[str, Parsed]) -> bool:
+    return previous.keys() != current.keys() or any(
+        previous[name] is not parsed for name, parsed in current.items())
 
 
 def _job_source(site: Site, job: Job) -> Path | None:
     if job.source is not None:
         return job.source
-    page = job.context.get("page") if job.context else None
-    if page is not None and page.id in site.pages:
-        return site.pages[page.id].source
-    return None
+    return next((page.source for page in site.pages.values() if page.output_path == job.path),
+                None)
 
 
 @contextmanager

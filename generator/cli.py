@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--drafts", action="store_true", help="include drafts and future posts")
     build_cmd.add_argument("--jobs", type=_positive, default=None,
                            help="worker processes for rendering (default: all cores)")
+    build_cmd.add_argument("--force", action="store_true",
+                           help="ignore the cache in SITE/.newshub-cache: parse and render all")
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     build_cmd.add_argument("-v", "--verbose", action="store_true",
                            help="print the time of each phase")
@@ -94,7 +96,7 @@ def _build(args: argparse.Namespace, site: Path) -> int:
     config = load_config(site, base_url=args.base_url, include_drafts=args.drafts)
     output = Path(args.output).resolve() if args.output else site / "output"
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
-    result = build(config, output, jobs=args.jobs, log=log)
+    result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force)
     if not args.quiet:
         for problem in result.warnings:
             print(problem, file=sys.stderr)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from generator.config import SiteConfig
+from generator.deps import digest, page_key
 from generator.errors import Problem, error
 from generator.model import Asset, Page, Site
 
@@ -35,6 +36,13 @@ def link_site(config: SiteConfig, pages: Iterable[Page],
         sections[page.lang][page.section].append(page)
         for tag in page.tags:
             tags[page.lang][tag].append(page)
+    urgent = {lang: next((p.id for p in sorted(pages, key=lambda p: p.sort_key) if p.urgent), "")
+              for lang, pages in articles.items()}
+    frames = {lang: digest(tuple(sections[lang]), tuple((p.id, page_key(p))
+                                                        for p in static.get(lang, [])),
+                           urgent.get(lang, ""),
+                           page_key(by_id[urgent[lang]]) if urgent.get(lang) else "")
+              for lang in config.language_codes}
     site = Site(
         config=config,
         pages=MappingProxyType(by_id),
@@ -44,9 +52,8 @@ def link_site(config: SiteConfig, pages: Iterable[Page],
         tags=_freeze_nested(tags, config.language_codes),
         static_pages=_freeze_list({lang: static.get(lang, []) for lang in config.language_codes}),
         assets=assets,
-        urgent=MappingProxyType({
-            lang: next((p.id for p in sorted(pages, key=lambda p: p.sort_key) if p.urgent), "")
-            for lang, pages in articles.items()}),
+        urgent=MappingProxyType(urgent),
+        frames=MappingProxyType(frames),
     )
     return site, problems
 

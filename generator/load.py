@@ -6,10 +6,12 @@ posts), and every problem is collected, so one build reports all of them.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from html import unescape
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +25,7 @@ from PIL import Image as PILImage
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.model import Asset, Page
+from generator.parallel import parallel_map
 
 KNOWN_KEYS = {
     "title", "date", "updated", "summary", "tags", "image", "image_alt", "draft",
@@ -34,14 +37,16 @@ BAD_SLUG = re.compile(r"[/\\?#%\s<>\"']|^\.+$")
 SUMMARY_LENGTH = 200
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """Safe YAML that keeps dates as text, so their time zone survives as written."""
+class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML (libyaml's C parser where present) that keeps dates as text, so
+    their time zone survives as written."""
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+LOAD_VERSION = 1  # bump when parsing changes what a source turns into
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,7 @@ class Loaded:
     pages: tuple[Page, ...]
     assets: tuple[Asset, ...]
     problems: tuple[Problem, ...]
+    parsed: Mapping[str, Parsed] = field(default_factory=dict)  # for the next build's cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +69,47 @@ class FrontMatter:
     body_line: int
 
 
-def load_site(config: SiteConfig, now: datetime | None = None) -> Loaded:
-    """Read every language folder; collect pages, assets and problems."""
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """One source's load result, kept in the persistent cache between builds.
+
+    ``inputs`` are the files it read with their (mtime_ns, size): while none of them
+    changed, the result is reused without reading the source again. ``digest`` covers
+    the source's bytes, so a touched but unchanged file is not parsed again either.
+    """
+
+    inputs: tuple[tuple[str, int, int], ...]
+    digest: str
+    page: Page | None
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    lang: str
+    path: Path
+    resources: tuple[Path, ...]
+    previous: Parsed | None
+
+
+PARALLEL_PARSE_THRESHOLD = 200
+
+
+def load_site(config: SiteConfig, now: datetime | None = None,
+              previous: Mapping[str, Parsed] | None = None, workers: int = 1) -> Loaded:
+    """Read every language folder; collect pages, assets and problems.
+
+    ``previous`` is the last build's ``Loaded.parsed``: unchanged sources are reused.
+    """
     now = now or datetime.now(UTC)
+    previous = previous or {}
     problems: list[Problem] = []
-    pages: list[Page] = []
     assets: list[Asset] = []
     content = config.content_dir
     if not content.is_dir():
         return Loaded((), (), (error(content, None, "content folder not found"),))
     known = set(config.language_codes)
+    sources: list[_Source] = []
     for folder in sorted(content.iterdir()):
         if folder.name.startswith("."):
             continue
@@ -82,14 +119,62 @@ def load_site(config: SiteConfig, now: datetime | None = None) -> Loaded:
         if folder.name not in known:
             problems.append(error(folder, None, _unknown_language(folder.name, config)))
             continue
-        for source, resources in _markdown_files(folder):
-            page = _load_page(config, folder.name, source, resources, problems)
-            if page is not None and page.date and page.date > now:
-                page = replace(page, scheduled=True)
-            if page is not None and (config.include_drafts or not (page.draft or page.scheduled)):
-                pages.append(page)
+        sources.extend(_Source(folder.name, path, resources, previous.get(str(path)))
+                       for path, resources in _markdown_files(folder))
         assets.extend(_loose_assets(config, folder))
-    return Loaded(tuple(pages), tuple(assets), tuple(problems))
+    fresh = [s for s in sources if s.previous is None or not _unchanged(s.previous.inputs)]
+    results = dict(zip((str(s.path) for s in fresh),
+                       parallel_map(partial(_parse, config), fresh, workers,
+                                    PARALLEL_PARSE_THRESHOLD), strict=True))
+    parsed = {str(s.path): results.get(str(s.path)) or s.previous for s in sources}
+    pages = []
+    for result in parsed.values():
+        assert result is not None
+        problems.extend(result.problems)
+        page = result.page
+        if page is not None and page.date and page.date > now:
+            page = replace(page, scheduled=True)
+        if page is not None and (config.include_drafts or not (page.draft or page.scheduled)):
+            pages.append(page)
+    return Loaded(tuple(pages), tuple(assets), tuple(problems),
+                  MappingProxyType(parsed))  # type: ignore[arg-type]
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _unchanged(inputs: tuple[tuple[str, int, int], ...]) -> bool:
+    return all(_stamp(Path(stamp[0])) == stamp for stamp in inputs)
+
+
+def _parse(config: SiteConfig, source: _Source) -> Parsed:
+    """Read, validate and convert one source (or reuse its result if its bytes match)."""
+    try:
+        raw = source.path.read_bytes()
+    except OSError as exc:
+        shown = _display_path(config, source.path)
+        return Parsed((), "", None, (error(shown, None, f"cannot read: {exc.strerror}"),))
+    resources = tuple(_stamp(p) for p in source.resources)
+    digest = hashlib.blake2b(repr((LOAD_VERSION, raw, [(Path(n).name, m, s)
+                                                       for n, m, s in resources])).encode(),
+                             digest_size=16).hexdigest()
+    previous = source.previous
+    if previous is not None and previous.digest == digest and \
+            _unchanged(previous.inputs[1 + len(resources):]):
+        return Parsed((_stamp(source.path), *resources, *previous.inputs[1 + len(resources):]),
+                      digest, previous.page, previous.problems)
+    problems: list[Problem] = []
+    page, extra_inputs = _load_page(config, source.lang, source.path, raw, source.resources,
+                                    problems)
+    if page is not None:
+        page = replace(page, digest=digest)
+    return Parsed((_stamp(source.path), *resources, *extra_inputs), digest, page,
+                  tuple(problems))
 
 
 def parse_front_matter(text: str) -> FrontMatter:
@@ -107,6 +192,8 @@ def parse_front_matter(text: str) -> FrontMatter:
         values = yaml.load(block, Loader=_FrontMatterLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        if mark is not None and mark.line >= end - 1:  # at the end: where the value began
+            mark = getattr(exc, "context_mark", None) or mark
         line = mark.line + 2 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise _FrontMatterError(line, f"invalid YAML in front matter: {problem}") from exc
@@ -157,8 +244,7 @@ def _loose_assets(config: SiteConfig, folder: Path) -> Iterator[Asset]:
         yield Asset(path, "/" + path.relative_to(config.content_dir).as_posix())
 
 
-def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
+def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -167,14 +253,16 @@ def _read_text(path: Path) -> str:
                                       "save the file as UTF-8") from exc
 
 
-def _load_page(config: SiteConfig, lang: str, source: Path, resources: tuple[Path, ...],
-               problems: list[Problem]) -> Page | None:
+def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
+               resources: tuple[Path, ...],
+               problems: list[Problem]) -> tuple[Page | None, tuple[tuple[str, int, int], ...]]:
+    """The page and the files it read besides the source and its resources."""
     shown = _display_path(config, source)
     try:
-        front = parse_front_matter(_read_text(source))
+        front = parse_front_matter(_decode(raw))
     except _FrontMatterError as exc:
         problems.append(error(shown, exc.line, exc.message))
-        return None
+        return None, ()
     before = len(problems)
     fields = _Fields(front, shown, problems)
     relative = source.relative_to(config.content_dir / lang)
@@ -195,10 +283,12 @@ def _load_page(config: SiteConfig, lang: str, source: Path, resources: tuple[Pat
     summary = fields.text("summary")
     if updated and date and updated < date:
         problems.append(warning(shown, front.lines.get("updated"), "'updated' is before 'date'"))
+    extra_inputs = (_stamp(image_file),) if image_file and image_file.parent != \
+        source.parent else ()
     if len(problems) > before and any(p.severity == "error" for p in problems[before:]):
-        return None
+        return None, extra_inputs
     body_html = render_markdown(front.body)
-    return Page(
+    page = Page(
         id=f"{lang}/{'/'.join(parts)}",
         lang=lang,
         kind=kind,
@@ -221,6 +311,7 @@ def _load_page(config: SiteConfig, lang: str, source: Path, resources: tuple[Pat
         resources=resources,
         extra=MappingProxyType({k: v for k, v in front.values.items() if k not in KNOWN_KEYS}),
     )
+    return page, extra_inputs
 
 
 class _Fields:

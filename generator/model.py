@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,13 @@ from typing import Any
 from generator.config import SiteConfig
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+# Records hold read-only mappings; let them travel to worker processes and the cache.
+def read_only(mapping: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(mapping)
+
+
+copyreg.pickle(MappingProxyType, lambda proxy: (read_only, (dict(proxy),)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,7 @@ class Page:
     path: str  # site path such as /en/news/x/, without the base URL's prefix
     resources: tuple[Path, ...] = ()
     scheduled: bool = False  # dated in the future: shown only with --drafts
+    digest: str = ""  # of everything the page was made from (source bytes, resources)
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     @property
@@ -77,6 +86,7 @@ class Site:
     static_pages: Mapping[str, tuple[str, ...]]  # lang → page ids
     assets: tuple[Asset, ...] = ()
     urgent: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # lang → newest urgent id
+    frames: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # lang → frame digest
 
     def translations_of(self, page: Page) -> tuple[Page, ...]:
         """Every version of the page's story, in the site's language order."""

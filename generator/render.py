@@ -7,11 +7,10 @@ deterministic and lets renders run in parallel worker processes.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,30 @@ from generator import i18n
 from generator.config import SiteConfig
 from generator.errors import Problem, error
 from generator.model import EMPTY
+from generator.parallel import parallel_map
 
-PARALLEL_THRESHOLD = 400  # below this, forking costs more than it saves
+PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One output file: a template with its context, bytes, or a file to copy."""
+    """One output file: a template with its context, bytes to make, or a file to copy.
+
+    ``context`` may be a function, so planning costs nothing for outputs that turn out
+    to be up to date; ``key`` digests everything the output depends on besides its
+    template files and catalog (the build adds those), or is "" to always render.
+    """
 
     path: str  # relative to the output folder, '/'-separated
     kind: str
     lang: str | None = None
     template: str = ""
-    context: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    context: Mapping[str, Any] | Callable[[], Mapping[str, Any]] = field(
+        default_factory=lambda: EMPTY)
     data: bytes | None = None
     source: Path | None = None
+    produce: Callable[[], bytes] | None = None
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,58 +92,29 @@ class Renderer:
     def render(self, job: Job) -> bytes:
         if job.data is not None:
             return job.data
+        if job.produce is not None:
+            return job.produce()
         if job.source is not None:
             return job.source.read_bytes()
         template = self.environment(job.lang).get_template(job.template)
-        return template.render(job.context).encode("utf-8")
+        context = job.context() if callable(job.context) else job.context
+        return template.render(context).encode("utf-8")
 
 
 def render_all(renderer: Renderer, jobs: Sequence[Job],
                workers: int) -> tuple[list[Rendered], list[Problem]]:
     """Render every job, in worker processes when there are enough to pay for it."""
-    if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD and _can_fork():
-        return _render_parallel(renderer, jobs, workers)
-    return _render_range(renderer, jobs, 0, len(jobs))
-
-
-def _render_range(renderer: Renderer, jobs: Sequence[Job], start: int,
-                  stop: int) -> tuple[list[Rendered], list[Problem]]:
-    rendered, problems = [], []
-    for job in jobs[start:stop]:
-        try:
-            rendered.append(Rendered(job.path, job.kind, renderer.render(job)))
-        except Exception as exc:
-            problems.append(template_problem(renderer.templates, job, exc))
+    results = parallel_map(partial(_render_one, renderer), jobs, workers, PARALLEL_THRESHOLD)
+    rendered = [item for item in results if isinstance(item, Rendered)]
+    problems = [item for item in results if isinstance(item, Problem)]
     return rendered, problems
 
 
-_SHARED: tuple[Renderer, Sequence[Job]] | None = None
-
-
-def _render_chunk(bounds: tuple[int, int]) -> tuple[list[Rendered], list[Problem]]:
-    assert _SHARED is not None
-    renderer, jobs = _SHARED
-    return _render_range(renderer, jobs, *bounds)
-
-
-def _render_parallel(renderer: Renderer, jobs: Sequence[Job],
-                     workers: int) -> tuple[list[Rendered], list[Problem]]:
-    global _SHARED
-    _SHARED = (renderer, jobs)
-    size = max(50, len(jobs) // (workers * 8))
-    chunks = [(start, min(start + size, len(jobs))) for start in range(0, len(jobs), size)]
+def _render_one(renderer: Renderer, job: Job) -> Rendered | Problem:
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = pool.map(_render_chunk, chunks)
-    finally:
-        _SHARED = None
-    rendered = [item for part, _ in results for item in part]
-    problems = [problem for _, part in results for problem in part]
-    return rendered, problems
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and os.name == "posix"
+        return Rendered(job.path, job.kind, renderer.render(job))
+    except Exception as exc:  # every failure becomes a reported problem
+        return template_problem(renderer.templates, job, exc)
 
 
 def template_problem(templates: Path, job: Job, exc: Exception) -> Problem:

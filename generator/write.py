@@ -22,24 +22,50 @@ class WriteStats:
     removed: int
 
 
-def write_output(rendered: Iterable[Rendered], output: Path) -> WriteStats:
+def write_output(rendered: Iterable[Rendered], output: Path, planned: set[str],
+                 previous: set[str] | None) -> WriteStats:
+    """Write rendered files whose bytes changed; remove outputs no job owns any more.
+
+    ``planned`` is every output path of this build; ``previous`` the last build's (from
+    its manifest), or None to find leftovers by scanning the folder.
+    """
+    for path in planned:
+        if not _safe(path):
+            raise SiteError(error(None, None, f"refusing to write outside the output folder: "
+                                              f"{path}"))
     output.mkdir(parents=True, exist_ok=True)
-    root = output.resolve()
-    wanted: set[Path] = set()
     written = unchanged = 0
     for item in rendered:
-        target = (root / item.path).resolve()
-        if not target.is_relative_to(root):
-            raise SiteError(error(None, None, f"refusing to write outside the output folder: "
-                                              f"{item.path}"))
-        wanted.add(target)
+        target = output / item.path
         if _same_bytes(target, item.data):
             unchanged += 1
             continue
         _replace(target, item.data)
         written += 1
-    removed = _remove_orphans(root, wanted)
-    return WriteStats(written, unchanged, removed)
+    if previous is None:
+        removed = _remove_orphans(output, {output / path for path in planned})
+    else:
+        removed = _remove(output, previous - planned)
+    return WriteStats(written, unchanged + len(planned) - len(rendered), removed)
+
+
+def _safe(path: str) -> bool:
+    parts = path.split("/")
+    return bool(path) and not path.startswith("/") and ".." not in parts and "" not in parts
+
+
+def _remove(output: Path, paths: set[str]) -> int:
+    removed = 0
+    for path in sorted(paths):
+        target = output / path
+        if target.is_file():
+            target.unlink()
+            removed += 1
+        folder = target.parent
+        while folder != output and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    return removed
 
 
 def _same_bytes(target: Path, data: bytes) -> bool:

@@ -12,7 +12,9 @@ from tests.conftest import Built
 
 def internal_targets(built: Built, page: str) -> list[str]:
     doc = built.html(page)
-    refs = doc.xpath("//a/@href | //link/@href | //img/@src | //script/@src | //source/@srcset")
+    refs = doc.xpath("//a/@href | //link/@href | //img/@src | //script/@src")
+    for srcset in doc.xpath("//img/@srcset | //source/@srcset"):
+        refs.extend(candidate.split()[0] for candidate in srcset.split(",") if candidate.strip())
     host = None
     canonical = doc.xpath('//link[@rel="canonical"]/@href')
     if canonical:

@@ -14,9 +14,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import partial
 from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree as ET
 
+from generator.deps import digest, pages_key
 from generator.model import Page, Site
 from generator.render import Job
 from generator.views import absolute, tag_name, tag_path
@@ -48,13 +50,13 @@ class Feed:
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for feed in feeds_of(site):
-        yield Job(f"{feed.folder}atom.xml".lstrip("/"), "feed", feed.lang,
-                  data=atom(site, feed))
+        formats = [("atom.xml", atom)]
         if feed.site_path == f"/{feed.lang}/":
-            yield Job(f"{feed.folder}rss.xml".lstrip("/"), "feed", feed.lang,
-                      data=rss(site, feed))
-            yield Job(f"{feed.folder}feed.json".lstrip("/"), "feed", feed.lang,
-                      data=json_feed(site, feed))
+            formats += [("rss.xml", rss), ("feed.json", json_feed)]
+        for name, write in formats:
+            key = digest("feed", name, feed.title, feed.folder, pages_key(feed.pages))
+            yield Job(f"{feed.folder}{name}".lstrip("/"), "feed", feed.lang,
+                      produce=partial(write, site, feed), key=key)
 
 
 def feeds_of(site: Site) -> Iterator[Feed]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 
+from generator.deps import digest, pages_key
 from generator.model import Site, url_to_output_path
 from generator.render import Job
 from generator.views import (
@@ -44,12 +46,14 @@ class TagCount:
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     groups = _groups(site)
+    size = site.config.paginate
     for listing in (item for group in groups.values() for item in group.values()):
-        pages = _pages(listing.ids, site.config.paginate)
+        pages = _pages(listing.ids, size)
+        siblings = {lang: (other.base_path, _page_count(other.ids, size))
+                    for lang, other in _siblings(groups, listing).items()}
         for number, ids in enumerate(pages, 1):
-            versions = {lang: _page_path(other.base_path, number)
-                        for lang, other in _siblings(groups, listing).items()
-                        if number <= len(_pages(other.ids, site.config.paginate))}
+            versions = {lang: _page_path(base, number)
+                        for lang, (base, count) in siblings.items() if number <= count}
             yield _job(site, assets, listing, number, len(pages), ids, versions)
     for lang in site.config.language_codes:
         yield _tag_index(site, assets, lang)
@@ -89,12 +93,27 @@ def _pages(ids: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)] or [()]
 
 
+def _page_count(ids: tuple[str, ...], size: int) -> int:
+    return max(1, -(-len(ids) // size))
+
+
 def _page_path(base_path: str, number: int) -> str:
     return base_path if number == 1 else f"{base_path}page/{number}/"
 
 
 def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, total: int,
          ids: tuple[str, ...], versions: Mapping[str, str]) -> Job:
+    site_path = _page_path(listing.base_path, number)
+    key = digest("listing", site.frames[listing.lang], listing.kind, listing.key, listing.title,
+                 number, total, len(listing.ids), pages_key(site.pages[i] for i in ids),
+                 tuple(versions.items()))
+    context = partial(_listing_context, site, assets, listing, number, total, ids, versions)
+    return Job(url_to_output_path(site_path), "listing", listing.lang, "list.html", context,
+               key=key)
+
+
+def _listing_context(site: Site, assets: Mapping[str, str], listing: Listing, number: int,
+                     total: int, ids: tuple[str, ...], versions: Mapping[str, str]) -> dict:
     site_path = _page_path(listing.base_path, number)
     context = base_context(site, assets, listing.lang, title=listing.title,
                            description=site.config.language(listing.lang).description
@@ -109,7 +128,7 @@ def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, t
         total=len(listing.ids),
         pager=_pager(site, listing.base_path, number, total),
     )
-    return Job(url_to_output_path(site_path), "listing", listing.lang, "list.html", context)
+    return context
 
 
 def _pager(site: Site, base_path: str, number: int, total: int) -> Pager:
@@ -126,6 +145,13 @@ def _pager(site: Site, base_path: str, number: int, total: int) -> Pager:
 
 
 def _tag_index(site: Site, assets: Mapping[str, str], lang: str) -> Job:
+    key = digest("tags", site.frames[lang],
+                 tuple((tag, len(ids)) for tag, ids in site.tags.get(lang, {}).items()))
+    return Job(f"{lang}/tags/index.html", "listing", lang, "tags.html",
+               partial(_tag_index_context, site, assets, lang), key=key)
+
+
+def _tag_index_context(site: Site, assets: Mapping[str, str], lang: str) -> dict:
     config = site.config
     site_path = f"/{lang}/tags/"
     context = base_context(site, assets, lang, title="", description="", site_path=site_path,
@@ -135,4 +161,4 @@ def _tag_index(site: Site, assets: Mapping[str, str], lang: str) -> Job:
         for tag, ids in sorted(site.tags.get(lang, {}).items(),
                                key=lambda item: tag_name(config, item[0], lang).casefold())
     )
-    return Job(site_path.lstrip("/") + "index.html", "listing", lang, "tags.html", context)
+    return context

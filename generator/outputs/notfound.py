@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import partial
 
+from generator.deps import digest
 from generator.model import Site
 from generator.render import Job
 from generator.views import base_context
@@ -17,8 +19,13 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
 
 
 def _job(site: Site, assets: Mapping[str, str], lang: str, path: str) -> Job:
+    return Job(path, "page", lang, "404.html", partial(_context, site, assets, lang),
+               key=digest("404", site.frames[lang]))
+
+
+def _context(site: Site, assets: Mapping[str, str], lang: str) -> dict:
     versions = {code: f"/{code}/404.html" for code in site.config.language_codes}
     context = base_context(site, assets, lang, title="", description="",
                            site_path=f"/{lang}/404.html", versions=versions)
     context["noindex"] = True
-    return Job(path, "page", lang, "404.html", context)
+    return context

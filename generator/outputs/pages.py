@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import partial
 
+from generator.deps import digest, page_key
 from generator.model import Page, Site
 from generator.render import Job
-from generator.views import base_context, page_view
+from generator.views import base_context, page_view, share_view
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for page in site.pages.values():
-        context = page_context(site, assets, page)
-        yield Job(page.output_path, "page", page.lang, _template(page), context)
+        versions = {other.lang: other.path for other in site.translations_of(page)}
+        key = digest("page", site.frames[page.lang], page_key(page), tuple(versions.items()))
+        yield Job(page.output_path, "page", page.lang, _template(page),
+                  partial(page_context, site, assets, page, versions), key=key)
 
 
-def page_context(site: Site, assets: Mapping[str, str], page: Page) -> dict:
-    versions = {other.lang: other.path for other in site.translations_of(page)}
+def page_context(site: Site, assets: Mapping[str, str], page: Page,
+                 versions: Mapping[str, str]) -> dict:
     context = base_context(site, assets, page.lang, title=page.title, description=page.summary,
                            site_path=page.path, versions=versions)
     context["page"] = page_view(site, page)
+    context["share"] = share_view(site, page.lang, title=page.title, description=page.summary,
+                                  site_path=page.path, versions=versions, page=page)
     return context
 
 

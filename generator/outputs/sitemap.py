@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from xml.sax.saxutils import escape, quoteattr
 
+from generator.deps import digest, pages_key
 from generator.model import Site
 from generator.outputs.listings import listings_of
 from generator.render import Job
@@ -15,9 +16,11 @@ XHTML_NS = "http://www.w3.org/1999/xhtml"
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
-    yield Job("sitemap.xml", "sitemap", data=sitemap(site).encode("utf-8"))
+    key = digest("sitemap", tuple(site.translations.items()), pages_key(site.pages.values()),
+                 tuple((item.kind, item.key, item.lang) for item in listings_of(site)))
+    yield Job("sitemap.xml", "sitemap", produce=lambda: sitemap(site).encode("utf-8"), key=key)
     robots = f"User-agent: *\nAllow: /\n\nSitemap: {absolute(site.config, '/sitemap.xml')}\n"
-    yield Job("robots.txt", "sitemap", data=robots.encode("utf-8"))
+    yield Job("robots.txt", "sitemap", data=robots.encode("utf-8"), key=digest("robots"))
 
 
 def sitemap(site: Site) -> str:

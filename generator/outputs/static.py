@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from generator.config import SiteConfig
+from generator.deps import digest, file_stamp
 from generator.model import Site
 from generator.render import Job
 
@@ -25,15 +26,20 @@ def theme_assets(config: SiteConfig) -> Mapping[str, str]:
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     config = site.config
     for _name, site_path, source in _theme_files(config.theme_dir / "static"):
-        yield Job(site_path.lstrip("/"), "static", source=source)
+        yield copy(site_path.lstrip("/"), source)
     site_static = config.root / "static"
     for source in _files(site_static):
-        yield Job(source.relative_to(site_static).as_posix(), "static", source=source)
+        yield copy(source.relative_to(site_static).as_posix(), source)
     for asset in site.assets:
-        yield Job(asset.path.lstrip("/"), "static", source=asset.source)
+        yield copy(asset.path.lstrip("/"), asset.source)
     for page in site.pages.values():
         for resource in page.resources:
-            yield Job(page.path.lstrip("/") + resource.name, "static", source=resource)
+            yield copy(page.path.lstrip("/") + resource.name, resource)
+
+
+def copy(path: str, source: Path) -> Job:
+    """A file published as it is; up to date while its size and mtime are unchanged."""
+    return Job(path, "static", source=source, key=digest("copy", file_stamp(source)))
 
 
 def _theme_files(root: Path) -> Iterator[tuple[str, str, Path]]:
@@ -41,8 +47,8 @@ def _theme_files(root: Path) -> Iterator[tuple[str, str, Path]]:
         name = source.relative_to(root).as_posix()
         target = name
         if source.suffix in FINGERPRINTED:
-            digest = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
-            target = f"{name[: -len(source.suffix)]}.{digest}{source.suffix}"
+            content = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
+            target = f"{name[: -len(source.suffix)]}.{content}{source.suffix}"
         yield name, ASSET_PREFIX + target, source
 
 

@@ -1,0 +1,90 @@
+"""Dependency digests: what each output was made from, so a rebuild renders only the
+outputs whose inputs changed.
+
+An output's full key combines the site-wide salt (config, theme assets, engine
+version), the template files it can reach (``jinja2.meta`` closure), the catalog of
+its language, and the job's own key, which each output kind computes from the
+records it hands its template. This works because templates receive everything
+through their context and never fetch data behind the engine's back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import jinja2
+import jinja2.meta
+from jinja2.ext import i18n as I18nExtension
+
+from generator.config import SiteConfig
+from generator.i18n import catalog_path
+from generator.model import Page
+
+ENGINE_VERSION = 1  # bump when the same inputs should give different outputs
+
+
+def digest(*parts: object) -> str:
+    """A short, stable digest of plain values (str, int, tuples, dates, None)."""
+    return hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def page_key(page: Page) -> str:
+    """Everything a page record holds: its content digest covers the bytes it was made
+    from, the id and path cover where those bytes sit, plus its scheduled state."""
+    return f"{page.id}|{page.path}|{page.digest}{'|scheduled' if page.scheduled else ''}"
+
+
+def file_stamp(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def site_salt(config: SiteConfig, assets: Mapping[str, str]) -> str:
+    """What every output depends on: the configuration and the theme's asset URLs."""
+    return digest(ENGINE_VERSION, repr(config), tuple(sorted(assets.items())))
+
+
+def template_digests(templates: Path) -> dict[str, str]:
+    """Each template's digest over itself and every template it extends or includes."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates),
+                             extensions=[I18nExtension])
+    names = sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*")
+                   if p.is_file())
+    sources = {name: (templates / name).read_bytes() for name in names}
+    references = {name: _references(env, name, sources[name], names) for name in names}
+    return {name: digest(tuple((n, sources[n]) for n in sorted(_closure(name, references))))
+            for name in names}
+
+
+def _references(env: jinja2.Environment, name: str, source: bytes,
+                names: list[str]) -> set[str]:
+    try:
+        found = list(jinja2.meta.find_referenced_templates(env.parse(source.decode("utf-8"))))
+    except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
+        return set()  # rendering will report it; the file's own bytes are in its digest
+    return set(names) if None in found else {ref for ref in found if ref}
+
+
+def _closure(name: str, references: Mapping[str, set[str]]) -> set[str]:
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(references.get(current, ()))
+    return seen
+
+
+def catalog_digests(config: SiteConfig) -> dict[str, str]:
+    """Each language's catalog file, as a digest ("" when it has none)."""
+    result = {}
+    for code in config.language_codes:
+        path = catalog_path(config.locales_dir, code)
+        result[code] = digest(path.read_bytes()) if path.is_file() else ""
+    return result
+
+
+def pages_key(pages: Iterable[Page]) -> tuple[str, ...]:
+    return tuple(page_key(page) for page in pages)

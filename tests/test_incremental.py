@@ -1,0 +1,189 @@
+"""Incremental builds: each kind of change re-renders only what it affects, and the
+result is byte-identical to a clean build of the same sources."""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator.build import BuildResult, build
+from generator.config import load_config
+from tests.conftest import FIXTURES, REPO
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class Workspace:
+    """A site copy with an incremental output folder and a clean-build checker."""
+
+    def __init__(self, tmp: Path, source: Path) -> None:
+        self.tmp = tmp
+        self.site = tmp / "site"
+        shutil.copytree(source, self.site, ignore=shutil.ignore_patterns(
+            "output", ".newshub-cache", ".git", ".venv"))
+        for folder in ("themes", "locales"):
+            if not (self.site / folder).exists():
+                shutil.copytree(REPO / folder, self.site / folder)
+        self.output = tmp / "out"
+        self.count = 0
+
+    def build(self) -> BuildResult:
+        return build(load_config(self.site), self.output, jobs=1)
+
+    def clean_build(self) -> dict[str, bytes]:
+        self.count += 1
+        target = self.tmp / f"clean-{self.count}"
+        build(load_config(self.site), target, jobs=1, use_cache=False)
+        return snapshot(target)
+
+    def assert_matches_clean_build(self) -> None:
+        assert snapshot(self.output) == self.clean_build()
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.site / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (relative, old)
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Workspace:
+    workspace = Workspace(tmp_path, FIXTURES / "multilingual")
+    workspace.build()
+    return workspace
+
+
+def test_nothing_changed_renders_nothing(work: Workspace) -> None:
+    result = work.build()
+    assert result.rendered == frozenset()
+    assert result.stats.written == 0
+
+
+def test_body_edit_renders_the_page_and_what_shows_it(work: Workspace) -> None:
+    work.edit("content/en/news/appeal.md", "Please give.", "Please give today.")
+    result = work.build()
+    assert "en/news/appeal/index.html" in result.rendered
+    assert "en/atom.xml" in result.rendered
+    assert "fr/news/wells/index.html" not in result.rendered
+    assert "ar/index.html" not in result.rendered
+    assert "en/about/index.html" in result.rendered, "the urgent banner shows this post"
+    work.assert_matches_clean_build()
+
+
+def test_title_edit_reaches_lists_and_translations(work: Workspace) -> None:
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs")
+    result = work.build()
+    assert {"fr/news/wells/index.html", "fr/index.html", "fr/news/index.html",
+            "fr/tags/water/index.html", "fr/atom.xml"} <= result.rendered
+    assert "en/news/wells/index.html" not in result.rendered
+    work.assert_matches_clean_build()
+
+
+@pytest.mark.parametrize("change", [
+    "add article", "delete article", "rename article", "date moves pages", "template",
+    "catalog", "config", "theme css", "new tag", "draft flag", "static file",
+])
+def test_each_kind_of_change_equals_a_clean_build(work: Workspace, change: str) -> None:
+    site = work.site
+    if change == "add article":
+        (site / "content/en/news/new.md").write_text(
+            "---\ntitle: New\ndate: 2026-04-01T00:00:00Z\ntags: [water]\n---\n\nNew.\n")
+    elif change == "delete article":
+        (site / "content/en/news/older.md").unlink()
+    elif change == "rename article":
+        (site / "content/en/news/older.md").rename(site / "content/en/news/oldest.md")
+    elif change == "date moves pages":
+        work.edit("content/en/news/older.md", "2025-12-01", "2026-05-01")
+    elif change == "template":
+        work.edit("themes/default/templates/article.html", "<article", "<article data-x")
+    elif change == "catalog":
+        work.edit("locales/fr/LC_MESSAGES/messages.po", 'msgstr "Faire un don"',
+                  'msgstr "Donner"')
+    elif change == "config":
+        work.edit("site.toml", 'fr = "Eau"', 'fr = "L’eau"')
+    elif change == "theme css":
+        work.edit("themes/default/static/style.css", "--brand:#0b6e4f", "--brand:#0b6e50")
+    elif change == "new tag":
+        work.edit("content/ar/news/wells.md", "tags: [water]", "tags: [water, health]")
+    elif change == "draft flag":
+        work.edit("content/en/news/appeal.md", "urgent: true", "urgent: true\ndraft: true")
+    elif change == "static file":
+        (site / "static").mkdir(exist_ok=True)
+        (site / "static/robots-extra.txt").write_text("hello\n")
+    result = work.build()
+    assert result.rendered, "the change re-rendered something"
+    work.assert_matches_clean_build()
+
+
+def test_deleted_output_file_is_restored(work: Workspace) -> None:
+    (work.output / "fr/news/wells/index.html").unlink()
+    result = work.build()
+    assert result.rendered == frozenset({"fr/news/wells/index.html"})
+    work.assert_matches_clean_build()
+
+
+def test_random_sequences_of_changes(tmp_path: Path) -> None:
+    """Random edits, additions, deletions, renames, template and catalog changes."""
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    rng = random.Random(20261125)
+    langs = ["en", "fr", "ar"]
+    operations: list[Callable[[], None]] = []
+
+    def articles() -> list[Path]:
+        return sorted((work.site / "content").rglob("news/*.md"))
+
+    def add() -> None:
+        lang = rng.choice(langs)
+        number = rng.randrange(1000)
+        (work.site / f"content/{lang}/news/story-{number}.md").write_text(
+            f"---\ntitle: Story {number}\ndate: 2026-0{rng.randrange(1, 9)}-1{rng.randrange(9)}"
+            f"T10:00:00Z\ntags: [{rng.choice(['water', 'health', 'food'])}]\n---\n\n"
+            f"Body {number}.\n", encoding="utf-8")
+
+    def delete() -> None:
+        candidates = articles()
+        if len(candidates) > 3:
+            rng.choice(candidates).unlink()
+
+    def rename() -> None:
+        source = rng.choice(articles())
+        source.rename(source.with_name(f"renamed-{rng.randrange(1000)}.md"))
+
+    def edit_body() -> None:
+        path = rng.choice(articles())
+        path.write_text(path.read_text(encoding="utf-8") + f"\nMore {rng.random()}.\n",
+                        encoding="utf-8")
+
+    def edit_title() -> None:
+        path = rng.choice(articles())
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        lines = [f"title: Retitled {rng.randrange(100)}" if line.startswith("title:") else line
+                 for line in lines]
+        path.write_text("\n".join(lines), encoding="utf-8")
+
+    def template() -> None:
+        path = work.site / "themes/default/templates/list.html"
+        path.write_text(path.read_text() + f"{{# {rng.random()} #}}\n")
+
+    def catalog() -> None:
+        path = work.site / "locales/fr/LC_MESSAGES/messages.po"
+        text = re.sub(r'(msgid "Older"\nmsgstr ")[^"]*"', rf'\g<1>Anciens {rng.randrange(99)}"',
+                      path.read_text(encoding="utf-8"))
+        path.write_text(text, encoding="utf-8")
+
+    operations = [add, add, delete, rename, edit_body, edit_body, edit_title, template, catalog]
+    work.build()
+    for _step in range(12):
+        for _ in range(rng.randrange(1, 4)):
+            rng.choice(operations)()
+        work.build()
+        work.assert_matches_clean_build()
