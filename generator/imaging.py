@@ -1,0 +1,269 @@
+"""Published images: every raster image re-encoded without metadata, plus resized
+renditions (WebP and the original format) for ``srcset``.
+
+Field photos carry EXIF, and EXIF carries GPS: a published photo can show where the
+people in it live. So no image is copied as it is: it is decoded, turned upright
+(EXIF orientation), and encoded again with nothing but its pixels and colour profile.
+Renditions are named by a digest of their source, so a changed photo gets new URLs;
+the bytes are made in the render phase and kept in ``.newshub-cache/images/`` under
+a hash of (source bytes, width, format, version), so an unchanged photo is never
+encoded twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from generator.config import SiteConfig
+from generator.model import Page
+
+VERSION = 1  # bump when encoding changes, so cached files are made again
+CACHE = ".newshub-cache"
+WIDTHS = (480, 960, 1600)
+FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
+SUFFIXES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+QUALITY = {"JPEG": 82, "WEBP": 78}
+SIZES = "(min-width: 42rem) 40rem, calc(100vw - 2rem)"  # the theme's text column
+IMG_TAG = re.compile(r"<img\s[^>]*>")
+ATTRIBUTE = re.compile(r'([a-zA-Z-]+)="([^"]*)"')
+ORIENTATION = 0x0112
+SWAPPED = {5, 6, 7, 8}  # orientations that turn the picture a quarter
+
+
+def cache_dir(config: SiteConfig, kind: str) -> Path:
+    """Where made files of a kind are kept between builds (git-ignored)."""
+    return config.root / CACHE / kind
+
+
+def is_raster(path: Path | str) -> bool:
+    return Path(path).suffix.lower() in FORMATS
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, remembered while its size and time stay the same."""
+    stat = path.stat()
+    return _digest(path, stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _digest(path: Path, size: int, mtime: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cached(folder: Path, key: str, make: Callable[[], bytes]) -> bytes:
+    """The bytes kept under ``key``, made (and kept) when missing."""
+    target = folder / key
+    try:
+        return target.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = make()
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{key}.{os.getpid()}.tmp"
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+    return data
+
+
+def upright(source: Path) -> Image.Image:
+    """The image's pixels turned as EXIF says, with no metadata but a colour profile."""
+    with Image.open(source) as image:
+        image.load()
+        turned = ImageOps.exif_transpose(image)  # a new image, never the file's
+    profile = turned.info.get("icc_profile")
+    turned.info = {"icc_profile": profile} if profile else {}
+    return turned.convert("RGBA") if turned.mode == "P" else turned
+
+
+def encode(image: Image.Image, fmt: str) -> bytes:
+    """Encode without EXIF, XMP or text chunks (Pillow writes them only when asked)."""
+    profile = image.info.get("icc_profile")
+    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
+        if image.mode == "CMYK":
+            profile = None  # a CMYK profile would misdescribe the RGB pixels
+        image = _flatten(image)
+    options: dict[str, object] = {"icc_profile": profile} if profile else {}
+    if fmt in QUALITY:
+        options["quality"] = QUALITY[fmt]
+    if fmt == "JPEG":
+        options["optimize"] = True
+    if fmt == "WEBP":
+        options["method"] = 4
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "PA"):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
+def published_bytes(source: Path, folder: Path) -> bytes:
+    """The image as published at its own path: same size and format, no metadata."""
+    fmt = FORMATS[source.suffix.lower()]
+    return cached(folder, published_key(source), lambda: encode(upright(source), fmt))
+
+
+def rendition_bytes(source: Path, width: int, fmt: str, folder: Path) -> bytes:
+    """The image ``width`` pixels wide in ``fmt``, no metadata."""
+    def make() -> bytes:
+        image = upright(source)
+        if image.width > width:
+            height = max(1, round(image.height * width / image.width))
+            resized = image.resize((width, height), Image.Resampling.LANCZOS)
+            resized.info = image.info
+            image = resized
+        return encode(image, fmt)
+
+    return cached(folder, _key(source, width, fmt), make)
+
+
+def rendition_key(rendition: Rendition) -> str:
+    """The cache key of a rendition's bytes (what the incremental build compares)."""
+    return _key(rendition.source, rendition.width, rendition.format)
+
+
+def published_key(source: Path) -> str:
+    return _key(source, 0, FORMATS[source.suffix.lower()])
+
+
+def _key(source: Path, width: int, fmt: str) -> str:
+    seed = f"{digest(source)}:{width}:{fmt}:{VERSION}:{QUALITY.get(fmt)}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32] + "." + SUFFIXES[fmt]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """One resized file: where it goes, its size and format, and what it is made from."""
+
+    path: str  # site path
+    width: int
+    height: int
+    format: str
+    source: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """An image with its renditions, largest last, in WebP and in its own format."""
+
+    path: str  # site path of the image itself
+    width: int
+    height: int
+    format: str
+    renditions: tuple[Rendition, ...]
+
+    def srcset(self, fmt: str, url: Callable[[str], str]) -> str:
+        return ", ".join(f"{url(r.path)} {r.width}w" for r in self.renditions if r.format == fmt)
+
+    def fallback(self) -> Rendition:
+        """The largest rendition in the image's own format, for ``src``."""
+        return [r for r in self.renditions if r.format == self.format][-1]
+
+
+def size(source: Path) -> tuple[int, int] | None:
+    """Width and height as shown, EXIF orientation applied (reads the header only)."""
+    try:
+        with Image.open(source) as image:
+            width, height = image.size
+            turned = image.getexif().get(ORIENTATION) in SWAPPED
+    except (OSError, Image.DecompressionBombError):
+        return None
+    return (height, width) if turned else (width, height)
+
+
+def picture(source: Path, site_path: str) -> Picture | None:
+    """The renditions an image gets; None for files that are not raster images."""
+    if not is_raster(source) or not source.is_file():
+        return None
+    stat = source.stat()
+    return _picture(source, site_path, stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _picture(source: Path, site_path: str, length: int, mtime: int) -> Picture | None:
+    found = size(source)
+    if found is None:
+        return None
+    width, height = found
+    fmt = FORMATS[source.suffix.lower()]
+    folder, name = site_path.rsplit("/", 1)
+    stem = name.rsplit(".", 1)[0]
+    tag = digest(source)[:8]
+    renditions = []
+    for fmt_out in dict.fromkeys(("WEBP", fmt)):
+        for target in sorted({min(w, width) for w in WIDTHS}):
+            path = f"{folder}/{stem}-{target}w-{tag}.{SUFFIXES[fmt_out]}"
+            renditions.append(Rendition(path, target, max(1, round(height * target / width)),
+                                        fmt_out, source))
+    return Picture(site_path, width, height, fmt, tuple(renditions))
+
+
+def picture_html(found: Picture, url: Callable[[str], str], alt: str, *,
+                 hero: bool = False, css_class: str = "") -> str:
+    """``<picture>`` with a WebP source and an ``<img>`` in the original format."""
+    largest = found.fallback()
+    loading = 'fetchpriority="high"' if hero else 'loading="lazy"'
+    source = ""
+    if found.format != "WEBP":
+        source = (f'<source type="image/webp" srcset="{found.srcset("WEBP", url)}" '
+                  f'sizes="{SIZES}">')
+    classes = f' class="{css_class}"' if css_class else ""
+    return (f"<picture>{source}<img{classes} src=\"{url(largest.path)}\" "
+            f'srcset="{found.srcset(found.format, url)}" sizes="{SIZES}" '
+            f'width="{largest.width}" height="{largest.height}" alt="{html.escape(alt)}" '
+            f'{loading} decoding="async"></picture>')
+
+
+def bundle_pictures(page: Page) -> dict[str, Picture]:
+    """The page bundle's raster images by file name."""
+    found = {}
+    for resource in page.resources:
+        shown = picture(resource, page.path + resource.name)
+        if shown is not None:
+            found[resource.name] = shown
+    return found
+
+
+def rewrite_images(body: str, page: Page, url: Callable[[str], str]) -> str:
+    """Turn ``<img src="photo.jpg">`` of bundle images in the body into ``<picture>``."""
+    pictures = bundle_pictures(page) if page.resources else {}
+    if not pictures:
+        return body
+
+    def replace(match: re.Match[str]) -> str:
+        attributes = {k: html.unescape(v) for k, v in ATTRIBUTE.findall(match.group(0))}
+        found = pictures.get(attributes.get("src", "").removeprefix("./"))
+        if found is None:
+            return match.group(0)
+        return picture_html(found, url, attributes.get("alt", ""),
+                            css_class=attributes.get("class", ""))
+
+    return IMG_TAG.sub(replace, body)
+
+
+def image_source(config: SiteConfig, page: Page) -> Path | None:
+    """The file behind a page's front-matter image (bundle resource or ``static/``)."""
+    if not page.image:
+        return None
+    if page.image.startswith(page.path):
+        name = page.image[len(page.path):]
+        return next((p for p in page.resources if p.name == name), None)
+    file = config.root / "static" / page.image.lstrip("/")
+    return file if file.is_file() else None
