@@ -10,11 +10,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from babel import Locale
+from babel.core import get_global
 from markupsafe import Markup
 
+from generator import i18n, imaging
 from generator.config import Language, SiteConfig
 from generator.model import Page, Site
 
@@ -41,6 +45,9 @@ class Alternate:
     current: bool
 
 
+NO_MARKUP = Markup("")
+
+
 @dataclass(frozen=True, slots=True)
 class PageView:
     id: str
@@ -62,6 +69,7 @@ class PageView:
     draft: bool
     urgent: bool
     scheduled: bool = False
+    hero: Markup = NO_MARKUP  # the front-matter image as a responsive <picture>
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +174,7 @@ def page_view(site: Site, page: Page) -> PageView:
                    for tag in page.tags),
         section=Link(section_name(config, page.section, page.lang),
                      url(config, section_path(page.lang, page.section))) if page.section else None,
-        content=Markup(page.body_html),
+        content=Markup(imaging.rewrite_images(page.body_html, page, partial(url, config))),
         image_url=url(config, page.image) if page.image else "",
         image_alt=page.image_alt,
         image_width=page.image_size[0] if page.image_size else 0,
@@ -174,7 +182,17 @@ def page_view(site: Site, page: Page) -> PageView:
         draft=page.draft,
         urgent=page.urgent,
         scheduled=page.scheduled,
+        hero=_hero(config, page),
     )
+
+
+def _hero(config: SiteConfig, page: Page) -> Markup:
+    source = imaging.image_source(config, page)
+    found = imaging.picture(source, page.image) if source else None
+    if found is None:
+        return NO_MARKUP
+    return Markup(imaging.picture_html(found, partial(url, config), page.image_alt, hero=True,
+                                       css_class="hero"))
 
 
 def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alternate, ...]:
@@ -233,6 +251,8 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
         "urgent": urgent_appeal(site, lang),
         "feeds": feed_links(site, lang),
         "assets": assets,
+        "share": share_view(site, lang, title=title, description=description,
+                            site_path=site_path, versions=versions),
     }
 
 
@@ -254,3 +274,95 @@ def feed_links(site: Site, lang: str) -> tuple[FeedLink, ...]:
     """The language's feeds, for ``<link rel="alternate">`` and the footer."""
     return tuple(FeedLink(name, url(site.config, f"/{lang}/{file}"), media_type)
                  for name, file, media_type in FEED_FORMATS)
+
+
+CARD_SIZE = (1200, 630)  # the share card every page names in og:image
+
+
+def card_path(page: Page | None, lang: str) -> str:
+    """The share card a page names: an article's own, or its language home's."""
+    if page is not None and page.kind == "article":
+        return page.path + "card.jpg"
+    return f"/{lang}/card.jpg"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLink:
+    """A plain link to a network's share page: no script, iframe or pixel of theirs."""
+
+    network: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What link previews (Open Graph, X cards) and the share links need."""
+
+    kind: str  # og:type: "article" or "website"
+    title: str
+    description: str
+    url: str  # absolute
+    image: str  # absolute URL of the share card
+    image_width: int
+    image_height: int
+    image_alt: str
+    locale: str  # ll_CC, as Facebook wants it
+    locale_alternates: tuple[str, ...]
+    published: str = ""
+    modified: str = ""
+    links: tuple[ShareLink, ...] = ()
+    email: str = ""
+
+
+def og_locale(code: str) -> str:
+    """``ar`` → ``ar_EG``, ``zh-Hans`` → ``zh_CN``: CLDR's likely territory."""
+    locale = i18n.locale_of(code)
+    territory = locale.territory
+    if not territory:
+        likely = get_global("likely_subtags")
+        full = likely.get(str(locale)) or likely.get(locale.language)
+        territory = Locale.parse(full).territory if full else None
+    return f"{locale.language}_{territory}" if territory else locale.language
+
+
+def share_view(site: Site, lang: str, *, title: str, description: str, site_path: str,
+               versions: Mapping[str, str], page: Page | None = None) -> Share:
+    """Previews and share links; articles have their own card and links, other pages
+    show their language home's card."""
+    config = site.config
+    link = absolute(config, site_path)
+    article = page is not None and page.kind == "article"
+    title = title or config.language(lang).title or config.title
+    stamp = (page.updated or page.date) if page is not None else None
+    return Share(
+        kind="article" if article else "website",
+        title=title,
+        description=description,
+        url=link,
+        image=absolute(config, card_path(page, lang)),
+        image_width=CARD_SIZE[0],
+        image_height=CARD_SIZE[1],
+        image_alt=title,
+        locale=og_locale(lang),
+        locale_alternates=tuple(dict.fromkeys(og_locale(code) for code in versions
+                                              if code != lang)),
+        published=page.date.isoformat() if article and page.date else "",
+        modified=stamp.isoformat() if article and stamp else "",
+        links=share_links(title, link) if article else (),
+        email=f"mailto:?subject={_q(title)}&body={_q(link)}" if article else "",
+    )
+
+
+def share_links(title: str, link: str) -> tuple[ShareLink, ...]:
+    """Each network's documented share URL, every value percent-encoded."""
+    return (
+        ShareLink("WhatsApp", f"https://wa.me/?text={_q(f'{title} {link}')}"),
+        ShareLink("Telegram", f"https://t.me/share/url?url={_q(link)}&text={_q(title)}"),
+        ShareLink("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={_q(link)}"),
+        ShareLink("X", f"https://x.com/intent/post?url={_q(link)}&text={_q(title)}"),
+        ShareLink("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={_q(link)}"),
+    )
+
+
+def _q(text: str) -> str:
+    return quote(text, safe="")

@@ -3,6 +3,16 @@
 Adding an output kind means adding a module here and naming it in ``KINDS``.
 """
 
-from generator.outputs import chooser, feeds, listings, notfound, pages, sitemap, static
+from generator.outputs import (
+    cards,
+    chooser,
+    feeds,
+    images,
+    listings,
+    notfound,
+    pages,
+    sitemap,
+    static,
+)
 
-KINDS = (static, pages, listings, feeds, notfound, chooser, sitemap)
+KINDS = (static, images, cards, pages, listings, feeds, notfound, chooser, sitemap)
