@@ -55,40 +55,90 @@ def build(config: SiteConfig, output: Path, *, jobs: int | None = None,
     With the cache, unchanged sources are not parsed again and outputs whose inputs
     did not change are not rendered again; the result is byte-identical either way.
     """
-    timings: dict[str, float] = {}
-    workers = jobs or default_workers()
-    store = Store(config.root) if use_cache else None
-    with _phase("load", timings):
-        previous = (store.read(PAGES_ENTRY) if store else None) or {}
-        loaded = load_site(config, previous=previous, workers=workers)
-        if store and _changed(previous, loaded.parsed):
-            store.write(PAGES_ENTRY, dict(loaded.parsed))
-        raise_if_errors(list(loaded.problems))
-    with _phase("link", timings):
-        site, problems = link_site(config, loaded.pages, loaded.assets)
-        raise_if_errors(problems)
-    with _phase("plan", timings):
-        planned, assets = plan(site)
-        keys = output_keys(config, planned, assets)
-        manifest = (store.read(manifest_name(output)) if store and output.is_dir() else None)
-        stale = [job for job in planned if not _up_to_date(job, keys, manifest, output)]
-    with _phase("render", timings):
-        renderer = Renderer(config)
-        rendered, problems = render_all(renderer, stale, workers)
-        raise_if_errors(problems)
-    with _phase("write", timings):
-        stats = write_output(rendered, output, {job.path for job in planned},
-                             set(manifest) if manifest is not None else None)
-        if store:
-            store.write(manifest_name(output), keys)
-    counts: dict[str, int] = {}
-    for job in planned:
-        counts[job.kind] = counts.get(job.kind, 0) + 1
-    warnings = (*loaded.problems, *i18n.missing_translations(config))
-    if log:
-        log(" ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in timings.items()))
-    return BuildResult(site, stats, counts, tuple(warnings),
-                       frozenset(job.path for job in stale), timings)
+    return BuildSession(config, output, jobs=jobs, use_cache=use_cache, log=log).build()
+
+
+class BuildSession:
+    """Builds one site into one output folder, as often as asked.
+
+    Between builds it keeps the parsed sources and the output manifest in memory, so a
+    long-running ``newshub serve`` pays neither for reading the cache nor for writing
+    it after every save (``close`` saves the parsed sources for the next process).
+    """
+
+    def __init__(self, config: SiteConfig, output: Path, *, jobs: int | None = None,
+                 use_cache: bool = True, log: Callable[[str], None] | None = None,
+                 persist: bool = True) -> None:
+        self.config = config
+        self.output = output
+        self.workers = jobs or default_workers()
+        self.store = Store(config.root) if use_cache else None
+        self.log = log
+        self.persist = persist
+        self.parsed: Mapping[str, Parsed] | None = None
+        self.manifest: Mapping[str, str] | None = None
+        self.unsaved = False
+
+    def build(self, config: SiteConfig | None = None) -> BuildResult:
+        config = self.config = config or self.config
+        timings: dict[str, float] = {}
+        with _phase("load", timings):
+            previous = self._previous_parsed()
+            loaded = load_site(config, previous=previous, workers=self.workers)
+            self.parsed = loaded.parsed
+            if self.store and _changed(previous, loaded.parsed):
+                self.unsaved = True
+                if self.persist:
+                    self._save_parsed()
+            raise_if_errors(list(loaded.problems))
+        with _phase("link", timings):
+            site, problems = link_site(config, loaded.pages, loaded.assets)
+            raise_if_errors(problems)
+        with _phase("plan", timings):
+            planned, assets = plan(site)
+            keys = output_keys(config, planned, assets)
+            manifest = self._previous_manifest()
+            stale = [job for job in planned if not _up_to_date(job, keys, manifest, self.output)]
+        with _phase("render", timings):
+            rendered, problems = render_all(Renderer(config), stale, self.workers)
+            raise_if_errors(problems)
+        with _phase("write", timings):
+            stats = write_output(rendered, self.output, {job.path for job in planned},
+                                 set(manifest) if manifest is not None else None)
+            self.manifest = keys if self.store else None
+            if self.store and self.persist:
+                self.store.write(manifest_name(self.output), keys)
+        counts: dict[str, int] = {}
+        for job in planned:
+            counts[job.kind] = counts.get(job.kind, 0) + 1
+        warnings = (*loaded.problems, *i18n.missing_translations(config))
+        if self.log:
+            self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"
+                              for name, seconds in timings.items()))
+        return BuildResult(site, stats, counts, tuple(warnings),
+                           frozenset(job.path for job in stale), timings)
+
+    def close(self) -> None:
+        """Save what only memory holds, for the next process's first build."""
+        if self.unsaved:
+            self._save_parsed()
+
+    def _previous_parsed(self) -> Mapping[str, Parsed]:
+        if self.parsed is None and self.store:
+            self.parsed = self.store.read(PAGES_ENTRY) or {}
+        return self.parsed or {}
+
+    def _previous_manifest(self) -> Mapping[str, str] | None:
+        if not self.store or not self.output.is_dir():
+            return None
+        if self.manifest is None and self.persist:
+            self.manifest = self.store.read(manifest_name(self.output))
+        return self.manifest
+
+    def _save_parsed(self) -> None:
+        assert self.store is not None and self.parsed is not None
+        self.store.write(PAGES_ENTRY, dict(self.parsed))
+        self.unsaved = False
 
 
 def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:

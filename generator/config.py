@@ -29,11 +29,12 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?
 
 SITE_KEYS = {
     "base_url", "default_language", "theme", "title", "description", "brand_color",
-    "paginate", "feed_entries", "organisation", "languages", "taxonomy",
+    "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
 }
 LANGUAGE_KEYS = {"name", "title", "description", "fallback"}
 ORGANISATION_KEYS = {"name", "logo", "donate_url", "social", "email"}
 TAXONOMY_KEYS = {"sections", "tags"}
+BUDGET_KEYS = {"article_kb", "images_kb"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,15 @@ class Organisation:
 
 
 @dataclass(frozen=True, slots=True)
+class Budget:
+    """Page weight limits for ``newshub check``, in KiB: an article's HTML with the CSS
+    and JS it loads, gzipped (14 KB fits the first round trip), and its images."""
+
+    article_kb: float = 14
+    images_kb: float = 300
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """Everything ``site.toml`` and the command line say about a site."""
 
@@ -76,6 +86,7 @@ class SiteConfig:
     section_names: Mapping[str, Mapping[str, str]]
     tag_names: Mapping[str, Mapping[str, str]]
     include_drafts: bool = False
+    budget: Budget = Budget()
 
     @property
     def origin(self) -> str:
@@ -142,6 +153,7 @@ def load_config(
     if not isinstance(paginate, int) or paginate < 1:
         problems.append(error(path, _line_of(text, "paginate"),
                               "paginate must be a positive integer"))
+    budget = _budget(data.get("budget", {}), path, text, problems)
     if problems:
         raise SiteError(problems)
     return SiteConfig(
@@ -159,6 +171,7 @@ def load_config(
         section_names=_frozen_names(taxonomy.get("sections", {})),
         tag_names=_frozen_names(taxonomy.get("tags", {})),
         include_drafts=include_drafts,
+        budget=budget,
     )
 
 
@@ -226,6 +239,22 @@ def _organisation(table: Any, data: Mapping[str, Any], path: Path, text: str,
         email=table.get("email", ""),
         social=MappingProxyType(dict(table.get("social", {}))),
     )
+
+
+def _budget(table: Any, path: Path, text: str, problems: list[Problem]) -> Budget:
+    if not isinstance(table, dict):
+        problems.append(error(path, _line_of(text, "budget"), "budget must be a table: [budget]"))
+        return Budget()
+    _check_keys(table, BUDGET_KEYS, path, text, "budget.", problems)
+    values = {}
+    for key in BUDGET_KEYS & table.keys():
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            problems.append(error(path, _line_of(text, key),
+                                  f"budget.{key} must be a positive number of KB"))
+        else:
+            values[key] = value
+    return Budget(**values)
 
 
 def _frozen_names(table: Mapping[str, Mapping[str, str]]) -> Mapping[str, Mapping[str, str]]:

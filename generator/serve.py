@@ -23,7 +23,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from generator.build import build
+from generator.build import BuildSession
 from generator.config import load_config
 from generator.errors import SiteError
 from generator.watch import Change, Watcher
@@ -54,6 +54,7 @@ class DevSite:
         self.drafts = drafts
         self.log = log
         self.output = Path(tempfile.mkdtemp(prefix="newshub-serve-"))
+        self.session: BuildSession | None = None
         self.state = BuildState(0)
         self.changed = threading.Condition()
         self.build_lock = threading.Lock()
@@ -76,7 +77,11 @@ class DevSite:
     def _build(self) -> tuple[str, ...]:
         try:
             config = load_config(self.root, base_url=self.base_url, include_drafts=self.drafts)
-            build(config, self.output, jobs=1)
+            if self.session is None:  # the first build runs before any thread: all cores
+                self.session = BuildSession(config, self.output, persist=False)
+            else:  # later ones run beside the server's threads: never fork there
+                self.session.workers = 1
+            self.session.build(config)
         except SiteError as exc:
             return tuple(str(problem) for problem in exc.problems)
         except Exception:  # a bug must not kill the server; show it like a build error
@@ -93,6 +98,9 @@ class DevSite:
         with self.changed:
             self.stopping = True
             self.changed.notify_all()
+        with self.build_lock:
+            if self.session is not None:
+                self.session.close()
         shutil.rmtree(self.output, ignore_errors=True)
 
 
