@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--drafts", action="store_true", help="include drafts and future posts")
     build_cmd.add_argument("--jobs", type=_positive, default=None,
                            help="worker processes for rendering (default: all cores)")
+    build_cmd.add_argument("--no-cards", action="store_true",
+                           help="skip generating share-card images (og:image falls back to "
+                                "the article image)")
     build_cmd.add_argument("--force", action="store_true",
                            help="ignore the cache in SITE/.newshub-cache: parse and render all")
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="print errors only")
@@ -93,7 +96,8 @@ def _positive(text: str) -> int:
 
 def _build(args: argparse.Namespace, site: Path) -> int:
     start = time.perf_counter()
-    config = load_config(site, base_url=args.base_url, include_drafts=args.drafts)
+    config = load_config(site, base_url=args.base_url, include_drafts=args.drafts,
+                         share_cards=not args.no_cards)
     output = Path(args.output).resolve() if args.output else site / "output"
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force)

@@ -87,6 +87,7 @@ class SiteConfig:
     tag_names: Mapping[str, Mapping[str, str]]
     include_drafts: bool = False
     budget: Budget = Budget()
+    share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
 
     @property
     def origin(self) -> str:
@@ -130,6 +131,7 @@ def load_config(
     *,
     base_url: str | None = None,
     include_drafts: bool = False,
+    share_cards: bool = True,
 ) -> SiteConfig:
     """Read ``root/site.toml`` (or infer a config) and apply command-line overrides."""
     path = root / CONFIG_FILE
@@ -171,6 +173,7 @@ def load_config(
         section_names=_frozen_names(taxonomy.get("sections", {})),
         tag_names=_frozen_names(taxonomy.get("tags", {})),
         include_drafts=include_drafts,
+        share_cards=share_cards,
         budget=budget,
     )
 
