@@ -20,7 +20,7 @@ from generator.errors import Problem, error, raise_if_errors
 from generator.link import link_site
 from generator.load import Parsed, load_site
 from generator.model import Site
-from generator.outputs import KINDS
+from generator.outputs import KINDS, cards
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
@@ -111,7 +111,8 @@ class BuildSession:
         counts: dict[str, int] = {}
         for job in planned:
             counts[job.kind] = counts.get(job.kind, 0) + 1
-        warnings = (*loaded.problems, *i18n.missing_translations(config))
+        warnings = (*loaded.problems, *i18n.missing_translations(config),
+                    *cards.problems(site))
         if self.log:
             self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"
                               for name, seconds in timings.items()))

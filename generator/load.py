@@ -20,8 +20,8 @@ from typing import Any
 import markdown
 import yaml
 from markdown.extensions.toc import slugify_unicode
-from PIL import Image as PILImage
 
+from generator import imaging
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.model import Asset, Page
@@ -46,7 +46,7 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-LOAD_VERSION = 1  # bump when parsing changes what a source turns into
+LOAD_VERSION = 2  # bump when parsing changes what a source turns into
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,14 +419,8 @@ class _Fields:
 
 
 def _image_size(file: Path | None) -> tuple[int, int] | None:
-    """Width and height from the image header (Pillow reads no pixels for this)."""
-    if file is None:
-        return None
-    try:
-        with PILImage.open(file) as image:
-            return image.size
-    except (OSError, PILImage.DecompressionBombError):
-        return None
+    """Width and height as shown (EXIF orientation applied), from the header only."""
+    return imaging.size(file) if file is not None else None
 
 
 def _display_path(config: SiteConfig, path: Path) -> Path:

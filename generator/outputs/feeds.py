@@ -2,7 +2,9 @@
 
 Entry ids are UUIDs derived from the site's host and the page id, so editing a
 post never changes its id; ``updated`` comes from the newest entry, never from
-the clock, so an unchanged site gives byte-identical feeds.
+the clock, so an unchanged site gives byte-identical feeds. Each entry carries an
+image: the article's own when it has one, else its share card, with the length of
+the bytes actually published.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -18,10 +20,12 @@ from functools import partial
 from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree as ET
 
-from generator.deps import digest, pages_key
+from generator import imaging
+from generator.deps import digest, file_stamp, pages_key
 from generator.model import Page, Site
+from generator.outputs import cards
 from generator.render import Job
-from generator.views import absolute, tag_name, tag_path
+from generator.views import absolute, card_path, tag_name, tag_path
 
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
@@ -53,8 +57,9 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
         formats = [("atom.xml", atom)]
         if feed.site_path == f"/{feed.lang}/":
             formats += [("rss.xml", rss), ("feed.json", json_feed)]
+        images = tuple(enclosure(site, page).key for page in feed.pages)
         for name, write in formats:
-            key = digest("feed", name, feed.title, feed.folder, pages_key(feed.pages))
+            key = digest("feed", name, feed.title, feed.folder, pages_key(feed.pages), images)
             yield Job(f"{feed.folder}{name}".lstrip("/"), "feed", feed.lang,
                       produce=partial(write, site, feed), key=key)
 
@@ -108,8 +113,32 @@ def _content(site: Site, page: Page) -> str:
     return absolute_html(page.body_html, absolute(site.config, page.path))
 
 
-def _image(site: Site, page: Page) -> str:
-    return absolute(site.config, page.image) if page.image else ""
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """An entry's image; ``data`` gives its published bytes (made if not cached yet)."""
+
+    url: str
+    media_type: str
+    key: str  # what the bytes are made from
+    data: Callable[[], bytes]
+
+
+def enclosure(site: Site, page: Page) -> Enclosure:
+    """The article's own image when it has one, its share card otherwise."""
+    config = site.config
+    source = imaging.image_source(config, page)
+    if source is not None and imaging.is_raster(source):
+        return Enclosure(absolute(config, page.image), _media_type(page.image),
+                         imaging.published_key(source),
+                         partial(imaging.published_bytes, source,
+                                 imaging.cache_dir(config, "images")))
+    if source is not None:
+        return Enclosure(absolute(config, page.image), _media_type(page.image),
+                         digest(file_stamp(source)), source.read_bytes)
+    card = cards.article_card(site, page)
+    return Enclosure(absolute(config, card_path(page, page.lang)), "image/jpeg",
+                     cards.key(card),
+                     partial(cards.card_bytes, card, imaging.cache_dir(config, "cards")))
 
 
 def atom(site: Site, feed: Feed) -> bytes:
@@ -142,9 +171,9 @@ def atom(site: Site, feed: Feed) -> bytes:
             _text(entry, "summary", page.summary)
         content = _text(entry, "content", _content(site, page))
         content.set("type", "html")
-        if page.image:
-            ET.SubElement(entry, "link", rel="enclosure", href=_image(site, page),
-                          type=_media_type(page.image))
+        image = enclosure(site, page)
+        ET.SubElement(entry, "link", rel="enclosure", href=image.url, type=image.media_type,
+                      length=str(len(image.data())))
     return _xml(root)
 
 
@@ -174,9 +203,9 @@ def rss(site: Site, feed: Feed) -> bytes:
         ET.SubElement(item, f"{{{CONTENT}}}encoded").text = _content(site, page)
         for tag in page.tags:
             ET.SubElement(item, "category").text = tag_name(config, tag, page.lang)
-        if page.image:
-            ET.SubElement(item, "enclosure", url=_image(site, page),
-                          length=str(_image_length(page)), type=_media_type(page.image))
+        image = enclosure(site, page)
+        ET.SubElement(item, "enclosure", url=image.url, length=str(len(image.data())),
+                      type=image.media_type)
     return _xml(root)
 
 
@@ -210,16 +239,8 @@ def _json_item(site: Site, page: Page) -> dict[str, object]:
         "language": page.lang,
         "tags": [tag_name(config, tag, page.lang) for tag in page.tags],
     }
-    if page.image:
-        item["image"] = _image(site, page)
+    item["image"] = enclosure(site, page).url
     return item
-
-
-def _image_length(page: Page) -> int:
-    """The image file's size in bytes (RSS requires it; 0 means unknown)."""
-    name = page.image.rsplit("/", 1)[-1]
-    file = next((p for p in page.resources if p.name == name), None)
-    return file.stat().st_size if file else 0
 
 
 def _text(parent: ET.Element, name: str, text: str) -> ET.Element:

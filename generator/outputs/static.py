@@ -1,12 +1,17 @@
 """Files published as they are: theme assets (fingerprinted), site ``static/``,
-images beside the Markdown and page-bundle resources."""
+images beside the Markdown and page-bundle resources.
+
+Raster images are the exception: they are published re-encoded without metadata
+(see ``generator.imaging``), since a photo's EXIF can tell where it was taken."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
+from generator import imaging
 from generator.config import SiteConfig
 from generator.deps import digest, file_stamp
 from generator.model import Site
@@ -25,16 +30,25 @@ def theme_assets(config: SiteConfig) -> Mapping[str, str]:
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     config = site.config
+    publish = partial(_publish, imaging.cache_dir(config, "images"))
     for _name, site_path, source in _theme_files(config.theme_dir / "static"):
-        yield copy(site_path.lstrip("/"), source)
+        yield publish(site_path.lstrip("/"), source)
     site_static = config.root / "static"
     for source in _files(site_static):
-        yield copy(source.relative_to(site_static).as_posix(), source)
+        yield publish(source.relative_to(site_static).as_posix(), source)
     for asset in site.assets:
-        yield copy(asset.path.lstrip("/"), asset.source)
+        yield publish(asset.path.lstrip("/"), asset.source)
     for page in site.pages.values():
         for resource in page.resources:
-            yield copy(page.path.lstrip("/") + resource.name, resource)
+            yield publish(page.path.lstrip("/") + resource.name, resource)
+
+
+def _publish(folder: Path, path: str, source: Path) -> Job:
+    """Copy a file, or re-encode a raster image without its EXIF and XMP."""
+    if not imaging.is_raster(source):
+        return copy(path, source)
+    return Job(path, "static", produce=partial(imaging.published_bytes, source, folder),
+               key=imaging.published_key(source))
 
 
 def copy(path: str, source: Path) -> Job:
