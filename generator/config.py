@@ -31,10 +31,21 @@ SITE_KEYS = {
     "base_url", "default_language", "theme", "title", "description", "brand_color",
     "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
 }
-LANGUAGE_KEYS = {"name", "title", "description", "fallback"}
+LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu"}
+MENU_KEYS = {"name", "page", "url"}
 ORGANISATION_KEYS = {"name", "logo", "donate_url", "social", "email"}
 TAXONOMY_KEYS = {"sections", "tags"}
 BUDGET_KEYS = {"article_kb", "images_kb"}
+
+
+@dataclass(frozen=True, slots=True)
+class MenuItem:
+    """A menu entry: a page of the site (its path under content/<lang>/, without .md)
+    or an address elsewhere."""
+
+    name: str
+    page: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,7 @@ class Language:
     description: str
     direction: str
     fallback: tuple[str, ...] = ()
+    menu: tuple[MenuItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +156,14 @@ def load_config(
     taxonomy = data.get("taxonomy", {})
     _check_keys(taxonomy, TAXONOMY_KEYS, path, text, "taxonomy.", problems)
     default = data.get("default_language") or (languages[0].code if languages else "en")
-    if languages and default not in {language.code for language in languages}:
+    codes = {language.code for language in languages}
+    for language in languages:
+        for other in language.fallback:
+            if other not in codes or other == language.code:
+                problems.append(error(path, _line_of(text, "fallback"),
+                                      f"languages.{language.code}.fallback: '{other}' is not "
+                                      "another configured language"))
+    if languages and default not in codes:
         problems.append(error(path, _line_of(text, "default_language"),
                               f"default_language '{default}' is not one of the [languages]"))
     url = base_url or os.environ.get(BASE_URL_ENV) or data.get("base_url") or DEFAULT_BASE_URL
@@ -228,8 +247,28 @@ def _languages(table: Any, path: Path, text: str, problems: list[Problem]) -> tu
             description=options.get("description", ""),
             direction=locale.text_direction,
             fallback=tuple(options.get("fallback", ())),
+            menu=_menu(options.get("menu", []), code, path, text, problems),
         ))
     return tuple(languages)
+
+
+def _menu(items: Any, code: str, path: Path, text: str,
+          problems: list[Problem]) -> tuple[MenuItem, ...]:
+    line = _line_of(text, "menu")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        problems.append(error(path, line, f"languages.{code}.menu must be a list of "
+                                          "{ name = …, page = … } or { name = …, url = … }"))
+        return ()
+    menu = []
+    for item in items:
+        _check_keys(item, MENU_KEYS, path, text, f"languages.{code}.menu.", problems)
+        if not item.get("name") or bool(item.get("page")) == bool(item.get("url")):
+            problems.append(error(path, line, f"each languages.{code}.menu item needs a name "
+                                              "and either a page or a url"))
+            continue
+        menu.append(MenuItem(str(item["name"]), str(item.get("page", "")).strip("/"),
+                             str(item.get("url", ""))))
+    return tuple(menu)
 
 
 def _organisation(table: Any, data: Mapping[str, Any], path: Path, text: str,

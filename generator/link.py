@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from generator.config import SiteConfig
@@ -15,12 +17,22 @@ from generator.deps import digest, page_key
 from generator.errors import Problem, error
 from generator.model import Asset, Page, Site
 
+INHERITED = ("date", "image", "image_alt", "tags", "urgent")
 
-def link_site(config: SiteConfig, pages: Iterable[Page],
-              assets: tuple[Asset, ...] = ()) -> tuple[Site, list[Problem]]:
-    """Group pages; return the site and any collisions found."""
+
+def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ...] = (),
+              now: datetime | None = None) -> tuple[Site, list[Problem]]:
+    """Group pages; return the site and any collisions found.
+
+    Translations first take what they do not set from their source; then drafts and
+    future posts are left out (unless the config includes them).
+    """
     problems: list[Problem] = []
-    unique = _unique_paths(pages, problems)
+    now = now or datetime.now(UTC)
+    complete = inherit(config, list(pages), problems)
+    published = [page for page in (_schedule(page, now) for page in complete)
+                 if config.include_drafts or not (page.draft or page.scheduled)]
+    unique = _unique_paths(published, problems)
     order = {code: index for index, code in enumerate(config.language_codes)}
     by_id = {page.id: page for page in sorted(unique, key=lambda p: (order[p.lang], p.id))}
     translations = _translation_groups(by_id.values(), problems)
@@ -38,8 +50,9 @@ def link_site(config: SiteConfig, pages: Iterable[Page],
             tags[page.lang][tag].append(page)
     urgent = {lang: next((p.id for p in sorted(pages, key=lambda p: p.sort_key) if p.urgent), "")
               for lang, pages in articles.items()}
-    frames = {lang: digest(tuple(sections[lang]), tuple((p.id, page_key(p))
-                                                        for p in static.get(lang, [])),
+    listed = _listed(config, articles, sections, translations, by_id)
+    frames = {lang: digest(tuple(listed[lang]), tuple((p.id, page_key(p))
+                                                      for p in static.get(lang, [])),
                            urgent.get(lang, ""),
                            page_key(by_id[urgent[lang]]) if urgent.get(lang) else "")
               for lang in config.language_codes}
@@ -54,8 +67,88 @@ def link_site(config: SiteConfig, pages: Iterable[Page],
         assets=assets,
         urgent=MappingProxyType(urgent),
         frames=MappingProxyType(frames),
+        listed=_freeze_nested(listed, config.language_codes),
     )
     return site, problems
+
+
+def inherit(config: SiteConfig, pages: list[Page], problems: list[Problem]) -> list[Page]:
+    """Translations take the date, image, tags and urgency they do not set from their
+    source: the default language's version, or the one ``translation_of`` names."""
+    groups: dict[str, dict[str, Page]] = defaultdict(dict)
+    for page in pages:
+        groups[page.translation_key].setdefault(page.lang, page)
+    done: dict[str, Page] = {}
+
+    def resolve(page: Page, chain: tuple[str, ...]) -> Page:
+        """The page with its source's fields, the source resolved first (chains work)."""
+        if page.id in done:
+            return done[page.id]
+        versions = groups[page.translation_key]
+        source = versions.get(page.translation_of or config.default_language)
+        if page.translation_of and source is None:
+            problems.append(error(page.source, 1, f"translation_of '{page.translation_of}': "
+                                                  "there is no version of this story in "
+                                                  "that language"))
+        if source is not None and source is not page and source.id not in chain:
+            page = _inherit_from(page, resolve(source, (*chain, page.id)))
+        done[page.id] = page
+        return page
+
+    result = []
+    for original in pages:
+        page = resolve(original, (original.id,))
+        if page.kind == "article" and page.date is None:
+            problems.append(error(page.source, 1, "missing 'date': articles need a date such "
+                                                  "as 2026-03-14T09:30:00+03:00"))
+            continue
+        result.append(page)
+    return result
+
+
+def _inherit_from(page: Page, source: Page) -> Page:
+    changes: dict[str, object] = {}
+    for name in INHERITED:
+        if name not in page.fields_set and getattr(source, name):
+            changes[name] = getattr(source, name)
+    if "image" in changes:
+        changes.update(image_size=source.image_size, image_file=source.image_file)
+        if "image_alt" in page.fields_set:
+            changes.pop("image_alt", None)
+    if not changes:
+        return page
+    return replace(page, **changes, digest=digest(page.digest, source.digest))
+
+
+def _schedule(page: Page, now: datetime) -> Page:
+    return replace(page, scheduled=True) if page.date and page.date > now else page
+
+
+def _listed(config: SiteConfig, articles: Mapping[str, list[Page]],
+            sections: Mapping[str, Mapping[str, list[Page]]],
+            translations: Mapping[str, tuple[str, ...]],
+            by_id: Mapping[str, Page]) -> dict[str, dict[str, list[Page]]]:
+    """What each language lists: its own articles by section ("" is the home), plus,
+    where ``fallback`` says so, stories of those languages it has no version of."""
+    listed: dict[str, dict[str, list[Page]]] = {}
+    for language in config.languages:
+        lang = language.code
+        own: dict[str, list[Page]] = {"": list(articles.get(lang, []))}
+        for section, members in sections.get(lang, {}).items():
+            own[section] = list(members)
+        taken = {p.translation_key for p in articles.get(lang, [])}
+        for fallback in language.fallback:
+            for page in articles.get(fallback, []):
+                if page.translation_key in taken:
+                    continue
+                langs = {by_id[i].lang for i in translations.get(page.translation_key, ())}
+                if lang in langs:
+                    continue
+                taken.add(page.translation_key)
+                own[""].append(page)
+                own.setdefault(page.section, []).append(page)
+        listed[lang] = own
+    return listed
 
 
 def _unique_paths(pages: Iterable[Page], problems: list[Problem]) -> list[Page]:

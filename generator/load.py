@@ -29,7 +29,7 @@ from generator.parallel import parallel_map
 
 KNOWN_KEYS = {
     "title", "date", "updated", "summary", "tags", "image", "image_alt", "draft",
-    "slug", "translation_key", "urgent",
+    "slug", "translation_key", "urgent", "translation_of",
 }
 MARKDOWN_EXTENSIONS = ["tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists"]
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
@@ -95,13 +95,13 @@ class _Source:
 PARALLEL_PARSE_THRESHOLD = 200
 
 
-def load_site(config: SiteConfig, now: datetime | None = None,
-              previous: Mapping[str, Parsed] | None = None, workers: int = 1) -> Loaded:
-    """Read every language folder; collect pages, assets and problems.
+def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
+              workers: int = 1) -> Loaded:
+    """Read every language folder; collect pages (drafts and future posts too: the
+    link phase decides what is published), assets and problems.
 
     ``previous`` is the last build's ``Loaded.parsed``: unchanged sources are reused.
     """
-    now = now or datetime.now(UTC)
     previous = previous or {}
     problems: list[Problem] = []
     assets: list[Asset] = []
@@ -131,11 +131,8 @@ def load_site(config: SiteConfig, now: datetime | None = None,
     for result in parsed.values():
         assert result is not None
         problems.extend(result.problems)
-        page = result.page
-        if page is not None and page.date and page.date > now:
-            page = replace(page, scheduled=True)
-        if page is not None and (config.include_drafts or not (page.draft or page.scheduled)):
-            pages.append(page)
+        if result.page is not None:
+            pages.append(result.page)
     return Loaded(tuple(pages), tuple(assets), tuple(problems),
                   MappingProxyType(parsed))  # type: ignore[arg-type]
 
@@ -270,7 +267,7 @@ def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
                                                                      relative.stem)
     kind = "article" if len(parts) > 1 else "page"
     title = fields.title()
-    date = fields.datetime("date", required=kind == "article")
+    date = fields.datetime("date", required=False)  # a translation may inherit it
     updated = fields.datetime("updated", required=False)
     slug = fields.slug(parts[-1])
     folders = parts[:-1]
@@ -302,6 +299,7 @@ def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
         image=image,
         image_alt=image_alt,
         image_size=_image_size(image_file),
+        image_file=image_file,
         draft=draft,
         urgent=urgent,
         translation_key=key,
@@ -310,6 +308,8 @@ def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
         path=site_path,
         resources=resources,
         extra=MappingProxyType({k: v for k, v in front.values.items() if k not in KNOWN_KEYS}),
+        fields_set=frozenset(front.values),
+        translation_of=fields.text("translation_of"),
     )
     return page, extra_inputs
 

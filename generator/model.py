@@ -51,6 +51,9 @@ class Page:
     resources: tuple[Path, ...] = ()
     scheduled: bool = False  # dated in the future: shown only with --drafts
     digest: str = ""  # of everything the page was made from (source bytes, resources)
+    image_file: Path | None = None  # the file behind ``image`` (bundle, static, or inherited)
+    fields_set: frozenset[str] = frozenset()  # front-matter keys the source file sets
+    translation_of: str = ""  # language whose version this one inherits from
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     @property
@@ -87,6 +90,8 @@ class Site:
     assets: tuple[Asset, ...] = ()
     urgent: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # lang → newest urgent id
     frames: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # lang → frame digest
+    # lang → section → ids listed there ("" is the home), with fallback-language stories
+    listed: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=lambda: EMPTY)
 
     def translations_of(self, page: Page) -> tuple[Page, ...]:
         """Every version of the page's story, in the site's language order."""

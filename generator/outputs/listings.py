@@ -74,11 +74,13 @@ def _groups(site: Site) -> dict[tuple[str, str], dict[str, Listing]]:
 
     for lang in config.language_codes:
         language = config.language(lang)
+        listed = site.listed.get(lang, {})
         add(Listing(lang, "home", "", language.title or config.title, home_path(lang),
-                    site.articles.get(lang, ())))
-        for section, ids in site.sections.get(lang, {}).items():
-            add(Listing(lang, "section", section, section_name(config, section, lang),
-                        section_path(lang, section), ids))
+                    listed.get("", ())))
+        for section, ids in listed.items():
+            if section:
+                add(Listing(lang, "section", section, section_name(config, section, lang),
+                            section_path(lang, section), ids))
         for tag, ids in site.tags.get(lang, {}).items():
             add(Listing(lang, "tag", tag, tag_name(config, tag, lang), tag_path(lang, tag), ids))
     return groups
