@@ -35,6 +35,7 @@ NO_BREAK_SPACES = "\u00a0\u2007\u202f"  # French "Quoi ?" keeps its "?"
 SPACES = re.compile(r"[ \t\r\n]+")
 
 
+@cache
 def raqm_available() -> bool:
     """Whether Pillow can shape complex scripts (it needs libraqm at run time)."""
     return bool(features.check("raqm"))

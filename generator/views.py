@@ -334,15 +334,16 @@ def share_view(site: Site, lang: str, *, title: str, description: str, site_path
     article = page is not None and page.kind == "article"
     title = title or config.language(lang).title or config.title
     stamp = (page.updated or page.date) if page is not None else None
+    image, (width, height), alt = _share_image(config, page, lang, title)
     return Share(
         kind="article" if article else "website",
         title=title,
         description=description,
         url=link,
-        image=absolute(config, card_path(page, lang)),
-        image_width=CARD_SIZE[0],
-        image_height=CARD_SIZE[1],
-        image_alt=title,
+        image=image,
+        image_width=width,
+        image_height=height,
+        image_alt=alt,
         locale=og_locale(lang),
         locale_alternates=tuple(dict.fromkeys(og_locale(code) for code in versions
                                               if code != lang)),
@@ -351,6 +352,16 @@ def share_view(site: Site, lang: str, *, title: str, description: str, site_path
         links=share_links(title, link) if article else (),
         email=f"mailto:?subject={_q(title)}&body={_q(link)}" if article else "",
     )
+
+
+def _share_image(config: SiteConfig, page: Page | None, lang: str,
+                 title: str) -> tuple[str, tuple[int, int], str]:
+    """The share card; with cards off (``--no-cards``), the page's own image if any."""
+    if config.share_cards:
+        return absolute(config, card_path(page, lang)), CARD_SIZE, title
+    if page is not None and page.image:
+        return absolute(config, page.image), page.image_size or (0, 0), page.image_alt
+    return "", (0, 0), ""
 
 
 def share_links(title: str, link: str) -> tuple[ShareLink, ...]:

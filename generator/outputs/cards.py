@@ -17,8 +17,8 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
-from functools import partial
+from dataclasses import dataclass, fields
+from functools import cache, partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -73,7 +73,12 @@ class Card:
     logo: Path | None = None
 
 
+KEY_FIELDS = tuple(f.name for f in fields(Card) if f.name != "path")
+
+
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
+    if not site.config.share_cards:
+        return
     folder = imaging.cache_dir(site.config, "cards")
     for card in cards_of(site):
         name = key(card)
@@ -120,13 +125,18 @@ def _card(config: SiteConfig, lang: str, site_path: str, title: str, *, kicker: 
 
 def font_files(config: SiteConfig) -> tuple[Path, ...]:
     """The theme's card fonts, or the default theme's when a theme ships none."""
-    own = tuple(config.theme_dir / "fonts" / name for name in FONT_FILES)
+    return _font_files(config.theme_dir)
+
+
+@cache
+def _font_files(theme: Path) -> tuple[Path, ...]:
+    own = tuple(theme / "fonts" / name for name in FONT_FILES)
     return own if all(path.is_file() for path in own) else DEFAULT_FONTS
 
 
 def key(card: Card) -> str:
     """A hash of everything that shapes the card, file contents included."""
-    fields = {name: str(value) for name, value in asdict(card).items() if name != "path"}
+    fields = [str(getattr(card, name)) for name in KEY_FIELDS]
     files = [imaging.digest(p) for p in (*card.fonts, card.background, card.logo) if p]
     seed = json.dumps([LAYOUT_VERSION, WIDTH, HEIGHT, QUALITIES, PIL.__version__, fields,
                        files], sort_keys=True, ensure_ascii=False)
@@ -212,17 +222,31 @@ def _brand(card: Card) -> tuple[int, int, int]:
 def _background(card: Card) -> tuple[Image.Image, tuple[int, int, int]]:
     """The photo darkened towards the text, or the brand colour; and the text colour."""
     photo = _photo(card.background) if card.background else None
-    shade = Image.linear_gradient("L").resize((WIDTH, HEIGHT))
-    black = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 255))
     if photo is not None:
         base = ImageOps.fit(photo, (WIDTH, HEIGHT), Image.Resampling.LANCZOS).convert("RGBA")
-        mask = shade.point(lambda v: 120 + v * 90 // 255)  # 47% black at the top, 82% below
-        return Image.composite(black, base, mask), (255, 255, 255)
+        return Image.composite(_black(), base, _shade(120, 210)), (255, 255, 255)
     brand = _brand(card)
-    base = Image.new("RGBA", (WIDTH, HEIGHT), (*brand, 255))
     light = _luminance(brand) > 0.4
-    mask = shade.point(lambda v: v * (40 if light else 90) // 255)
-    return Image.composite(black, base, mask), (17, 17, 17) if light else (255, 255, 255)
+    return _plain(brand, light).copy(), (17, 17, 17) if light else (255, 255, 255)
+
+
+@cache
+def _plain(brand: tuple[int, int, int], light: bool) -> Image.Image:
+    """The brand colour, darkening towards the bottom (kept: most cards share it)."""
+    base = Image.new("RGBA", (WIDTH, HEIGHT), (*brand, 255))
+    return Image.composite(_black(), base, _shade(0, 40 if light else 90))
+
+
+@cache
+def _shade(top: int, bottom: int) -> Image.Image:
+    """A vertical mask from ``top`` to ``bottom`` (0 keeps the image, 255 is black)."""
+    return Image.linear_gradient("L").resize((WIDTH, HEIGHT)).point(
+        lambda v: top + v * (bottom - top) // 255)
+
+
+@cache
+def _black() -> Image.Image:
+    return Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 255))
 
 
 def _photo(path: Path) -> Image.Image | None:
@@ -276,6 +300,8 @@ def _logo(path: Path) -> Image.Image | None:
 
 def problems(site: Site, shaped: bool | None = None) -> list[Problem]:
     """One warning when Raqm is missing; one per card title with characters no font has."""
+    if not site.config.share_cards:
+        return []
     shaped = typeset.raqm_available() if shaped is None else shaped
     found = [] if shaped else [warning(None, None, NO_RAQM)]
     fonts = font_files(site.config)

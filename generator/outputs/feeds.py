@@ -57,7 +57,8 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
         formats = [("atom.xml", atom)]
         if feed.site_path == f"/{feed.lang}/":
             formats += [("rss.xml", rss), ("feed.json", json_feed)]
-        images = tuple(enclosure(site, page).key for page in feed.pages)
+        images = tuple(image.key if (image := enclosure(site, page)) else ""
+                       for page in feed.pages)
         for name, write in formats:
             key = digest("feed", name, feed.title, feed.folder, pages_key(feed.pages), images)
             yield Job(f"{feed.folder}{name}".lstrip("/"), "feed", feed.lang,
@@ -123,7 +124,7 @@ class Enclosure:
     data: Callable[[], bytes]
 
 
-def enclosure(site: Site, page: Page) -> Enclosure:
+def enclosure(site: Site, page: Page) -> Enclosure | None:
     """The article's own image when it has one, its share card otherwise."""
     config = site.config
     source = imaging.image_source(config, page)
@@ -135,6 +136,8 @@ def enclosure(site: Site, page: Page) -> Enclosure:
     if source is not None:
         return Enclosure(absolute(config, page.image), _media_type(page.image),
                          digest(file_stamp(source)), source.read_bytes)
+    if not config.share_cards:
+        return None
     card = cards.article_card(site, page)
     return Enclosure(absolute(config, card_path(page, page.lang)), "image/jpeg",
                      cards.key(card),
@@ -172,8 +175,9 @@ def atom(site: Site, feed: Feed) -> bytes:
         content = _text(entry, "content", _content(site, page))
         content.set("type", "html")
         image = enclosure(site, page)
-        ET.SubElement(entry, "link", rel="enclosure", href=image.url, type=image.media_type,
-                      length=str(len(image.data())))
+        if image is not None:
+            ET.SubElement(entry, "link", rel="enclosure", href=image.url,
+                          type=image.media_type, length=str(len(image.data())))
     return _xml(root)
 
 
@@ -204,8 +208,9 @@ def rss(site: Site, feed: Feed) -> bytes:
         for tag in page.tags:
             ET.SubElement(item, "category").text = tag_name(config, tag, page.lang)
         image = enclosure(site, page)
-        ET.SubElement(item, "enclosure", url=image.url, length=str(len(image.data())),
-                      type=image.media_type)
+        if image is not None:
+            ET.SubElement(item, "enclosure", url=image.url, length=str(len(image.data())),
+                          type=image.media_type)
     return _xml(root)
 
 
@@ -239,7 +244,9 @@ def _json_item(site: Site, page: Page) -> dict[str, object]:
         "language": page.lang,
         "tags": [tag_name(config, tag, page.lang) for tag in page.tags],
     }
-    item["image"] = enclosure(site, page).url
+    image = enclosure(site, page)
+    if image is not None:
+        item["image"] = image.url
     return item
 
 
