@@ -1,11 +1,14 @@
 """Command line: ``newshub build``, ``newshub serve``, ``newshub i18n extract|update|compile``.
 
+The editorial workflow: ``newshub translations``, ``newshub new``, ``newshub check``.
+
 Exit codes: 0 success, 1 content or template errors, 2 bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -59,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                                 "the article image)")
     build_cmd.add_argument("--force", action="store_true",
                            help="ignore the cache in SITE/.newshub-cache: parse and render all")
+    build_cmd.add_argument("--strict", action="store_true",
+                           help="then run newshub check on the result; warnings fail too "
+                                "(exit 1; the new output stays in place)")
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     build_cmd.add_argument("-v", "--verbose", action="store_true",
                            help="print the time of each phase")
@@ -79,7 +85,36 @@ def _parser() -> argparse.ArgumentParser:
                           help="extract: write locales/messages.pot; update: merge it into "
                                "each language's .po; compile: write .mo files")
     i18n_cmd.set_defaults(handler=_i18n)
+    _editorial_commands(commands)
     return parser
+
+
+def _editorial_commands(commands: argparse._SubParsersAction) -> None:
+    status_cmd = commands.add_parser("translations", help="which stories are missing or "
+                                                          "outdated in which language")
+    _site_option(status_cmd)
+    status_cmd.add_argument("--lang", default=None, help="only this language")
+    status_cmd.add_argument("--json", action="store_true", help="JSON for scripts")
+    status_cmd.set_defaults(handler=_translations)
+
+    new_cmd = commands.add_parser("new", help="start a post, or a draft translation of one")
+    _site_option(new_cmd)
+    new_cmd.add_argument("path", help="section/slug, such as news/water-points (or a page: about)")
+    new_cmd.add_argument("--lang", required=True, help="language of the new file")
+    new_cmd.add_argument("--from", dest="source", default=None,
+                         help="copy this language's version as a draft translation")
+    new_cmd.add_argument("--title", default=None, help="title (default: from the slug)")
+    new_cmd.set_defaults(handler=_new)
+
+    check_cmd = commands.add_parser("check", help="check the built site: links, anchors, "
+                                                  "images, privacy, weight, translations")
+    _site_option(check_cmd)
+    check_cmd.add_argument("--output", default=None, help="built site (default: SITE/output)")
+    check_cmd.add_argument("--base-url", default=None,
+                           help="the base URL it was built with (or $NEWSHUB_BASE_URL)")
+    check_cmd.add_argument("--strict", action="store_true", help="warnings fail too")
+    check_cmd.add_argument("--json", action="store_true", help="JSON for scripts")
+    check_cmd.set_defaults(handler=_check)
 
 
 def _site_option(parser: argparse.ArgumentParser) -> None:
@@ -102,9 +137,15 @@ def _build(args: argparse.Namespace, site: Path) -> int:
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force)
     if not args.quiet:
-        for problem in result.warnings:
+        for problem in result.warnings if not args.strict else ():
             print(problem, file=sys.stderr)
         print(result.summary(time.perf_counter() - start, output))
+    if args.strict:
+        from generator import check
+
+        report = check.check_output(result.site, output, result.warnings)
+        print(check.to_text(report, strict=True), file=sys.stderr)
+        return EXIT_ERRORS if report.failed(strict=True) else EXIT_OK
     return EXIT_OK
 
 
@@ -125,3 +166,55 @@ def _i18n(args: argparse.Namespace, site: Path) -> int:
     for path in paths:
         print(f"wrote {path}")
     return EXIT_OK
+
+
+def _translations(args: argparse.Namespace, site: Path) -> int:
+    from generator import translations
+    from generator.scaffold import ScaffoldError, require_language
+
+    config = load_config(site, include_drafts=True)
+    try:
+        if args.lang:
+            require_language(config, args.lang)
+    except ScaffoldError as exc:
+        print(f"newshub translations: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    status = translations.translation_status(config)
+    if args.json:
+        print(json.dumps(translations.to_json(status, args.lang), ensure_ascii=False, indent=2))
+    else:
+        print(translations.to_text(status, args.lang))
+    return EXIT_OK
+
+
+def _new(args: argparse.Namespace, site: Path) -> int:
+    from generator.scaffold import ScaffoldError, new_post
+
+    config = load_config(site, include_drafts=True)
+    try:
+        created = new_post(config, args.path, args.lang, source_lang=args.source,
+                           title=args.title)
+    except ScaffoldError as exc:
+        print(f"newshub new: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    print(f"created {created.file.relative_to(site)} (a draft: delete 'draft: true' to publish)")
+    for copied in created.copied:
+        print(f"copied {copied.relative_to(site)}")
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, site: Path) -> int:
+    from generator import check
+
+    config = load_config(site, base_url=args.base_url, include_drafts=True)
+    output = Path(args.output).resolve() if args.output else site / "output"
+    if not (output / "index.html").is_file():
+        print(f"newshub check: no built site in {output}: run newshub build first",
+              file=sys.stderr)
+        return EXIT_USAGE
+    report = check.check_site(config, output)
+    if args.json:
+        print(json.dumps(check.to_json(report, args.strict), ensure_ascii=False, indent=2))
+    else:
+        print(check.to_text(report, args.strict))
+    return EXIT_ERRORS if report.failed(args.strict) else EXIT_OK

@@ -1,0 +1,386 @@
+"""``newshub check``: read the built site and its content before anyone else does.
+
+Errors (exit 1) break the site for readers: links and anchors that lead nowhere,
+missing images or files, anything loaded from another host (readers' privacy).
+Warnings degrade it: images without alt text, pages over the weight budget, theme
+strings missing from a catalog, hreflang groups that do not point back, content
+warnings. ``--strict`` (and ``build --strict``, used by CI) fails on warnings too.
+
+Each finding names the file to fix: the Markdown source and the line holding the
+link or image when it comes from there, else the output file and its line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from generator import i18n
+from generator.config import SiteConfig
+from generator.errors import Problem
+from generator.htmlscan import Image, Ref, Scan, css_urls, scan_html
+from generator.link import link_site
+from generator.load import load_site
+from generator.model import Page, Site
+
+ERROR, WARNING = "error", "warning"
+KB = 1024
+GZIP_LEVEL = 6  # what servers commonly use
+RENDITION = re.compile(r"-\d+w-[0-9a-f]{8}(?=\.\w+$)")  # photo-960w-1a2b3c4d.webp → photo
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem: where to fix it (``source``/``line``) and where it shows (``output``)."""
+
+    severity: str
+    kind: str
+    message: str
+    source: Path | None = None  # relative to the site folder where possible
+    line: int | None = None
+    output: str | None = None  # relative to the output folder
+    output_line: int | None = None
+
+    def where(self, output_dir: Path) -> str:
+        if self.source is not None:
+            return f"{self.source}:{self.line}" if self.line else str(self.source)
+        if self.output is not None:
+            shown = output_dir / self.output
+            return f"{shown}:{self.output_line}" if self.output_line else str(shown)
+        return ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "kind": self.kind, "message": self.message,
+                "source": self.source.as_posix() if self.source else None, "line": self.line,
+                "output": self.output, "output_line": self.output_line}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    findings: tuple[Finding, ...]
+    output: Path  # as shown: relative to the site folder when inside it
+    pages: int = 0
+    links: int = 0
+    images: int = 0
+
+    def count(self, severity: str) -> int:
+        return sum(finding.severity == severity for finding in self.findings)
+
+    def failed(self, strict: bool) -> bool:
+        return bool(self.count(ERROR) or (strict and self.count(WARNING)))
+
+
+def check_site(config: SiteConfig, output: Path) -> Report:
+    """Check the content (config should include drafts) and the site built from it."""
+    loaded = load_site(config)
+    site, link_problems = link_site(config, loaded.pages, loaded.assets)
+    problems = [*loaded.problems, *link_problems, *i18n.missing_translations(config)]
+    return check_output(site, output, problems)
+
+
+def check_output(site: Site, output: Path, problems: Iterable[Problem] = ()) -> Report:
+    """Check the built ``output`` of ``site``; ``problems`` from loading it come first."""
+    config = site.config
+    findings = [_from_problem(problem, config) for problem in problems]
+    checker = _Checker(site, output)
+    findings.extend(checker.run())
+    shown = output.relative_to(config.root) if output.is_relative_to(config.root) else output
+    return Report(tuple(findings), shown, len(checker.pages), checker.links, checker.images)
+
+
+def _from_problem(problem: Problem, config: SiteConfig) -> Finding:
+    path = problem.path
+    kind = "content"
+    if path is not None:
+        if path.is_absolute() and path.is_relative_to(config.locales_dir):
+            kind = "ui-translation"
+        if path.is_absolute() and path.is_relative_to(config.root):
+            path = path.relative_to(config.root)
+    return Finding(problem.severity, kind, problem.message, path, problem.line)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where an internal URL leads: its output file (None: nothing there) and fragment."""
+
+    url: str
+    file: str | None
+    fragment: str
+
+
+class _Checker:
+    def __init__(self, site: Site, output: Path) -> None:
+        self.site = site
+        self.config = site.config
+        self.output = output
+        self.host = urlsplit(self.config.base_url).netloc.lower()
+        self.files = {p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file()}
+        self.pages = sorted(f for f in self.files if f.endswith(".html"))
+        self.by_output = {page.output_path: page for page in site.pages.values()}
+        self.scans: dict[str, Scan] = {}
+        self.links = 0
+        self.images = 0
+
+    def run(self) -> list[Finding]:
+        mismatch = self._base_url_mismatch()
+        if mismatch:
+            return [mismatch]
+        findings: list[Finding] = []
+        for page in self.pages:
+            findings.extend(self._page(page))
+        findings.extend(self._stylesheets())
+        findings.extend(self._hreflang())
+        return findings
+
+    def scan(self, file: str) -> Scan:
+        if file not in self.scans:
+            text = (self.output / file).read_text(encoding="utf-8", errors="replace")
+            self.scans[file] = scan_html(text)
+        return self.scans[file]
+
+    def _base_url_mismatch(self) -> Finding | None:
+        """One clear error instead of hundreds when the output was built for another URL."""
+        for file in self.pages:
+            canonical = self.scan(file).canonical
+            if canonical:
+                if canonical.startswith(self.config.base_url):
+                    return None
+                return Finding(ERROR, "base-url", f"this output was built for another base URL "
+                               f"({canonical}), not {self.config.base_url}: check with the same "
+                               "--base-url or $NEWSHUB_BASE_URL as the build", None, None, file)
+        return None
+
+    # Links, anchors, images, resources -------------------------------------------------
+
+    def _page(self, file: str) -> Iterator[Finding]:
+        scan = self.scan(file)
+        page = self.by_output.get(file)
+        seen: set[tuple[str, str]] = set()
+        for ref in scan.refs:
+            self.links += not ref.fetch
+            finding = self._ref(file, ref, page)
+            if finding is not None and (finding.kind, ref.url) not in seen:
+                seen.add((finding.kind, ref.url))
+                yield finding
+        for image in scan.images:
+            self.images += 1
+            finding = self._alt(file, image, page)
+            if finding is not None:
+                yield finding
+        yield from self._weight(file, scan, page)
+
+    def _ref(self, file: str, ref: Ref, page: Page | None) -> Finding | None:
+        parts = urlsplit(urljoin(self._url_of(file), ref.url.strip()))
+        if parts.scheme not in ("http", "https"):
+            return None  # mailto:, tel:, data:, javascript:
+        if parts.netloc.lower() != self.host:
+            if not ref.fetch:
+                return None
+            return self._finding(ERROR, "foreign-resource",
+                                 f"<{ref.tag}> loads {ref.url} from another host "
+                                 f"({parts.netloc}); readers' privacy: copy the file into the "
+                                 "site or link to it instead", file, ref.line, page, ref.url)
+        target = self._target(parts.path, parts.fragment)
+        if target is None:
+            return self._finding(ERROR, "broken-link", f"{ref.url} is outside the site's base "
+                                 f"path {self.config.path_prefix}/", file, ref.line, page, ref.url)
+        if target.file is None:
+            kind = "missing-image" if ref.image else "broken-link"
+            what = "missing image" if ref.image else "broken link"
+            return self._finding(ERROR, kind, f"{what}: {ref.url} (nothing at {target.url})",
+                                 file, ref.line, page, ref.url)
+        fragment = unquote(target.fragment)
+        if fragment and fragment != "top" and target.file.endswith(".html") and \
+                fragment not in self.scan(target.file).ids:
+            return self._finding(ERROR, "broken-anchor", f"broken anchor: {ref.url} (no "
+                                 f"id=\"{fragment}\" on {target.url})", file, ref.line, page,
+                                 ref.url)
+        return None
+
+    def _url_of(self, file: str) -> str:
+        path = file.removesuffix("index.html")
+        return f"{self.config.origin}{self.config.path_prefix}/{path}"
+
+    def _target(self, path: str, fragment: str) -> _Target | None:
+        """The output file for a URL path of this host (None: outside the base path)."""
+        prefix = self.config.path_prefix
+        if prefix and path != prefix and not path.startswith(prefix + "/"):
+            return None
+        relative = unquote(path[len(prefix):]).lstrip("/")
+        if relative == "" or relative.endswith("/"):
+            candidates = [relative + "index.html"]
+        else:
+            candidates = [relative, relative + "/index.html"]  # hosts redirect /x to /x/
+        found = next((c for c in candidates if c in self.files), None)
+        return _Target(path, found, fragment)
+
+    def _alt(self, file: str, image: Image, page: Page | None) -> Finding | None:
+        if image.alt is None:
+            message = f"image {image.src} has no alt attribute"
+        elif not image.alt.strip() and not image.decorative:
+            message = (f"image {image.src} has empty alt text but is not decorative (write "
+                       "what it shows; alt=\"\" is only for images inside a link with text "
+                       "or with role=\"presentation\")")
+        else:
+            return None
+        return self._finding(WARNING, "alt", message, file, image.line, page, image.src)
+
+    def _finding(self, severity: str, kind: str, message: str, file: str, line: int,
+                 page: Page | None, needle: str) -> Finding:
+        """Point at the Markdown line holding ``needle`` when there is one."""
+        source, source_line = self._locate(page, needle)
+        return Finding(severity, kind, message, source, source_line, file, line)
+
+    def _locate(self, page: Page | None, needle: str) -> tuple[Path | None, int | None]:
+        if page is None:
+            return None, None
+        lines = _source_lines(self.config.root / page.source)
+        name = needle.rsplit("/", 1)[-1]
+        if RENDITION.search(name):  # photo-960w-1a2b3c4d.webp was made from photo.<ext>
+            name = RENDITION.sub("", name).rsplit(".", 1)[0] + "."
+        for wanted in dict.fromkeys((needle, name)):
+            for number, text in enumerate(lines, 1):
+                if wanted and wanted in text:
+                    return page.source, number
+        return None, None
+
+    # Weight ----------------------------------------------------------------------------
+
+    def _weight(self, file: str, scan: Scan, page: Page | None) -> Iterator[Finding]:
+        budget = self.config.budget
+        if page is not None and page.kind == "article":
+            html = _gzipped(self.output / file)
+            loaded = {self._local(file, ref.url) for ref in scan.refs
+                      if ref.fetch and ref.tag in ("link", "script")}
+            css = sum(_gzipped(self.output / f) for f in loaded if f and f.endswith(".css"))
+            js = sum(_gzipped(self.output / f) for f in loaded if f and f.endswith(".js"))
+            total = html + css + js
+            if total > budget.article_kb * KB:
+                yield Finding(WARNING, "weight", f"article weighs {total / KB:.1f} KB gzipped "
+                              f"(HTML {html / KB:.1f} + CSS {css / KB:.1f} + JS {js / KB:.1f}), "
+                              f"over the {budget.article_kb:g} KB budget ([budget] article_kb "
+                              "in site.toml)", page.source, None, file)
+        images = self._image_bytes(file, scan)
+        if images > budget.images_kb * KB:
+            source = page.source if page is not None else None
+            yield Finding(WARNING, "weight", f"images on this page weigh {images / KB:.0f} KB, "
+                          f"over the {budget.images_kb:g} KB budget ([budget] images_kb in "
+                          "site.toml)", source, None, file)
+
+    def _image_bytes(self, file: str, scan: Scan) -> int:
+        """What a current browser on a wide screen downloads: per image, the largest
+        candidate of its first usable <source> (else of its own src/srcset), once each."""
+        chosen = set()
+        for image in scan.images:
+            files = [f for f in (self._local(file, url) for url in image.candidates) if f]
+            if files:
+                chosen.add(max(files, key=lambda f: (self.output / f).stat().st_size))
+        return sum((self.output / f).stat().st_size for f in chosen)
+
+    def _local(self, file: str, url: str) -> str | None:
+        parts = urlsplit(urljoin(self._url_of(file), url))
+        if parts.netloc.lower() != self.host:
+            return None
+        target = self._target(parts.path, "")
+        return target.file if target else None
+
+    # Stylesheets and hreflang ------------------------------------------------------------
+
+    def _stylesheets(self) -> Iterator[Finding]:
+        """Fonts and images a local stylesheet loads: from this host, and present."""
+        for css in sorted(f for f in self.files if f.endswith(".css")):
+            text = (self.output / css).read_text(encoding="utf-8", errors="replace")
+            for url in dict.fromkeys(css_urls(text)):
+                ref = Ref(url, "style", 0, fetch=True)
+                finding = self._ref(css, ref, None)
+                if finding is not None:
+                    yield Finding(finding.severity, finding.kind, f"stylesheet: "
+                                  f"{finding.message}", None, None, css)
+
+    def _hreflang(self) -> Iterator[Finding]:
+        """Every alternate must list this page back under the language it declares."""
+        by_url = {self.scan(f).canonical: f for f in self.pages if self.scan(f).canonical}
+        for file in self.pages:
+            scan = self.scan(file)
+            alternates = [(lang, href) for lang, href in scan.alternates if lang != "x-default"]
+            if not alternates:
+                continue
+            own = next((lang for lang, href in scan.alternates if href == scan.canonical and
+                        lang != "x-default"), None) or \
+                ("x-default" if ("x-default", scan.canonical) in scan.alternates else scan.lang)
+            for lang, href in alternates:
+                other = by_url.get(href)
+                if other is None or other == file:
+                    continue  # a missing page is already a broken link
+                if (own, scan.canonical) not in self.scan(other).alternates:
+                    page = self.by_output.get(file)
+                    yield Finding(WARNING, "hreflang", f"hreflang is not reciprocal: this page "
+                                  f"names {href} as its '{lang}' version, but that page does "
+                                  f"not name {scan.canonical} as '{own}'",
+                                  page.source if page else None, None, file)
+
+
+@cache
+def _source_lines(path: Path) -> tuple[str, ...]:
+    try:
+        return tuple(path.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def _gzipped(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), compresslevel=GZIP_LEVEL, mtime=0))
+
+
+# Reports -------------------------------------------------------------------------------
+
+def to_text(report: Report, strict: bool) -> str:
+    """Findings as ``path:line: severity: message``; a finding repeated on many pages
+    (from the theme, not from one source) is shown once with the count."""
+    lines = []
+    for finding, others in _grouped(report.findings):
+        where = finding.where(report.output)
+        text = f"{where}: {finding.severity}: {finding.message}" if where else \
+            f"{finding.severity}: {finding.message}"
+        if finding.source is not None and finding.output:
+            text += f" [{finding.output}]"
+        if others:
+            text += f" (and {others} more page{'s' if others != 1 else ''})"
+        lines.append(text)
+    errors, warnings = report.count(ERROR), report.count(WARNING)
+    verdict = "FAILED" if report.failed(strict) else "OK"
+    lines.append(f"Checked {report.pages} pages, {report.links} links, {report.images} images: "
+                 f"{errors} error{'s' if errors != 1 else ''}, {warnings} "
+                 f"warning{'s' if warnings != 1 else ''}"
+                 f"{' (strict: warnings fail)' if strict else ''} → {verdict}")
+    return "\n".join(lines)
+
+
+def _grouped(findings: Iterable[Finding]) -> list[tuple[Finding, int]]:
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    for finding in findings:
+        key: tuple[object, ...] = (finding.severity, finding.kind, finding.message) \
+            if finding.source is None and finding.output else (finding,)
+        groups.setdefault(key, []).append(finding)
+    return [(members[0], len(members) - 1) for members in groups.values()]
+
+
+def to_json(report: Report, strict: bool) -> dict[str, Any]:
+    return {"ok": not report.failed(strict), "strict": strict, "output": str(report.output),
+            "pages": report.pages, "links": report.links, "images": report.images,
+            "errors": report.count(ERROR), "warnings": report.count(WARNING),
+            "by_kind": _by_kind(report.findings),
+            "findings": [finding.as_dict() for finding in report.findings]}
+
+
+def _by_kind(findings: Iterable[Finding]) -> Mapping[str, int]:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.kind] = counts.get(finding.kind, 0) + 1
+    return counts
