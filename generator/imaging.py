@@ -259,9 +259,12 @@ def rewrite_images(body: str, page: Page, url: Callable[[str], str]) -> str:
 
 
 def image_source(config: SiteConfig, page: Page) -> Path | None:
-    """The file behind a page's front-matter image (bundle resource or ``static/``)."""
+    """The file behind a page's front-matter image (its bundle's, ``static/``, or the
+    one a translation inherits from its source)."""
     if not page.image:
         return None
+    if page.image_file is not None:
+        return page.image_file
     if page.image.startswith(page.path):
         name = page.image[len(page.path):]
         return next((p for p in page.resources if p.name == name), None)

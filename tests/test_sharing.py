@@ -359,6 +359,15 @@ def test_pictures_have_webp_sources_srcset_and_sizes(scripts: Built) -> None:
     assert body.xpath(".//img/@src")[0].endswith(".png")
 
 
+def test_translations_show_the_image_they_inherit(scripts: Built) -> None:
+    hero = scripts.html("ar/news/wells/index.html").xpath("//picture//img[@class='hero']")[0]
+    assert hero.get("src").startswith("/en/news/wells/photo-600w-")
+    assert local_file(scripts, hero.get("src")).is_file()
+    site = linked_site(scripts.site)
+    card = cards.article_card(site, site.pages["ar/news/wells"])
+    assert card.background == scripts.site / "content/en/news/wells/photo.jpg"
+
+
 def test_renditions_are_capped_at_the_original_width(scripts: Built) -> None:
     widths = {int(m) for m in re.findall(r"banner-(\d+)w-", " ".join(scripts.files()))}
     assert widths == {480, 960, 1000}
