@@ -241,6 +241,15 @@ def bundle_pictures(page: Page) -> dict[str, Picture]:
     return found
 
 
+def pictures_key(config: SiteConfig, page: Page) -> tuple[str, ...]:
+    """What a page's ``<picture>`` markup depends on: its renditions' names, which carry
+    a digest of each image's bytes (so a replaced photo re-renders the page)."""
+    shown = list(bundle_pictures(page).values()) if page.resources else []
+    source = image_source(config, page)
+    hero = picture(source, page.image) if source is not None else None
+    return tuple(r.path for p in (*shown, hero) if p is not None for r in p.renditions)
+
+
 def rewrite_images(body: str, page: Page, url: Callable[[str], str]) -> str:
     """Turn ``<img src="photo.jpg">`` of bundle images in the body into ``<picture>``."""
     pictures = bundle_pictures(page) if page.resources else {}

@@ -402,6 +402,19 @@ def test_a_second_build_draws_no_card_and_output_is_identical(tmp_path: Path) ->
     assert len(drawn) == 1, "only the changed article's card is drawn"
 
 
+def test_a_replaced_photo_gets_new_renditions_and_pages_follow(tmp_path: Path) -> None:
+    built = build_copy(FIXTURES / "scripts", tmp_path)
+    banner = built.site / "static/images/banner.jpg"
+    Image.new("RGB", (1200, 400), (20, 90, 160)).save(banner)
+    build(load_config(built.site), built.output)
+    doc = built.html("ru/news/wells/index.html")
+    [hero] = doc.xpath("//picture//img[@class='hero']")
+    assert (hero.get("width"), hero.get("height")) == ("1200", "400")
+    for value in doc.xpath("//picture//img/@srcset | //picture/source/@srcset"):
+        for candidate in value.split(", "):
+            assert local_file(built, candidate.split()[0]).is_file(), candidate
+
+
 def test_images_are_cached_by_content(scripts: Built) -> None:
     folder = scripts.site / ".newshub-cache" / "images"
     names = sorted(p.name for p in folder.iterdir())

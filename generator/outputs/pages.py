@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from functools import partial
 
+from generator import imaging
 from generator.deps import digest, page_key
 from generator.model import Page, Site
 from generator.render import Job
@@ -14,7 +15,8 @@ from generator.views import base_context, page_view, share_view
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for page in site.pages.values():
         versions = {other.lang: other.path for other in site.translations_of(page)}
-        key = digest("page", site.frames[page.lang], page_key(page), tuple(versions.items()))
+        key = digest("page", site.frames[page.lang], page_key(page), tuple(versions.items()),
+                     imaging.pictures_key(site.config, page))
         yield Job(page.output_path, "page", page.lang, _template(page),
                   partial(page_context, site, assets, page, versions), key=key)
 
