@@ -208,7 +208,7 @@ def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alte
 def navigation(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
     """Sections of a language, in the taxonomy table's order, then by name."""
     config = site.config
-    present = site.sections.get(lang, {})
+    present = [section for section in site.listed.get(lang, {}) if section]
     order = [s for s in config.section_names if s in present]
     order += sorted(s for s in present if s not in order)
     return tuple(Link(section_name(config, s, lang), url(config, section_path(lang, s)),
