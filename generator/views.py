@@ -7,6 +7,7 @@ the same views render the same bytes, and a view's digest says when to re-render
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,8 +126,22 @@ def section_path(lang: str, section: str) -> str:
     return f"/{lang}/{section}/"
 
 
-def tag_path(lang: str, tag: str) -> str:
-    return f"/{lang}/tags/{tag}/"
+def tag_path(config: SiteConfig, lang: str, tag: str) -> str:
+    return f"/{lang}/tags/{tag_slug(config, tag, lang)}/"
+
+
+def tag_slug(config: SiteConfig, tag: str, lang: str) -> str:
+    """The tag's URL segment in a language: its name there, transliterated to ASCII when
+    the name is in Latin script (``Santé`` → ``sante``), otherwise the key itself."""
+    name = config.tag_names.get(tag, {}).get(lang, "")
+    if not name or not all(_latin(char) for char in name):
+        return tag
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or tag
+
+
+def _latin(char: str) -> bool:
+    return not char.isalpha() or "LATIN" in unicodedata.name(char, "")
 
 
 def section_name(config: SiteConfig, section: str, lang: str) -> str:
@@ -170,8 +185,8 @@ def page_view(site: Site, page: Page) -> PageView:
         date=page.date,
         updated=page.updated,
         summary=page.summary,
-        tags=tuple(Link(tag_name(config, tag, page.lang), url(config, tag_path(page.lang, tag)))
-                   for tag in page.tags),
+        tags=tuple(Link(tag_name(config, tag, page.lang),
+                        url(config, tag_path(config, page.lang, tag))) for tag in page.tags),
         section=Link(section_name(config, page.section, page.lang),
                      url(config, section_path(page.lang, page.section))) if page.section else None,
         content=Markup(imaging.rewrite_images(page.body_html, page, partial(url, config))),

@@ -118,7 +118,7 @@ def test_listings_are_newest_first_and_paginated(multilingual: Built) -> None:
 
 
 def test_tag_pages_use_translated_names(multilingual: Built) -> None:
-    assert multilingual.html("fr/tags/water/index.html").xpath("//h1")[0].text_content() \
+    assert multilingual.html("fr/tags/eau/index.html").xpath("//h1")[0].text_content() \
         .endswith("Eau")
     article = multilingual.html("ar/news/wells/index.html")
     assert [a.text_content() for a in article.xpath('//p[@class="tags"]/a')] == ["المياه"]

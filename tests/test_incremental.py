@@ -82,7 +82,7 @@ def test_title_edit_reaches_lists_and_translations(work: Workspace) -> None:
     work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs")
     result = work.build()
     assert {"fr/news/wells/index.html", "fr/index.html", "fr/news/index.html",
-            "fr/tags/water/index.html", "fr/atom.xml"} <= result.rendered
+            "fr/tags/eau/index.html", "fr/atom.xml"} <= result.rendered
     assert "en/news/wells/index.html" not in result.rendered
     work.assert_matches_clean_build()
 

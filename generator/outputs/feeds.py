@@ -74,7 +74,7 @@ def feeds_of(site: Site) -> Iterator[Feed]:
         title = language.title or config.title
         yield Feed(lang, title, f"/{lang}/", f"/{lang}/", tuple(site.pages[i] for i in ids))
         for tag, tag_ids in site.tags.get(lang, {}).items():
-            path = tag_path(lang, tag)
+            path = tag_path(config, lang, tag)
             yield Feed(lang, f"{title}: {tag_name(config, tag, lang)}", path, path,
                        tuple(site.pages[i] for i in tag_ids[:limit]))
 

@@ -82,7 +82,8 @@ def _groups(site: Site) -> dict[tuple[str, str], dict[str, Listing]]:
                 add(Listing(lang, "section", section, section_name(config, section, lang),
                             section_path(lang, section), ids))
         for tag, ids in site.tags.get(lang, {}).items():
-            add(Listing(lang, "tag", tag, tag_name(config, tag, lang), tag_path(lang, tag), ids))
+            add(Listing(lang, "tag", tag, tag_name(config, tag, lang), tag_path(config, lang, tag),
+                        ids))
     return groups
 
 
@@ -159,7 +160,8 @@ def _tag_index_context(site: Site, assets: Mapping[str, str], lang: str) -> dict
     context = base_context(site, assets, lang, title="", description="", site_path=site_path,
                            versions={code: f"/{code}/tags/" for code in config.language_codes})
     context["tags"] = tuple(
-        TagCount(tag_name(config, tag, lang), url(config, tag_path(lang, tag)), len(ids))
+        TagCount(tag_name(config, tag, lang), url(config, tag_path(config, lang, tag)),
+                 len(ids))
         for tag, ids in sorted(site.tags.get(lang, {}).items(),
                                key=lambda item: tag_name(config, item[0], lang).casefold())
     )
