@@ -32,6 +32,7 @@ from generator.model import Page, Site
 ERROR, WARNING = "error", "warning"
 KB = 1024
 GZIP_LEVEL = 6  # what servers commonly use
+MIN_THEME_NEEDLE = 8  # shorter URLs ("/", "#top") would match theme lines by chance
 RENDITION = re.compile(r"-\d+w-[0-9a-f]{8}(?=\.\w+$)")  # photo-960w-1a2b3c4d.webp → photo
 
 
@@ -90,8 +91,8 @@ def check_output(site: Site, output: Path, problems: Iterable[Problem] = ()) -> 
     findings = [_from_problem(problem, config) for problem in problems]
     checker = _Checker(site, output)
     findings.extend(checker.run())
-    shown = output.relative_to(config.root) if output.is_relative_to(config.root) else output
-    return Report(tuple(findings), shown, len(checker.pages), checker.links, checker.images)
+    return Report(tuple(findings), _relative(output, config.root), len(checker.pages),
+                  checker.links, checker.images)
 
 
 def _from_problem(problem: Problem, config: SiteConfig) -> Finding:
@@ -100,8 +101,7 @@ def _from_problem(problem: Problem, config: SiteConfig) -> Finding:
     if path is not None:
         if path.is_absolute() and path.is_relative_to(config.locales_dir):
             kind = "ui-translation"
-        if path.is_absolute() and path.is_relative_to(config.root):
-            path = path.relative_to(config.root)
+        path = _relative(path, config.root) if path.is_absolute() else path
     return Finding(problem.severity, kind, problem.message, path, problem.line)
 
 
@@ -161,17 +161,15 @@ class _Checker:
     def _page(self, file: str) -> Iterator[Finding]:
         scan = self.scan(file)
         page = self.by_output.get(file)
-        seen: set[tuple[str, str]] = set()
-        for ref in scan.refs:
-            self.links += not ref.fetch
-            finding = self._ref(file, ref, page)
-            if finding is not None and (finding.kind, ref.url) not in seen:
-                seen.add((finding.kind, ref.url))
-                yield finding
-        for image in scan.images:
-            self.images += 1
-            finding = self._alt(file, image, page)
-            if finding is not None:
+        self.links += sum(not ref.fetch for ref in scan.refs)
+        self.images += len(scan.images)
+        found = [self._ref(file, ref, page) for ref in scan.refs]
+        found += [self._alt(file, image, page) for image in scan.images]
+        seen: set[tuple[object, ...]] = set()
+        for finding in filter(None, found):  # once per page: srcset and images repeat URLs
+            key = (finding.kind, finding.message, finding.source, finding.line)
+            if key not in seen:
+                seen.add(key)
                 yield finding
         yield from self._weight(file, scan, page)
 
@@ -182,8 +180,9 @@ class _Checker:
         if parts.netloc.lower() != self.host:
             if not ref.fetch:
                 return None
+            what = ref.tag if ref.tag == "url()" else f"<{ref.tag}>"
             return self._finding(ERROR, "foreign-resource",
-                                 f"<{ref.tag}> loads {ref.url} from another host "
+                                 f"{what} loads {ref.url} from another host "
                                  f"({parts.netloc}); readers' privacy: copy the file into the "
                                  "site or link to it instead", file, ref.line, page, ref.url)
         target = self._target(parts.path, parts.fragment)
@@ -193,8 +192,9 @@ class _Checker:
         if target.file is None:
             kind = "missing-image" if ref.image else "broken-link"
             what = "missing image" if ref.image else "broken link"
-            return self._finding(ERROR, kind, f"{what}: {ref.url} (nothing at {target.url})",
-                                 file, ref.line, page, ref.url)
+            where = f" (nothing at {target.url})" if target.url != ref.url else ""
+            return self._finding(ERROR, kind, f"{what}: {ref.url}{where}", file, ref.line, page,
+                                 ref.url)
         fragment = unquote(target.fragment)
         if fragment and fragment != "top" and target.file.endswith(".html") and \
                 fragment not in self.scan(target.file).ids:
@@ -229,25 +229,35 @@ class _Checker:
                        "or with role=\"presentation\")")
         else:
             return None
-        return self._finding(WARNING, "alt", message, file, image.line, page, image.src)
+        return self._finding(WARNING, "alt", message, file, image.line, page, image.src,
+                             image=True)
 
     def _finding(self, severity: str, kind: str, message: str, file: str, line: int,
-                 page: Page | None, needle: str) -> Finding:
+                 page: Page | None, needle: str, *, image: bool = False) -> Finding:
         """Point at the Markdown line holding ``needle`` when there is one."""
-        source, source_line = self._locate(page, needle)
+        source, source_line = self._locate(page, needle, image)
         return Finding(severity, kind, message, source, source_line, file, line)
 
-    def _locate(self, page: Page | None, needle: str) -> tuple[Path | None, int | None]:
-        if page is None:
-            return None, None
-        lines = _source_lines(self.config.root / page.source)
-        name = needle.rsplit("/", 1)[-1]
-        if RENDITION.search(name):  # photo-960w-1a2b3c4d.webp was made from photo.<ext>
-            name = RENDITION.sub("", name).rsplit(".", 1)[0] + "."
-        for wanted in dict.fromkeys((needle, name)):
-            for number, text in enumerate(lines, 1):
-                if wanted and wanted in text:
-                    return page.source, number
+    def _locate(self, page: Page | None, needle: str,
+                image: bool) -> tuple[Path | None, int | None]:
+        """The content line with ``needle``, else a theme file line (a URL written in a
+        template or stylesheet), else nothing: the output file and line will do."""
+        if page is not None:
+            lines = list(enumerate(_source_lines(self.config.root / page.source), 1))
+            if image:  # an image in the text before the front matter's (hero) image
+                lines.sort(key=lambda item: "![" not in item[1] and "<img" not in item[1])
+            name = needle.rsplit("/", 1)[-1]
+            if RENDITION.search(name):  # photo-960w-1a2b3c4d.webp was made from photo.<ext>
+                name = RENDITION.sub("", name).rsplit(".", 1)[0] + "."
+            for wanted in filter(None, dict.fromkeys((_whole(needle), re.escape(name)))):
+                found = next((n for n, text in lines if re.search(wanted, text)), None)
+                if found is not None:
+                    return page.source, found
+        if len(needle) >= MIN_THEME_NEEDLE:
+            for path in _theme_files(self.config.theme_dir):
+                for number, text in enumerate(_source_lines(path), 1):
+                    if re.search(_whole(needle), text):
+                        return _relative(path, self.config.root), number
         return None, None
 
     # Weight ----------------------------------------------------------------------------
@@ -297,11 +307,9 @@ class _Checker:
         for css in sorted(f for f in self.files if f.endswith(".css")):
             text = (self.output / css).read_text(encoding="utf-8", errors="replace")
             for url in dict.fromkeys(css_urls(text)):
-                ref = Ref(url, "style", 0, fetch=True)
-                finding = self._ref(css, ref, None)
+                finding = self._ref(css, Ref(url, "url()", 0, fetch=True), None)
                 if finding is not None:
-                    yield Finding(finding.severity, finding.kind, f"stylesheet: "
-                                  f"{finding.message}", None, None, css)
+                    yield finding
 
     def _hreflang(self) -> Iterator[Finding]:
         """Every alternate must list this page back under the language it declares."""
@@ -326,6 +334,21 @@ class _Checker:
                                   page.source if page else None, None, file)
 
 
+def _whole(url: str) -> str:
+    """A pattern for ``url`` written whole, not as the start of a longer URL."""
+    return rf"(?<![\w/.~%-]){re.escape(url)}(?![\w/.~%?#&=+-])" if url else ""
+
+
+@cache
+def _theme_files(theme: Path) -> tuple[Path, ...]:
+    return tuple(sorted(p for p in theme.rglob("*") if p.suffix in (".html", ".xml", ".css",
+                                                                   ".js")))
+
+
+def _relative(path: Path, root: Path) -> Path:
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
 @cache
 def _source_lines(path: Path) -> tuple[str, ...]:
     try:
@@ -342,7 +365,7 @@ def _gzipped(path: Path) -> int:
 
 def to_text(report: Report, strict: bool) -> str:
     """Findings as ``path:line: severity: message``; a finding repeated on many pages
-    (from the theme, not from one source) is shown once with the count."""
+    (from the theme, not from one source) is shown once, with the count."""
     lines = []
     for finding, others in _grouped(report.findings):
         where = finding.where(report.output)
@@ -351,22 +374,24 @@ def to_text(report: Report, strict: bool) -> str:
         if finding.source is not None and finding.output:
             text += f" [{finding.output}]"
         if others:
-            text += f" (and {others} more page{'s' if others != 1 else ''})"
+            text += f" (and {_count(others, 'more page')})"
         lines.append(text)
-    errors, warnings = report.count(ERROR), report.count(WARNING)
     verdict = "FAILED" if report.failed(strict) else "OK"
-    lines.append(f"Checked {report.pages} pages, {report.links} links, {report.images} images: "
-                 f"{errors} error{'s' if errors != 1 else ''}, {warnings} "
-                 f"warning{'s' if warnings != 1 else ''}"
+    lines.append(f"Checked {_count(report.pages, 'page')}, {_count(report.links, 'link')}, "
+                 f"{_count(report.images, 'image')}: {_count(report.count(ERROR), 'error')}, "
+                 f"{_count(report.count(WARNING), 'warning')}"
                  f"{' (strict: warnings fail)' if strict else ''} → {verdict}")
     return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def _grouped(findings: Iterable[Finding]) -> list[tuple[Finding, int]]:
     groups: dict[tuple[object, ...], list[Finding]] = {}
     for finding in findings:
-        key: tuple[object, ...] = (finding.severity, finding.kind, finding.message) \
-            if finding.source is None and finding.output else (finding,)
+        key = (finding.severity, finding.kind, finding.message, finding.source, finding.line)
         groups.setdefault(key, []).append(finding)
     return [(members[0], len(members) - 1) for members in groups.values()]
 

@@ -30,7 +30,7 @@ class Ref:
     """A URL found in a page; ``fetch`` when loading the page loads it."""
 
     url: str
-    tag: str
+    tag: str  # the element, or "url()" inside CSS
     line: int
     fetch: bool
     image: bool = False
@@ -134,7 +134,8 @@ class _Parser(HTMLParser):
         if tag in LOADED:
             self._loaded(tag, values, line)
         if "style" in values:
-            self.refs.extend(Ref(url, tag, line, fetch=True) for url in css_urls(values["style"]))
+            self.refs.extend(Ref(url, "url()", line, fetch=True)
+                             for url in css_urls(values["style"]))
         if tag in ("a", "button"):
             self.named.append(_Named(bool(values.get("aria-label", "").strip())))
         elif tag == "img":
@@ -150,7 +151,7 @@ class _Parser(HTMLParser):
             self.sources = None
         elif tag == "style" and self.style is not None:
             line = self.getpos()[0]
-            self.refs.extend(Ref(url, "style", line, fetch=True)
+            self.refs.extend(Ref(url, "url()", line, fetch=True)
                              for url in css_urls("".join(self.style)))
             self.style = None
 

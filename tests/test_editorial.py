@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from generator.htmlscan import scan_html
 from generator.link import link_site
 from generator.load import load_site
 from generator.model import Page
-from tests.conftest import Built
+from tests.conftest import REPO, Built
 
 MakeSite = Callable[..., Path]
 ENGLISH_ONLY = 'base_url = "https://example.org/"\n[languages.en]\n'  # no catalogs involved
@@ -92,6 +93,25 @@ def test_external_script_and_font_are_privacy_errors(
         ("content/en/news/a.md", 8, "error"), ("content/en/news/a.md", 10, "error")]
     assert "cdn.example.com" in foreign[0]["message"]
     assert report["errors"] == 2
+
+
+def test_a_theme_script_is_reported_once_at_its_template_line(
+        make_site: MakeSite, capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site({"content/en/news/a.md": post("A")}, ENGLISH_ONLY)
+    shutil.copytree(REPO / "themes/default", site / "themes/default")
+    base = site / "themes/default/templates/base.html"
+    text = base.read_text(encoding="utf-8").replace(
+        "</head>", '<script src="https://stats.example.net/s.js"></script>\n</head>')
+    base.write_text(text, encoding="utf-8")
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "stats.example.net" in t)
+    code, _, err = run(capsys, "build", "--site", str(site), "--quiet")
+    assert code == 0, err
+    code, out, _ = run(capsys, "check", "--site", str(site))
+    assert code == 1
+    [reported] = [t for t in out.splitlines() if "stats.example.net" in t]
+    assert reported.startswith(f"themes/default/templates/base.html:{line}: error: <script> "
+                               "loads https://stats.example.net/s.js from another host")
+    assert re.search(r"\(and \d+ more pages\)$", reported)
 
 
 def test_missing_image_and_missing_alt(make_site: MakeSite,
