@@ -92,8 +92,8 @@ class BuildSession:
                     self._save_parsed()
             raise_if_errors(list(loaded.problems))
         with _phase("link", timings):
-            site, problems = link_site(config, loaded.pages, loaded.assets)
-            raise_if_errors(problems)
+            site, link_problems = link_site(config, loaded.pages, loaded.assets)
+            raise_if_errors(link_problems)
         with _phase("plan", timings):
             planned, assets = plan(site)
             keys = output_keys(config, planned, assets)
@@ -111,7 +111,7 @@ class BuildSession:
         counts: dict[str, int] = {}
         for job in planned:
             counts[job.kind] = counts.get(job.kind, 0) + 1
-        warnings = (*loaded.problems, *i18n.missing_translations(config),
+        warnings = (*loaded.problems, *link_problems, *i18n.missing_translations(config),
                     *cards.problems(site))
         if self.log:
             self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"

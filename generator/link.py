@@ -10,11 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from types import MappingProxyType
 
 from generator.config import SiteConfig
 from generator.deps import digest, page_key
-from generator.errors import Problem, error
+from generator.errors import Problem, error, warning
 from generator.model import Asset, Page, Site
 
 INHERITED = ("date", "image", "image_alt", "tags", "urgent")
@@ -51,10 +52,13 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     urgent = {lang: next((p.id for p in sorted(pages, key=lambda p: p.sort_key) if p.urgent), "")
               for lang, pages in articles.items()}
     listed = _listed(config, articles, sections, translations, by_id)
+    menus = {lang: _menu(config, lang, by_id, translations, problems)
+             for lang in config.language_codes}
     frames = {lang: digest(tuple(listed[lang]), tuple((p.id, page_key(p))
                                                       for p in static.get(lang, [])),
                            urgent.get(lang, ""),
-                           page_key(by_id[urgent[lang]]) if urgent.get(lang) else "")
+                           page_key(by_id[urgent[lang]]) if urgent.get(lang) else "",
+                           menus[lang])
               for lang in config.language_codes}
     site = Site(
         config=config,
@@ -68,8 +72,39 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         urgent=MappingProxyType(urgent),
         frames=MappingProxyType(frames),
         listed=_freeze_nested(listed, config.language_codes),
+        menus=MappingProxyType(menus),
     )
     return site, problems
+
+
+def _menu(config: SiteConfig, lang: str, by_id: Mapping[str, Page],
+          translations: Mapping[str, tuple[str, ...]],
+          problems: list[Problem]) -> tuple[tuple[str, str], ...]:
+    """The language's menu as (name, site path or URL): its own from site.toml, or else
+    the default language's page items whose pages exist in this language."""
+    own = config.language(lang).menu
+    if own:
+        items = []
+        for item in own:
+            page = by_id.get(f"{lang}/{item.page}") if item.page else None
+            if item.page and page is None:
+                problems.append(warning(Path("site.toml"), None,
+                                        f"languages.{lang}.menu: no page '{item.page}' in "
+                                        f"content/{lang}/ (item left out)"))
+                continue
+            items.append((item.name, page.path if page else item.url))
+        return tuple(items)
+    default = config.language(config.default_language).menu
+    found = []
+    for item in default:
+        source = by_id.get(f"{config.default_language}/{item.page}") if item.page else None
+        if source is None:
+            continue
+        version = next((by_id[i] for i in translations.get(source.translation_key, ())
+                        if by_id[i].lang == lang), None)
+        if version is not None:
+            found.append((version.title, version.path))
+    return tuple(found)
 
 
 def inherit(config: SiteConfig, pages: list[Page], problems: list[Problem]) -> list[Page]:

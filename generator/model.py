@@ -92,6 +92,8 @@ class Site:
     frames: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # lang → frame digest
     # lang → section → ids listed there ("" is the home), with fallback-language stories
     listed: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=lambda: EMPTY)
+    menus: Mapping[str, tuple[tuple[str, str], ...]] = field(  # lang → (name, path or URL)
+        default_factory=lambda: EMPTY)
 
     def translations_of(self, page: Page) -> tuple[Page, ...]:
         """Every version of the page's story, in the site's language order."""

@@ -230,6 +230,13 @@ def navigation(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...
                       current=current_path == section_path(lang, s)) for s in order)
 
 
+def menu(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
+    """The language's menu from site.toml; site paths become URLs, addresses stay."""
+    return tuple(Link(name, url(site.config, target) if target.startswith("/") else target,
+                      current=target == current_path)
+                 for name, target in site.menus.get(lang, ()))
+
+
 def static_links(site: Site, lang: str) -> tuple[Link, ...]:
     config = site.config
     return tuple(Link(site.pages[pid].title, url(config, site.pages[pid].path))
@@ -262,6 +269,7 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
         "home_url": url(config, home_path(lang)),
         "tags_url": url(config, f"/{lang}/tags/"),
         "nav": navigation(site, lang, site_path),
+        "menu": menu(site, lang, site_path),
         "static_links": static_links(site, lang),
         "urgent": urgent_appeal(site, lang),
         "feeds": feed_links(site, lang),

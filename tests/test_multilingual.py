@@ -132,3 +132,43 @@ def test_bad_fallback_is_a_config_error(tmp_path: Path,
     assert code == 1
     assert "languages.fr.fallback: 'de' is not another configured language" in \
         capsys.readouterr().err
+
+
+def test_menus_per_language_with_fallback(depth: Built) -> None:
+    def menu(path: str) -> list[tuple[str, str]]:
+        links = depth.html(path).xpath('//nav[@class="sections"]//a')
+        return [(a.text_content(), a.get("href")) for a in links]
+
+    assert menu("en/index.html")[-2:] == [
+        ("About us", "/en/about/"), ("Annual report", "https://depth.example.org/report.pdf")]
+    assert menu("fr/index.html")[-1] == ("Qui sommes-nous", "/fr/about/"), \
+        "French falls back to the default menu's pages that exist in French"
+    assert all(href.startswith("/pt-BR/") for _name, href in menu("pt-BR/index.html")), \
+        "no English page and no external item leaks into another language's menu"
+
+
+def test_tag_slugs_per_language_linked_by_hreflang(depth: Built) -> None:
+    files = depth.files()
+    for path in ("en/tags/water/", "fr/tags/eau/", "pt-BR/tags/agua/", "zh-Hans/tags/water/",
+                 "fr/tags/sante/"):
+        assert path + "index.html" in files, path
+    doc = depth.html("fr/tags/eau/index.html")
+    alternates = {link.get("hreflang"): link.get("href")
+                  for link in doc.xpath('//head/link[@rel="alternate"][@hreflang]')}
+    assert alternates["en"] == "https://depth.example.org/en/tags/water/"
+    assert alternates["pt-BR"] == "https://depth.example.org/pt-BR/tags/agua/"
+    assert alternates["zh-Hans"] == "https://depth.example.org/zh-Hans/tags/water/"
+    article = depth.html("fr/news/wells/index.html").xpath('//p[@class="tags"]/a/@href')
+    assert "/fr/tags/eau/" in article
+
+
+def test_a_menu_item_for_a_missing_page_is_reported(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    built = build_copy(FIXTURES / "depth", tmp_path)
+    config = built.site / "site.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('page = "about"',
+                                                                 'page = "team"'))
+    capsys.readouterr()
+    code = main(["build", "--site", str(built.site), "--output", str(built.output)])
+    assert code == 0
+    assert "languages.en.menu: no page 'team' in content/en/" in capsys.readouterr().err
