@@ -96,6 +96,7 @@ class BuildSession:
             raise_if_errors(link_problems)
         with _phase("plan", timings):
             planned, assets = plan(site)
+            planned = [job for job in planned if config.owns(job.path)]
             keys = output_keys(config, planned, assets)
             manifest = self._previous_manifest()
             stale = [job for job in planned if not _up_to_date(job, keys, manifest, self.output)]
@@ -104,7 +105,10 @@ class BuildSession:
             raise_if_errors(problems)
         with _phase("write", timings):
             stats = write_output(rendered, self.output, {job.path for job in planned},
-                                 set(manifest) if manifest is not None else None)
+                                 set(manifest) if manifest is not None else None, config.owns)
+            others = {path: key for path, key in (manifest or {}).items()
+                      if not config.owns(path)}  # other languages' files, from their builds
+            keys = {**others, **keys}
             self.manifest = keys if self.store else None
             if self.store and self.persist:
                 self.store.write(manifest_name(self.output), keys)

@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--drafts", action="store_true", help="include drafts and future posts")
     build_cmd.add_argument("--jobs", type=_positive, default=None,
                            help="worker processes for rendering (default: all cores)")
+    build_cmd.add_argument("--languages", type=_codes, default=(), metavar="fr,ar",
+                           help="build only these languages' files (and the shared ones), "
+                                "leaving the others' in the output folder: for CI matrices")
     build_cmd.add_argument("--no-cards", action="store_true",
                            help="skip generating share-card images (og:image falls back to "
                                 "the article image)")
@@ -122,6 +125,10 @@ def _site_option(parser: argparse.ArgumentParser) -> None:
                                                     "(default: current folder)")
 
 
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(code.strip() for code in text.split(",") if code.strip())
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -132,7 +139,7 @@ def _positive(text: str) -> int:
 def _build(args: argparse.Namespace, site: Path) -> int:
     start = time.perf_counter()
     config = load_config(site, base_url=args.base_url, include_drafts=args.drafts,
-                         share_cards=not args.no_cards)
+                         share_cards=not args.no_cards, only_languages=args.languages)
     output = Path(args.output).resolve() if args.output else site / "output"
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force)

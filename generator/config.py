@@ -100,6 +100,15 @@ class SiteConfig:
     include_drafts: bool = False
     budget: Budget = Budget()
     share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
+    only_languages: tuple[str, ...] = ()  # --languages: build these languages' files only
+
+    def owns(self, output_path: str) -> bool:
+        """Whether this build produces ``output_path``: every file, or with --languages the
+        files under those languages' folders plus the shared ones at the root."""
+        if not self.only_languages:
+            return True
+        first = output_path.split("/", 1)[0]
+        return first in self.only_languages or first not in self.language_codes
 
     @property
     def origin(self) -> str:
@@ -144,6 +153,7 @@ def load_config(
     base_url: str | None = None,
     include_drafts: bool = False,
     share_cards: bool = True,
+    only_languages: tuple[str, ...] = (),
 ) -> SiteConfig:
     """Read ``root/site.toml`` (or infer a config) and apply command-line overrides."""
     path = root / CONFIG_FILE
@@ -163,6 +173,10 @@ def load_config(
                 problems.append(error(path, _line_of(text, "fallback"),
                                       f"languages.{language.code}.fallback: '{other}' is not "
                                       "another configured language"))
+    for code in only_languages:
+        if code not in codes:
+            problems.append(error(path, None, f"--languages: '{code}' is not configured "
+                                              f"(configured: {', '.join(sorted(codes))})"))
     if languages and default not in codes:
         problems.append(error(path, _line_of(text, "default_language"),
                               f"default_language '{default}' is not one of the [languages]"))
@@ -193,6 +207,7 @@ def load_config(
         tag_names=_frozen_names(taxonomy.get("tags", {})),
         include_drafts=include_drafts,
         share_cards=share_cards,
+        only_languages=only_languages,
         budget=budget,
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
@@ -43,7 +44,9 @@ def file_stamp(path: Path) -> tuple[str, int, int]:
 
 def site_salt(config: SiteConfig, assets: Mapping[str, str]) -> str:
     """What every output depends on: the configuration and the theme's asset URLs."""
-    return digest(ENGINE_VERSION, repr(config), tuple(sorted(assets.items())))
+    # Which languages a build writes does not change what any one file contains.
+    return digest(ENGINE_VERSION, repr(replace(config, only_languages=())),
+                  tuple(sorted(assets.items())))
 
 
 def template_digests(templates: Path) -> dict[str, str]:

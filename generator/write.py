@@ -7,7 +7,7 @@ previous ``output/`` exactly as it was. Each file is replaced atomically.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +23,13 @@ class WriteStats:
 
 
 def write_output(rendered: Iterable[Rendered], output: Path, planned: set[str],
-                 previous: set[str] | None) -> WriteStats:
+                 previous: set[str] | None,
+                 owns: Callable[[str], bool] = lambda _path: True) -> WriteStats:
     """Write rendered files whose bytes changed; remove outputs no job owns any more.
 
     ``planned`` is every output path of this build; ``previous`` the last build's (from
-    its manifest), or None to find leftovers by scanning the folder.
+    its manifest), or None to find leftovers by scanning the folder. Only paths this
+    build ``owns`` are ever removed (a ``--languages`` build leaves the others alone).
     """
     for path in planned:
         if not _safe(path):
@@ -43,9 +45,9 @@ def write_output(rendered: Iterable[Rendered], output: Path, planned: set[str],
         _replace(target, item.data)
         written += 1
     if previous is None:
-        removed = _remove_orphans(output, {output / path for path in planned})
+        removed = _remove_orphans(output, {output / path for path in planned}, owns)
     else:
-        removed = _remove(output, previous - planned)
+        removed = _remove(output, {path for path in previous - planned if owns(path)})
     return WriteStats(written, unchanged + len(planned) - len(rendered), removed)
 
 
@@ -82,10 +84,10 @@ def _replace(target: Path, data: bytes) -> None:
     os.replace(temporary, target)
 
 
-def _remove_orphans(root: Path, wanted: set[Path]) -> int:
+def _remove_orphans(root: Path, wanted: set[Path], owns: Callable[[str], bool]) -> int:
     removed = 0
     for path in sorted(root.rglob("*"), reverse=True):
-        if path.is_file() and path not in wanted:
+        if path.is_file() and path not in wanted and owns(path.relative_to(root).as_posix()):
             path.unlink()
             removed += 1
         elif path.is_dir() and not any(path.iterdir()):

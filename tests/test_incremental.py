@@ -187,3 +187,30 @@ def test_random_sequences_of_changes(tmp_path: Path) -> None:
             rng.choice(operations)()
         work.build()
         work.assert_matches_clean_build()
+
+
+def test_language_subsets_merge_into_the_full_site(tmp_path: Path) -> None:
+    """A CI matrix: each machine builds some languages; the merged folders equal one
+    full build."""
+    full = Workspace(tmp_path / "full", FIXTURES / "multilingual").clean_build()
+    merged = tmp_path / "merged"
+    for number, languages in enumerate(("en,fr", "ar")):
+        machine = Workspace(tmp_path / f"machine-{number}", FIXTURES / "multilingual")
+        config = load_config(machine.site, only_languages=tuple(languages.split(",")))
+        build(config, machine.output, jobs=1)
+        shutil.copytree(machine.output, merged, dirs_exist_ok=True)
+    assert snapshot(merged) == full
+
+
+def test_a_language_subset_leaves_the_other_languages_alone(work: Workspace) -> None:
+    before = snapshot(work.output)
+    work.edit("content/fr/news/wells.md", "réparé 12 puits", "réparé 14 puits")
+    result = build(load_config(work.site, only_languages=("fr",)), work.output, jobs=1)
+    assert result.rendered
+    assert not [path for path in result.rendered if path.startswith(("en/", "ar/"))]
+    after = snapshot(work.output)
+    changed = {path for path in after if after[path] != before.get(path)}
+    assert "fr/news/wells/index.html" in changed
+    assert all(path.startswith("fr/") for path in changed)
+    assert set(after) == set(before)
+    work.assert_matches_clean_build()
