@@ -20,6 +20,8 @@ LOADED = {"script": ("src",), "img": ("src", "srcset"), "source": ("src", "srcse
           "video": ("src", "poster"), "audio": ("src",), "track": ("src",),
           "input": ("src",), "image": ("href", "xlink:href"), "use": ("href", "xlink:href")}
 NAVIGATED = {"a": "href", "area": "href"}
+# <meta> images that link previews fetch (not the reader's browser): they must exist.
+SHARED_IMAGES = frozenset({"og:image", "og:image:url", "og:image:secure_url", "twitter:image"})
 IMAGE_TYPES = {"", "image/webp", "image/avif", "image/jpeg", "image/png", "image/gif",
                "image/svg+xml"}  # a <source> any current browser takes
 CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+?)\1\s*\)|@import\s+(['"])(.+?)\3""")
@@ -127,6 +129,8 @@ class _Parser(HTMLParser):
             self._link(values, line)
         elif tag in NAVIGATED and NAVIGATED[tag] in values:
             self.refs.append(Ref(values[NAVIGATED[tag]], tag, line, fetch=False))
+        elif tag == "meta" and (values.get("property") or values.get("name")) in SHARED_IMAGES:
+            self.refs.append(Ref(values.get("content", ""), tag, line, fetch=False, image=True))
         elif tag == "style":
             self.style = []
         elif tag == "picture":

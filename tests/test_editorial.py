@@ -148,11 +148,15 @@ def test_oversized_article_is_a_warning_that_strict_turns_into_failure(
 
 def test_budget_comes_from_site_toml(make_site: MakeSite,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    config = ENGLISH_ONLY + "[budget]\narticle_kb = 1\n"
-    site = make_site({"content/en/news/a.md": post("A", "Short.")}, config)
+    config = ENGLISH_ONLY + "[budget]\narticle_kb = 1\nimages_kb = 2\n"
+    site = make_site({"content/en/news/a.md": post("A", "![Noise](/images/noise.png)"),
+                      "static/images/noise.png": _png(noise=True)}, config)
     code, report = build_and_check(site, capsys)
     assert code == 0
-    assert "over the 1 KB budget" in findings(report, "weight")[0]["message"]
+    messages = [f["message"] for f in findings(report, "weight")]
+    assert len(messages) == 2
+    assert "over the 1 KB budget ([budget] article_kb in site.toml)" in messages[0]
+    assert "over the 2 KB budget ([budget] images_kb in site.toml)" in messages[1]
     (site / "site.toml").write_text(config.replace("article_kb", "artcle_kb"))
     code, _, err = run(capsys, "check", "--site", str(site))
     assert code == 1
@@ -206,13 +210,18 @@ def test_build_strict_fails_on_warnings_but_keeps_the_output(
     assert code == 0, err
 
 
-def _png() -> bytes:
+def _png(noise: bool = False) -> bytes:
+    """A tiny PNG, or a 64×64 one of random pixels (12 KB that do not compress)."""
     from io import BytesIO
 
     from PIL import Image
 
     buffer = BytesIO()
-    Image.new("RGB", (4, 4), "green").save(buffer, "PNG")
+    if noise:
+        Image.frombytes("RGB", (64, 64), random.Random(3).randbytes(64 * 64 * 3)).save(
+            buffer, "PNG")
+    else:
+        Image.new("RGB", (4, 4), "green").save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -268,8 +277,8 @@ def git(site: Path, *args: str, when: str | None = None) -> None:
     subprocess.run(["git", *args], cwd=site, env=env, check=True, capture_output=True)
 
 
-@pytest.fixture
-def repo(make_site: MakeSite) -> Path:
+@pytest.fixture(params=["site at the top", "site in a subfolder"])
+def repo(make_site: MakeSite, request: pytest.FixtureRequest) -> Path:
     """A site in a git repository: 'wells' in en and fr (Jan), 'seeds' in en only, then
     the English 'wells' revised in March; 'about' committed in en, fr, ar together."""
     if shutil.which("git") is None:
@@ -282,14 +291,15 @@ def repo(make_site: MakeSite) -> Path:
         "content/fr/about.md": post("À propos"),
         "content/ar/about.md": post("حول"),
     })
-    git(site, "init", "-q")
-    git(site, "config", "user.name", "Editor")
-    git(site, "config", "user.email", "editor@example.org")
-    git(site, "config", "commit.gpgsign", "false")
-    git(site, "add", ".")
-    git(site, "commit", "-q", "-m", "first stories", when="2026-01-10T10:00:00+00:00")
+    top = site.parent if request.param == "site in a subfolder" else site
+    git(top, "init", "-q")
+    git(top, "config", "user.name", "Editor")
+    git(top, "config", "user.email", "editor@example.org")
+    git(top, "config", "commit.gpgsign", "false")
+    git(top, "add", "site" if top != site else ".")
+    git(top, "commit", "-q", "-m", "first stories", when="2026-01-10T10:00:00+00:00")
     (site / "content/en/news/wells.md").write_text(post("Wells", "Revised figures."))
-    git(site, "commit", "-q", "-am", "revise wells", when="2026-03-01T10:00:00+00:00")
+    git(top, "commit", "-q", "-am", "revise wells", when="2026-03-01T10:00:00+00:00")
     return site
 
 
