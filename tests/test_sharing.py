@@ -394,6 +394,8 @@ def test_a_second_build_draws_no_card_and_output_is_identical(tmp_path: Path) ->
         assert (fresh / card.relative_to(first.output)).read_bytes() == card.read_bytes()
 
     other = build_copy(FIXTURES / "scripts", tmp_path / "two")
+    assert {p.name for p in (other.site / ".newshub-cache" / "cards").iterdir()} == \
+        set(before), "keys come from contents, not from where the site is"
     for card in first.output.rglob("*.jpg"):
         assert (other.output / card.relative_to(first.output)).read_bytes() == \
             card.read_bytes(), "same input, same bytes, even with an empty cache"

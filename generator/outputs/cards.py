@@ -73,7 +73,8 @@ class Card:
     logo: Path | None = None
 
 
-KEY_FIELDS = tuple(f.name for f in fields(Card) if f.name != "path")
+FILES = ("fonts", "background", "logo")  # in the key by content, not by where they are
+KEY_FIELDS = tuple(f.name for f in fields(Card) if f.name not in ("path", *FILES))
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
@@ -135,11 +136,12 @@ def _font_files(theme: Path) -> tuple[Path, ...]:
 
 
 def key(card: Card) -> str:
-    """A hash of everything that shapes the card, file contents included."""
-    fields = [str(getattr(card, name)) for name in KEY_FIELDS]
-    files = [imaging.digest(p) for p in (*card.fonts, card.background, card.logo) if p]
-    seed = json.dumps([LAYOUT_VERSION, WIDTH, HEIGHT, QUALITIES, PIL.__version__, fields,
-                       files], sort_keys=True, ensure_ascii=False)
+    """A hash of everything that shapes the card: its texts and settings, and the
+    contents (not the paths) of its fonts, background and logo."""
+    values = [str(getattr(card, name)) for name in KEY_FIELDS]
+    files = [imaging.digest(p) if p else "" for p in (*card.fonts, card.background, card.logo)]
+    seed = json.dumps([LAYOUT_VERSION, WIDTH, HEIGHT, QUALITIES, PIL.__version__, values,
+                       files], ensure_ascii=False)
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]
 
 
