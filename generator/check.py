@@ -174,7 +174,11 @@ class _Checker:
         yield from self._weight(file, scan, page)
 
     def _ref(self, file: str, ref: Ref, page: Page | None) -> Finding | None:
-        parts = urlsplit(urljoin(self._url_of(file), ref.url.strip()))
+        try:
+            parts = urlsplit(urljoin(self._url_of(file), ref.url.strip()))
+        except ValueError:  # such as an unclosed [IPv6 host
+            return self._finding(ERROR, "broken-link", f"malformed URL: {ref.url}", file,
+                                 ref.line, page, ref.url)
         if parts.scheme not in ("http", "https"):
             return None  # mailto:, tel:, data:, javascript:
         if parts.netloc.lower() != self.host:
@@ -319,9 +323,7 @@ class _Checker:
             alternates = [(lang, href) for lang, href in scan.alternates if lang != "x-default"]
             if not alternates:
                 continue
-            own = next((lang for lang, href in scan.alternates if href == scan.canonical and
-                        lang != "x-default"), None) or \
-                ("x-default" if ("x-default", scan.canonical) in scan.alternates else scan.lang)
+            own = _own_language(scan)
             for lang, href in alternates:
                 other = by_url.get(href)
                 if other is None or other == file:
@@ -347,6 +349,14 @@ def _theme_files(theme: Path) -> tuple[Path, ...]:
 
 def _relative(path: Path, root: Path) -> Path:
     return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def _own_language(scan: Scan) -> str:
+    """The hreflang a page gives itself: its language, or x-default for the page that
+    stands for all of them (the root chooser)."""
+    named = [lang for lang, href in scan.alternates if href == scan.canonical]
+    return next((lang for lang in named if lang != "x-default"), None) or \
+        ("x-default" if named else scan.lang)
 
 
 @cache

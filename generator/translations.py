@@ -88,8 +88,8 @@ def translation_status(config: SiteConfig, now: datetime | None = None) -> Statu
 def git_times(root: Path, now: datetime) -> dict[str, datetime] | None:
     """Last change of each file under ``root/content`` (paths relative to ``root``),
     or None when the site is not in a git work tree or git knows no history for it."""
-    log = _git(root, "log", "--format=%x00%ct", "--name-only", "--no-renames", "--relative",
-               "--", "content/")
+    log = _git(root, "-c", "log.showSignature=false", "log", "--format=%x00%ct", "--name-only",
+               "--no-renames", "--relative", "--", "content/")
     if not log:
         return None
     times: dict[str, datetime] = {}
