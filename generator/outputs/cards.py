@@ -34,7 +34,7 @@ from generator.render import Job
 from generator.views import card_path, section_name
 
 WIDTH, HEIGHT = 1200, 630
-LAYOUT_VERSION = 1  # bump when the drawing changes, so cached cards are drawn again
+LAYOUT_VERSION = 2  # bump when the drawing changes, so cached cards are drawn again
 MAX_BYTES = 300_000  # WhatsApp shows no preview for larger images
 QUALITIES = (86, 80, 72, 64, 56, 48)
 PAD = 72
@@ -46,6 +46,7 @@ FONT_FILES = ("NotoSans-Bold.ttf", "NotoSansArabic-Bold.ttf", "NotoSansDevanagar
               "NotoSansCJKsc-Bold-GB2312.otf")  # Latin, Greek and Cyrillic; Arabic and Persian
 DEFAULT_FONTS = tuple(PACKAGE_ROOT / "themes" / "default" / "fonts" / n for n in FONT_FILES)
 DEFAULT_BRAND = "#0b6e4f"
+WHITE = (255, 255, 255)
 LEADING = {"NotoSansArabic-Bold.ttf": 1.45, "NotoSansDevanagari-Bold.ttf": 1.4}  # tall marks
 FOOT = 580  # baseline of the date and host line
 NO_RAQM = ("Pillow cannot shape text here (no Raqm layout: libraqm/FriBiDi missing), so "
@@ -175,7 +176,7 @@ def draw(card: Card) -> Image.Image:
     image, ink = _background(card)
     canvas = ImageDraw.Draw(image)
     rtl = card.direction == "rtl"
-    soft = (*ink, 215)
+    soft = (224, 224, 224) if ink == WHITE else (51, 51, 51)  # secondary text
     inner = WIDTH - 2 * PAD
 
     _mark(image, card, (WIDTH - PAD - MARK if rtl else PAD, 52), engine)
@@ -226,10 +227,10 @@ def _background(card: Card) -> tuple[Image.Image, tuple[int, int, int]]:
     photo = _photo(card.background) if card.background else None
     if photo is not None:
         base = ImageOps.fit(photo, (WIDTH, HEIGHT), Image.Resampling.LANCZOS).convert("RGBA")
-        return Image.composite(_black(), base, _shade(120, 210)), (255, 255, 255)
+        return Image.composite(_black(), base, _shade(120, 210)), WHITE
     brand = _brand(card)
     light = _luminance(brand) > 0.4
-    return _plain(brand, light).copy(), (17, 17, 17) if light else (255, 255, 255)
+    return _plain(brand, light).copy(), (17, 17, 17) if light else WHITE
 
 
 @cache
