@@ -403,5 +403,24 @@ def test_new_translation_joins_the_source_group(make_site: MakeSite,
     assert (code, "nothing to translate: content/en/news/other.md" in err) == (1, True)
 
 
+def test_new_refuses_a_second_version_and_bad_paths(
+        make_site: MakeSite, capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site({
+        "content/en/news/wells.md": post("Wells", extra="translation_key: wells-2026\n"),
+        "content/fr/news/puits.md": post("Puits", extra="translation_key: wells-2026\n"),
+    })
+    code, _, err = run(capsys, "new", "news/wells", "--lang", "fr", "--from", "en", "--site",
+                       str(site))
+    assert code == 1
+    assert "'fr' already has this story: content/fr/news/puits.md" in err
+    assert not (site / "content/fr/news/wells.md").exists()
+    for bad in ("../escape", "/abs/path", "news/with space"):
+        code, _, err = run(capsys, "new", bad, "--lang", "fr", "--site", str(site))
+        assert code == 1, bad
+    code, _, err = run(capsys, "new", "news/x", "--lang", "fr", "--from", "fr", "--site",
+                       str(site))
+    assert (code, "translate from another language" in err) == (1, True)
+
+
 def _pages(config: SiteConfig) -> dict[str, Page]:
     return {page.id: page for page in load_site(config).pages}
