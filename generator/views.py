@@ -114,6 +114,15 @@ def url(config: SiteConfig, site_path: str) -> str:
 _URL_SAFE = re.compile(r"[A-Za-z0-9/._~#%:-]*")  # nothing to percent-encode
 
 
+ROOT_RELATIVE = re.compile(r'(\s(?:href|src)=")/(?!/)')
+
+
+def with_prefix(html: str, prefix: str) -> str:
+    """Root-relative links written in Markdown (``/en/news/x/``) under the base URL's
+    path prefix, so a site served from ``https://org.github.io/hub/`` keeps working."""
+    return ROOT_RELATIVE.sub(lambda m: f"{m.group(1)}{prefix}/", html) if prefix else html
+
+
 def absolute(config: SiteConfig, site_path: str) -> str:
     return config.origin + url(config, site_path)
 
@@ -189,7 +198,8 @@ def page_view(site: Site, page: Page) -> PageView:
                         url(config, tag_path(config, page.lang, tag))) for tag in page.tags),
         section=Link(section_name(config, page.section, page.lang),
                      url(config, section_path(page.lang, page.section))) if page.section else None,
-        content=Markup(imaging.rewrite_images(page.body_html, page, partial(url, config))),
+        content=Markup(imaging.rewrite_images(with_prefix(page.body_html, config.path_prefix),
+                                              page, partial(url, config))),
         image_url=url(config, page.image) if page.image else "",
         image_alt=page.image_alt,
         image_width=page.image_size[0] if page.image_size else 0,

@@ -169,8 +169,9 @@ def test_base_url_with_a_path_prefix(tmp_path: Path) -> None:
     stylesheet = doc.xpath('//link[@rel="stylesheet"]/@href')[0]
     assert stylesheet.startswith("/hub/assets/style.")
     assert (built.output / stylesheet.removeprefix("/hub/")).is_file()
-    assert all(a.startswith("/hub/") for a in doc.xpath("//header//a/@href")
-               if a.startswith("/"))
+    assert all(a.startswith("/hub/") for a in doc.xpath("//a/@href | //img/@src")
+               if a.startswith("/")), "links written in Markdown get the prefix too"
+    assert "/hub/en/news/appeal/" in doc.xpath('//div[@class="body"]//a/@href')
 
 
 def test_unchanged_rebuild_rewrites_nothing(tmp_path: Path) -> None:

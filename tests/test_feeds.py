@@ -117,3 +117,12 @@ def test_pages_link_their_language_feeds(multilingual: Built) -> None:
     assert types == {"application/atom+xml": "/fr/atom.xml",
                      "application/rss+xml": "/fr/rss.xml",
                      "application/feed+json": "/fr/feed.json"}
+
+
+def test_links_under_a_path_prefix_stay_under_it(tmp_path) -> None:
+    built = build_copy(FIXTURES / "multilingual", tmp_path, "--base-url",
+                       "https://org.github.io/hub/")
+    parsed = feedparser.parse((built.output / "en/atom.xml").read_bytes())
+    content = parsed.entries[0].content[0].value
+    assert 'href="https://org.github.io/hub/en/news/appeal/"' in content
+    assert parsed.entries[0].link == "https://org.github.io/hub/en/news/wells/"

@@ -25,7 +25,7 @@ from generator.deps import digest, file_stamp, pages_key
 from generator.model import Page, Site
 from generator.outputs import cards
 from generator.render import Job
-from generator.views import absolute, card_path, tag_name, tag_path
+from generator.views import absolute, card_path, tag_name, tag_path, with_prefix
 
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
@@ -111,7 +111,8 @@ def _stamp(page: Page) -> datetime:
 
 
 def _content(site: Site, page: Page) -> str:
-    return absolute_html(page.body_html, absolute(site.config, page.path))
+    body = with_prefix(page.body_html, site.config.path_prefix)
+    return absolute_html(body, absolute(site.config, page.path))
 
 
 @dataclass(frozen=True, slots=True)
