@@ -49,13 +49,15 @@ class BuildResult:
 
 
 def build(config: SiteConfig, output: Path, *, jobs: int | None = None,
-          log: Callable[[str], None] | None = None, use_cache: bool = True) -> BuildResult:
+          log: Callable[[str], None] | None = None, use_cache: bool = True,
+          progress: Callable[[str, int, int], None] | None = None) -> BuildResult:
     """Build the site into ``output``; raise ``SiteError`` with every problem found.
 
     With the cache, unchanged sources are not parsed again and outputs whose inputs
     did not change are not rendered again; the result is byte-identical either way.
     """
-    return BuildSession(config, output, jobs=jobs, use_cache=use_cache, log=log).build()
+    return BuildSession(config, output, jobs=jobs, use_cache=use_cache, log=log,
+                        progress=progress).build()
 
 
 class BuildSession:
@@ -68,13 +70,15 @@ class BuildSession:
 
     def __init__(self, config: SiteConfig, output: Path, *, jobs: int | None = None,
                  use_cache: bool = True, log: Callable[[str], None] | None = None,
-                 persist: bool = True) -> None:
+                 persist: bool = True,
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
         self.config = config
         self.output = output
         self.workers = jobs or default_workers()
         self.store = Store(config.root) if use_cache else None
         self.log = log
         self.persist = persist
+        self.progress = progress
         self.parsed: Mapping[str, Parsed] | None = None
         self.manifest: Mapping[str, str] | None = None
         self.unsaved = False
@@ -84,7 +88,8 @@ class BuildSession:
         timings: dict[str, float] = {}
         with _phase("load", timings):
             previous = self._previous_parsed()
-            loaded = load_site(config, previous=previous, workers=self.workers)
+            loaded = load_site(config, previous=previous, workers=self.workers,
+                               progress=self._progress("parsing"))
             self.parsed = loaded.parsed
             if self.store and _changed(previous, loaded.parsed):
                 self.unsaved = True
@@ -101,7 +106,8 @@ class BuildSession:
             manifest = self._previous_manifest()
             stale = [job for job in planned if not _up_to_date(job, keys, manifest, self.output)]
         with _phase("render", timings):
-            rendered, problems = render_all(Renderer(config), stale, self.workers)
+            rendered, problems = render_all(Renderer(config), stale, self.workers,
+                                            self._progress("rendering"))
             raise_if_errors(problems)
         with _phase("write", timings):
             stats = write_output(rendered, self.output, {job.path for job in planned},
@@ -122,6 +128,10 @@ class BuildSession:
                               for name, seconds in timings.items()))
         return BuildResult(site, stats, counts, tuple(warnings),
                            frozenset(job.path for job in stale), timings)
+
+    def _progress(self, phase: str) -> Callable[[int, int], None] | None:
+        report = self.progress
+        return (lambda done, total: report(phase, done, total)) if report else None
 
     def close(self) -> None:
         """Save what only memory holds, for the next process's first build."""

@@ -125,6 +125,17 @@ def _site_option(parser: argparse.ArgumentParser) -> None:
                                                     "(default: current folder)")
 
 
+PROGRESS_MINIMUM = 500  # items; smaller phases finish before a progress line helps
+
+
+def _show_progress(phase: str, done: int, total: int) -> None:
+    """One self-updating line on a terminal: ``rendering 4,210/14,089``."""
+    if total < PROGRESS_MINIMUM:
+        return
+    end = "\n" if done >= total else ""
+    print(f"\r{phase} {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+
+
 def _codes(text: str) -> tuple[str, ...]:
     return tuple(code.strip() for code in text.split(",") if code.strip())
 
@@ -142,7 +153,9 @@ def _build(args: argparse.Namespace, site: Path) -> int:
                          share_cards=not args.no_cards, only_languages=args.languages)
     output = Path(args.output).resolve() if args.output else site / "output"
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
-    result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force)
+    progress = _show_progress if sys.stderr.isatty() and not args.quiet else None
+    result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force,
+                   progress=progress)
     if not args.quiet:
         for problem in result.warnings if not args.strict else ():
             print(problem, file=sys.stderr)

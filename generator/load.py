@@ -25,7 +25,7 @@ from generator import imaging
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.model import Asset, Page
-from generator.parallel import parallel_map
+from generator.parallel import Progress, parallel_map
 
 KNOWN_KEYS = {
     "title", "date", "updated", "summary", "tags", "image", "image_alt", "draft",
@@ -96,7 +96,7 @@ PARALLEL_PARSE_THRESHOLD = 200
 
 
 def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
-              workers: int = 1) -> Loaded:
+              workers: int = 1, progress: Progress | None = None) -> Loaded:
     """Read every language folder; collect pages (drafts and future posts too: the
     link phase decides what is published), assets and problems.
 
@@ -125,7 +125,7 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
     fresh = [s for s in sources if s.previous is None or not _unchanged(s.previous.inputs)]
     results = dict(zip((str(s.path) for s in fresh),
                        parallel_map(partial(_parse, config), fresh, workers,
-                                    PARALLEL_PARSE_THRESHOLD), strict=True))
+                                    PARALLEL_PARSE_THRESHOLD, progress), strict=True))
     parsed = {str(s.path): results.get(str(s.path)) or s.previous for s in sources}
     pages = []
     for result in parsed.values():

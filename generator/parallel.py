@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -22,26 +22,44 @@ def default_workers() -> int:
         os.cpu_count() or 1)
 
 
+Progress = Callable[[int, int], None]  # (done, total), called as chunks finish
+CHUNKS_PER_WORKER = 8
+
+
 def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
-                 threshold: int) -> list[R]:
+                 threshold: int, progress: Progress | None = None) -> list[R]:
     """``[function(item) for item in items]``, in ``workers`` processes when there are at
     least ``threshold`` items (below that, forking costs more than it saves)."""
+    size = max(1, len(items) // (max(workers, 1) * CHUNKS_PER_WORKER))
+    chunks = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     if workers <= 1 or len(items) < threshold or "fork" not in \
             multiprocessing.get_all_start_methods():
-        return [function(item) for item in items]
+        parts = (_run(function, items, bounds) for bounds in chunks)
+        return _collect(parts, chunks, len(items), progress)
     global _SHARED
     _SHARED = (function, items)
-    size = max(1, len(items) // (workers * 8))
-    chunks = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_run_chunk, chunks)
+            return _collect(pool.imap(_run_chunk, chunks), chunks, len(items), progress)
     finally:
         _SHARED = None
-    return [result for part in parts for result in part]
+
+
+def _collect(parts: Iterable[list[R]], chunks: list[tuple[int, int]], total: int,
+             progress: Progress | None) -> list[R]:
+    results: list[R] = []
+    for part, (_start, stop) in zip(parts, chunks, strict=True):
+        results.extend(part)
+        if progress is not None:
+            progress(stop, total)
+    return results
+
+
+def _run(function: Callable[[T], R], items: Sequence[T], bounds: tuple[int, int]) -> list[R]:
+    return [function(item) for item in items[bounds[0]:bounds[1]]]
 
 
 def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
     assert _SHARED is not None
     function, items = _SHARED
-    return [function(item) for item in items[bounds[0]:bounds[1]]]
+    return _run(function, items, bounds)

@@ -21,7 +21,7 @@ from generator import i18n
 from generator.config import SiteConfig
 from generator.errors import Problem, error
 from generator.model import EMPTY
-from generator.parallel import parallel_map
+from generator.parallel import Progress, parallel_map
 
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
@@ -101,10 +101,11 @@ class Renderer:
         return template.render(context).encode("utf-8")
 
 
-def render_all(renderer: Renderer, jobs: Sequence[Job],
-               workers: int) -> tuple[list[Rendered], list[Problem]]:
+def render_all(renderer: Renderer, jobs: Sequence[Job], workers: int,
+               progress: Progress | None = None) -> tuple[list[Rendered], list[Problem]]:
     """Render every job, in worker processes when there are enough to pay for it."""
-    results = parallel_map(partial(_render_one, renderer), jobs, workers, PARALLEL_THRESHOLD)
+    results = parallel_map(partial(_render_one, renderer), jobs, workers, PARALLEL_THRESHOLD,
+                           progress)
     rendered = [item for item in results if isinstance(item, Rendered)]
     problems = [item for item in results if isinstance(item, Problem)]
     return rendered, problems

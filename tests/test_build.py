@@ -189,3 +189,18 @@ def test_removed_source_removes_its_output(tmp_path: Path) -> None:
                  "--quiet"]) == 0
     assert not (built.output / "en/news/older/index.html").exists()
     assert not (built.output / "en/page/2/index.html").exists()
+
+
+def test_progress_is_reported_per_phase(tmp_path: Path) -> None:
+    from generator.build import build
+    from generator.config import load_config
+
+    site = build_copy(FIXTURES / "multilingual", tmp_path).site
+    calls: list[tuple[str, int, int]] = []
+    build(load_config(site), tmp_path / "fresh", jobs=1, use_cache=False,
+          progress=lambda phase, done, total: calls.append((phase, done, total)))
+    phases = {phase for phase, _done, _total in calls}
+    assert phases == {"parsing", "rendering"}
+    for phase in phases:
+        last = [call for call in calls if call[0] == phase][-1]
+        assert last[1] == last[2] > 0
