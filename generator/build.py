@@ -6,6 +6,7 @@ in that phase, and leaves the previous output untouched.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -188,7 +189,7 @@ def _up_to_date(job: Job, keys: Mapping[str, str], manifest: Mapping[str, str] |
                 output: Path) -> bool:
     key = keys[job.path]
     return bool(key) and manifest is not None and manifest.get(job.path) == key and \
-        (output / job.path).is_file()
+        os.path.isfile(os.path.join(output, job.path))
 
 
 def _changed(previous: Mapping[str, Parsed], current: Mapping[str, Parsed]) -> bool:

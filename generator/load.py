@@ -7,8 +7,9 @@ posts), and every problem is collected, so one build reports all of them.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -119,9 +120,10 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
         if folder.name not in known:
             problems.append(error(folder, None, _unknown_language(folder.name, config)))
             continue
+        found, loose = _scan(config, folder)
         sources.extend(_Source(folder.name, path, resources, previous.get(str(path)))
-                       for path, resources in _markdown_files(folder))
-        assets.extend(_loose_assets(config, folder))
+                       for path, resources in found)
+        assets.extend(loose)
     fresh = [s for s in sources if s.previous is None or not _unchanged(s.previous.inputs)]
     results = dict(zip((str(s.path) for s in fresh),
                        parallel_map(partial(_parse, config), fresh, workers,
@@ -137,16 +139,17 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
                   MappingProxyType(parsed))  # type: ignore[arg-type]
 
 
-def _stamp(path: Path) -> tuple[str, int, int]:
+def _stamp(path: Path | str) -> tuple[str, int, int]:
+    name = str(path)
     try:
-        stat = path.stat()
+        stat = os.stat(name)
     except OSError:
-        return (str(path), -1, -1)
-    return (str(path), stat.st_mtime_ns, stat.st_size)
+        return (name, -1, -1)
+    return (name, stat.st_mtime_ns, stat.st_size)
 
 
 def _unchanged(inputs: tuple[tuple[str, int, int], ...]) -> bool:
-    return all(_stamp(Path(stamp[0])) == stamp for stamp in inputs)
+    return all(_stamp(stamp[0]) == stamp for stamp in inputs)
 
 
 def _parse(config: SiteConfig, source: _Source) -> Parsed:
@@ -217,28 +220,28 @@ def _unknown_language(code: str, config: SiteConfig) -> str:
             f"or rename the folder (configured: {configured})")
 
 
-def _markdown_files(folder: Path) -> Iterator[tuple[Path, tuple[Path, ...]]]:
-    """Each Markdown source with its bundle resources (files beside an index.md)."""
-    for path in sorted(folder.rglob("*.md")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue
-        if path.name == "index.md":
-            resources = tuple(sorted(p for p in path.parent.iterdir()
-                                     if p.is_file() and p.suffix != ".md"
-                                     and not p.name.startswith(".")))
-            yield path, resources
-        else:
-            yield path, ()
-
-
-def _loose_assets(config: SiteConfig, folder: Path) -> Iterator[Asset]:
-    """Non-Markdown files outside bundles, copied to the same place."""
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.suffix == ".md" or path.name.startswith("."):
-            continue
-        if (path.parent / "index.md").is_file():
-            continue
-        yield Asset(path, "/" + path.relative_to(config.content_dir).as_posix())
+def _scan(config: SiteConfig,
+          folder: Path) -> tuple[list[tuple[Path, tuple[Path, ...]]], list[Asset]]:
+    """One walk of a language folder: each Markdown source with its bundle resources
+    (the files beside an ``index.md``), and the other files, published as they are."""
+    sources: list[tuple[Path, tuple[Path, ...]]] = []
+    assets: list[Asset] = []
+    content = str(config.content_dir)
+    for directory, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        visible = sorted(name for name in files if not name.startswith("."))
+        others = [name for name in visible if not name.endswith(".md")]
+        bundle = "index.md" in visible
+        resources = tuple(Path(directory, name) for name in others) if bundle else ()
+        for name in visible:
+            if name.endswith(".md"):
+                sources.append((Path(directory, name), resources if name == "index.md" else ()))
+        if not bundle:
+            relative = os.path.relpath(directory, content).replace(os.sep, "/")
+            assets.extend(Asset(Path(directory, name), f"/{relative}/{name}") for name in others)
+    sources.sort(key=lambda item: str(item[0]))
+    assets.sort(key=lambda asset: asset.path)
+    return sources, assets
 
 
 def _decode(raw: bytes) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from xml.sax.saxutils import escape, quoteattr
+from html import escape
 
 from generator.deps import digest, pages_key
 from generator.model import Site
@@ -27,8 +27,10 @@ def sitemap(site: Site) -> str:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">']
     for group, lastmod in _groups(site):
-        for path in group.values():
-            lines.append(_entry(site, path, group, lastmod))
+        links = _alternates(site, group)
+        stamp = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
+        lines.extend(f"  <url><loc>{escape(absolute(site.config, path))}</loc>{stamp}{links}"
+                     "</url>" for path in group.values())
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
 
@@ -46,16 +48,12 @@ def _groups(site: Site) -> Iterator[tuple[Mapping[str, str], str]]:
         yield group, ""
 
 
-def _entry(site: Site, path: str, group: Mapping[str, str], lastmod: str) -> str:
-    parts = [f"  <url><loc>{escape(absolute(site.config, path))}</loc>"]
-    if lastmod:
-        parts.append(f"<lastmod>{lastmod}</lastmod>")
-    if len(group) > 1:
-        for lang, other in group.items():
-            parts.append(f'<xhtml:link rel="alternate" hreflang={quoteattr(lang)} '
-                         f"href={quoteattr(absolute(site.config, other))}/>")
-        default = group.get(site.config.default_language) or next(iter(group.values()))
-        parts.append(f'<xhtml:link rel="alternate" hreflang="x-default" '
-                     f"href={quoteattr(absolute(site.config, default))}/>")
-    parts.append("</url>")
-    return "".join(parts)
+def _alternates(site: Site, group: Mapping[str, str]) -> str:
+    """The group's hreflang links, the same for every member (built once per group)."""
+    if len(group) < 2:
+        return ""
+    config = site.config
+    default = group.get(config.default_language) or next(iter(group.values()))
+    links = [*group.items(), ("x-default", default)]
+    return "".join(f'<xhtml:link rel="alternate" hreflang="{escape(lang)}" '
+                   f'href="{escape(absolute(config, path))}"/>' for lang, path in links)
