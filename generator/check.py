@@ -253,7 +253,11 @@ class _Checker:
             name = needle.rsplit("/", 1)[-1]
             if RENDITION.search(name):  # photo-960w-1a2b3c4d.webp was made from photo.<ext>
                 name = RENDITION.sub("", name).rsplit(".", 1)[0] + "."
-            for wanted in filter(None, dict.fromkeys((_whole(needle), re.escape(name)))):
+            prefix = self.config.path_prefix  # Markdown writes /en/…, pages say /hub/en/…
+            written = needle[len(prefix):] if prefix and needle.startswith(prefix + "/") \
+                else needle
+            for wanted in filter(None, dict.fromkeys((_whole(needle), _whole(written),
+                                                      re.escape(name)))):
                 found = next((n for n, text in lines if re.search(wanted, text)), None)
                 if found is not None:
                     return page.source, found

@@ -245,7 +245,7 @@ def test_base_url_flag_beats_environment_beats_site_toml(
         "https://news.example.org/"
 
 
-def test_a_path_prefix_build_checks_clean_and_catches_unprefixed_links(
+def test_a_path_prefix_build_checks_clean_and_prefixes_markdown_links(
         make_site: MakeSite, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     site = make_site({"content/en/news/a.md": post("A"), "content/fr/news/a.md": post("A fr")})
@@ -258,9 +258,13 @@ def test_a_path_prefix_build_checks_clean_and_catches_unprefixed_links(
     assert "/hub/en/news/" in doc.xpath('//nav[@class="sections"]//a/@href')
     (site / "content/en/news/a.md").write_text(post("A", "[French](/fr/news/a/)"))
     code, report = build_and_check(site, capsys)
+    assert code == 0, "links written from the site root follow the base URL's path"
+    doc = lxml.html.fromstring((site / "output/en/news/a/index.html").read_bytes())
+    assert "/hub/fr/news/a/" in doc.xpath('//div[@class="body"]//a/@href')
+    (site / "content/en/news/a.md").write_text(post("A", "[Gone](/fr/news/gone/)"))
+    code, report = build_and_check(site, capsys)
     assert code == 1
     [broken] = findings(report, "broken-link")
-    assert "outside the site's base path /hub/" in broken["message"]
     assert (broken["source"], broken["line"]) == ("content/en/news/a.md", 6)
     code, out, _ = run(capsys, "check", "--site", str(site),
                        "--base-url", "https://other.example/")
