@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import i18n
+from generator import __version__, i18n
 from generator.cache import Store, manifest_name
 from generator.config import SiteConfig
-from generator.deps import catalog_digests, digest, site_salt, template_digests
+from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, error, raise_if_errors
 from generator.link import link_site
 from generator.load import Parsed, load_site
@@ -28,22 +28,36 @@ from generator.render import Job, Renderer, render_all
 from generator.write import WriteStats, write_output
 
 PAGES_ENTRY = "pages"
+SNAPSHOT_PREFIX = "snapshot-"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The last finished build, to recognise a rebuild with nothing to do."""
+
+    inputs: str  # digest of every input file's stamp and of the settings
+    due: float  # when the earliest future-dated post becomes due (inf: none)
+    counts: dict[str, int]
+    warnings: tuple[Problem, ...]
+    articles: tuple[tuple[str, int], ...]
+    pages: int
 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    site: Site
+    site: Site | None  # None when nothing had changed and the build had nothing to do
     stats: WriteStats
     counts: dict[str, int]
     warnings: tuple[Problem, ...]
     rendered: frozenset[str] = frozenset()  # outputs rendered (the rest were up to date)
     timings: dict[str, float] = field(default_factory=dict)
+    articles: tuple[tuple[str, int], ...] = ()  # articles per language, in site order
+    pages: int = 0
 
     def summary(self, seconds: float, output: Path) -> str:
-        per_lang = ", ".join(f"{lang} {len(self.site.articles.get(lang, ()))}"
-                             for lang in self.site.config.language_codes)
+        per_lang = ", ".join(f"{lang} {count}" for lang, count in self.articles)
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counts.items()))
-        return (f"Built {len(self.site.pages)} pages (articles: {per_lang}); {kinds}; "
+        return (f"Built {self.pages} pages (articles: {per_lang}); {kinds}; "
                 f"{len(self.rendered)} rendered, "
                 f"{self.stats.written} written, {self.stats.unchanged} unchanged, "
                 f"{self.stats.removed} removed in {seconds:.2f} s → {output}")
@@ -51,14 +65,15 @@ class BuildResult:
 
 def build(config: SiteConfig, output: Path, *, jobs: int | None = None,
           log: Callable[[str], None] | None = None, use_cache: bool = True,
-          progress: Callable[[str, int, int], None] | None = None) -> BuildResult:
+          progress: Callable[[str, int, int], None] | None = None,
+          shortcut: bool = True) -> BuildResult:
     """Build the site into ``output``; raise ``SiteError`` with every problem found.
 
     With the cache, unchanged sources are not parsed again and outputs whose inputs
     did not change are not rendered again; the result is byte-identical either way.
     """
     return BuildSession(config, output, jobs=jobs, use_cache=use_cache, log=log,
-                        progress=progress).build()
+                        progress=progress).build(shortcut=shortcut)
 
 
 class BuildSession:
@@ -84,8 +99,15 @@ class BuildSession:
         self.manifest: Mapping[str, str] | None = None
         self.unsaved = False
 
-    def build(self, config: SiteConfig | None = None) -> BuildResult:
+    def build(self, config: SiteConfig | None = None, *, shortcut: bool = True) -> BuildResult:
+        """Build; with ``shortcut``, a build whose inputs all match the last finished
+        build's returns at once (no parsing, planning or rendering)."""
         config = self.config = config or self.config
+        snapshot = self._snapshot(config) if self.store and self.persist else None
+        if shortcut and snapshot is not None:
+            done = self._unchanged_result(config, snapshot)
+            if done is not None:
+                return done
         timings: dict[str, float] = {}
         with _phase("load", timings):
             previous = self._previous_parsed()
@@ -127,8 +149,48 @@ class BuildSession:
         if self.log:
             self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"
                               for name, seconds in timings.items()))
-        return BuildResult(site, stats, counts, tuple(warnings),
-                           frozenset(job.path for job in stale), timings)
+        articles = tuple((lang, len(site.articles.get(lang, ())))
+                         for lang in config.language_codes)
+        result = BuildResult(site, stats, counts, tuple(warnings),
+                             frozenset(job.path for job in stale), timings, articles,
+                             len(site.pages))
+        if snapshot is not None and self.store:
+            due = min((p.date.timestamp() for p in loaded.pages
+                       if p.date and p.scheduled_after(time.time())), default=float("inf"))
+            self.store.write(SNAPSHOT_PREFIX + manifest_name(self.output),
+                             Snapshot(snapshot, due, counts, warnings, articles,
+                                      len(site.pages)))
+        return result
+
+    def _snapshot(self, config: SiteConfig) -> str:
+        """A digest of every input's stamp and the settings: equal means nothing changed."""
+        stamps: list[tuple[str, int, int]] = []
+        folders = (config.content_dir, config.theme_dir, config.locales_dir,
+                   config.root / "static")
+        for folder in folders:
+            for directory, names, files in os.walk(folder):
+                names.sort()
+                for name in sorted(files):
+                    stat = os.stat(os.path.join(directory, name))
+                    stamps.append((os.path.join(directory, name), stat.st_mtime_ns,
+                                   stat.st_size))
+        toml = config.root / "site.toml"
+        if toml.is_file():
+            stamps.append((str(toml), toml.stat().st_mtime_ns, toml.stat().st_size))
+        return digest(ENGINE_VERSION, __version__, repr(config), tuple(stamps))
+
+    def _unchanged_result(self, config: SiteConfig, snapshot: str) -> BuildResult | None:
+        assert self.store is not None
+        last = self.store.read(SNAPSHOT_PREFIX + manifest_name(self.output))
+        manifest = self._previous_manifest()
+        if not isinstance(last, Snapshot) or last.inputs != snapshot or manifest is None \
+                or time.time() >= last.due:
+            return None
+        owned = [path for path in manifest if config.owns(path)]
+        if not all(os.path.isfile(os.path.join(self.output, path)) for path in owned):
+            return None  # someone removed output files: the full path restores them
+        return BuildResult(None, WriteStats(0, len(owned), 0), dict(last.counts),
+                           last.warnings, frozenset(), {}, last.articles, last.pages)
 
     def _progress(self, phase: str) -> Callable[[int, int], None] | None:
         report = self.progress

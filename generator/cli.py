@@ -155,7 +155,7 @@ def _build(args: argparse.Namespace, site: Path) -> int:
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     progress = _show_progress if sys.stderr.isatty() and not args.quiet else None
     result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force,
-                   progress=progress)
+                   progress=progress, shortcut=not args.strict)  # --strict checks the site
     if not args.quiet:
         for problem in result.warnings if not args.strict else ():
             print(problem, file=sys.stderr)

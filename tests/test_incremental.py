@@ -6,7 +6,9 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -213,4 +215,25 @@ def test_a_language_subset_leaves_the_other_languages_alone(work: Workspace) -> 
     assert "fr/news/wells/index.html" in changed
     assert all(path.startswith("fr/") for path in changed)
     assert set(after) == set(before)
+    work.assert_matches_clean_build()
+
+
+def test_a_rebuild_with_nothing_changed_skips_every_phase(work: Workspace) -> None:
+    result = work.build()
+    assert result.site is None, "nothing changed: not even parsed"
+    assert result.stats.unchanged > 0 and result.stats.written == 0
+    (work.site / "locales/fr/LC_MESSAGES/messages.po").touch()
+    assert work.build().site is not None, "a touched catalog takes the full path"
+    assert work.build().site is None
+
+
+def test_a_post_that_becomes_due_is_published_without_any_edit(work: Workspace) -> None:
+    due = datetime.now(UTC) + timedelta(seconds=2)
+    (work.site / "content/en/news/soon.md").write_text(
+        f"---\ntitle: Soon\ndate: {due.isoformat()}\n---\n\nSoon.\n", encoding="utf-8")
+    work.build()
+    assert not (work.output / "en/news/soon/index.html").exists()
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.2)
+    work.build()
+    assert (work.output / "en/news/soon/index.html").is_file()
     work.assert_matches_clean_build()
