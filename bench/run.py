@@ -114,7 +114,7 @@ def session_edit(site: Path, output: Path) -> None:
     from generator.build import BuildSession
     from generator.config import load_config
 
-    session = BuildSession(load_config(site, share_cards=False), output)
+    session = BuildSession(load_config(site, share_cards=False), output, persist=False)
     session.build()
     edited = edited_article(site)
     edited.write_text(edited.read_text(encoding="utf-8") + "\nAnd another.\n", encoding="utf-8")
