@@ -41,7 +41,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     sections: dict[str, dict[str, list[Page]]] = defaultdict(lambda: defaultdict(list))
     tags: dict[str, dict[str, list[Page]]] = defaultdict(lambda: defaultdict(list))
     static: dict[str, list[Page]] = defaultdict(list)
-    for page in by_id.values():
+    for page in sorted(by_id.values(), key=lambda p: p.sort_key):  # every list: newest first
         if page.kind == "page":
             static[page.lang].append(page)
             continue
@@ -49,8 +49,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         sections[page.lang][page.section].append(page)
         for tag in page.tags:
             tags[page.lang][tag].append(page)
-    urgent = {lang: next((p.id for p in sorted(pages, key=lambda p: p.sort_key) if p.urgent), "")
-              for lang, pages in articles.items()}
+    urgent = {lang: next((p.id for p in pages if p.urgent), "") for lang, pages in articles.items()}
     listed = _listed(config, articles, sections, translations, by_id)
     menus = {lang: _menu(config, lang, by_id, translations, problems)
              for lang in config.language_codes}
@@ -60,6 +59,8 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
                            page_key(by_id[urgent[lang]]) if urgent.get(lang) else "",
                            menus[lang])
               for lang in config.language_codes}
+    versions = {key: tuple((by_id[i].lang, by_id[i].path) for i in ids)
+                for key, ids in translations.items()}
     site = Site(
         config=config,
         pages=MappingProxyType(by_id),
@@ -73,6 +74,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         frames=MappingProxyType(frames),
         listed=_freeze_nested(listed, config.language_codes),
         menus=MappingProxyType(menus),
+        versions=MappingProxyType(versions),
     )
     return site, problems
 
@@ -182,6 +184,8 @@ def _listed(config: SiteConfig, articles: Mapping[str, list[Page]],
                 taken.add(page.translation_key)
                 own[""].append(page)
                 own.setdefault(page.section, []).append(page)
+        if language.fallback:  # merged lists: newest first again
+            own = {key: sorted(pages, key=lambda p: p.sort_key) for key, pages in own.items()}
         listed[lang] = own
     return listed
 
@@ -212,18 +216,18 @@ def _translation_groups(pages: Iterable[Page],
     return {key: tuple(p.id for p in members) for key, members in sorted(groups.items())}
 
 
-def _sorted_ids(pages: list[Page]) -> tuple[str, ...]:
-    return tuple(p.id for p in sorted(pages, key=lambda p: p.sort_key))
+def _ids(pages: list[Page]) -> tuple[str, ...]:
+    return tuple(p.id for p in pages)
 
 
 def _freeze_list(table: Mapping[str, list[Page]]) -> Mapping[str, tuple[str, ...]]:
-    return MappingProxyType({key: _sorted_ids(pages) for key, pages in table.items()})
+    return MappingProxyType({key: _ids(pages) for key, pages in table.items()})
 
 
 def _freeze_nested(table: Mapping[str, Mapping[str, list[Page]]],
                    languages: tuple[str, ...]) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     return MappingProxyType({
-        lang: MappingProxyType({key: _sorted_ids(pages)
+        lang: MappingProxyType({key: _ids(pages)
                                 for key, pages in sorted(table.get(lang, {}).items())})
         for lang in languages
     })

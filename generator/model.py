@@ -98,6 +98,8 @@ class Site:
     listed: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=lambda: EMPTY)
     menus: Mapping[str, tuple[tuple[str, str], ...]] = field(  # lang → (name, path or URL)
         default_factory=lambda: EMPTY)
+    # translation_key → (lang, site path) of each version, in the site's language order
+    versions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=lambda: EMPTY)
 
     def translations_of(self, page: Page) -> tuple[Page, ...]:
         """Every version of the page's story, in the site's language order."""

@@ -14,11 +14,11 @@ from generator.views import base_context, page_view, share_view
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for page in site.pages.values():
-        versions = {other.lang: other.path for other in site.translations_of(page)}
-        key = digest("page", site.frames[page.lang], page_key(page), tuple(versions.items()),
+        group = site.versions[page.translation_key]
+        key = digest("page", site.frames[page.lang], page_key(page), group,
                      imaging.pictures_key(site.config, page))
         yield Job(page.output_path, "page", page.lang, _template(page),
-                  partial(page_context, site, assets, page, versions), key=key)
+                  partial(page_context, site, assets, page, dict(group)), key=key)
 
 
 def page_context(site: Site, assets: Mapping[str, str], page: Page,
