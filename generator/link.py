@@ -66,7 +66,6 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         pages=MappingProxyType(by_id),
         translations=MappingProxyType(translations),
         articles=_freeze_list({lang: articles.get(lang, []) for lang in config.language_codes}),
-        sections=_freeze_nested(sections, config.language_codes),
         tags=_freeze_nested(tags, config.language_codes),
         static_pages=_freeze_list({lang: static.get(lang, []) for lang in config.language_codes}),
         assets=assets,

@@ -88,7 +88,6 @@ class Site:
     pages: Mapping[str, Page]
     translations: Mapping[str, tuple[str, ...]]  # translation_key → page ids
     articles: Mapping[str, tuple[str, ...]]  # lang → article ids, newest first
-    sections: Mapping[str, Mapping[str, tuple[str, ...]]]  # lang → section → ids
     tags: Mapping[str, Mapping[str, tuple[str, ...]]]  # lang → tag → ids
     static_pages: Mapping[str, tuple[str, ...]]  # lang → page ids
     assets: tuple[Asset, ...] = ()
