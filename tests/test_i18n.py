@@ -1,0 +1,78 @@
+"""Interface strings through Babel and gettext: plural rules, fallbacks, catalogs."""
+
+from __future__ import annotations
+
+import gettext
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+from generator.config import load_config
+from generator.render import Renderer
+from tests.conftest import FIXTURES, REPO, build_copy
+
+COUNT = "{% trans count=n %}{{ count }} article{% pluralize %}{{ count }} articles{% endtrans %}"
+
+
+def plural(lang: str, n: int) -> str:
+    env = Renderer(load_config(REPO)).environment(lang)
+    return env.from_string(COUNT).render(n=n)
+
+
+@pytest.mark.parametrize(("n", "expected"), [
+    (0, "لا توجد مقالات"), (1, "مقالة واحدة"), (2, "مقالتان"), (3, "3 مقالات"),
+    (10, "10 مقالات"), (11, "11 مقالةً"), (99, "99 مقالةً"), (100, "100 مقالة"),
+    (103, "103 مقالات"),
+])
+def test_arabic_has_six_plural_forms(n: int, expected: str) -> None:
+    assert plural("ar", n) == expected
+
+
+def test_other_languages_follow_their_own_rules() -> None:
+    assert [plural("en", n) for n in (1, 2)] == ["1 article", "2 articles"]
+    assert [plural("fr", n) for n in (0, 1, 2)] == ["0 article", "1 article", "2 articles"]
+    assert plural("zh", 5) == "5 篇文章"
+
+
+def test_list_pages_count_their_articles_in_the_page_language(tmp_path: Path) -> None:
+    built = build_copy(REPO, tmp_path)
+    count = built.html("ar/tags/water/index.html").xpath('//p[@class="count"]')[0]
+    assert count.text_content().strip().endswith(("مقالات", "مقالة واحدة", "مقالتان"))
+
+
+def test_a_missing_string_falls_back_to_english_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "src"
+    shutil.copytree(FIXTURES / "multilingual", source)
+    shutil.copytree(REPO / "themes", source / "themes")
+    shutil.copytree(REPO / "locales", source / "locales")
+    catalog = source / "locales/fr/LC_MESSAGES/messages.po"
+    catalog.write_text(catalog.read_text(encoding="utf-8").replace(
+        'msgstr "Faire un don"', 'msgstr ""'), encoding="utf-8")
+    capsys.readouterr()
+    code = main(["build", "--site", str(source), "--output", str(tmp_path / "out")])
+    assert code == 0
+    assert "locales/fr/LC_MESSAGES/messages.po: warning: missing translation for 'Donate'" \
+        in capsys.readouterr().err
+    page = (tmp_path / "out/fr/news/wells/index.html").read_text(encoding="utf-8")
+    assert ">Donate</a>" in page
+
+
+def test_extract_update_compile(tmp_path: Path) -> None:
+    site = build_copy(FIXTURES / "multilingual", tmp_path).site
+    shutil.copytree(REPO / "themes", site / "themes")
+    config = site / "site.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[languages.ru]\n')
+    assert main(["i18n", "extract", "--site", str(site)]) == 0
+    pot = (site / "locales/messages.pot").read_text(encoding="utf-8")
+    assert 'msgid "Donate"' in pot and 'msgid_plural "%(count)s articles"' in pot
+    assert main(["i18n", "update", "--site", str(site)]) == 0
+    russian = (site / "locales/ru/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    assert "nplurals=3" in russian, "a new catalog gets the language's plural rule from CLDR"
+    assert 'msgid "Donate"' in russian
+    assert main(["i18n", "compile", "--site", str(site)]) == 0
+    with (site / "locales/ru/LC_MESSAGES/messages.mo").open("rb") as handle:
+        translations = gettext.GNUTranslations(handle)
+    assert translations.gettext("Donate") == "Donate"
