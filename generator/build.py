@@ -97,6 +97,7 @@ class BuildSession:
         self.progress = progress
         self.parsed: Mapping[str, Parsed] | None = None
         self.manifest: Mapping[str, str] | None = None
+        self.wrote_manifest = False  # this session wrote the manifest in memory (serve)
         self.unsaved = False
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True) -> BuildResult:
@@ -127,7 +128,8 @@ class BuildSession:
             planned = [job for job in planned if config.owns(job.path)]
             keys = output_keys(config, planned, assets)
             manifest = self._previous_manifest()
-            stale = [job for job in planned if not _up_to_date(job, keys, manifest, self.output)]
+            stale = [job for job in planned
+                     if not _up_to_date(job, keys, manifest, self.output, self.wrote_manifest)]
         with _phase("render", timings):
             rendered, problems = render_all(Renderer(config), stale, self.workers,
                                             self._progress("rendering"))
@@ -139,6 +141,7 @@ class BuildSession:
                       if not config.owns(path)}  # other languages' files, from their builds
             keys = {**others, **keys}
             self.manifest = keys if self.store else None
+            self.wrote_manifest = self.manifest is not None and not self.persist
             if self.store and self.persist:
                 self.store.write(manifest_name(self.output), keys)
         counts: dict[str, int] = {}
@@ -248,10 +251,12 @@ def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str]) 
 
 
 def _up_to_date(job: Job, keys: Mapping[str, str], manifest: Mapping[str, str] | None,
-                output: Path) -> bool:
+                output: Path, trusted: bool) -> bool:
+    """The output's key matches the manifest, and its file is there (``trusted``: this
+    session wrote both into a folder of its own, as ``newshub serve`` does)."""
     key = keys[job.path]
     return bool(key) and manifest is not None and manifest.get(job.path) == key and \
-        os.path.isfile(os.path.join(output, job.path))
+        (trusted or os.path.isfile(os.path.join(output, job.path)))
 
 
 def _changed(previous: Mapping[str, Parsed], current: Mapping[str, Parsed]) -> bool:

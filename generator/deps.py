@@ -11,9 +11,11 @@ through their context and never fetch data behind the engine's back.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import jinja2
 import jinja2.meta
@@ -49,16 +51,25 @@ def site_salt(config: SiteConfig, assets: Mapping[str, str]) -> str:
                   tuple(sorted(assets.items())))
 
 
-def template_digests(templates: Path) -> dict[str, str]:
-    """Each template's digest over itself and every template it extends or includes."""
+def template_digests(templates: Path) -> Mapping[str, str]:
+    """Each template's digest over itself and every template it extends or includes
+    (parsed again only when a template file's size or mtime changed)."""
+    stamps = tuple(file_stamp(p) for p in sorted(templates.rglob("*")) if p.is_file())
+    return _template_digests(templates, stamps)
+
+
+@lru_cache(maxsize=8)
+def _template_digests(templates: Path,
+                      _stamps: tuple[tuple[str, int, int], ...]) -> Mapping[str, str]:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates),
                              extensions=[I18nExtension])
     names = sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*")
                    if p.is_file())
     sources = {name: (templates / name).read_bytes() for name in names}
     references = {name: _references(env, name, sources[name], names) for name in names}
-    return {name: digest(tuple((n, sources[n]) for n in sorted(_closure(name, references))))
-            for name in names}
+    return MappingProxyType({
+        name: digest(tuple((n, sources[n]) for n in sorted(_closure(name, references))))
+        for name in names})
 
 
 def _references(env: jinja2.Environment, name: str, source: bytes,
@@ -87,7 +98,3 @@ def catalog_digests(config: SiteConfig) -> dict[str, str]:
         path = catalog_path(config.locales_dir, code)
         result[code] = digest(path.read_bytes()) if path.is_file() else ""
     return result
-
-
-def pages_key(pages: Iterable[Page]) -> tuple[str, ...]:
-    return tuple(page_key(page) for page in pages)

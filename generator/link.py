@@ -74,6 +74,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         listed=_freeze_nested(listed, config.language_codes),
         menus=MappingProxyType(menus),
         versions=MappingProxyType(versions),
+        keys=MappingProxyType({pid: page_key(page) for pid, page in by_id.items()}),
     )
     return site, problems
 

@@ -97,6 +97,7 @@ class Site:
     listed: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=lambda: EMPTY)
     menus: Mapping[str, tuple[tuple[str, str], ...]] = field(  # lang → (name, path or URL)
         default_factory=lambda: EMPTY)
+    keys: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # page id → page_key
     # translation_key → (lang, site path) of each version, in the site's language order
     versions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=lambda: EMPTY)
 

@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree as ET
 
 from generator import imaging
-from generator.deps import digest, file_stamp, pages_key
+from generator.deps import digest, file_stamp
 from generator.model import Page, Site
 from generator.outputs import cards
 from generator.render import Job
@@ -59,8 +59,9 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
             formats += [("rss.xml", rss), ("feed.json", json_feed)]
         images = tuple(image.key if (image := enclosure(site, page)) else ""
                        for page in feed.pages)
+        entries = tuple(site.keys[page.id] for page in feed.pages)
         for name, write in formats:
-            key = digest("feed", name, feed.title, feed.folder, pages_key(feed.pages), images)
+            key = digest("feed", name, feed.title, feed.folder, entries, images)
             yield Job(f"{feed.folder}{name}".lstrip("/"), "feed", feed.lang,
                       produce=partial(write, site, feed), key=key)
 

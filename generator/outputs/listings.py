@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from generator.deps import digest, pages_key
+from generator.deps import digest
 from generator.model import Site, url_to_output_path
 from generator.render import Job
 from generator.views import (
@@ -108,7 +108,7 @@ def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, t
          ids: tuple[str, ...], versions: Mapping[str, str]) -> Job:
     site_path = _page_path(listing.base_path, number)
     key = digest("listing", site.frames[listing.lang], listing.kind, listing.key, listing.title,
-                 number, total, len(listing.ids), pages_key(site.pages[i] for i in ids),
+                 number, total, len(listing.ids), tuple(site.keys[i] for i in ids),
                  tuple(versions.items()))
     context = partial(_listing_context, site, assets, listing, number, total, ids, versions)
     return Job(url_to_output_path(site_path), "listing", listing.lang, "list.html", context,

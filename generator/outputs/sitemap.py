@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from html import escape
 
-from generator.deps import digest, pages_key
+from generator.deps import digest
 from generator.model import Site
 from generator.outputs.listings import listings_of
 from generator.render import Job
@@ -16,7 +16,7 @@ XHTML_NS = "http://www.w3.org/1999/xhtml"
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
-    key = digest("sitemap", tuple(site.translations.items()), pages_key(site.pages.values()),
+    key = digest("sitemap", tuple(site.translations.items()), tuple(site.keys.values()),
                  tuple((item.kind, item.key, item.lang) for item in listings_of(site)))
     yield Job("sitemap.xml", "sitemap", produce=lambda: sitemap(site).encode("utf-8"), key=key)
     robots = f"User-agent: *\nAllow: /\n\nSitemap: {absolute(site.config, '/sitemap.xml')}\n"
