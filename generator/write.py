@@ -37,15 +37,21 @@ def write_output(rendered: Iterable[Rendered], output: Path, planned: set[str],
                                               f"{path}"))
     output.mkdir(parents=True, exist_ok=True)
     written = unchanged = 0
+    folders: set[str] = set()
     for item in rendered:
-        target = output / item.path
-        if _same_bytes(target, item.data):
+        target = os.path.join(output, item.path)
+        existing = _size(target)
+        if existing == len(item.data) and _read(target) == item.data:
             unchanged += 1
             continue
-        _replace(target, item.data)
+        folder = os.path.dirname(target)
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
+        _write(target, item.data, replacing=existing is not None)
         written += 1
     if previous is None:
-        removed = _remove_orphans(output, {output / path for path in planned}, owns)
+        removed = _remove_orphans(output, planned, owns)
     else:
         removed = _remove(output, {path for path in previous - planned if owns(path)})
     return WriteStats(written, unchanged + len(planned) - len(rendered), removed)
@@ -70,26 +76,44 @@ def _remove(output: Path, paths: set[str]) -> int:
     return removed
 
 
-def _same_bytes(target: Path, data: bytes) -> bool:
+def _size(target: str) -> int | None:
     try:
-        return target.stat().st_size == len(data) and target.read_bytes() == data
+        return os.stat(target).st_size
     except (FileNotFoundError, NotADirectoryError):
-        return False
+        return None
 
 
-def _replace(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.newshub-tmp")
-    temporary.write_bytes(data)
+def _read(target: str) -> bytes:
+    with open(target, "rb") as handle:
+        return handle.read()
+
+
+def _write(target: str, data: bytes, *, replacing: bool) -> None:
+    """A new file is written in place; an existing one is replaced atomically, so a
+    reader (or a crash) never sees half of it."""
+    if not replacing:
+        with open(target, "wb") as handle:
+            handle.write(data)
+        return
+    folder, name = os.path.split(target)
+    temporary = os.path.join(folder, f".{name}.newshub-tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
     os.replace(temporary, target)
 
 
-def _remove_orphans(root: Path, wanted: set[Path], owns: Callable[[str], bool]) -> int:
+def _remove_orphans(root: Path, wanted: set[str], owns: Callable[[str], bool]) -> int:
+    """Scan the folder (no manifest to go by): remove files no output claims, and the
+    folders that leaves empty."""
     removed = 0
-    for path in sorted(root.rglob("*"), reverse=True):
-        if path.is_file() and path not in wanted and owns(path.relative_to(root).as_posix()):
-            path.unlink()
-            removed += 1
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    for directory, _folders, files in os.walk(root, topdown=False):
+        relative = os.path.relpath(directory, root).replace(os.sep, "/")
+        prefix = "" if relative == "." else relative + "/"
+        for name in files:
+            path = prefix + name
+            if path not in wanted and owns(path):
+                os.unlink(os.path.join(directory, name))
+                removed += 1
+        if prefix and not os.listdir(directory):
+            os.rmdir(directory)
     return removed
