@@ -19,6 +19,7 @@ from pathlib import Path, PurePath
 import pytest
 
 from generator.watch import Change, ChangeKind, Watcher, classify
+from tests.browser import chromium, needs_chromium
 from tests.conftest import FIXTURES
 
 TIMEOUT = 15.0
@@ -238,3 +239,17 @@ def test_a_busy_port_gives_a_clear_message(server: Server, site: Path) -> None:
          "--port", str(server.port)], capture_output=True, text=True, timeout=TIMEOUT)
     assert second.returncode == 1
     assert f"port {server.port} is already in use" in second.stderr
+
+
+@needs_chromium
+def test_an_open_page_reloads_by_itself_in_a_real_browser(server: Server, site: Path) -> None:
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(server.base + "/en/news/wells/")
+        assert "Teams repaired" in page.content()
+        page.wait_for_timeout(300)  # the EventSource connects
+        article = site / "content/en/news/wells.md"
+        article.write_text(article.read_text().replace("Teams repaired", "Crews repaired"))
+        page.wait_for_function("document.body.innerText.includes('Crews repaired')",
+                               timeout=TIMEOUT * 1000)
+        assert page.url == server.base + "/en/news/wells/"
