@@ -253,10 +253,22 @@ def static_links(site: Site, lang: str) -> tuple[Link, ...]:
                  for pid in site.static_pages.get(lang, ()))
 
 
-def urgent_appeal(site: Site, lang: str) -> PageView | None:
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """The urgent appeal shown above every page of a language."""
+
+    id: str
+    title: str
+    url: str
+
+
+def urgent_appeal(site: Site, lang: str) -> Banner | None:
     """The newest article marked ``urgent: true`` in this language, for the banner."""
     pid = site.urgent.get(lang)
-    return page_view(site, site.pages[pid]) if pid else None
+    if not pid:
+        return None
+    page = site.pages[pid]
+    return Banner(page.id, page.title, url(site.config, page.path))
 
 
 def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str,
