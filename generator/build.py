@@ -99,6 +99,7 @@ class BuildSession:
         self.manifest: Mapping[str, str] | None = None
         self.wrote_manifest = False  # this session wrote the manifest in memory (serve)
         self.unsaved = False
+        self.translation_gaps: tuple[str, tuple[Problem, ...]] = ("", ())
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True) -> BuildResult:
         """Build; with ``shortcut``, a build whose inputs all match the last finished
@@ -126,7 +127,9 @@ class BuildSession:
         with _phase("plan", timings):
             planned, assets = plan(site)
             planned = [job for job in planned if config.owns(job.path)]
-            keys = output_keys(config, planned, assets)
+            templates = template_digests(config.theme_dir / "templates")
+            catalogs = catalog_digests(config)
+            keys = output_keys(config, planned, assets, templates, catalogs)
             manifest = self._previous_manifest()
             stale = [job for job in planned
                      if not _up_to_date(job, keys, manifest, self.output, self.wrote_manifest)]
@@ -147,7 +150,8 @@ class BuildSession:
         counts: dict[str, int] = {}
         for job in planned:
             counts[job.kind] = counts.get(job.kind, 0) + 1
-        warnings = (*loaded.problems, *link_problems, *i18n.missing_translations(config),
+        warnings = (*loaded.problems, *link_problems,
+                    *self._missing_translations(config, templates, catalogs),
                     *cards.problems(site))
         if self.log:
             self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"
@@ -158,12 +162,21 @@ class BuildSession:
                              frozenset(job.path for job in stale), timings, articles,
                              len(site.pages))
         if snapshot is not None and self.store:
+            now = time.time()
             due = min((p.date.timestamp() for p in loaded.pages
-                       if p.date and p.scheduled_after(time.time())), default=float("inf"))
+                       if p.date and p.scheduled_after(now)), default=float("inf"))
             self.store.write(SNAPSHOT_PREFIX + manifest_name(self.output),
                              Snapshot(snapshot, due, counts, warnings, articles,
                                       len(site.pages)))
         return result
+
+    def _missing_translations(self, config: SiteConfig, templates: Mapping[str, str],
+                              catalogs: Mapping[str, str]) -> tuple[Problem, ...]:
+        """The catalogs' gaps, found again only when a template or catalog changed."""
+        key = digest(config.language_codes, tuple(templates.items()), tuple(catalogs.items()))
+        if self.translation_gaps[0] != key:
+            self.translation_gaps = (key, tuple(i18n.missing_translations(config)))
+        return self.translation_gaps[1]
 
     def _snapshot(self, config: SiteConfig) -> str:
         """A digest of every input's stamp and the settings: equal means nothing changed."""
@@ -239,12 +252,11 @@ def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
     return jobs, assets
 
 
-def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str]) -> dict[str, str]:
+def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str],
+                templates: Mapping[str, str], catalogs: Mapping[str, str]) -> dict[str, str]:
     """Each output's full key: its job's key with the site salt, its template closure
     and its language's catalog ("" for outputs that are always rendered)."""
     salt = site_salt(config, assets)
-    templates = template_digests(config.theme_dir / "templates")
-    catalogs = catalog_digests(config)
     return {job.path: digest(salt, job.key, templates.get(job.template, ""),
                              catalogs.get(job.lang or "", "")) if job.key else ""
             for job in jobs}
