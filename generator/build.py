@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from generator import __version__, i18n
@@ -25,7 +26,7 @@ from generator.outputs import KINDS, cards
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
-from generator.write import WriteStats, write_output
+from generator.write import Staged, WriteStats, check_paths, commit, discard, stage
 
 PAGES_ENTRY = "pages"
 SNAPSHOT_PREFIX = "snapshot-"
@@ -133,13 +134,13 @@ class BuildSession:
             manifest = self._previous_manifest()
             stale = [job for job in planned
                      if not _up_to_date(job, keys, manifest, self.output, self.wrote_manifest)]
+            previous_paths = set(manifest) if manifest is not None else \
+                set() if _empty(self.output) else None  # None: scan the folder for leftovers
         with _phase("render", timings):
-            rendered, problems = render_all(Renderer(config), stale, self.workers,
-                                            self._progress("rendering"))
-            raise_if_errors(problems)
+            staged = self._render(config, stale)
         with _phase("write", timings):
-            stats = write_output(rendered, self.output, {job.path for job in planned},
-                                 set(manifest) if manifest is not None else None, config.owns)
+            stats = commit(staged, self.output, {job.path for job in planned}, previous_paths,
+                           config.owns)
             others = {path: key for path, key in (manifest or {}).items()
                       if not config.owns(path)}  # other languages' files, from their builds
             keys = {**others, **keys}
@@ -169,6 +170,19 @@ class BuildSession:
                              Snapshot(snapshot, due, counts, warnings, articles,
                                       len(site.pages)))
         return result
+
+    def _render(self, config: SiteConfig, jobs: list[Job]) -> list[Staged]:
+        """Render the jobs, staging changed bytes beside their targets; on any
+        problem, remove what was staged and stop."""
+        existed = self.output.exists()
+        staged, problems = render_all(Renderer(config), jobs, self.workers,
+                                      partial(_stage, self.output), self._progress("rendering"))
+        if problems:
+            discard(staged, self.output)
+            if not existed and self.output.is_dir() and not any(self.output.iterdir()):
+                self.output.rmdir()
+            raise_if_errors(problems)
+        return staged
 
     def _missing_translations(self, config: SiteConfig, templates: Mapping[str, str],
                               catalogs: Mapping[str, str]) -> tuple[Problem, ...]:
@@ -249,7 +263,12 @@ def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
                                   f"output {job.path} is produced twice ({other.kind} and "
                                   f"{job.kind}); rename the page, section or tag"))
     raise_if_errors(problems)
+    check_paths(owners)
     return jobs, assets
+
+
+def _stage(output: Path, job: Job, data: bytes) -> Staged:
+    return stage(output, job.path, data)
 
 
 def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str],
@@ -274,6 +293,13 @@ def _up_to_date(job: Job, keys: Mapping[str, str], manifest: Mapping[str, str] |
 def _changed(previous: Mapping[str, Parsed], current: Mapping[str, Parsed]) -> bool:
     return previous.keys() != current.keys() or any(
         previous[name] is not parsed for name, parsed in current.items())
+
+
+def _empty(folder: Path) -> bool:
+    if not folder.is_dir():
+        return True
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
 
 
 def _job_source(site: Site, job: Job) -> Path | None:

@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -113,13 +114,12 @@ class SiteConfig:
     @property
     def origin(self) -> str:
         """Scheme and host of the base URL, without a trailing slash."""
-        parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return _origin(self.base_url)
 
     @property
     def path_prefix(self) -> str:
         """The base URL's path without its trailing slash ('' at a domain root)."""
-        return urlsplit(self.base_url).path.rstrip("/")
+        return _path_prefix(self.base_url)
 
     @property
     def content_dir(self) -> Path:
@@ -210,6 +210,17 @@ def load_config(
         only_languages=only_languages,
         budget=budget,
     )
+
+
+@lru_cache(maxsize=16)
+def _origin(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@lru_cache(maxsize=16)
+def _path_prefix(base_url: str) -> str:
+    return urlsplit(base_url).path.rstrip("/")
 
 
 def babel_locale(code: str) -> str:

@@ -8,8 +8,8 @@ extraction, update and compilation for the theme's templates.
 from __future__ import annotations
 
 import io
-from datetime import datetime
-from functools import cache
+from datetime import date, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -150,9 +150,13 @@ def compile_catalogs(config: SiteConfig) -> list[Path]:
 
 def localised_date(value: datetime | None, code: str, style: str = "long") -> str:
     """A date as readers of ``code`` write it (CLDR), in the date's own time zone."""
-    if value is None:
-        return ""
-    return format_date(value.date(), format=style, locale=locale_of(code))
+    return _formatted_date(value.date(), code, style) if value is not None else ""
+
+
+@lru_cache(maxsize=8192)
+def _formatted_date(day: date, code: str, style: str) -> str:
+    """Babel's formatting, once per day shown (lists show the same days again and again)."""
+    return format_date(day, format=style, locale=locale_of(code))
 
 
 def localised_datetime(value: datetime | None, code: str, style: str = "long") -> str:

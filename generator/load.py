@@ -18,11 +18,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import markdown
 import yaml
-from markdown.extensions.toc import slugify_unicode
 
-from generator import imaging
+from generator import imaging, markup
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.model import Asset, Page
@@ -32,7 +30,6 @@ KNOWN_KEYS = {
     "title", "date", "updated", "summary", "tags", "image", "image_alt", "draft",
     "slug", "translation_key", "urgent", "translation_of",
 }
-MARKDOWN_EXTENSIONS = ["tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists"]
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 BAD_SLUG = re.compile(r"[/\\?#%\s<>\"']|^\.+$")
 SUMMARY_LENGTH = 200
@@ -287,7 +284,7 @@ def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
         source.parent else ()
     if len(problems) > before and any(p.severity == "error" for p in problems[before:]):
         return None, extra_inputs
-    body_html = render_markdown(front.body)
+    body_html = markup.to_html(front.body)
     page = Page(
         id=f"{lang}/{'/'.join(parts)}",
         lang=lang,
@@ -431,18 +428,6 @@ def _display_path(config: SiteConfig, path: Path) -> Path:
         return path.relative_to(config.root)
     except ValueError:
         return path
-
-
-_MARKDOWN = markdown.Markdown(
-    extensions=MARKDOWN_EXTENSIONS,
-    extension_configs={"toc": {"slugify": slugify_unicode}},
-)
-
-
-def render_markdown(text: str) -> str:
-    """Markdown to HTML with one reused converter (much cheaper than one per page)."""
-    _MARKDOWN.reset()
-    return _MARKDOWN.convert(text)
 
 
 def summarise(html: str) -> str:

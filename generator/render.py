@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from jinja2.ext import i18n as I18nExtension
+from markupsafe import Markup
 
 from generator import i18n
 from generator.config import SiteConfig
@@ -23,6 +24,7 @@ from generator.errors import Problem, error
 from generator.model import EMPTY
 from generator.parallel import Progress, parallel_map
 
+R = TypeVar("R")
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -45,13 +47,6 @@ class Job:
     source: Path | None = None
     produce: Callable[[], bytes] | None = None
     key: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    path: str
-    kind: str
-    data: bytes
 
 
 class Renderer:
@@ -79,9 +74,9 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        env.install_gettext_translations(  # type: ignore[attr-defined]
-            i18n.translations_for(self.config.locales_dir, code), newstyle=True
-        )
+        translations = i18n.translations_for(self.config.locales_dir, code)
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        env.globals["gettext"] = env.globals["_"] = _memoised_gettext(translations.gettext)
         env.filters["date"] = lambda value, style="long": i18n.localised_date(value, code, style)
         env.filters["datetime"] = lambda value, style="long": i18n.localised_datetime(
             value, code, style)
@@ -101,21 +96,45 @@ class Renderer:
         return template.render(context).encode("utf-8")
 
 
+def _memoised_gettext(translate: Callable[[str], str]) -> Callable[..., Markup]:
+    """Jinja's newstyle ``gettext`` (the translation is trusted markup and always a
+    %-format string; variables are escaped), remembering each variable-free result:
+    the same few strings appear on every page."""
+    memo: dict[str, Markup] = {}
+
+    def gettext(message: str, **variables: Any) -> Markup:
+        if variables:
+            return Markup(translate(message)) % variables
+        if message not in memo:
+            memo[message] = Markup(translate(message)) % {}
+        return memo[message]
+
+    return gettext
+
+
 def render_all(renderer: Renderer, jobs: Sequence[Job], workers: int,
-               progress: Progress | None = None) -> tuple[list[Rendered], list[Problem]]:
-    """Render every job, in worker processes when there are enough to pay for it."""
-    results = parallel_map(partial(_render_one, renderer), jobs, workers, PARALLEL_THRESHOLD,
-                           progress)
-    rendered = [item for item in results if isinstance(item, Rendered)]
+               deliver: Callable[[Job, bytes], R],
+               progress: Progress | None = None) -> tuple[list[R], list[Problem]]:
+    """Render every job and hand its bytes to ``deliver`` (in the worker process, so
+    the bytes need not travel back), in worker processes when there are enough jobs
+    to pay for it."""
+    results = parallel_map(partial(_render_one, renderer, deliver), jobs, workers,
+                           PARALLEL_THRESHOLD, progress)
+    delivered = [item for item in results if not isinstance(item, Problem)]
     problems = [item for item in results if isinstance(item, Problem)]
-    return rendered, problems
+    return delivered, problems
 
 
-def _render_one(renderer: Renderer, job: Job) -> Rendered | Problem:
+def _render_one(renderer: Renderer, deliver: Callable[[Job, bytes], R],
+                job: Job) -> R | Problem:
     try:
-        return Rendered(job.path, job.kind, renderer.render(job))
+        data = renderer.render(job)
     except Exception as exc:  # every failure becomes a reported problem
         return template_problem(renderer.templates, job, exc)
+    try:
+        return deliver(job, data)
+    except OSError as exc:
+        return error(None, None, f"cannot write {job.path}: {exc.strerror or exc}")
 
 
 def template_problem(templates: Path, job: Job, exc: Exception) -> Problem:

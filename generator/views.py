@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 from urllib.parse import quote
 
@@ -49,6 +49,27 @@ class Alternate:
 NO_MARKUP = Markup("")
 
 
+class LazyMarkup:
+    """Markup made the first time a template prints it: a listing hands its template
+    a view of every item, and rarely shows their bodies or pictures."""
+
+    __slots__ = ("_html", "_make")
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make: Callable[[], str] | None = make
+        self._html = ""
+
+    def __html__(self) -> str:
+        if self._make is not None:
+            self._html, self._make = self._make(), None
+        return self._html
+
+    __str__ = __html__
+
+    def __bool__(self) -> bool:
+        return bool(self.__html__())
+
+
 @dataclass(frozen=True, slots=True)
 class PageView:
     id: str
@@ -62,7 +83,7 @@ class PageView:
     summary: str
     tags: tuple[Link, ...]
     section: Link | None
-    content: Markup
+    content: Markup | LazyMarkup
     image_url: str
     image_alt: str
     image_width: int
@@ -70,7 +91,7 @@ class PageView:
     draft: bool
     urgent: bool
     scheduled: bool = False
-    hero: Markup = NO_MARKUP  # the front-matter image as a responsive <picture>
+    hero: Markup | LazyMarkup = NO_MARKUP  # the front-matter image as a <picture>
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +128,11 @@ class SiteView:
 
 def url(config: SiteConfig, site_path: str) -> str:
     """A site path as a root-relative URL, with the base URL's prefix, percent-encoded."""
-    path = config.path_prefix + site_path
+    return _encoded(config.path_prefix + site_path)
+
+
+@lru_cache(maxsize=65536)
+def _encoded(path: str) -> str:
     return path if _URL_SAFE.fullmatch(path) else quote(path, safe="/#%:")
 
 
@@ -198,8 +223,7 @@ def page_view(site: Site, page: Page) -> PageView:
                         url(config, tag_path(config, page.lang, tag))) for tag in page.tags),
         section=Link(section_name(config, page.section, page.lang),
                      url(config, section_path(page.lang, page.section))) if page.section else None,
-        content=Markup(imaging.rewrite_images(with_prefix(page.body_html, config.path_prefix),
-                                              page, partial(url, config))),
+        content=LazyMarkup(partial(_content, config, page)),
         image_url=url(config, page.image) if page.image else "",
         image_alt=page.image_alt,
         image_width=page.image_size[0] if page.image_size else 0,
@@ -207,17 +231,22 @@ def page_view(site: Site, page: Page) -> PageView:
         draft=page.draft,
         urgent=page.urgent,
         scheduled=page.scheduled,
-        hero=_hero(config, page),
+        hero=LazyMarkup(partial(_hero, config, page)) if page.image else NO_MARKUP,
     )
 
 
-def _hero(config: SiteConfig, page: Page) -> Markup:
+def _content(config: SiteConfig, page: Page) -> str:
+    return imaging.rewrite_images(with_prefix(page.body_html, config.path_prefix), page,
+                                  partial(url, config))
+
+
+def _hero(config: SiteConfig, page: Page) -> str:
     source = imaging.image_source(config, page)
     found = imaging.picture(source, page.image) if source else None
     if found is None:
-        return NO_MARKUP
-    return Markup(imaging.picture_html(found, partial(url, config), page.image_alt, hero=True,
-                                       css_class="hero"))
+        return ""
+    return imaging.picture_html(found, partial(url, config), page.image_alt, hero=True,
+                                css_class="hero")
 
 
 def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alternate, ...]:

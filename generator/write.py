@@ -1,7 +1,11 @@
 """Write phase: only changed bytes reach the disk; files nobody owns are removed.
 
-Nothing is written until every job has rendered, so a failed build leaves the
-previous ``output/`` exactly as it was. Each file is replaced atomically.
+Render workers *stage* what they make: bytes equal to the file already there are
+dropped, a file that did not exist is written in place, and new bytes for an
+existing file go to a hidden staging file beside it. Only when every job has
+rendered does the write phase *commit* (each staging file renamed over its
+target, atomically); after a failure, *discard* removes staging files and the
+files this build created, so the previous ``output/`` is exactly as it was.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import SiteError, error
-from generator.render import Rendered
+
+STAGING_SUFFIX = ".newshub-tmp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,39 +27,70 @@ class WriteStats:
     removed: int
 
 
-def write_output(rendered: Iterable[Rendered], output: Path, planned: set[str],
-                 previous: set[str] | None,
-                 owns: Callable[[str], bool] = lambda _path: True) -> WriteStats:
-    """Write rendered files whose bytes changed; remove outputs no job owns any more.
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """One rendered output: created (it did not exist), waiting in a staging file to
+    replace its target, or neither (the file on disk holds exactly these bytes)."""
+
+    path: str
+    staging: str | None = None
+    created: str | None = None  # the file written, when there was none before
+
+
+def check_paths(paths: Iterable[str]) -> None:
+    """Refuse any output path that would land outside the output folder."""
+    for path in paths:
+        if not _safe(path):
+            raise SiteError(error(None, None, f"refusing to write outside the output folder: "
+                                              f"{path}"))
+
+
+def stage(output: Path, path: str, data: bytes) -> Staged:
+    """Compare with the file on disk; stage the bytes beside it when they differ."""
+    target = os.path.join(output, path)
+    size = _size(target)
+    if size is None:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        _write(target, data)
+        return Staged(path, created=target)
+    if size == len(data) and _read(target) == data:
+        return Staged(path)
+    folder, name = os.path.split(target)
+    staging = os.path.join(folder, f".{name}{STAGING_SUFFIX}")
+    _write(staging, data)
+    return Staged(path, staging=staging)
+
+
+def commit(staged: Iterable[Staged], output: Path, planned: set[str],
+           previous: set[str] | None,
+           owns: Callable[[str], bool] = lambda _path: True) -> WriteStats:
+    """Move staged files over their targets; remove outputs no job owns any more.
 
     ``planned`` is every output path of this build; ``previous`` the last build's (from
     its manifest), or None to find leftovers by scanning the folder. Only paths this
     build ``owns`` are ever removed (a ``--languages`` build leaves the others alone).
     """
-    for path in planned:
-        if not _safe(path):
-            raise SiteError(error(None, None, f"refusing to write outside the output folder: "
-                                              f"{path}"))
     output.mkdir(parents=True, exist_ok=True)
-    written = unchanged = 0
-    folders: set[str] = set()
-    for item in rendered:
-        target = os.path.join(output, item.path)
-        existing = _size(target)
-        if existing == len(item.data) and _read(target) == item.data:
-            unchanged += 1
-            continue
-        folder = os.path.dirname(target)
-        if folder not in folders:
-            os.makedirs(folder, exist_ok=True)
-            folders.add(folder)
-        _write(target, item.data, replacing=existing is not None)
-        written += 1
+    written = 0
+    for item in staged:
+        if item.staging is not None:
+            os.replace(item.staging, os.path.join(output, item.path))
+        written += item.staging is not None or item.created is not None
     if previous is None:
         removed = _remove_orphans(output, planned, owns)
     else:
         removed = _remove(output, {path for path in previous - planned if owns(path)})
-    return WriteStats(written, unchanged + len(planned) - len(rendered), removed)
+    return WriteStats(written, len(planned) - written, removed)
+
+
+def discard(staged: Iterable[Staged], output: Path) -> None:
+    """Remove staging files and created files (and the folders only they filled)
+    after a failed build."""
+    for item in staged:
+        for written in (item.staging, item.created):
+            if written is not None and os.path.exists(written):
+                os.unlink(written)
+                _prune(Path(written).parent, output)
 
 
 def _safe(path: str) -> bool:
@@ -69,11 +105,15 @@ def _remove(output: Path, paths: set[str]) -> int:
         if target.is_file():
             target.unlink()
             removed += 1
-        folder = target.parent
-        while folder != output and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent
+        _prune(target.parent, output)
     return removed
+
+
+def _prune(folder: Path, output: Path) -> None:
+    """Remove ``folder`` and its parents while they are empty, up to ``output``."""
+    while folder != output and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def _size(target: str) -> int | None:
@@ -88,18 +128,9 @@ def _read(target: str) -> bytes:
         return handle.read()
 
 
-def _write(target: str, data: bytes, *, replacing: bool) -> None:
-    """A new file is written in place; an existing one is replaced atomically, so a
-    reader (or a crash) never sees half of it."""
-    if not replacing:
-        with open(target, "wb") as handle:
-            handle.write(data)
-        return
-    folder, name = os.path.split(target)
-    temporary = os.path.join(folder, f".{name}.newshub-tmp")
-    with open(temporary, "wb") as handle:
+def _write(target: str, data: bytes) -> None:
+    with open(target, "wb") as handle:
         handle.write(data)
-    os.replace(temporary, target)
 
 
 def _remove_orphans(root: Path, wanted: set[str], owns: Callable[[str], bool]) -> int:

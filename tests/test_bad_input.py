@@ -169,3 +169,27 @@ def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["build", "--jobs", "0"])
     assert raised.value.code == 2
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_failed_render_removes_what_it_staged_and_created(
+        make_site: Callable[..., Path], capsys: pytest.CaptureFixture[str], jobs: str) -> None:
+    """Render workers write as they go; a failure anywhere takes all of it back."""
+    files = {f"content/en/news/story-{n:03d}.md": GOOD.replace("Good", f"Story {n}")
+             for n in range(320)}
+    site = make_site(files)
+    assert main(["build", "--site", str(site), "--quiet", "--jobs", jobs]) == 0
+    before = snapshot(site / "output")
+    theme = site / "themes/default"
+    shutil.copytree(REPO / "themes/default", theme)
+    article = theme / "templates/article.html"
+    article.write_text('{% if page.title == "Boom" %}{{ no_such_value }}{% endif %}'
+                       + article.read_text())
+    (site / "content/en/news/story-100.md").write_text(GOOD.replace("Fine.", "Edited."))
+    (site / "content/en/news/new-one.md").write_text(GOOD.replace("Good", "New one"))
+    (site / "content/en/news/boom.md").write_text(GOOD.replace("Good", "Boom"))
+    code = main(["build", "--site", str(site), "--quiet", "--jobs", jobs])
+    assert code == 1
+    assert "no_such_value" in capsys.readouterr().err
+    assert snapshot(site / "output") == before
+    assert not (site / "output/en/news/new-one").exists()

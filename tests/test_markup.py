@@ -1,0 +1,62 @@
+"""The Markdown fast path gives exactly the stock converter's HTML."""
+
+from pathlib import Path
+
+import pytest
+
+from generator import markup
+from generator.load import parse_front_matter
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TRICKY = [
+    "Plain prose with no markup at all, just words, commas, and full stops.",
+    "Some `code` and ``double `tick` code``.",
+    r"Escaped \*stars\* and \_underscores\_ and \\ backslashes.",
+    "A [link](/en/news/x/) and a [reference][ref] and [short].\n\n[ref]: /a/\n[short]: /b/",
+    "An ![image](/img.png \"title\") and ![ref image][img]\n\n[img]: /i.png",
+    "Footnote here[^1].\n\n[^1]: The note.",
+    "Autolink <https://example.org/> and mail <someone@example.org>.",
+    "Raw <span class=\"x\">HTML</span> and &amp; &copy; &#169; entities, 3 < 4 & 5 > 2.",
+    "*em* **strong** ***both*** _em_ __strong__ snake_case_word a * b",
+    "Hard  \nbreak and soft\nbreak.",
+    "| a | b |\n|---|---|\n| *x* | y |\n| plain | text |",
+    "## Heading with *emphasis* {#custom-id}\n\nParagraph {: .lead }",
+    "# عنوان عربي\n\nنص عربي **بخط عريض** و[رابط](/ar/)",
+    "# 中文标题\n\n中文段落，没有标记。\n\n1. 一\n2. 二",
+    "> quote with `code`\n>\n> and plain",
+    "```python\nprint('*not emphasis*')\n```\n\nafter",
+    "- plain item\n- [link item](/x/)\n    - nested *em*",
+    "Brackets ] alone and ! alone and text!",
+]
+
+
+def _both(text: str) -> tuple[str, str]:
+    stock = markup.converter(gated=False)
+    return markup.to_html(text), stock.convert(text)
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_fast_path_matches_stock_converter(text):
+    fast, stock = _both(text)
+    assert fast == stock
+
+
+def test_fast_path_matches_on_every_bundled_source():
+    sources = sorted([*ROOT.glob("content/**/*.md"), *ROOT.glob("tests/fixtures/**/*.md")])
+    assert len(sources) > 50
+    for source in sources:
+        try:
+            body = parse_front_matter(source.read_text("utf-8")).body
+        except (ValueError, UnicodeDecodeError):
+            continue  # the bad-input fixtures
+        fast, stock = _both(body)
+        assert fast == stock, source
+
+
+def test_fast_path_is_in_use_and_steps_aside_for_unknown_patterns():
+    assert isinstance(markup.converter().treeprocessors["inline"],
+                      markup._GatedInlineProcessor)
+    nl2br = markup.converter((*markup.EXTENSIONS, "nl2br"))  # adds a pattern matching "\n"
+    assert not isinstance(nl2br.treeprocessors["inline"], markup._GatedInlineProcessor)
+    assert nl2br.convert("one\ntwo") == "<p>one<br />\ntwo</p>"
