@@ -6,6 +6,7 @@ in that phase, and leaves the previous output untouched.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -101,11 +102,16 @@ class BuildSession:
         self.wrote_manifest = False  # this session wrote the manifest in memory (serve)
         self.unsaved = False
         self.translation_gaps: tuple[str, tuple[Problem, ...]] = ("", ())
+        self.renderer: tuple[object, Renderer] | None = None
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True) -> BuildResult:
         """Build; with ``shortcut``, a build whose inputs all match the last finished
         build's returns at once (no parsing, planning or rendering)."""
-        config = self.config = config or self.config
+        with _collector_paused():
+            return self._build(config or self.config, shortcut)
+
+    def _build(self, config: SiteConfig, shortcut: bool) -> BuildResult:
+        self.config = config
         snapshot = self._snapshot(config) if self.store and self.persist else None
         if shortcut and snapshot is not None:
             done = self._unchanged_result(config, snapshot)
@@ -137,7 +143,7 @@ class BuildSession:
             previous_paths = set(manifest) if manifest is not None else \
                 set() if _empty(self.output) else None  # None: scan the folder for leftovers
         with _phase("render", timings):
-            staged = self._render(config, stale)
+            staged = self._render(self._renderer(config, catalogs), stale)
         with _phase("write", timings):
             stats = commit(staged, self.output, {job.path for job in planned}, previous_paths,
                            config.owns)
@@ -171,11 +177,19 @@ class BuildSession:
                                       len(site.pages)))
         return result
 
-    def _render(self, config: SiteConfig, jobs: list[Job]) -> list[Staged]:
+    def _renderer(self, config: SiteConfig, catalogs: Mapping[str, str]) -> Renderer:
+        """The session's renderer (its compiled templates), new when the settings or a
+        catalog changed; Jinja reloads a template whose file changed."""
+        key = (config, tuple(catalogs.items()))
+        if self.renderer is None or self.renderer[0] != key:
+            self.renderer = (key, Renderer(config))
+        return self.renderer[1]
+
+    def _render(self, renderer: Renderer, jobs: list[Job]) -> list[Staged]:
         """Render the jobs, staging changed bytes beside their targets; on any
         problem, remove what was staged and stop."""
         existed = self.output.exists()
-        staged, problems = render_all(Renderer(config), jobs, self.workers,
+        staged, problems = render_all(renderer, jobs, self.workers,
                                       partial(_stage, self.output), self._progress("rendering"))
         if problems:
             discard(staged, self.output)
@@ -307,6 +321,20 @@ def _job_source(site: Site, job: Job) -> Path | None:
         return job.source
     return next((page.source for page in site.pages.values() if page.output_path == job.path),
                 None)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a build: it allocates hundreds of thousands
+    of long-lived records, and the collector would walk them all again and again
+    (immutable records make few cycles; they are collected after the build)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @contextmanager

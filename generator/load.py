@@ -85,7 +85,7 @@ class Parsed:
 @dataclass(frozen=True, slots=True)
 class _Source:
     lang: str
-    path: Path
+    path: str
     resources: tuple[Path, ...]
     previous: Parsed | None
 
@@ -118,14 +118,14 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
             problems.append(error(folder, None, _unknown_language(folder.name, config)))
             continue
         found, loose = _scan(config, folder)
-        sources.extend(_Source(folder.name, path, resources, previous.get(str(path)))
+        sources.extend(_Source(folder.name, path, resources, previous.get(path))
                        for path, resources in found)
         assets.extend(loose)
     fresh = [s for s in sources if s.previous is None or not _unchanged(s.previous.inputs)]
-    results = dict(zip((str(s.path) for s in fresh),
+    results = dict(zip((s.path for s in fresh),
                        parallel_map(partial(_parse, config), fresh, workers,
                                     PARALLEL_PARSE_THRESHOLD, progress), strict=True))
-    parsed = {str(s.path): results.get(str(s.path)) or s.previous for s in sources}
+    parsed = {s.path: results.get(s.path) or s.previous for s in sources}
     pages = []
     for result in parsed.values():
         assert result is not None
@@ -151,10 +151,11 @@ def _unchanged(inputs: tuple[tuple[str, int, int], ...]) -> bool:
 
 def _parse(config: SiteConfig, source: _Source) -> Parsed:
     """Read, validate and convert one source (or reuse its result if its bytes match)."""
+    path = Path(source.path)
     try:
-        raw = source.path.read_bytes()
+        raw = path.read_bytes()
     except OSError as exc:
-        shown = _display_path(config, source.path)
+        shown = _display_path(config, path)
         return Parsed((), "", None, (error(shown, None, f"cannot read: {exc.strerror}"),))
     resources = tuple(_stamp(p) for p in source.resources)
     digest = hashlib.blake2b(repr((LOAD_VERSION, raw, [(Path(n).name, m, s)
@@ -166,7 +167,7 @@ def _parse(config: SiteConfig, source: _Source) -> Parsed:
         return Parsed((_stamp(source.path), *resources, *previous.inputs[1 + len(resources):]),
                       digest, previous.page, previous.problems)
     problems: list[Problem] = []
-    page, extra_inputs = _load_page(config, source.lang, source.path, raw, source.resources,
+    page, extra_inputs = _load_page(config, source.lang, path, raw, source.resources,
                                     problems)
     if page is not None:
         page = replace(page, digest=digest)
@@ -218,10 +219,10 @@ def _unknown_language(code: str, config: SiteConfig) -> str:
 
 
 def _scan(config: SiteConfig,
-          folder: Path) -> tuple[list[tuple[Path, tuple[Path, ...]]], list[Asset]]:
+          folder: Path) -> tuple[list[tuple[str, tuple[Path, ...]]], list[Asset]]:
     """One walk of a language folder: each Markdown source with its bundle resources
     (the files beside an ``index.md``), and the other files, published as they are."""
-    sources: list[tuple[Path, tuple[Path, ...]]] = []
+    sources: list[tuple[str, tuple[Path, ...]]] = []
     assets: list[Asset] = []
     content = str(config.content_dir)
     for directory, folders, files in os.walk(folder):
@@ -232,11 +233,12 @@ def _scan(config: SiteConfig,
         resources = tuple(Path(directory, name) for name in others) if bundle else ()
         for name in visible:
             if name.endswith(".md"):
-                sources.append((Path(directory, name), resources if name == "index.md" else ()))
+                sources.append((os.path.join(directory, name),
+                                resources if name == "index.md" else ()))
         if not bundle:
             relative = os.path.relpath(directory, content).replace(os.sep, "/")
             assets.extend(Asset(Path(directory, name), f"/{relative}/{name}") for name in others)
-    sources.sort(key=lambda item: str(item[0]))
+    sources.sort(key=lambda item: item[0])
     assets.sort(key=lambda asset: asset.path)
     return sources, assets
 

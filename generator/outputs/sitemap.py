@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from html import escape
 
 from generator.deps import digest
@@ -16,17 +16,20 @@ XHTML_NS = "http://www.w3.org/1999/xhtml"
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
-    key = digest("sitemap", tuple(site.translations.items()), tuple(site.keys.values()),
-                 tuple((item.kind, item.key, item.lang) for item in listings_of(site)))
-    yield Job("sitemap.xml", "sitemap", produce=lambda: sitemap(site).encode("utf-8"), key=key)
+    groups = tuple(_groups(site))
+    key = digest("sitemap", tuple((tuple(group.items()), lastmod) for group, lastmod in groups))
+    yield Job("sitemap.xml", "sitemap", produce=lambda: sitemap(site, groups).encode("utf-8"),
+              key=key)
     robots = f"User-agent: *\nAllow: /\n\nSitemap: {absolute(site.config, '/sitemap.xml')}\n"
     yield Job("robots.txt", "sitemap", data=robots.encode("utf-8"), key=digest("robots"))
 
 
-def sitemap(site: Site) -> str:
+def sitemap(site: Site, groups: Iterable[tuple[Mapping[str, str], str]]) -> str:
+    """Every page and listing (each translation group's members together), with
+    the group's newest change; the key covers exactly what is shown."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">']
-    for group, lastmod in _groups(site):
+    for group, lastmod in groups:
         links = _alternates(site, group)
         stamp = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
         lines.extend(f"  <url><loc>{escape(absolute(site.config, path))}</loc>{stamp}{links}"
