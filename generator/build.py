@@ -16,13 +16,13 @@ from functools import partial
 from pathlib import Path
 
 from generator import __version__, i18n
-from generator.cache import Store, manifest_name
+from generator.cache import BodyStore, Store, manifest_name
 from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, error, raise_if_errors
 from generator.link import link_site
-from generator.load import Parsed, load_site
-from generator.model import Site
+from generator.load import Parsed, load_site, source_body, without_body
+from generator.model import Page, Site
 from generator.outputs import KINDS, cards
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
@@ -94,6 +94,8 @@ class BuildSession:
         self.output = output
         self.workers = jobs or default_workers()
         self.store = Store(config.root) if use_cache else None
+        self.bodies = BodyStore(self.store) if self.store else None
+        self.stored: set[str] = set()  # digests of the bodies in the cache's shards
         self.log = log
         self.persist = persist
         self.progress = progress
@@ -129,7 +131,8 @@ class BuildSession:
                     self._save_parsed()
             raise_if_errors(list(loaded.problems))
         with _phase("link", timings):
-            site, link_problems = link_site(config, loaded.pages, loaded.assets)
+            site, link_problems = link_site(config, loaded.pages, loaded.assets,
+                                            bodies=self._stored_body)
             raise_if_errors(link_problems)
         with _phase("plan", timings):
             planned, assets = plan(site)
@@ -248,7 +251,14 @@ class BuildSession:
     def _previous_parsed(self) -> Mapping[str, Parsed]:
         if self.parsed is None and self.store:
             self.parsed = self.store.read(PAGES_ENTRY) or {}
+            self.stored = {p.page.digest for p in self.parsed.values() if p.page is not None}
         return self.parsed or {}
+
+    def _stored_body(self, page: Page) -> str:
+        """The body of a page record restored from the cache index (or, if the cache
+        lost it, made again from the source)."""
+        body = self.bodies.body(page.digest) if self.bodies is not None else None
+        return body if body is not None else source_body(self.config.root / page.source)
 
     def _previous_manifest(self) -> Mapping[str, str] | None:
         if not self.store or not self.output.is_dir():
@@ -258,8 +268,16 @@ class BuildSession:
         return self.manifest
 
     def _save_parsed(self) -> None:
-        assert self.store is not None and self.parsed is not None
-        self.store.write(PAGES_ENTRY, dict(self.parsed))
+        """Write the index of page records, and the bodies of pages parsed since the
+        last save into their shards."""
+        assert self.store is not None and self.bodies is not None and self.parsed is not None
+        pages = [parsed.page for parsed in self.parsed.values() if parsed.page is not None]
+        live = {page.digest for page in pages}
+        new = {page.digest: page.body_html for page in pages if page.digest not in self.stored}
+        self.bodies.save(new, live, self.stored - live)
+        self.store.write(PAGES_ENTRY, {name: without_body(parsed)
+                                       for name, parsed in self.parsed.items()})
+        self.stored = live
         self.unsaved = False
 
 

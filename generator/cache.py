@@ -3,6 +3,11 @@
 It holds parsed sources (reused while their files are unchanged) and, per output
 folder, the manifest of what each output file was built from. Everything is
 versioned: a newshub that changes the shape of these records ignores older ones.
+
+Parsed sources are kept in two parts, so a rebuild after one edit reads and writes
+little: an index of page records without their HTML bodies, and the bodies in
+shards addressed by each source's content digest, read only when a page that is
+rendered again needs one.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_FOLDER = ".newshub-cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 class Store:
@@ -44,3 +49,38 @@ def manifest_name(output: Path) -> str:
     """One manifest per output folder (a dev server's folder differs from output/)."""
     return "manifest-" + hashlib.blake2b(str(output.resolve()).encode(),
                                          digest_size=8).hexdigest()
+
+
+def body_shard(digest: str) -> str:
+    """The shard holding a body: the first two hex digits of its content digest."""
+    return f"bodies-{digest[:2] or '00'}"
+
+
+class BodyStore:
+    """HTML bodies by content digest, read shard by shard as pages ask for them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._shards: dict[str, dict[str, str]] = {}
+
+    def body(self, digest: str) -> str | None:
+        """The stored body, or None when it is not there (a deleted cache file)."""
+        name = body_shard(digest)
+        if name not in self._shards:
+            self._shards[name] = self.store.read(name) or {}
+        return self._shards[name].get(digest)
+
+    def save(self, new: dict[str, str], live: set[str], gone: set[str]) -> None:
+        """Add ``new`` bodies; drop bodies no live page has any more (``gone``), by
+        rewriting only the shards either touches."""
+        touched: dict[str, dict[str, str]] = {}
+        for digest in (*new, *gone):
+            name = body_shard(digest)
+            if name not in touched:
+                touched[name] = dict(self._shards.get(name) or self.store.read(name) or {})
+        for digest, body in new.items():
+            touched[body_shard(digest)][digest] = body
+        for name, bodies in touched.items():
+            kept = {digest: body for digest, body in bodies.items() if digest in live}
+            self.store.write(name, kept)
+            self._shards[name] = kept

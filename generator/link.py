@@ -7,7 +7,7 @@ same URL, or two versions of one story in the same language.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +22,10 @@ INHERITED = ("date", "image", "image_alt", "tags", "urgent")
 
 
 def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ...] = (),
-              now: datetime | None = None) -> tuple[Site, list[Problem]]:
-    """Group pages; return the site and any collisions found.
+              now: datetime | None = None,
+              bodies: Callable[[Page], str] | None = None) -> tuple[Site, list[Problem]]:
+    """Group pages; return the site and any collisions found. ``bodies`` restores the
+    HTML body of a page record read from the cache index without it.
 
     Translations first take what they do not set from their source; then drafts and
     future posts are left out (unless the config includes them).
@@ -75,6 +77,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         menus=MappingProxyType(menus),
         versions=MappingProxyType(versions),
         keys=MappingProxyType({pid: page_key(page) for pid, page in by_id.items()}),
+        bodies=bodies,
     )
     return site, problems
 

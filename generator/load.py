@@ -175,6 +175,21 @@ def _parse(config: SiteConfig, source: _Source) -> Parsed:
                   tuple(problems))
 
 
+def source_body(path: Path) -> str:
+    """A source's HTML body made again from its file (when the cache lost it)."""
+    try:
+        return markup.to_html(parse_front_matter(_decode(path.read_bytes())).body)
+    except (OSError, ValueError):
+        return ""
+
+
+def without_body(parsed: Parsed) -> Parsed:
+    """The record for the cache index: the page without its HTML body."""
+    if parsed.page is None or not parsed.page.body_html:
+        return parsed
+    return replace(parsed, page=replace(parsed.page, body_html=""))
+
+
 def parse_front_matter(text: str) -> FrontMatter:
     """Split ``---`` front matter from the body; raise ``ValueError(line, message)``."""
     text = text.removeprefix("\ufeff")

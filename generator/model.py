@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copyreg
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -100,6 +100,12 @@ class Site:
     keys: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # page id → page_key
     # translation_key → (lang, site path) of each version, in the site's language order
     versions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=lambda: EMPTY)
+    # restores the HTML body of a page record read from the cache index without it
+    bodies: Callable[[Page], str] | None = None
+
+    def body_of(self, page: Page) -> str:
+        """The page's HTML body."""
+        return page.body_html if page.body_html or self.bodies is None else self.bodies(page)
 
     def translations_of(self, page: Page) -> tuple[Page, ...]:
         """Every version of the page's story, in the site's language order."""

@@ -223,7 +223,7 @@ def page_view(site: Site, page: Page) -> PageView:
                         url(config, tag_path(config, page.lang, tag))) for tag in page.tags),
         section=Link(section_name(config, page.section, page.lang),
                      url(config, section_path(page.lang, page.section))) if page.section else None,
-        content=LazyMarkup(partial(_content, config, page)),
+        content=LazyMarkup(partial(_content, site, page)),
         image_url=url(config, page.image) if page.image else "",
         image_alt=page.image_alt,
         image_width=page.image_size[0] if page.image_size else 0,
@@ -235,8 +235,9 @@ def page_view(site: Site, page: Page) -> PageView:
     )
 
 
-def _content(config: SiteConfig, page: Page) -> str:
-    return imaging.rewrite_images(with_prefix(page.body_html, config.path_prefix), page,
+def _content(site: Site, page: Page) -> str:
+    config = site.config
+    return imaging.rewrite_images(with_prefix(site.body_of(page), config.path_prefix), page,
                                   partial(url, config))
 
 

@@ -125,6 +125,19 @@ def test_each_kind_of_change_equals_a_clean_build(work: Workspace, change: str) 
     work.assert_matches_clean_build()
 
 
+def test_bodies_come_from_the_cache_or_are_made_again(work: Workspace) -> None:
+    """The cache index holds pages without bodies; a re-render reads them from their
+    shards, and makes them again from the source when a shard is gone."""
+    shards = sorted((work.site / ".newshub-cache").rglob("bodies-*.pickle"))
+    assert len(shards) > 5, "bodies are kept beside the index"
+    for shard in shards[::2]:
+        shard.unlink()
+    work.edit("themes/default/templates/article.html", "<article", "<article data-x")
+    result = work.build()
+    assert "en/news/appeal/index.html" in result.rendered
+    work.assert_matches_clean_build()
+
+
 def test_deleted_output_file_is_restored(work: Workspace) -> None:
     (work.output / "fr/news/wells/index.html").unlink()
     result = work.build()

@@ -112,7 +112,7 @@ def _stamp(page: Page) -> datetime:
 
 
 def _content(site: Site, page: Page) -> str:
-    body = with_prefix(page.body_html, site.config.path_prefix)
+    body = with_prefix(site.body_of(page), site.config.path_prefix)
     return absolute_html(body, absolute(site.config, page.path))
 
 
