@@ -18,7 +18,14 @@ from pathlib import Path
 from generator import __version__, i18n
 from generator.cache import BodyStore, Store, manifest_name
 from generator.config import SiteConfig
-from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
+from generator.deps import (
+    ENGINE_VERSION,
+    catalog_digests,
+    digest,
+    remembered_digest,
+    site_salt,
+    template_digests,
+)
 from generator.errors import Problem, error, raise_if_errors
 from generator.link import link_site
 from generator.load import Parsed, load_site, source_body, without_body
@@ -185,7 +192,8 @@ class BuildSession:
         catalog changed; Jinja reloads a template whose file changed."""
         key = (config, tuple(catalogs.items()))
         if self.renderer is None or self.renderer[0] != key:
-            self.renderer = (key, Renderer(config))
+            compiled = self.store.folder / "templates" if self.store else None
+            self.renderer = (key, Renderer(config, compiled=compiled))
         return self.renderer[1]
 
     def _render(self, renderer: Renderer, jobs: list[Job]) -> list[Staged]:
@@ -308,8 +316,8 @@ def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str],
     """Each output's full key: its job's key with the site salt, its template closure
     and its language's catalog ("" for outputs that are always rendered)."""
     salt = site_salt(config, assets)
-    return {job.path: digest(salt, job.key, templates.get(job.template, ""),
-                             catalogs.get(job.lang or "", "")) if job.key else ""
+    return {job.path: remembered_digest(salt, job.key, templates.get(job.template, ""),
+                                        catalogs.get(job.lang or "", "")) if job.key else ""
             for job in jobs}
 
 

@@ -33,6 +33,13 @@ def digest(*parts: object) -> str:
     return hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
+@lru_cache(maxsize=1 << 16)
+def remembered_digest(*parts: object) -> str:
+    """``digest`` of hashable parts, remembered: planning digests the same inputs for
+    every output on every rebuild, and a dict lookup is cheaper than the hash."""
+    return digest(*parts)
+
+
 def page_key(page: Page) -> str:
     """Everything a page record holds: its content digest covers the bytes it was made
     from, the id and path cover where those bytes sit, plus its scheduled state."""

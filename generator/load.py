@@ -23,7 +23,7 @@ import yaml
 from generator import imaging, markup
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
-from generator.model import Asset, Page
+from generator.model import Asset, Page, pickled_by_fields
 from generator.parallel import Progress, parallel_map
 
 KNOWN_KEYS = {
@@ -67,6 +67,7 @@ class FrontMatter:
     body_line: int
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Parsed:
     """One source's load result, kept in the persistent cache between builds.

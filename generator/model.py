@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copyreg
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -22,6 +22,16 @@ def read_only(mapping: dict[str, Any]) -> Mapping[str, Any]:
 copyreg.pickle(MappingProxyType, lambda proxy: (read_only, (dict(proxy),)))
 
 
+def pickled_by_fields(cls: type) -> type:
+    """Pickle a slotted dataclass as its class and field values: the default state
+    protocol looks its fields up again for every record, which made reading the
+    10,000-page cache index twice as slow."""
+    names = tuple(f.name for f in fields(cls))
+    copyreg.pickle(cls, lambda record: (cls, tuple(getattr(record, n) for n in names)))
+    return cls
+
+
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Page:
     """One Markdown source, parsed and converted, with its place in the site.

@@ -50,12 +50,18 @@ class Job:
 
 
 class Renderer:
-    """Jinja2 environments for a theme, one per language (catalogs differ)."""
+    """Jinja2 environments for a theme, one per language (catalogs differ).
 
-    def __init__(self, config: SiteConfig, filters: Mapping[str, Callable] = EMPTY) -> None:
+    With ``compiled``, templates compiled to Python are kept there between processes
+    (Jinja's bytecode cache, checked against each template's source).
+    """
+
+    def __init__(self, config: SiteConfig, filters: Mapping[str, Callable] = EMPTY,
+                 compiled: Path | None = None) -> None:
         self.config = config
         self.templates = config.theme_dir / "templates"
         self.filters = filters
+        self.compiled = compiled
         self._environments: dict[str, jinja2.Environment] = {}
 
     def environment(self, lang: str | None) -> jinja2.Environment:
@@ -73,6 +79,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            bytecode_cache=self._bytecode_cache(),
         )
         translations = i18n.translations_for(self.config.locales_dir, code)
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
@@ -83,6 +90,12 @@ class Renderer:
         env.filters["number"] = lambda value: i18n.localised_number(value, code)
         env.filters.update(self.filters)
         return env
+
+    def _bytecode_cache(self) -> jinja2.BytecodeCache | None:
+        if self.compiled is None:
+            return None
+        self.compiled.mkdir(parents=True, exist_ok=True)
+        return jinja2.FileSystemBytecodeCache(str(self.compiled))
 
     def render(self, job: Job) -> bytes:
         if job.data is not None:

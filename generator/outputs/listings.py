@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from generator.deps import digest
+from generator.deps import digest, remembered_digest
 from generator.model import Site, url_to_output_path
 from generator.render import Job
 from generator.views import (
@@ -107,9 +107,9 @@ def _page_path(base_path: str, number: int) -> str:
 def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, total: int,
          ids: tuple[str, ...], versions: Mapping[str, str]) -> Job:
     site_path = _page_path(listing.base_path, number)
-    key = digest("listing", site.frames[listing.lang], listing.kind, listing.key, listing.title,
-                 number, total, len(listing.ids), tuple(site.keys[i] for i in ids),
-                 tuple(versions.items()))
+    key = remembered_digest("listing", site.frames[listing.lang], listing.kind, listing.key,
+                            listing.title, number, total, len(listing.ids),
+                            tuple(site.keys[i] for i in ids), tuple(versions.items()))
     context = partial(_listing_context, site, assets, listing, number, total, ids, versions)
     return Job(url_to_output_path(site_path), "listing", listing.lang, "list.html", context,
                key=key)

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 
 from generator import imaging
-from generator.deps import digest
+from generator.deps import remembered_digest
 from generator.model import Page, Site
 from generator.render import Job
 from generator.views import base_context, page_view, share_view
@@ -15,14 +15,15 @@ from generator.views import base_context, page_view, share_view
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for page in site.pages.values():
         group = site.versions[page.translation_key]
-        key = digest("page", site.frames[page.lang], site.keys[page.id], group,
-                     imaging.pictures_key(site.config, page))
+        key = remembered_digest("page", site.frames[page.lang], site.keys[page.id], group,
+                                imaging.pictures_key(site.config, page))
         yield Job(page.output_path, "page", page.lang, _template(page),
-                  partial(page_context, site, assets, page, dict(group)), key=key)
+                  partial(page_context, site, assets, page, group), key=key)
 
 
 def page_context(site: Site, assets: Mapping[str, str], page: Page,
-                 versions: Mapping[str, str]) -> dict:
+                 group: tuple[tuple[str, str], ...]) -> dict:
+    versions = dict(group)
     context = base_context(site, assets, page.lang, title=page.title, description=page.summary,
                            site_path=page.path, versions=versions)
     context["page"] = page_view(site, page)
