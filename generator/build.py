@@ -153,7 +153,7 @@ class BuildSession:
             previous_paths = set(manifest) if manifest is not None else \
                 set() if _empty(self.output) else None  # None: scan the folder for leftovers
         with _phase("render", timings):
-            staged = self._render(self._renderer(config, catalogs), stale)
+            staged = self._render(self._renderer(config, templates, catalogs), stale)
         with _phase("write", timings):
             stats = commit(staged, self.output, {job.path for job in planned}, previous_paths,
                            config.owns)
@@ -187,10 +187,11 @@ class BuildSession:
                                       len(site.pages)))
         return result
 
-    def _renderer(self, config: SiteConfig, catalogs: Mapping[str, str]) -> Renderer:
-        """The session's renderer (its compiled templates), new when the settings or a
-        catalog changed; Jinja reloads a template whose file changed."""
-        key = (config, tuple(catalogs.items()))
+    def _renderer(self, config: SiteConfig, templates: Mapping[str, str],
+                  catalogs: Mapping[str, str]) -> Renderer:
+        """The session's renderer (its compiled templates), new when the settings, a
+        template or a catalog changed."""
+        key = (config, tuple(templates.items()), tuple(catalogs.items()))
         if self.renderer is None or self.renderer[0] != key:
             compiled = self.store.folder / "templates" if self.store else None
             self.renderer = (key, Renderer(config, compiled=compiled))

@@ -1,20 +1,25 @@
-"""Markdown to HTML: one reused Python-Markdown converter, with a fast path for
+"""Markdown to HTML: one reused Python-Markdown converter, with fast paths for
 plain text.
 
 Python-Markdown tries each of its ~15 inline patterns on every text node, which
 is most of its time on prose. A text node holding none of the characters those
 patterns start with cannot match any of them, so the gate below returns it as it
-is; the HTML is byte-identical (tests compare both paths). The gate stands only
-while the inline patterns are the ones it knows: an extension adding another
-disables it.
+is. Likewise the raw-HTML and fenced-code passes are skipped for a text without
+``<`` or a fence, and the table of contents (which pages never show; headings
+still get their ids) is not assembled unless the text asks for one with
+``[TOC]``. The HTML is byte-identical to the stock converter's (tests compare
+both on every bundled source). The inline gate stands only while the inline
+patterns are the ones it knows: an extension adding another disables it.
 """
 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as etree
 
 import markdown
-from markdown.extensions.toc import slugify_unicode
+from markdown.extensions.toc import TocExtension, TocTreeprocessor, slugify_unicode
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor
 
 EXTENSIONS = ("tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists")
@@ -38,22 +43,61 @@ class _GatedInlineProcessor(InlineProcessor):
             self, data, patternIndex)
 
 
-def converter(extensions: tuple[str, ...] = EXTENSIONS, *,
-              gated: bool = True) -> markdown.Markdown:
-    """A converter with these extensions (gated when its inline patterns are all known)."""
+class _SkippedWithout(Preprocessor):
+    """A preprocessor run only on text containing one of ``marks``."""
+
+    def __init__(self, wrapped: Preprocessor, marks: tuple[str, ...]) -> None:
+        super().__init__(wrapped.md)
+        self.wrapped = wrapped
+        self.marks = marks
+
+    def run(self, lines: list[str]) -> list[str]:
+        if any(mark in line for line in lines for mark in self.marks):
+            return self.wrapped.run(lines)
+        return lines
+
+
+class _HeadingIdsOnly(TocTreeprocessor):
+    """The toc pass giving headings their ids, without assembling the table itself."""
+
+    def build_toc_div(self, toc_list: list) -> etree.Element:
+        return etree.Element("div")
+
+
+SKIPPABLE = {"html_block": ("<",), "fenced_code_block": ("```", "~~~")}
+
+
+def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
+              table_of_contents: bool = True) -> markdown.Markdown:
+    """A converter with these extensions; ``gated`` adds the fast paths (the inline
+    one only when its patterns are all known); without ``table_of_contents``,
+    headings get ids but ``[TOC]`` is left as it is."""
     md = markdown.Markdown(extensions=list(extensions),
                            extension_configs={"toc": {"slugify": slugify_unicode}})
+    if not gated:
+        return md
     patterns = md.inlinePatterns
-    known = sum(name in patterns for name in GATED_PATTERNS) == len(patterns)
-    if gated and known and "inline" in md.treeprocessors:
+    if sum(name in patterns for name in GATED_PATTERNS) == len(patterns) and \
+            "inline" in md.treeprocessors:
         md.treeprocessors.register(_GatedInlineProcessor(md), "inline", 20)
+    for name, marks in SKIPPABLE.items():
+        if name in md.preprocessors:
+            priority = md.preprocessors._priority[md.preprocessors.get_index_for_name(name)]
+            md.preprocessors.register(_SkippedWithout(md.preprocessors[name], marks), name,
+                                      priority.priority)
+    toc = next((e for e in md.registeredExtensions if isinstance(e, TocExtension)), None)
+    if not table_of_contents and toc is not None:
+        md.treeprocessors.register(_HeadingIdsOnly(md, {**toc.getConfigs(), "marker": ""}),
+                                   "toc", 5)
     return md
 
 
-_CONVERTER = converter()
+_CONVERTER = converter(table_of_contents=False)
+_WITH_CONTENTS = converter()
 
 
 def to_html(text: str) -> str:
-    """Markdown to HTML with one reused converter (much cheaper than one per page)."""
-    _CONVERTER.reset()
-    return _CONVERTER.convert(text)
+    """Markdown to HTML with reused converters (much cheaper than one per page)."""
+    md = _WITH_CONTENTS if "[TOC]" in text else _CONVERTER
+    md.reset()
+    return md.convert(text)

@@ -79,6 +79,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # a renderer lives for one set of templates (see build)
             bytecode_cache=self._bytecode_cache(),
         )
         translations = i18n.translations_for(self.config.locales_dir, code)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache, partial
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from babel import Locale
@@ -47,6 +47,7 @@ class Alternate:
 
 
 NO_MARKUP = Markup("")
+T = TypeVar("T")
 
 
 class LazyMarkup:
@@ -301,16 +302,24 @@ def urgent_appeal(site: Site, lang: str) -> Banner | None:
     return Banner(page.id, page.title, url(site.config, page.path))
 
 
+def derived(site: Site, key: tuple[str, ...], make: Callable[[], T]) -> T:
+    """A view of the site made once per process: the same for every page of a language."""
+    if key not in site.derived:
+        site.derived[key] = make()
+    return site.derived[key]
+
+
 def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str,
-                 description: str, site_path: str,
-                 versions: Mapping[str, str]) -> dict[str, Any]:
-    """What every template receives, whatever it renders."""
+                 description: str, site_path: str, versions: Mapping[str, str],
+                 page: Page | None = None) -> dict[str, Any]:
+    """What every template receives, whatever it renders (``page``: the article or
+    page it shows, for its share card and links)."""
     config = site.config
     language = config.language(lang)
     found = alternates(site, versions, lang)
     default = next((a for a in found if a.code == config.default_language), found[0])
     return {
-        "site": site_view(site, language),
+        "site": derived(site, ("site", lang), partial(site_view, site, language)),
         "lang": language,
         "page_title": title,
         "description": description,
@@ -322,12 +331,12 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
         "tags_url": url(config, f"/{lang}/tags/"),
         "nav": navigation(site, lang, site_path),
         "menu": menu(site, lang, site_path),
-        "static_links": static_links(site, lang),
-        "urgent": urgent_appeal(site, lang),
-        "feeds": feed_links(site, lang),
+        "static_links": derived(site, ("static", lang), partial(static_links, site, lang)),
+        "urgent": derived(site, ("urgent", lang), partial(urgent_appeal, site, lang)),
+        "feeds": derived(site, ("feeds", lang), partial(feed_links, site, lang)),
         "assets": assets,
         "share": share_view(site, lang, title=title, description=description,
-                            site_path=site_path, versions=versions),
+                            site_path=site_path, versions=versions, page=page),
     }
 
 

@@ -28,6 +28,10 @@ TRICKY = [
     "```python\nprint('*not emphasis*')\n```\n\nafter",
     "- plain item\n- [link item](/x/)\n    - nested *em*",
     "Brackets ] alone and ! alone and text!",
+    "[TOC]\n\n# First\n\n## Second *part*\n\n## Second *part*",
+    "<div class=\"box\">\n*raw* block\n</div>\n\nafter the block",
+    "~~~\nfenced <b>with tildes</b>\n~~~",
+    "Less-than 3 < 4 inline only, and a footnote[^n] with\n\n[^n]: a note & more.",
 ]
 
 

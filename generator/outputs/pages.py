@@ -9,7 +9,7 @@ from generator import imaging
 from generator.deps import remembered_digest
 from generator.model import Page, Site
 from generator.render import Job
-from generator.views import base_context, page_view, share_view
+from generator.views import base_context, page_view
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
@@ -25,10 +25,8 @@ def page_context(site: Site, assets: Mapping[str, str], page: Page,
                  group: tuple[tuple[str, str], ...]) -> dict:
     versions = dict(group)
     context = base_context(site, assets, page.lang, title=page.title, description=page.summary,
-                           site_path=page.path, versions=versions)
+                           site_path=page.path, versions=versions, page=page)
     context["page"] = page_view(site, page)
-    context["share"] = share_view(site, page.lang, title=page.title, description=page.summary,
-                                  site_path=page.path, versions=versions, page=page)
     return context
 
 
