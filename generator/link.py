@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -16,7 +15,7 @@ from types import MappingProxyType
 from generator.config import SiteConfig
 from generator.deps import digest, page_key
 from generator.errors import Problem, error, warning
-from generator.model import Asset, Page, Site
+from generator.model import Asset, Page, Site, replaced
 
 INHERITED = ("date", "image", "image_alt", "tags", "urgent")
 
@@ -157,11 +156,11 @@ def _inherit_from(page: Page, source: Page) -> Page:
             changes.pop("image_alt", None)
     if not changes:
         return page
-    return replace(page, **changes, digest=digest(page.digest, source.digest))
+    return replaced(page, **changes, digest=digest(page.digest, source.digest))
 
 
 def _schedule(page: Page, now: datetime) -> Page:
-    return replace(page, scheduled=True) if page.date and page.date > now else page
+    return replaced(page, scheduled=True) if page.date and page.date > now else page
 
 
 def _listed(config: SiteConfig, articles: Mapping[str, list[Page]],

@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from html import unescape
@@ -23,7 +23,7 @@ import yaml
 from generator import imaging, markup
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
-from generator.model import Asset, Page, pickled_by_fields
+from generator.model import Asset, Page, pickled_by_fields, replaced
 from generator.parallel import Progress, parallel_map
 
 KNOWN_KEYS = {
@@ -87,6 +87,7 @@ class Parsed:
 class _Source:
     lang: str
     path: str
+    relative: tuple[str, ...]  # path parts under content/<lang>/
     resources: tuple[Path, ...]
     previous: Parsed | None
 
@@ -119,8 +120,8 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
             problems.append(error(folder, None, _unknown_language(folder.name, config)))
             continue
         found, loose = _scan(config, folder)
-        sources.extend(_Source(folder.name, path, resources, previous.get(path))
-                       for path, resources in found)
+        sources.extend(_Source(folder.name, path, relative, resources, previous.get(path))
+                       for path, relative, resources in found)
         assets.extend(loose)
     fresh = [s for s in sources if s.previous is None or not _unchanged(s.previous.inputs)]
     results = dict(zip((s.path for s in fresh),
@@ -152,26 +153,24 @@ def _unchanged(inputs: tuple[tuple[str, int, int], ...]) -> bool:
 
 def _parse(config: SiteConfig, source: _Source) -> Parsed:
     """Read, validate and convert one source (or reuse its result if its bytes match)."""
-    path = Path(source.path)
     try:
-        raw = path.read_bytes()
+        with open(source.path, "rb") as handle:
+            raw = handle.read()
     except OSError as exc:
-        shown = _display_path(config, path)
+        shown = _display_path(config, source.path)
         return Parsed((), "", None, (error(shown, None, f"cannot read: {exc.strerror}"),))
     resources = tuple(_stamp(p) for p in source.resources)
-    digest = hashlib.blake2b(repr((LOAD_VERSION, raw, [(Path(n).name, m, s)
-                                                       for n, m, s in resources])).encode(),
-                             digest_size=16).hexdigest()
+    hashed = hashlib.blake2b(raw, digest_size=16)
+    hashed.update(repr((LOAD_VERSION, [(Path(n).name, m, s) for n, m, s in resources]))
+                  .encode())
+    digest = hashed.hexdigest()
     previous = source.previous
     if previous is not None and previous.digest == digest and \
             _unchanged(previous.inputs[1 + len(resources):]):
         return Parsed((_stamp(source.path), *resources, *previous.inputs[1 + len(resources):]),
                       digest, previous.page, previous.problems)
     problems: list[Problem] = []
-    page, extra_inputs = _load_page(config, source.lang, path, raw, source.resources,
-                                    problems)
-    if page is not None:
-        page = replace(page, digest=digest)
+    page, extra_inputs = _load_page(config, source, raw, digest, problems)
     return Parsed((_stamp(source.path), *resources, *extra_inputs), digest, page,
                   tuple(problems))
 
@@ -188,7 +187,7 @@ def without_body(parsed: Parsed) -> Parsed:
     """The record for the cache index: the page without its HTML body."""
     if parsed.page is None or not parsed.page.body_html:
         return parsed
-    return replace(parsed, page=replace(parsed.page, body_html=""))
+    return replaced(parsed, page=replaced(parsed.page, body_html=""))
 
 
 def parse_front_matter(text: str) -> FrontMatter:
@@ -234,22 +233,26 @@ def _unknown_language(code: str, config: SiteConfig) -> str:
             f"or rename the folder (configured: {configured})")
 
 
-def _scan(config: SiteConfig,
-          folder: Path) -> tuple[list[tuple[str, tuple[Path, ...]]], list[Asset]]:
-    """One walk of a language folder: each Markdown source with its bundle resources
-    (the files beside an ``index.md``), and the other files, published as they are."""
-    sources: list[tuple[str, tuple[Path, ...]]] = []
+def _scan(config: SiteConfig, folder: Path) -> tuple[
+        list[tuple[str, tuple[str, ...], tuple[Path, ...]]], list[Asset]]:
+    """One walk of a language folder: each Markdown source (path, parts under the
+    folder) with its bundle resources (the files beside an ``index.md``), and the other
+    files, published as they are."""
+    sources: list[tuple[str, tuple[str, ...], tuple[Path, ...]]] = []
     assets: list[Asset] = []
     content = str(config.content_dir)
-    for directory, folders, files in os.walk(folder):
+    top = str(folder)
+    for directory, folders, files in os.walk(top):
         folders[:] = sorted(name for name in folders if not name.startswith("."))
+        within = tuple(os.path.relpath(directory, top).split(os.sep)) if directory != top \
+            else ()
         visible = sorted(name for name in files if not name.startswith("."))
         others = [name for name in visible if not name.endswith(".md")]
         bundle = "index.md" in visible
         resources = tuple(Path(directory, name) for name in others) if bundle else ()
         for name in visible:
             if name.endswith(".md"):
-                sources.append((os.path.join(directory, name),
+                sources.append((os.path.join(directory, name), (*within, name),
                                 resources if name == "index.md" else ()))
         if not bundle:
             relative = os.path.relpath(directory, content).replace(os.sep, "/")
@@ -268,11 +271,11 @@ def _decode(raw: bytes) -> str:
                                       "save the file as UTF-8") from exc
 
 
-def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
-               resources: tuple[Path, ...],
+def _load_page(config: SiteConfig, source: _Source, raw: bytes, digest: str,
                problems: list[Problem]) -> tuple[Page | None, tuple[tuple[str, int, int], ...]]:
     """The page and the files it read besides the source and its resources."""
-    shown = _display_path(config, source)
+    lang, resources = source.lang, source.resources
+    shown = _display_path(config, source.path)
     try:
         front = parse_front_matter(_decode(raw))
     except _FrontMatterError as exc:
@@ -280,9 +283,8 @@ def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
         return None, ()
     before = len(problems)
     fields = _Fields(front, shown, problems)
-    relative = source.relative_to(config.content_dir / lang)
-    parts = relative.parent.parts if source.name == "index.md" else (*relative.parent.parts,
-                                                                     relative.stem)
+    *folders, name = source.relative  # under content/<lang>/
+    parts = tuple(folders) if name == "index.md" else (*folders, name.removesuffix(".md"))
     kind = "article" if len(parts) > 1 else "page"
     title = fields.title()
     date = fields.datetime("date", required=False)  # a translation may inherit it
@@ -298,8 +300,8 @@ def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
     summary = fields.text("summary")
     if updated and date and updated < date:
         problems.append(warning(shown, front.lines.get("updated"), "'updated' is before 'date'"))
-    extra_inputs = (_stamp(image_file),) if image_file and image_file.parent != \
-        source.parent else ()
+    extra_inputs = (_stamp(image_file),) if image_file and \
+        str(image_file.parent) != os.path.dirname(source.path) else ()
     if len(problems) > before and any(p.severity == "error" for p in problems[before:]):
         return None, extra_inputs
     body_html = markup.to_html(front.body)
@@ -328,6 +330,7 @@ def _load_page(config: SiteConfig, lang: str, source: Path, raw: bytes,
         extra=MappingProxyType({k: v for k, v in front.values.items() if k not in KNOWN_KEYS}),
         fields_set=frozenset(front.values),
         translation_of=fields.text("translation_of"),
+        digest=digest,
     )
     return page, extra_inputs
 
@@ -441,11 +444,10 @@ def _image_size(file: Path | None) -> tuple[int, int] | None:
     return imaging.size(file) if file is not None else None
 
 
-def _display_path(config: SiteConfig, path: Path) -> Path:
-    try:
-        return path.relative_to(config.root)
-    except ValueError:
-        return path
+def _display_path(config: SiteConfig, path: str) -> Path:
+    """The path relative to the site folder, as problems and page records show it."""
+    root = str(config.root) + os.sep
+    return Path(path[len(root):] if path.startswith(root) else path)
 
 
 def summarise(html: str) -> str:
