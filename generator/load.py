@@ -55,6 +55,7 @@ class Loaded:
     assets: tuple[Asset, ...]
     problems: tuple[Problem, ...]
     parsed: Mapping[str, Parsed] = field(default_factory=dict)  # for the next build's cache
+    scan: Scan | None = None  # the walk of content/, for a watcher's next build
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,32 +85,69 @@ class Parsed:
 
 
 @dataclass(frozen=True, slots=True)
-class _Source:
+class Source:
+    """A Markdown file under ``content/<lang>/``, with its bundle resources."""
+
     lang: str
     path: str
     relative: tuple[str, ...]  # path parts under content/<lang>/
     resources: tuple[Path, ...]
-    previous: Parsed | None
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """One walk of the content folder: the sources, files published as they are, and
+    problems with the folder layout."""
+
+    sources: tuple[Source, ...]
+    assets: tuple[Asset, ...]
+    problems: tuple[Problem, ...]
 
 
 PARALLEL_PARSE_THRESHOLD = 200
 
 
 def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
-              workers: int = 1, progress: Progress | None = None) -> Loaded:
+              workers: int = 1, progress: Progress | None = None, *,
+              scan: Scan | None = None, touched: frozenset[str] | None = None) -> Loaded:
     """Read every language folder; collect pages (drafts and future posts too: the
     link phase decides what is published), assets and problems.
 
     ``previous`` is the last build's ``Loaded.parsed``: unchanged sources are reused.
+    ``scan`` and ``touched`` come from a watcher that saw only these existing sources
+    change: the folder is not walked again and no other source is looked at.
     """
     previous = previous or {}
-    problems: list[Problem] = []
-    assets: list[Asset] = []
+    known = {s.path for s in scan.sources} if scan is not None and touched is not None else set()
+    if scan is None or touched is None or not touched <= known:  # a new file: walk again
+        scan = scan_content(config)
+        fresh = [s for s in scan.sources
+                 if s.path not in previous or not _unchanged(previous[s.path].inputs)]
+    else:
+        fresh = [s for s in scan.sources if s.path in touched or s.path not in previous]
+    results = dict(zip((s.path for s in fresh),
+                       parallel_map(partial(_parse, config, previous), fresh, workers,
+                                    PARALLEL_PARSE_THRESHOLD, progress), strict=True))
+    parsed = {s.path: results.get(s.path) or previous[s.path] for s in scan.sources}
+    problems = list(scan.problems)
+    pages = []
+    for result in parsed.values():
+        problems.extend(result.problems)
+        if result.page is not None:
+            pages.append(result.page)
+    return Loaded(tuple(pages), scan.assets, tuple(problems),
+                  MappingProxyType(parsed), scan)  # type: ignore[arg-type]
+
+
+def scan_content(config: SiteConfig) -> Scan:
+    """Walk ``content/``: a folder per configured language, Markdown and other files."""
     content = config.content_dir
     if not content.is_dir():
-        return Loaded((), (), (error(content, None, "content folder not found"),))
+        return Scan((), (), (error(content, None, "content folder not found"),))
+    problems: list[Problem] = []
+    assets: list[Asset] = []
     known = set(config.language_codes)
-    sources: list[_Source] = []
+    sources: list[Source] = []
     for folder in sorted(content.iterdir()):
         if folder.name.startswith("."):
             continue
@@ -120,22 +158,10 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
             problems.append(error(folder, None, _unknown_language(folder.name, config)))
             continue
         found, loose = _scan(config, folder)
-        sources.extend(_Source(folder.name, path, relative, resources, previous.get(path))
+        sources.extend(Source(folder.name, path, relative, resources)
                        for path, relative, resources in found)
         assets.extend(loose)
-    fresh = [s for s in sources if s.previous is None or not _unchanged(s.previous.inputs)]
-    results = dict(zip((s.path for s in fresh),
-                       parallel_map(partial(_parse, config), fresh, workers,
-                                    PARALLEL_PARSE_THRESHOLD, progress), strict=True))
-    parsed = {s.path: results.get(s.path) or s.previous for s in sources}
-    pages = []
-    for result in parsed.values():
-        assert result is not None
-        problems.extend(result.problems)
-        if result.page is not None:
-            pages.append(result.page)
-    return Loaded(tuple(pages), tuple(assets), tuple(problems),
-                  MappingProxyType(parsed))  # type: ignore[arg-type]
+    return Scan(tuple(sources), tuple(assets), tuple(problems))
 
 
 def _stamp(path: Path | str) -> tuple[str, int, int]:
@@ -151,7 +177,8 @@ def _unchanged(inputs: tuple[tuple[str, int, int], ...]) -> bool:
     return all(_stamp(stamp[0]) == stamp for stamp in inputs)
 
 
-def _parse(config: SiteConfig, source: _Source) -> Parsed:
+def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
+           source: Source) -> Parsed:
     """Read, validate and convert one source (or reuse its result if its bytes match)."""
     try:
         with open(source.path, "rb") as handle:
@@ -164,7 +191,7 @@ def _parse(config: SiteConfig, source: _Source) -> Parsed:
     hashed.update(repr((LOAD_VERSION, [(Path(n).name, m, s) for n, m, s in resources]))
                   .encode())
     digest = hashed.hexdigest()
-    previous = source.previous
+    previous = previous_results.get(source.path)
     if previous is not None and previous.digest == digest and \
             _unchanged(previous.inputs[1 + len(resources):]):
         return Parsed((_stamp(source.path), *resources, *previous.inputs[1 + len(resources):]),
@@ -271,7 +298,7 @@ def _decode(raw: bytes) -> str:
                                       "save the file as UTF-8") from exc
 
 
-def _load_page(config: SiteConfig, source: _Source, raw: bytes, digest: str,
+def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
                problems: list[Problem]) -> tuple[Page | None, tuple[tuple[str, int, int], ...]]:
     """The page and the files it read besides the source and its resources."""
     lang, resources = source.lang, source.resources

@@ -92,6 +92,15 @@ class Renderer:
         env.filters.update(self.filters)
         return env
 
+    def compile_all(self, lang: str) -> None:
+        """Load every template of the theme for a language (errors wait for rendering)."""
+        environment = self.environment(lang)
+        for name in environment.list_templates():
+            try:
+                environment.get_template(name)
+            except jinja2.TemplateError:
+                continue
+
     def _bytecode_cache(self) -> jinja2.BytecodeCache | None:
         if self.compiled is None:
             return None

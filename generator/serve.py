@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from generator.build import BuildSession
 from generator.config import load_config
 from generator.errors import SiteError
-from generator.watch import Change, Watcher
+from generator.watch import Change, ChangeKind, Watcher
 
 EVENTS_PATH = "/__newshub/events"
 KEEPALIVE_SECONDS = 10.0
@@ -63,7 +63,7 @@ class DevSite:
     def rebuild(self, changes: frozenset[Change] = frozenset()) -> None:
         with self.build_lock:
             start = time.perf_counter()
-            errors = self._build()
+            errors = self._build(self._touched_sources(changes))
             seconds = time.perf_counter() - start
             what = ", ".join(sorted(str(c.path) for c in changes)[:3]) or "site"
             if errors:
@@ -74,14 +74,26 @@ class DevSite:
                 self.state = BuildState(self.state.generation + 1, errors)
                 self.changed.notify_all()
 
-    def _build(self) -> tuple[str, ...]:
+    def _touched_sources(self, changes: frozenset[Change]) -> frozenset[str] | None:
+        """The Markdown sources a batch of changes touched, when it touched nothing else
+        (the build then skips walking the content folder); None otherwise."""
+        paths = [self.root / change.path for change in changes]
+        if not changes or any(change.kind != ChangeKind.CONTENT for change in changes) or \
+                not all(path.suffix == ".md" and path.is_file() for path in paths):
+            return None
+        return frozenset(str(path) for path in paths)
+
+    def _build(self, touched: frozenset[str] | None = None) -> tuple[str, ...]:
         try:
             config = load_config(self.root, base_url=self.base_url, include_drafts=self.drafts)
+            first = self.session is None
             if self.session is None:  # the first build runs before any thread: all cores
                 self.session = BuildSession(config, self.output, persist=False)
             else:  # later ones run beside the server's threads: never fork there
                 self.session.workers = 1
-            self.session.build(config)
+            self.session.build(config, touched=touched)
+            if first:
+                self.session.prepare()  # templates compiled before the first save
         except SiteError as exc:
             return tuple(str(problem) for problem in exc.problems)
         except Exception:  # a bug must not kill the server; show it like a build error

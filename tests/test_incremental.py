@@ -250,3 +250,24 @@ def test_a_post_that_becomes_due_is_published_without_any_edit(work: Workspace) 
     work.build()
     assert (work.output / "en/news/soon/index.html").is_file()
     work.assert_matches_clean_build()
+
+
+def test_watcher_reported_sources_skip_the_folder_walk(tmp_path: Path) -> None:
+    """``newshub serve`` passes the sources its watcher saw change; the build re-reads
+    only those, and walks the folder again when one of them is new."""
+    from generator.build import BuildSession
+
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    config = load_config(work.site)
+    session = BuildSession(config, work.output, jobs=1, persist=False)
+    session.build()
+    edited = config.content_dir / "fr/news/wells.md"
+    edited.write_text(edited.read_text().replace("Puits et pompes", "Puits réparés"))
+    result = session.build(touched=frozenset({str(edited)}))
+    assert "fr/news/wells/index.html" in result.rendered
+    work.assert_matches_clean_build()
+    added = config.content_dir / "fr/news/nouveau.md"
+    added.write_text("---\ntitle: Nouveau\ndate: 2026-04-01T00:00:00Z\n---\n\nNeuf.\n")
+    result = session.build(touched=frozenset({str(added)}))
+    assert "fr/news/nouveau/index.html" in result.rendered
+    work.assert_matches_clean_build()
