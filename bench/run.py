@@ -184,11 +184,11 @@ def session_edit(site: Path, output: Path) -> None:
     session = BuildSession(config, output, persist=False)
     session.build()
     session.prepare()  # as the server does after its first build
+    touched = frozenset({str(edited_article(config.root))})  # what the watcher reports
     edit(site)
     settle()
     start = time.perf_counter()
-    # the server passes the sources its watcher saw change
-    session.build(touched=frozenset({str(edited_article(config.root))}))
+    session.build(touched=touched)
     seconds = time.perf_counter() - start
     print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
