@@ -1,15 +1,16 @@
-"""Markdown to HTML: one reused Python-Markdown converter, with fast paths for
-plain text.
+"""Markdown to HTML: reused Python-Markdown converters, with fast paths for prose.
 
-Python-Markdown tries each of its ~15 inline patterns on every text node, which
-is most of its time on prose. A text node holding none of the characters those
-patterns start with cannot match any of them, so the gate below returns it as it
-is. Likewise the raw-HTML and fenced-code passes are skipped for a text without
-``<`` or a fence, and the table of contents (which pages never show; headings
-still get their ids) is not assembled unless the text asks for one with
-``[TOC]``. The HTML is byte-identical to the stock converter's (tests compare
-both on every bundled source). The inline gate stands only while the inline
-patterns are the ones it knows: an extension adding another disables it.
+Python-Markdown tries each of its ~15 inline patterns on every text node and each
+of its ~13 block processors on every block, which is most of its time on prose.
+A text node holding none of the characters those patterns start with cannot
+match any of them, so it is left as it is; a block whose lines start with a
+letter and hold no markup character goes straight to the paragraph processor.
+The raw-HTML and fenced-code passes are skipped for a text without ``<`` or a
+fence, and the table of contents (pages never show it; headings still get their
+ids) is assembled only when the text asks for one with ``[TOC]``. The HTML is
+byte-identical to the stock converter's (tests compare both on every bundled
+source). Each gate stands only while the patterns or block processors are the
+ones it knows: an extension adding another turns it off.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import re
 import xml.etree.ElementTree as etree
 
 import markdown
+from markdown.blockparser import BlockParser
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.toc import TocExtension, TocTreeprocessor, slugify_unicode
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor
@@ -41,6 +44,31 @@ class _GatedInlineProcessor(InlineProcessor):
             return data
         return InlineProcessor._InlineProcessor__handleInline(  # type: ignore[attr-defined]
             self, data, patternIndex)
+
+
+# The block processors the plain-paragraph gate knows, and what each needs to match:
+# a blank line, indentation, a list marker, #, = or - under a line, a rule, >, a table's
+# |, a footnote's or reference's [ ]:.
+GATED_BLOCKS = frozenset({"empty", "indent", "code", "table", "hashheader", "setextheader",
+                          "hr", "olist", "ulist", "quote", "footnote", "reference",
+                          "paragraph"})
+_PROSE_LINE = r"[^\W\d_][^#|=\-*_>\[\]+<`~:\\!&\n]*"  # from a letter on, no markup character
+PLAIN_BLOCK = re.compile(rf"{_PROSE_LINE}(?:\n{_PROSE_LINE})*")
+
+
+class _PlainParagraph(BlockProcessor):
+    """A block of plain prose (it starts with a letter and holds no character any other
+    block processor looks for) goes straight to the paragraph processor."""
+
+    def __init__(self, parser: BlockParser, paragraph: BlockProcessor) -> None:
+        super().__init__(parser)
+        self.paragraph = paragraph
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return PLAIN_BLOCK.fullmatch(block) is not None
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> bool | None:
+        return self.paragraph.run(parent, blocks)
 
 
 class _SkippedWithout(Preprocessor):
@@ -80,6 +108,9 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     if sum(name in patterns for name in GATED_PATTERNS) == len(patterns) and \
             "inline" in md.treeprocessors:
         md.treeprocessors.register(_GatedInlineProcessor(md), "inline", 20)
+    blocks = md.parser.blockprocessors
+    if sum(name in blocks for name in GATED_BLOCKS) == len(blocks):
+        blocks.register(_PlainParagraph(md.parser, blocks["paragraph"]), "plain_paragraph", 200)
     for name, marks in SKIPPABLE.items():
         if name in md.preprocessors:
             priority = md.preprocessors._priority[md.preprocessors.get_index_for_name(name)]

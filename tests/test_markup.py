@@ -31,6 +31,14 @@ TRICKY = [
     "[TOC]\n\n# First\n\n## Second *part*\n\n## Second *part*",
     "<div class=\"box\">\n*raw* block\n</div>\n\nafter the block",
     "~~~\nfenced <b>with tildes</b>\n~~~",
+    "Line one\nline two\nline three",
+    "Title\n=====\n\nSubtitle\n--------",
+    "Paragraph\n    indented continuation\n\n    code block",
+    "1. one\n2. two\n\nplain after a list\n\n- a\n- b\n\nplain again",
+    "a | b\n--|--\n1 | 2",
+    "Text\n* * *\nmore",
+    "Paragraph\n> quote inside",
+    "Word: definition-like line\nand 2024 numbers in the middle",
     "Less-than 3 < 4 inline only, and a footnote[^n] with\n\n[^n]: a note & more.",
 ]
 
