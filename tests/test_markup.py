@@ -72,3 +72,7 @@ def test_fast_path_is_in_use_and_steps_aside_for_unknown_patterns():
     nl2br = markup.converter((*markup.EXTENSIONS, "nl2br"))  # adds a pattern matching "\n"
     assert not isinstance(nl2br.treeprocessors["inline"], markup._GatedInlineProcessor)
     assert nl2br.convert("one\ntwo") == "<p>one<br />\ntwo</p>"
+    assert "plain_paragraph" in markup.converter().parser.blockprocessors
+    definitions = markup.converter((*markup.EXTENSIONS, "def_list"))  # adds block processors
+    assert "plain_paragraph" not in definitions.parser.blockprocessors
+    assert "<dl>" in definitions.convert("Term\n:   Definition")
