@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from generator import __version__, i18n
-from generator.cache import BodyStore, Store, manifest_name
+from generator.cache import BodyStore, JournaledMapping, Store, manifest_name
 from generator.config import SiteConfig
 from generator.deps import (
     ENGINE_VERSION,
@@ -102,6 +102,7 @@ class BuildSession:
         self.workers = jobs or default_workers()
         self.store = Store(config.root) if use_cache else None
         self.bodies = BodyStore(self.store) if self.store else None
+        self.index = JournaledMapping(self.store, PAGES_ENTRY) if self.store else None
         self.stored: set[str] = set()  # digests of the bodies in the cache's shards
         self.log = log
         self.persist = persist
@@ -273,8 +274,8 @@ class BuildSession:
             self._save_parsed()
 
     def _previous_parsed(self) -> Mapping[str, Parsed]:
-        if self.parsed is None and self.store:
-            self.parsed = self.store.read(PAGES_ENTRY) or {}
+        if self.parsed is None and self.index is not None:
+            self.parsed = self.index.read()
             self.stored = {p.page.digest for p in self.parsed.values() if p.page is not None}
         return self.parsed or {}
 
@@ -294,13 +295,12 @@ class BuildSession:
     def _save_parsed(self) -> None:
         """Write the index of page records, and the bodies of pages parsed since the
         last save into their shards."""
-        assert self.store is not None and self.bodies is not None and self.parsed is not None
+        assert self.index is not None and self.bodies is not None and self.parsed is not None
         pages = [parsed.page for parsed in self.parsed.values() if parsed.page is not None]
         live = {page.digest for page in pages}
         new = {page.digest: page.body_html for page in pages if page.digest not in self.stored}
         self.bodies.save(new, live, self.stored - live)
-        self.store.write(PAGES_ENTRY, {name: without_body(parsed)
-                                       for name, parsed in self.parsed.items()})
+        self.index.write(self.parsed, without_body)
         self.stored = live
         self.unsaved = False
 

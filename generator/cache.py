@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ class Store:
                 IndexError, TypeError, ValueError):
             return None
 
+    def delete(self, name: str) -> None:
+        (self.folder / f"{name}.pickle").unlink(missing_ok=True)
+
     def write(self, name: str, value: Any) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / f"{name}.pickle"
@@ -43,6 +47,53 @@ class Store:
         with temporary.open("wb") as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, target)
+
+
+class JournaledMapping:
+    """A large mapping kept as a full copy plus a journal of the entries changed since,
+    so saving after one edit writes one entry, not ten thousand. Reading applies the
+    journal; it is folded into a new full copy once it grows past a share of it.
+    (Entries are validated again when used, so a journal lost in a crash costs time,
+    never correctness.)"""
+
+    def __init__(self, store: Store, name: str, fold_share: float = 0.05) -> None:
+        self.store = store
+        self.name = name
+        self.fold_share = fold_share
+        self.journal: dict[str, Any] = {}
+        self.saved: dict[str, Any] = {}  # what the files hold, by identity
+        self.complete = False  # a full copy exists
+
+    def read(self) -> dict[str, Any]:
+        full = self.store.read(self.name)
+        journal = self.store.read(self.name + "-journal") if full is not None else None
+        self.complete = isinstance(full, dict)
+        values = dict(full) if self.complete else {}
+        self.journal = journal if isinstance(journal, dict) else {}
+        for key, value in self.journal.items():
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = value
+        self.saved = dict(values)
+        return values
+
+    def write(self, current: Mapping[str, Any], stored: Callable[[Any], Any]) -> None:
+        """Save ``current`` (each value as ``stored`` makes it) as a journal entry per
+        changed key, or as a new full copy."""
+        changed = {key: value for key, value in current.items()
+                   if self.saved.get(key) is not value}
+        removed = self.saved.keys() - current.keys()
+        pending = len(self.journal) + len(changed) + len(removed)
+        if not self.complete or pending > max(100, self.fold_share * len(current)):
+            self.store.delete(self.name + "-journal")
+            self.store.write(self.name, {key: stored(value) for key, value in current.items()})
+            self.journal, self.complete = {}, True
+        elif changed or removed:
+            self.journal.update({key: stored(value) for key, value in changed.items()})
+            self.journal.update(dict.fromkeys(removed))
+            self.store.write(self.name + "-journal", self.journal)
+        self.saved = dict(current)
 
 
 def manifest_name(output: Path) -> str:

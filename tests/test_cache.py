@@ -1,0 +1,49 @@
+"""The persistent cache's pieces: a journaled mapping and content-addressed bodies."""
+
+from pathlib import Path
+
+from generator.cache import BodyStore, JournaledMapping, Store, body_shard
+
+
+def _names(store: Store) -> set[str]:
+    return {p.stem for p in store.folder.glob("*.pickle")}
+
+
+def test_journal_records_changes_and_folds_them_into_a_full_copy(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    first = JournaledMapping(store, "pages")
+    assert first.read() == {}
+    values = {f"page-{n}": [n] for n in range(1000)}
+    first.write(values, list)
+    assert _names(store) == {"pages"}
+
+    second = JournaledMapping(store, "pages")
+    current = second.read()
+    assert current == values
+    current["page-7"] = ["edited"]
+    del current["page-8"]
+    current["page-new"] = ["new"]
+    second.write(current, list)
+    assert _names(store) == {"pages", "pages-journal"}
+    assert len(store.read("pages-journal")) == 3, "only the changes are written"
+
+    third = JournaledMapping(store, "pages")
+    read = third.read()
+    assert read == current
+    read.update({f"page-{n}": ["again"] for n in range(200)})
+    third.write(read, list)
+    assert _names(store) == {"pages"}, "a long journal is folded into a full copy"
+    assert JournaledMapping(store, "pages").read() == read
+
+
+def test_bodies_are_kept_by_digest_and_dropped_when_no_page_has_them(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    bodies = BodyStore(store)
+    bodies.save({"aa11": "<p>one</p>", "bb22": "<p>two</p>"}, {"aa11", "bb22"}, set())
+    fresh = BodyStore(store)
+    assert fresh.body("aa11") == "<p>one</p>"
+    assert fresh.body("cc33") is None
+    fresh.save({"aa12": "<p>one, edited</p>"}, {"aa12", "bb22"}, {"aa11"})
+    again = BodyStore(store)
+    assert again.body("aa11") is None and again.body("aa12") == "<p>one, edited</p>"
+    assert body_shard("aa11") == body_shard("aa12") == "bodies-aa"
