@@ -22,7 +22,6 @@ from generator.deps import (
     ENGINE_VERSION,
     catalog_digests,
     digest,
-    remembered_digest,
     site_salt,
     template_digests,
 )
@@ -114,6 +113,7 @@ class BuildSession:
         self.translation_gaps: tuple[str, tuple[Problem, ...]] = ("", ())
         self.renderer: tuple[object, Renderer] | None = None
         self.scan: Scan | None = None  # the last walk of content/, for a watcher's builds
+        self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True,
               touched: frozenset[str] | None = None) -> BuildResult:
@@ -137,7 +137,8 @@ class BuildSession:
         with _phase("load", timings):
             previous = self._previous_parsed()
             loaded = load_site(config, previous=previous, workers=self.workers,
-                               progress=self._progress("parsing"), scan=scan, touched=touched)
+                               progress=self._progress("parsing"), scan=scan, touched=touched,
+                               stamps=self.stamps if snapshot is not None else None)
             self.parsed, self.scan = loaded.parsed, loaded.scan
             if self.store and _changed(previous, loaded.parsed):
                 self.unsaved = True
@@ -235,7 +236,8 @@ class BuildSession:
         return self.translation_gaps[1]
 
     def _snapshot(self, config: SiteConfig) -> str:
-        """A digest of every input's stamp and the settings: equal means nothing changed."""
+        """A digest of every input's stamp and the settings: equal means nothing changed.
+        (The stamps are kept for the load phase, which then stats no file again.)"""
         stamps: list[tuple[str, int, int]] = []
         folders = (config.content_dir, config.theme_dir, config.locales_dir,
                    config.root / "static")
@@ -249,6 +251,7 @@ class BuildSession:
         toml = config.root / "site.toml"
         if toml.is_file():
             stamps.append((str(toml), toml.stat().st_mtime_ns, toml.stat().st_size))
+        self.stamps = {stamp[0]: stamp for stamp in stamps}
         return digest(ENGINE_VERSION, __version__, repr(config), tuple(stamps))
 
     def _unchanged_result(self, config: SiteConfig, snapshot: str) -> BuildResult | None:
@@ -329,12 +332,22 @@ def _stage(output: Path, job: Job, data: bytes) -> Staged:
 
 def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str],
                 templates: Mapping[str, str], catalogs: Mapping[str, str]) -> dict[str, str]:
-    """Each output's full key: its job's key with the site salt, its template closure
-    and its language's catalog ("" for outputs that are always rendered)."""
+    """Each output's full key: its job's key followed by a digest of the site salt, its
+    template closure and its language's catalog, made once per template and language
+    ("" for outputs that are always rendered)."""
     salt = site_salt(config, assets)
-    return {job.path: remembered_digest(salt, job.key, templates.get(job.template, ""),
-                                        catalogs.get(job.lang or "", "")) if job.key else ""
-            for job in jobs}
+    settings: dict[tuple[str, str | None], str] = {}
+    keys = {}
+    for job in jobs:
+        if not job.key:
+            keys[job.path] = ""
+            continue
+        shared = settings.get((job.template, job.lang))
+        if shared is None:
+            shared = settings[(job.template, job.lang)] = digest(
+                salt, templates.get(job.template, ""), catalogs.get(job.lang or "", ""))
+        keys[job.path] = job.key + shared
+    return keys
 
 
 def _up_to_date(job: Job, keys: Mapping[str, str], manifest: Mapping[str, str] | None,

@@ -109,20 +109,22 @@ PARALLEL_PARSE_THRESHOLD = 200
 
 def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
               workers: int = 1, progress: Progress | None = None, *,
-              scan: Scan | None = None, touched: frozenset[str] | None = None) -> Loaded:
+              scan: Scan | None = None, touched: frozenset[str] | None = None,
+              stamps: Mapping[str, tuple[str, int, int]] | None = None) -> Loaded:
     """Read every language folder; collect pages (drafts and future posts too: the
     link phase decides what is published), assets and problems.
 
     ``previous`` is the last build's ``Loaded.parsed``: unchanged sources are reused.
     ``scan`` and ``touched`` come from a watcher that saw only these existing sources
     change: the folder is not walked again and no other source is looked at.
+    ``stamps`` are the input files' (path, mtime, size) just taken by the caller.
     """
     previous = previous or {}
     known = {s.path for s in scan.sources} if scan is not None and touched is not None else set()
     if scan is None or touched is None or not touched <= known:  # a new file: walk again
         scan = scan_content(config)
         fresh = [s for s in scan.sources
-                 if s.path not in previous or not _unchanged(previous[s.path].inputs)]
+                 if s.path not in previous or not _unchanged(previous[s.path].inputs, stamps)]
     else:
         fresh = [s for s in scan.sources if s.path in touched or s.path not in previous]
     results = dict(zip((s.path for s in fresh),
@@ -173,8 +175,10 @@ def _stamp(path: Path | str) -> tuple[str, int, int]:
     return (name, stat.st_mtime_ns, stat.st_size)
 
 
-def _unchanged(inputs: tuple[tuple[str, int, int], ...]) -> bool:
-    return all(_stamp(stamp[0]) == stamp for stamp in inputs)
+def _unchanged(inputs: tuple[tuple[str, int, int], ...],
+               known: Mapping[str, tuple[str, int, int]] | None = None) -> bool:
+    known = known or {}
+    return all((known.get(stamp[0]) or _stamp(stamp[0])) == stamp for stamp in inputs)
 
 
 def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
