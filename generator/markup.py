@@ -113,9 +113,10 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
         blocks.register(_PlainParagraph(md.parser, blocks["paragraph"]), "plain_paragraph", 200)
     for name, marks in SKIPPABLE.items():
         if name in md.preprocessors:
-            priority = md.preprocessors._priority[md.preprocessors.get_index_for_name(name)]
+            index = md.preprocessors.get_index_for_name(name)
+            priority = md.preprocessors._priority[index].priority  # kept where it was
             md.preprocessors.register(_SkippedWithout(md.preprocessors[name], marks), name,
-                                      priority.priority)
+                                      priority)
     toc = next((e for e in md.registeredExtensions if isinstance(e, TocExtension)), None)
     if not table_of_contents and toc is not None:
         md.treeprocessors.register(_HeadingIdsOnly(md, {**toc.getConfigs(), "marker": ""}),
