@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,21 @@ class Store:
         (self.folder / f"{name}.pickle").unlink(missing_ok=True)
 
     def write(self, name: str, value: Any) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.folder.is_dir():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._remove_other_versions()
         target = self.folder / f"{name}.pickle"
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
         with temporary.open("wb") as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, target)
+
+
+    def _remove_other_versions(self) -> None:
+        """Entries an older (or newer) newshub wrote are never read here: drop them."""
+        for folder in self.folder.parent.glob("v*"):
+            if folder != self.folder and folder.name[1:].isdigit() and folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 class JournaledMapping:

@@ -47,3 +47,14 @@ def test_bodies_are_kept_by_digest_and_dropped_when_no_page_has_them(tmp_path: P
     again = BodyStore(store)
     assert again.body("aa11") is None and again.body("aa12") == "<p>one, edited</p>"
     assert body_shard("aa11") == body_shard("aa12") == "bodies-aa"
+
+
+def test_entries_of_other_cache_versions_are_removed(tmp_path: Path) -> None:
+    old = tmp_path / ".newshub-cache" / "v1"
+    old.mkdir(parents=True)
+    (old / "pages.pickle").write_bytes(b"old")
+    cards = tmp_path / ".newshub-cache" / "cards"
+    cards.mkdir()
+    Store(tmp_path).write("pages", {})
+    assert not old.exists()
+    assert cards.is_dir(), "cards and image renditions are kept"
