@@ -18,13 +18,7 @@ from pathlib import Path
 from generator import __version__, i18n
 from generator.cache import BodyStore, JournaledMapping, Store, manifest_name
 from generator.config import SiteConfig
-from generator.deps import (
-    ENGINE_VERSION,
-    catalog_digests,
-    digest,
-    site_salt,
-    template_digests,
-)
+from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, error, raise_if_errors
 from generator.link import link_site
 from generator.load import Parsed, Scan, load_site, source_body, without_body
