@@ -16,9 +16,9 @@ import io
 import json
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,7 +31,7 @@ from generator.errors import Problem, warning
 from generator.i18n import localised_date
 from generator.model import Page, Site
 from generator.render import Job
-from generator.views import card_path, section_name
+from generator.views import card_path, derived, section_name
 
 WIDTH, HEIGHT = 1200, 630
 LAYOUT_VERSION = 2  # bump when the drawing changes, so cached cards are drawn again
@@ -82,10 +82,10 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     if not site.config.share_cards:
         return
     folder = imaging.cache_dir(site.config, "cards")
+    digest_of = file_digests(site)
     for card in cards_of(site):
-        name = key(card)
         yield Job(card.path, "card", card.lang, produce=partial(card_bytes, card, folder),
-                  key=name)
+                  key=key(card, digest_of))
 
 
 def cards_of(site: Site) -> Iterator[Card]:
@@ -101,27 +101,56 @@ def article_card(site: Site, page: Page) -> Card:
     return _card(config, page.lang, card_path(page, page.lang), page.title,
                  kicker=section_name(config, page.section, page.lang),
                  meta=localised_date(page.date, page.lang),
-                 background=imaging.image_source(config, page))
+                 background=imaging.image_source(config, page), logo=_card_logo(site),
+                 fonts=_card_fonts(site))
 
 
 def home_card(site: Site, lang: str) -> Card:
     config = site.config
     language = config.language(lang)
     return _card(config, lang, card_path(None, lang), language.title or config.title,
-                 kicker="", meta=language.description or config.description, background=None)
+                 kicker="", meta=language.description or config.description, background=None,
+                 logo=_card_logo(site), fonts=_card_fonts(site))
+
+
+def _card_logo(site: Site) -> Path | None:
+    """The organisation's logo file when it is a raster image (looked up once a build)."""
+    return derived(site, ("card logo",), partial(_logo_file, site.config))
+
+
+def _card_fonts(site: Site) -> tuple[Path, ...]:
+    return derived(site, ("card fonts",), partial(font_files, site.config))
+
+
+def _logo_file(config: SiteConfig) -> Path | None:
+    logo = config.root / "static" / config.organisation.logo.lstrip("/")
+    return logo if config.organisation.logo and imaging.is_raster(logo) and logo.is_file() \
+        else None
+
+
+def file_digests(site: Site) -> Callable[[Path], str]:
+    """``imaging.digest`` remembered for the rest of the build: every card names the
+    same fonts and logo."""
+    known: dict[Path, str] = derived(site, ("card files",), dict)
+
+    def digest_of(path: Path) -> str:
+        if path not in known:
+            known[path] = imaging.digest(path)
+        return known[path]
+
+    return digest_of
 
 
 def _card(config: SiteConfig, lang: str, site_path: str, title: str, *, kicker: str,
-          meta: str, background: Path | None) -> Card:
-    logo = config.root / "static" / config.organisation.logo.lstrip("/")
+          meta: str, background: Path | None, logo: Path | None,
+          fonts: tuple[Path, ...]) -> Card:
     return Card(
         path=site_path.lstrip("/"), lang=lang, direction=config.language(lang).direction,
         title=title, kicker=kicker, meta=meta, organisation=config.organisation.name,
         host=urlsplit(config.base_url).netloc, brand_color=config.brand_color,
-        fonts=font_files(config), shaped=typeset.raqm_available(),
+        fonts=fonts, shaped=typeset.raqm_available(),
         background=background if background and imaging.is_raster(background) else None,
-        logo=logo if config.organisation.logo and imaging.is_raster(logo)
-        and logo.is_file() else None,
+        logo=logo,
     )
 
 
@@ -136,13 +165,18 @@ def _font_files(theme: Path) -> tuple[Path, ...]:
     return own if all(path.is_file() for path in own) else DEFAULT_FONTS
 
 
-def key(card: Card) -> str:
+def key(card: Card, digest_of: Callable[[Path], str] = imaging.digest) -> str:
     """A hash of everything that shapes the card: its texts and settings, and the
     contents (not the paths) of its fonts, background and logo."""
+    files = tuple(digest_of(p) if p else "" for p in (*card.fonts, card.background, card.logo))
+    return _hashed(card, files)
+
+
+@lru_cache(maxsize=1 << 15)
+def _hashed(card: Card, files: tuple[str, ...]) -> str:
     values = [str(getattr(card, name)) for name in KEY_FIELDS]
-    files = [imaging.digest(p) if p else "" for p in (*card.fonts, card.background, card.logo)]
     seed = json.dumps([LAYOUT_VERSION, WIDTH, HEIGHT, QUALITIES, PIL.__version__, values,
-                       files], ensure_ascii=False)
+                       list(files)], ensure_ascii=False)
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]
 
 
@@ -301,6 +335,11 @@ def _logo(path: Path) -> Image.Image | None:
     return logo
 
 
+@lru_cache(maxsize=1 << 15)
+def _missing(fonts: tuple[Path, ...], title: str) -> str:
+    return typeset.missing(fonts, title)  # the same titles, build after build
+
+
 def problems(site: Site, shaped: bool | None = None) -> list[Problem]:
     """One warning when Raqm is missing; one per card title with characters no font has."""
     if not site.config.share_cards:
@@ -311,7 +350,7 @@ def problems(site: Site, shaped: bool | None = None) -> list[Problem]:
     for page in site.pages.values():
         if page.kind != "article":
             continue
-        missing = typeset.missing(fonts, page.title)
+        missing = _missing(fonts, page.title)
         if missing:
             found.append(warning(page.source, None, f"the share card cannot draw {missing!r} "
                                                     "(no card font has it): it shows as boxes"))

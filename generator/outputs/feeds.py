@@ -142,7 +142,7 @@ def enclosure(site: Site, page: Page) -> Enclosure | None:
         return None
     card = cards.article_card(site, page)
     return Enclosure(absolute(config, card_path(page, page.lang)), "image/jpeg",
-                     cards.key(card),
+                     cards.key(card, cards.file_digests(site)),
                      partial(cards.card_bytes, card, imaging.cache_dir(config, "cards")))
 
 
