@@ -209,6 +209,12 @@ def site_view(site: Site, language: Language) -> SiteView:
 
 
 def page_view(site: Site, page: Page) -> PageView:
+    """What templates see of a page: made once per process (an article is shown on its
+    own page and in several lists)."""
+    return derived(site, ("view", page.id), partial(_page_view, site, page))
+
+
+def _page_view(site: Site, page: Page) -> PageView:
     config = site.config
     return PageView(
         id=page.id,
