@@ -58,6 +58,16 @@ def test_a_missing_string_falls_back_to_english_with_a_warning(
         in capsys.readouterr().err
     page = (tmp_path / "out/fr/news/wells/index.html").read_text(encoding="utf-8")
     assert ">Donate</a>" in page
+    (source / "content/fr/news/wells.md").write_text(
+        (source / "content/fr/news/wells.md").read_text(encoding="utf-8") + "\nPlus.\n",
+        encoding="utf-8")
+    assert main(["build", "--site", str(source), "--output", str(tmp_path / "out")]) == 0
+    assert "missing translation for 'Donate'" in capsys.readouterr().err, \
+        "the next process reports the gap again (from the cache)"
+    catalog.write_text(catalog.read_text(encoding="utf-8").replace(
+        'msgid "Donate"\nmsgstr ""', 'msgid "Donate"\nmsgstr "Donner"'), encoding="utf-8")
+    assert main(["build", "--site", str(source), "--output", str(tmp_path / "out")]) == 0
+    assert "missing translation for 'Donate'" not in capsys.readouterr().err
 
 
 def test_extract_update_compile(tmp_path: Path) -> None:
