@@ -466,10 +466,5 @@ def share_links(title: str, link: str) -> tuple[ShareLink, ...]:
     )
 
 
-_UNRESERVED = re.compile(r"[^A-Za-z0-9_.~-]+")  # what ``quote(text, safe="")`` escapes
-
-
 def _q(text: str) -> str:
-    """``urllib.parse.quote(text, safe="")``, escaping only the runs that need it."""
-    return _UNRESERVED.sub(lambda run: "".join(f"%{byte:02X}" for byte in
-                                               run.group().encode("utf-8")), text)
+    return quote(text, safe="")
