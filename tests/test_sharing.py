@@ -495,4 +495,3 @@ def test_without_cards_previews_use_the_article_image(tmp_path: Path) -> None:
     found = {entry.link: entry.get("enclosures", []) for entry in rss.entries}
     assert found["https://cards.example.org/en/news/appeal/"] == []
     assert not (built.site / ".newshub-cache" / "cards").exists()
-
