@@ -441,7 +441,7 @@ def share_view(site: Site, lang: str, *, title: str, description: str, site_path
         published=page.date.isoformat() if article and page.date else "",
         modified=stamp.isoformat() if article and stamp else "",
         links=share_links(title, link) if article else (),
-        email=f"mailto:?subject={_q(title)}&body={_q(link)}" if article else "",
+        email=_email_link(title, link) if article else "",
     )
 
 
@@ -458,7 +458,7 @@ def _share_image(config: SiteConfig, page: Page | None, lang: str,
 def share_links(title: str, link: str) -> tuple[ShareLink, ...]:
     """Each network's documented share URL, every value percent-encoded."""
     return (
-        ShareLink("WhatsApp", f"https://wa.me/?text={_q(f'{title} {link}')}"),
+        ShareLink("WhatsApp", f"https://wa.me/?text={_q(title)}%20{_q(link)}"),
         ShareLink("Telegram", f"https://t.me/share/url?url={_q(link)}&text={_q(title)}"),
         ShareLink("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={_q(link)}"),
         ShareLink("X", f"https://x.com/intent/post?url={_q(link)}&text={_q(title)}"),
@@ -466,5 +466,11 @@ def share_links(title: str, link: str) -> tuple[ShareLink, ...]:
     )
 
 
+def _email_link(title: str, link: str) -> str:
+    return f"mailto:?subject={_q(title)}&body={_q(link)}"
+
+
+@lru_cache(maxsize=256)
 def _q(text: str) -> str:
+    """Percent-encoded (a page's title and address are encoded for several links)."""
     return quote(text, safe="")
