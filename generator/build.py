@@ -19,7 +19,7 @@ from generator import __version__, i18n
 from generator.cache import BodyStore, JournaledMapping, Store, manifest_name
 from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
-from generator.errors import Problem, error, raise_if_errors
+from generator.errors import Problem, SiteError, error, raise_if_errors
 from generator.link import link_site
 from generator.load import Parsed, Scan, load_site, source_body, without_body
 from generator.model import Page, Site
@@ -137,26 +137,31 @@ class BuildSession:
             self.parsed, self.scan = loaded.parsed, loaded.scan
             if self.store and _changed(previous, loaded.parsed):
                 self.unsaved = True
-                if self.persist:
-                    self._save_parsed()
+        # The parse cache is saved while the workers render (or now, if the build stops).
+        save = self._save_parsed if self.unsaved and self.persist else None
+        try:
             raise_if_errors(list(loaded.problems))
-        with _phase("link", timings):
-            site, link_problems = link_site(config, loaded.pages, loaded.assets,
-                                            bodies=self._stored_body)
-            raise_if_errors(link_problems)
-        with _phase("plan", timings):
-            planned, assets = plan(site)
-            planned = [job for job in planned if config.owns(job.path)]
-            templates = template_digests(config.theme_dir / "templates")
-            catalogs = catalog_digests(config)
-            keys = output_keys(config, planned, assets, templates, catalogs)
-            manifest = self._previous_manifest()
-            stale = [job for job in planned
-                     if not _up_to_date(job, keys, manifest, self.output, self.wrote_manifest)]
-            previous_paths = set(manifest) if manifest is not None else \
-                set() if _empty(self.output) else None  # None: scan the folder for leftovers
+            with _phase("link", timings):
+                site, link_problems = link_site(config, loaded.pages, loaded.assets,
+                                                bodies=self._stored_body)
+                raise_if_errors(link_problems)
+            with _phase("plan", timings):
+                planned, assets = plan(site)
+                planned = [job for job in planned if config.owns(job.path)]
+                templates = template_digests(config.theme_dir / "templates")
+                catalogs = catalog_digests(config)
+                keys = output_keys(config, planned, assets, templates, catalogs)
+                manifest = self._previous_manifest()
+                stale = [job for job in planned if not _up_to_date(
+                    job, keys, manifest, self.output, self.wrote_manifest)]
+                previous_paths = set(manifest) if manifest is not None else \
+                    set() if _empty(self.output) else None  # None: scan for leftovers
+        except SiteError:
+            if save is not None:
+                save()  # what was parsed serves the next build, whatever failed after
+            raise
         with _phase("render", timings):
-            staged = self._render(self._renderer(config, templates, catalogs), stale)
+            staged = self._render(self._renderer(config, templates, catalogs), stale, save)
         with _phase("write", timings):
             stats = commit(staged, self.output, {job.path for job in planned}, previous_paths,
                            config.owns)
@@ -209,12 +214,15 @@ class BuildSession:
         for code in self.config.language_codes:
             renderer.compile_all(code)
 
-    def _render(self, renderer: Renderer, jobs: list[Job]) -> list[Staged]:
-        """Render the jobs, staging changed bytes beside their targets; on any
-        problem, remove what was staged and stop."""
+    def _render(self, renderer: Renderer, jobs: list[Job],
+                meanwhile: Callable[[], None] | None) -> list[Staged]:
+        """Render the jobs, staging changed bytes beside their targets (``meanwhile`` is
+        this process's work while workers render); on any problem, remove what was
+        staged and stop."""
         existed = self.output.exists()
         staged, problems = render_all(renderer, jobs, self.workers,
-                                      partial(_stage, self.output), self._progress("rendering"))
+                                      partial(_stage, self.output), self._progress("rendering"),
+                                      meanwhile)
         if problems:
             discard(staged, self.output)
             if not existed and self.output.is_dir() and not any(self.output.iterdir()):

@@ -27,20 +27,28 @@ CHUNKS_PER_WORKER = 8
 
 
 def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
-                 threshold: int, progress: Progress | None = None) -> list[R]:
+                 threshold: int, progress: Progress | None = None,
+                 meanwhile: Callable[[], None] | None = None) -> list[R]:
     """``[function(item) for item in items]``, in ``workers`` processes when there are at
-    least ``threshold`` items (below that, forking costs more than it saves)."""
+    least ``threshold`` items (below that, forking costs more than it saves).
+    ``meanwhile`` runs in this process once the workers are started (after the fork, so
+    they never see it half done), or first when there are no workers."""
     size = max(1, len(items) // (max(workers, 1) * CHUNKS_PER_WORKER))
     chunks = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     if workers <= 1 or len(items) < threshold or "fork" not in \
             multiprocessing.get_all_start_methods():
+        if meanwhile is not None:
+            meanwhile()
         parts = (_run(function, items, bounds) for bounds in chunks)
         return _collect(parts, chunks, len(items), progress)
     global _SHARED
     _SHARED = (function, items)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return _collect(pool.imap(_run_chunk, chunks), chunks, len(items), progress)
+            parts = pool.imap(_run_chunk, chunks)
+            if meanwhile is not None:
+                meanwhile()
+            return _collect(parts, chunks, len(items), progress)
     finally:
         _SHARED = None
 

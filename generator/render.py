@@ -136,13 +136,13 @@ def _memoised_gettext(translate: Callable[[str], str]) -> Callable[..., Markup]:
 
 
 def render_all(renderer: Renderer, jobs: Sequence[Job], workers: int,
-               deliver: Callable[[Job, bytes], R],
-               progress: Progress | None = None) -> tuple[list[R], list[Problem]]:
+               deliver: Callable[[Job, bytes], R], progress: Progress | None = None,
+               meanwhile: Callable[[], None] | None = None) -> tuple[list[R], list[Problem]]:
     """Render every job and hand its bytes to ``deliver`` (in the worker process, so
     the bytes need not travel back), in worker processes when there are enough jobs
-    to pay for it."""
+    to pay for it; ``meanwhile`` is work for this process while they render."""
     results = parallel_map(partial(_render_one, renderer, deliver), jobs, workers,
-                           PARALLEL_THRESHOLD, progress)
+                           PARALLEL_THRESHOLD, progress, meanwhile)
     delivered = [item for item in results if not isinstance(item, Problem)]
     problems = [item for item in results if isinstance(item, Problem)]
     return delivered, problems

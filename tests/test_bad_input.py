@@ -102,6 +102,8 @@ def test_two_pages_with_the_same_url(make_site: Callable[..., Path],
     code, err = build(site, capsys)
     assert code == 1
     assert "URL /en/news/one/ is already used by content/en/news/" in err
+    index = next((site / ".newshub-cache").rglob("pages.pickle"), None)
+    assert index is not None, "what was parsed is kept for the next build, though this one failed"
 
 
 def test_a_page_bundle_and_a_file_with_one_url(make_site: Callable[..., Path],
