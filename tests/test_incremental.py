@@ -271,3 +271,22 @@ def test_watcher_reported_sources_skip_the_folder_walk(tmp_path: Path) -> None:
     result = session.build(touched=frozenset({str(added)}))
     assert "fr/news/nouveau/index.html" in result.rendered
     work.assert_matches_clean_build()
+
+
+def test_a_session_remembers_card_jobs_only_while_their_inputs_hold(tmp_path: Path) -> None:
+    """``serve`` keeps each article's card job between saves; a changed title, or a
+    changed setting every card shows, makes them again."""
+    from generator.build import BuildSession
+
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    session = BuildSession(load_config(work.site), work.output, jobs=1, persist=False)
+    session.build()
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits réparés")
+    result = session.build(load_config(work.site))
+    assert "fr/news/wells/card.jpg" in result.rendered
+    assert "en/news/wells/card.jpg" not in result.rendered
+    work.assert_matches_clean_build()
+    work.edit("site.toml", "paginate = 2", 'paginate = 2\nbrand_color = "#7a1f5c"')
+    result = session.build(load_config(work.site))
+    assert "en/news/wells/card.jpg" in result.rendered
+    work.assert_matches_clean_build()

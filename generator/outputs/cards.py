@@ -83,17 +83,51 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
         return
     folder = imaging.cache_dir(site.config, "cards")
     digest_of = file_digests(site)
-    for card in cards_of(site):
-        yield Job(card.path, "card", card.lang, produce=partial(card_bytes, card, folder),
-                  key=key(card, digest_of))
-
-
-def cards_of(site: Site) -> Iterator[Card]:
     for lang in site.config.language_codes:
-        yield home_card(site, lang)
-    for page in site.pages.values():
-        if page.kind == "article":
-            yield article_card(site, page)
+        yield _job(home_card(site, lang), folder, digest_of)
+    fonts, logo = _card_fonts(site), _card_logo(site)
+    known = _REMEMBERED.for_settings((site.config, tuple(map(digest_of, fonts)),
+                                      digest_of(logo) if logo else ""))
+    articles = [page for page in site.pages.values() if page.kind == "article"]
+    known.forget_beyond(len(articles))
+    for page in articles:
+        yield known.job(page, lambda page=page: _job(article_card(site, page), folder,
+                                                     digest_of))
+
+
+def _job(card: Card, folder: Path, digest_of: Callable[[Path], str]) -> Job:
+    return Job(card.path, "card", card.lang, produce=partial(card_bytes, card, folder),
+               key=key(card, digest_of))
+
+
+class _RememberedJobs:
+    """Each article's card job, kept while its page record and the card settings (the
+    configuration, the font and logo bytes) stay the same: a long-running ``serve``
+    plans 10,000 cards after every save, and a page record that is the very same object
+    was made from unchanged files (anything a card shows is in it or in the settings)."""
+
+    def __init__(self) -> None:
+        self.settings: object = None
+        self.jobs: dict[int, tuple[Page, Job]] = {}
+
+    def for_settings(self, settings: object) -> _RememberedJobs:
+        if settings != self.settings:
+            self.settings, self.jobs = settings, {}
+        return self
+
+    def forget_beyond(self, pages: int) -> None:
+        """Start afresh once pages that left the site (or changed) crowd the memory."""
+        if len(self.jobs) > 2 * pages + 100:
+            self.jobs = {}
+
+    def job(self, page: Page, make: Callable[[], Job]) -> Job:
+        entry = self.jobs.get(id(page))
+        if entry is None or entry[0] is not page:
+            entry = self.jobs[id(page)] = (page, make())
+        return entry[1]
+
+
+_REMEMBERED = _RememberedJobs()
 
 
 def article_card(site: Site, page: Page) -> Card:
