@@ -133,7 +133,8 @@ class BuildSession:
             previous = self._previous_parsed()
             loaded = load_site(config, previous=previous, workers=self.workers,
                                progress=self._progress("parsing"), scan=scan, touched=touched,
-                               stamps=self.stamps if snapshot is not None else None)
+                               stamps=self.stamps if snapshot is not None else None,
+                               meanwhile=partial(self._compile_templates, config))
             self.parsed, self.scan = loaded.parsed, loaded.scan
             if self.store and _changed(previous, loaded.parsed):
                 self.unsaved = True
@@ -204,6 +205,13 @@ class BuildSession:
             compiled = self.store.folder / "templates" if self.store else None
             self.renderer = (key, Renderer(config, compiled=compiled))
         return self.renderer[1]
+
+    def _compile_templates(self, config: SiteConfig) -> None:
+        """Compile the theme for every language while the workers parse: render workers
+        forked later inherit it instead of each compiling it again."""
+        templates = template_digests(config.theme_dir / "templates")
+        self._renderer(config, templates, catalog_digests(config))
+        self.prepare()
 
     def prepare(self) -> None:
         """Compile every template for every language now (a server does this while it

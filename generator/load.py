@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -110,14 +110,16 @@ PARALLEL_PARSE_THRESHOLD = 200
 def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
               workers: int = 1, progress: Progress | None = None, *,
               scan: Scan | None = None, touched: frozenset[str] | None = None,
-              stamps: Mapping[str, tuple[str, int, int]] | None = None) -> Loaded:
+              stamps: Mapping[str, tuple[str, int, int]] | None = None,
+              meanwhile: Callable[[], None] | None = None) -> Loaded:
     """Read every language folder; collect pages (drafts and future posts too: the
     link phase decides what is published), assets and problems.
 
     ``previous`` is the last build's ``Loaded.parsed``: unchanged sources are reused.
     ``scan`` and ``touched`` come from a watcher that saw only these existing sources
     change: the folder is not walked again and no other source is looked at.
-    ``stamps`` are the input files' (path, mtime, size) just taken by the caller.
+    ``stamps`` are the input files' (path, mtime, size) just taken by the caller;
+    ``meanwhile`` is the caller's work while workers parse.
     """
     previous = previous or {}
     known = {s.path for s in scan.sources} if scan is not None and touched is not None else set()
@@ -129,7 +131,8 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
         fresh = [s for s in scan.sources if s.path in touched or s.path not in previous]
     results = dict(zip((s.path for s in fresh),
                        parallel_map(partial(_parse, config, previous), fresh, workers,
-                                    PARALLEL_PARSE_THRESHOLD, progress), strict=True))
+                                    PARALLEL_PARSE_THRESHOLD, progress, meanwhile),
+                       strict=True))
     parsed = {s.path: results.get(s.path) or previous[s.path] for s in scan.sources}
     problems = list(scan.problems)
     pages = []
