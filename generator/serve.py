@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import errno
 import html
+import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -226,12 +228,13 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
                   file=sys.stderr)
         return 1
     server.daemon_threads = True
-    site.rebuild()
+    _stop_on_terminate(os.getpid())
     watcher = Watcher(root, site.rebuild)
-    watcher.start()
-    shown = "drafts and future posts included" if drafts else "drafts left out"
-    log(f"Serving {root} at {site.base_url} ({shown}); Ctrl-C to stop")
     try:
+        site.rebuild()
+        watcher.start()
+        shown = "drafts and future posts included" if drafts else "drafts left out"
+        log(f"Serving {root} at {site.base_url} ({shown}); Ctrl-C to stop")
         server.serve_forever()
     except KeyboardInterrupt:
         log("Stopping…")
@@ -240,6 +243,20 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
         site.stop()
         server.server_close()
     return 0
+
+
+def _stop_on_terminate(main_pid: int) -> None:
+    """SIGTERM (a process manager, ``timeout``, ``kill``) stops the server like Ctrl-C,
+    so its temporary output folder is removed; forked build workers keep the default."""
+
+    def stop(signum: int, _frame: object) -> None:
+        if os.getpid() != main_pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _log(message: str) -> None:

@@ -152,5 +152,6 @@ class Watcher:
 
     def stop(self) -> None:
         self.collector.cancel()
-        self.observer.stop()
-        self.observer.join(timeout=5)
+        if self.observer.is_alive():  # a server stopped during its first build never started it
+            self.observer.stop()
+            self.observer.join(timeout=5)

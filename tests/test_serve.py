@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -232,6 +233,20 @@ def test_ctrl_c_stops_cleanly(server: Server) -> None:
     code, err = server.stop()
     assert code == 0
     assert "Traceback" not in err
+
+
+def test_sigterm_stops_cleanly_and_removes_the_temporary_output(site: Path) -> None:
+    """A process manager's SIGTERM stops the server like Ctrl-C; nothing is left in /tmp."""
+    pattern = "newshub-serve-*"
+    before = set(Path(tempfile.gettempdir()).glob(pattern))
+    running = Server(site)
+    running.wait_ready()
+    assert set(Path(tempfile.gettempdir()).glob(pattern)) - before, "it builds into /tmp"
+    running.process.send_signal(signal.SIGTERM)
+    _out, err = running.process.communicate(timeout=TIMEOUT)
+    assert running.process.returncode == 0, err
+    assert "Traceback" not in err
+    assert set(Path(tempfile.gettempdir()).glob(pattern)) - before == set()
 
 
 def test_a_busy_port_gives_a_clear_message(server: Server, site: Path) -> None:
