@@ -129,12 +129,15 @@ class BuildSession:
             if done is not None:
                 return done
         timings: dict[str, float] = {}
+        templates = template_digests(config.theme_dir / "templates")
+        catalogs = catalog_digests(config)
         with _phase("load", timings):
             previous = self._previous_parsed()
             loaded = load_site(config, previous=previous, workers=self.workers,
                                progress=self._progress("parsing"), scan=scan, touched=touched,
                                stamps=self.stamps if snapshot is not None else None,
-                               meanwhile=partial(self._compile_templates, config))
+                               meanwhile=partial(self._compile_templates, config, templates,
+                                                 catalogs))
             self.parsed, self.scan = loaded.parsed, loaded.scan
             if self.store and _changed(previous, loaded.parsed):
                 self.unsaved = True
@@ -149,8 +152,6 @@ class BuildSession:
             with _phase("plan", timings):
                 planned, assets = plan(site)
                 planned = [job for job in planned if config.owns(job.path)]
-                templates = template_digests(config.theme_dir / "templates")
-                catalogs = catalog_digests(config)
                 keys = output_keys(config, planned, assets, templates, catalogs)
                 manifest = self._previous_manifest()
                 stale = [job for job in planned if not _up_to_date(
@@ -206,11 +207,11 @@ class BuildSession:
             self.renderer = (key, Renderer(config, compiled=compiled))
         return self.renderer[1]
 
-    def _compile_templates(self, config: SiteConfig) -> None:
+    def _compile_templates(self, config: SiteConfig, templates: Mapping[str, str],
+                           catalogs: Mapping[str, str]) -> None:
         """Compile the theme for every language while the workers parse: render workers
         forked later inherit it instead of each compiling it again."""
-        templates = template_digests(config.theme_dir / "templates")
-        self._renderer(config, templates, catalog_digests(config))
+        self._renderer(config, templates, catalogs)
         self.prepare()
 
     def prepare(self) -> None:
