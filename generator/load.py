@@ -119,7 +119,7 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
     ``scan`` and ``touched`` come from a watcher that saw only these existing sources
     change: the folder is not walked again and no other source is looked at.
     ``stamps`` are the input files' (path, mtime, size) just taken by the caller;
-    ``meanwhile`` is the caller's work while workers parse.
+    ``meanwhile`` is the caller's work while workers parse (skipped when none do).
     """
     previous = previous or {}
     known = {s.path for s in scan.sources} if scan is not None and touched is not None else set()
@@ -129,6 +129,8 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
                  if s.path not in previous or not _unchanged(previous[s.path].inputs, stamps)]
     else:
         fresh = [s for s in scan.sources if s.path in touched or s.path not in previous]
+    if workers <= 1 or len(fresh) < PARALLEL_PARSE_THRESHOLD:
+        meanwhile = None  # no workers to wait for: it would only add to a small build
     results = dict(zip((s.path for s in fresh),
                        parallel_map(partial(_parse, config, previous), fresh, workers,
                                     PARALLEL_PARSE_THRESHOLD, progress, meanwhile),
