@@ -7,6 +7,7 @@ extraction, update and compilation for the theme's templates.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -58,6 +59,12 @@ def translations_for(locales_dir: Path, code: str) -> NullTranslations:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(fp=buffer, domain=DOMAIN)
+
+
+def catalog_fingerprint(translations: NullTranslations) -> str:
+    """A short digest of every string a language's translations hold."""
+    entries = sorted(getattr(translations, "_catalog", {}).items(), key=repr)
+    return hashlib.blake2b(repr(entries).encode(), digest_size=8).hexdigest()
 
 
 def missing_translations(config: SiteConfig) -> list[Problem]:

@@ -3,11 +3,13 @@
 Python-Markdown tries each of its ~15 inline patterns on every text node and each
 of its ~13 block processors on every block, which is most of its time on prose.
 A text node holding none of the characters those patterns start with cannot
-match any of them, so it is left as it is; a block whose lines start with a
-letter and hold no markup character goes straight to the paragraph processor.
-The raw-HTML and fenced-code passes are skipped for a text without ``<`` or a
-fence, and the table of contents (pages never show it; headings still get their
-ids) is assembled only when the text asks for one with ``[TOC]``. The HTML is
+match any of them, so it is left as it is, and a pattern whose start character
+is not in a text is not tried on it; a block whose lines start with a letter and
+hold no markup character goes straight to the paragraph processor. Passes that
+only act on one piece of syntax are skipped for a text without it: raw HTML
+(``<``), fenced code (a fence), attribute lists (``{``), backslash escapes (``\\``).
+The table of contents (pages never show it; headings still get their ids) is
+assembled only when the text asks for one with ``[TOC]``. The HTML is
 byte-identical to the stock converter's (tests compare both on every bundled
 source). Each gate stands only while the patterns or block processors are the
 ones it knows: an extension adding another turns it off.
@@ -17,33 +19,58 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
+from typing import Any
 
 import markdown
+from markdown import util
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.toc import TocExtension, TocTreeprocessor, slugify_unicode
 from markdown.preprocessors import Preprocessor
-from markdown.treeprocessors import InlineProcessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 EXTENSIONS = ("tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists")
-# What each known inline pattern needs to match: code, escapes, links/images/
-# references/footnotes, autolinks/HTML, entities, emphasis, hard line breaks.
-GATED_PATTERNS = frozenset({
-    "backtick", "escape", "reference", "link", "image_link", "image_reference",
-    "short_reference", "short_image_ref", "autolink", "automail", "linebreak", "html",
-    "entity", "em_strong", "em_strong2", "not_strong", "footnote",
-})
+# What each known inline pattern needs in a text to match there: code, escapes, links/
+# images/references/footnotes, autolinks/HTML, entities, emphasis, hard line breaks.
+PATTERN_MARKS = {
+    "backtick": ("`",), "escape": ("\\",), "reference": ("[",), "link": ("[",),
+    "image_link": ("[",), "image_reference": ("[",), "short_reference": ("[",),
+    "short_image_ref": ("[",), "autolink": ("<",), "automail": ("<",), "linebreak": ("  \n",),
+    "html": ("<",), "entity": ("&",), "em_strong": ("*",), "em_strong2": ("_",),
+    "not_strong": ("*", "_"), "footnote": ("[",),
+}
+GATED_PATTERNS = frozenset(PATTERN_MARKS)
 INLINE_TRIGGER = re.compile(r"[`\\\[\]!<&*_]|  \n")
 
 
 class _GatedInlineProcessor(InlineProcessor):
-    """The stock inline processor, skipping text no inline pattern can match."""
+    """The stock inline processor, trying on a text only the patterns that could match
+    it (none, for most text)."""
+
+    marked: list[tuple[object, tuple[str, ...]]] = []
+
+    def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
+        if len(self.marked) != len(self.inlinePatterns):
+            names = {id(self.inlinePatterns[name]): name for name in GATED_PATTERNS
+                     if name in self.inlinePatterns}
+            self.marked = [(pattern, PATTERN_MARKS.get(names.get(id(pattern), ""), ("",)))
+                           for pattern in self.inlinePatterns]  # "" is in every text
+        return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
-        if patternIndex == 0 and not INLINE_TRIGGER.search(data):
+        if isinstance(data, util.AtomicString) or (
+                patternIndex == 0 and not INLINE_TRIGGER.search(data)):
             return data
-        return InlineProcessor._InlineProcessor__handleInline(  # type: ignore[attr-defined]
-            self, data, patternIndex)
+        marked, start = self.marked, 0
+        while patternIndex < len(marked):  # the stock loop, skipping hopeless patterns
+            pattern, marks = marked[patternIndex]
+            matched = False
+            if any(mark in data for mark in marks):
+                data, matched, start = self._InlineProcessor__applyPattern(  # type: ignore[attr-defined]
+                    pattern, data, patternIndex, start)
+            if not matched:
+                patternIndex, start = patternIndex + 1, 0
+        return data
 
 
 # The block processors the plain-paragraph gate knows, and what each needs to match:
@@ -71,18 +98,42 @@ class _PlainParagraph(BlockProcessor):
         return self.paragraph.run(parent, blocks)
 
 
-class _SkippedWithout(Preprocessor):
-    """A preprocessor run only on text containing one of ``marks``."""
+class _GatedMarkdown(markdown.Markdown):
+    """A converter that keeps the text it converts (for the passes that skip a text
+    without their syntax) and looks block-level tags up in a set, not a list."""
 
-    def __init__(self, wrapped: Preprocessor, marks: tuple[str, ...]) -> None:
+    source_text = ""
+
+    def convert(self, source: str) -> str:
+        self.source_text = source
+        self.block_level = frozenset(self.block_level_elements)
+        try:
+            return super().convert(source)
+        finally:
+            self.source_text = ""
+
+    def is_block_level(self, tag: object) -> bool:
+        return isinstance(tag, str) and tag.lower().rstrip("/") in self.block_level
+
+
+class _SkippedWithout(Preprocessor):
+    """A pre- or tree-processor run only on a text containing one of ``marks``."""
+
+    def __init__(self, wrapped: Preprocessor | Treeprocessor, marks: tuple[str, ...]) -> None:
         super().__init__(wrapped.md)
         self.wrapped = wrapped
         self.marks = marks
 
-    def run(self, lines: list[str]) -> list[str]:
-        if any(mark in line for line in lines for mark in self.marks):
-            return self.wrapped.run(lines)
-        return lines
+    def __getattr__(self, name: str) -> Any:  # the wrapped pass's helpers (unescape's)
+        if name == "wrapped":
+            raise AttributeError(name)
+        return getattr(self.wrapped, name)
+
+    def run(self, value: Any) -> Any:  # lines for a preprocessor, the tree for the others
+        text = self.md.source_text  # type: ignore[union-attr]
+        if any(mark in text for mark in self.marks):
+            return self.wrapped.run(value)
+        return value
 
 
 class _HeadingIdsOnly(TocTreeprocessor):
@@ -92,7 +143,10 @@ class _HeadingIdsOnly(TocTreeprocessor):
         return etree.Element("div")
 
 
-SKIPPABLE = {"html_block": ("<",), "fenced_code_block": ("```", "~~~")}
+SKIPPABLE = {  # passes that act only on a text holding one of these marks
+    "preprocessors": {"html_block": ("<",), "fenced_code_block": ("```", "~~~")},
+    "treeprocessors": {"attr_list": ("{",), "unescape": ("\\",)},
+}
 
 
 def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
@@ -100,10 +154,11 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     """A converter with these extensions; ``gated`` adds the fast paths (the inline
     one only when its patterns are all known); without ``table_of_contents``,
     headings get ids but ``[TOC]`` is left as it is."""
-    md = markdown.Markdown(extensions=list(extensions),
-                           extension_configs={"toc": {"slugify": slugify_unicode}})
     if not gated:
-        return md
+        return markdown.Markdown(extensions=list(extensions),
+                                 extension_configs={"toc": {"slugify": slugify_unicode}})
+    md = _GatedMarkdown(extensions=list(extensions),
+                        extension_configs={"toc": {"slugify": slugify_unicode}})
     patterns = md.inlinePatterns
     if sum(name in patterns for name in GATED_PATTERNS) == len(patterns) and \
             "inline" in md.treeprocessors:
@@ -111,12 +166,13 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     blocks = md.parser.blockprocessors
     if sum(name in blocks for name in GATED_BLOCKS) == len(blocks):
         blocks.register(_PlainParagraph(md.parser, blocks["paragraph"]), "plain_paragraph", 200)
-    for name, marks in SKIPPABLE.items():
-        if name in md.preprocessors:
-            index = md.preprocessors.get_index_for_name(name)
-            priority = md.preprocessors._priority[index].priority  # kept where it was
-            md.preprocessors.register(_SkippedWithout(md.preprocessors[name], marks), name,
-                                      priority)
+    for stage, gates in SKIPPABLE.items():
+        registry = getattr(md, stage)
+        for name, marks in gates.items():
+            if name in registry:
+                index = registry.get_index_for_name(name)
+                priority = registry._priority[index].priority  # kept where it was
+                registry.register(_SkippedWithout(registry[name], marks), name, priority)
     toc = next((e for e in md.registeredExtensions if isinstance(e, TocExtension)), None)
     if not table_of_contents and toc is not None:
         md.treeprocessors.register(_HeadingIdsOnly(md, {**toc.getConfigs(), "marker": ""}),

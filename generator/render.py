@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
+import markupsafe
+from jinja2 import nodes
 from jinja2.ext import i18n as I18nExtension
 from markupsafe import Markup
 
@@ -25,6 +27,7 @@ from generator.model import EMPTY
 from generator.parallel import Progress, parallel_map
 
 R = TypeVar("R")
+COMPILED_VERSION = 2  # bump when what templates compile to changes (the translations)
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -71,7 +74,8 @@ class Renderer:
         return self._environments[code]
 
     def _make_environment(self, code: str) -> jinja2.Environment:
-        env = jinja2.Environment(
+        translations = i18n.translations_for(self.config.locales_dir, code)
+        env = _Environment(
             loader=jinja2.FileSystemLoader(self.templates),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
@@ -80,9 +84,8 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             auto_reload=False,  # a renderer lives for one set of templates (see build)
-            bytecode_cache=self._bytecode_cache(),
+            bytecode_cache=self._bytecode_cache(code, translations),
         )
-        translations = i18n.translations_for(self.config.locales_dir, code)
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         env.globals["gettext"] = env.globals["_"] = _memoised_gettext(translations.gettext)
         env.filters["date"] = lambda value, style="long": i18n.localised_date(value, code, style)
@@ -101,11 +104,19 @@ class Renderer:
             except jinja2.TemplateError:
                 continue
 
-    def _bytecode_cache(self) -> jinja2.BytecodeCache | None:
+    def _bytecode_cache(self, code: str, translations: Any) -> jinja2.BytecodeCache | None:
+        """Compiled templates hold their language's UI strings (see ``_Environment``):
+        one folder per language, a file name per catalog's content."""
         if self.compiled is None:
             return None
-        self.compiled.mkdir(parents=True, exist_ok=True)
-        return jinja2.FileSystemBytecodeCache(str(self.compiled))
+        folder = self.compiled / code
+        prefix = f"{COMPILED_VERSION}-{i18n.catalog_fingerprint(translations)}-"
+        if folder.is_dir():
+            for stale in folder.iterdir():
+                if not stale.name.startswith(prefix):
+                    stale.unlink(missing_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        return jinja2.FileSystemBytecodeCache(str(folder), pattern=prefix + "%s.cache")
 
     def render(self, job: Job) -> bytes:
         if job.data is not None:
@@ -117,6 +128,79 @@ class Renderer:
         template = self.environment(job.lang).get_template(job.template)
         context = job.context() if callable(job.context) else job.context
         return template.render(context).encode("utf-8")
+
+
+def _escaped(value: Any, _escape_str: Callable[[str], str] = markupsafe._escape_inner) -> str:
+    """What a template's ``{{ value }}`` writes under autoescape: ``markupsafe.escape``
+    without wrapping each piece in a ``Markup`` object, since the pieces are only ever
+    joined (and the join wrapped, where Jinja needs markup)."""
+    if type(value) is str:
+        return _escape_str(value)
+    html = getattr(value, "__html__", None)
+    return html() if html is not None else _escape_str(str(value))
+
+
+class _Template(jinja2.Template):
+    """A template whose compiled code escapes its output with ``_escaped``."""
+
+    @classmethod
+    def _from_namespace(cls, environment: jinja2.Environment, namespace: Any,
+                        globals: Any) -> jinja2.Template:
+        if "escape" in namespace:
+            namespace["escape"] = _escaped
+        return super()._from_namespace(environment, namespace, globals)  # type: ignore[misc]
+
+
+TRANSLATION_CALLS = frozenset({"_", "gettext"})
+
+
+class _Environment(jinja2.Environment):
+    """One language's environment: ``_("text")`` and plain ``{% trans %}`` blocks are
+    translated when the template is compiled, so pages carry them as constant text
+    (the memoised runtime call gives the same string)."""
+
+    template_class = _Template
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        if _assigned(tree) & TRANSLATION_CALLS:  # the template defines one of them itself
+            return tree
+        return _folded(tree, self.globals["gettext"])
+
+
+def _assigned(tree: nodes.Template) -> set[str]:
+    """Every name a template binds: variables, loop targets, parameters, macros, imports."""
+    names = {node.name for node in tree.find_all(nodes.Name) if node.ctx != "load"}
+    names.update(node.name for node in tree.find_all(nodes.Macro))
+    names.update(node.target for node in tree.find_all(nodes.Import))
+    for node in tree.find_all(nodes.FromImport):
+        names.update(name[1] if isinstance(name, tuple) else name for name in node.names)
+    return names
+
+
+def _folded(node: nodes.Node, gettext: Callable[[str], Markup]) -> Any:
+    """``node`` with each constant translation call replaced by its translation."""
+    for name in node.fields:
+        value = getattr(node, name)
+        if isinstance(value, list):
+            setattr(node, name, [_translated(item, gettext) or _folded(item, gettext)
+                                 if isinstance(item, nodes.Node) else item for item in value])
+        elif isinstance(value, nodes.Node):
+            setattr(node, name, _translated(value, gettext) or _folded(value, gettext))
+    return node
+
+
+def _translated(node: nodes.Node, gettext: Callable[[str], Markup]) -> nodes.Expr | None:
+    if not (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name)
+            and node.node.name in TRANSLATION_CALLS and len(node.args) == 1
+            and isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)
+            and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None):
+        return None
+    try:
+        text = gettext(node.args[0].value)
+    except (TypeError, ValueError, KeyError):
+        return None  # a malformed message fails at render time, as it always did
+    return nodes.MarkSafe(nodes.Const(str(text)), lineno=node.lineno)
 
 
 def _memoised_gettext(translate: Callable[[str], str]) -> Callable[..., Markup]:

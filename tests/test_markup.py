@@ -40,6 +40,12 @@ TRICKY = [
     "Paragraph\n> quote inside",
     "Word: definition-like line\nand 2024 numbers in the middle",
     "Less-than 3 < 4 inline only, and a footnote[^n] with\n\n[^n]: a note & more.",
+    'Inline <abbr title="a\\*b">HTML</abbr> holding an escape, and \\<not a tag>.',
+    "Braces {without attributes} and {: .lonely } and `code {: .x}`.",
+    "- item {: .tagged }\n- [link](/a/){: rel=nofollow }",
+    "Only *emphasis* here, and snake_case, and a_b_c.",
+    "Only [a link](/x/) and ![pic](/p.png) here.",
+    "Stars * and underscores _ alone, ampersand & alone, backtick ` alone.",
 ]
 
 
@@ -76,3 +82,18 @@ def test_fast_path_is_in_use_and_steps_aside_for_unknown_patterns():
     definitions = markup.converter((*markup.EXTENSIONS, "def_list"))  # adds block processors
     assert "plain_paragraph" not in definitions.parser.blockprocessors
     assert "<dl>" in definitions.convert("Term\n:   Definition")
+
+
+def test_syntax_passes_are_skipped_only_for_texts_without_their_syntax():
+    md = markup.converter()
+    assert isinstance(md.treeprocessors["attr_list"], markup._SkippedWithout)
+    assert isinstance(md.treeprocessors["unescape"], markup._SkippedWithout)
+    assert markup.to_html("Para\n{: .lead }") == '<p class="lead">Para</p>'
+    assert markup.to_html(r"\*not em\*") == "<p>*not em*</p>"
+
+
+def test_block_level_lookup_matches_stock():
+    fast, stock = markup.converter(), markup.converter(gated=False)
+    fast.convert("x")  # the set is taken when a text is converted
+    for tag in ("p", "DIV", "h2", "span", "a", "hr/", "section", "em", "", None, 3):
+        assert fast.is_block_level(tag) == stock.is_block_level(tag), tag
