@@ -47,7 +47,9 @@ class _GatedInlineProcessor(InlineProcessor):
     """The stock inline processor, trying on a text only the patterns that could match
     it (none, for most text)."""
 
-    marked: list[tuple[object, tuple[str, ...]]] = []
+    def __init__(self, md: markdown.Markdown) -> None:
+        super().__init__(md)
+        self.marked: list[tuple[object, tuple[str, ...]]] = []  # each pattern's marks
 
     def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
         if len(self.marked) != len(self.inlinePatterns):

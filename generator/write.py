@@ -48,12 +48,16 @@ def check_paths(paths: Iterable[str]) -> None:
 def stage(output: Path, path: str, data: bytes) -> Staged:
     """Compare with the file on disk; stage the bytes beside it when they differ."""
     target = os.path.join(output, path)
-    size = _size(target)
-    if size is None:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        _write(target, data)
+    try:
+        _create(target, data)
         return Staged(path, created=target)
-    if size == len(data) and _read(target) == data:
+    except FileNotFoundError:  # its folder is new too
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        _create(target, data)
+        return Staged(path, created=target)
+    except FileExistsError:
+        pass
+    if _size(target) == len(data) and _read(target) == data:
         return Staged(path)
     folder, name = os.path.split(target)
     staging = os.path.join(folder, f".{name}{STAGING_SUFFIX}")
@@ -126,6 +130,21 @@ def _size(target: str) -> int | None:
 def _read(target: str) -> bytes:
     with open(target, "rb") as handle:
         return handle.read()
+
+
+def _create(target: str, data: bytes) -> None:
+    """Write a file that must not exist yet (one system call fewer than asking first);
+    a failed write leaves no partial file behind."""
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        pending = memoryview(data)
+        while pending:
+            pending = pending[os.write(descriptor, pending):]
+    except BaseException:
+        os.close(descriptor)
+        os.unlink(target)
+        raise
+    os.close(descriptor)
 
 
 def _write(target: str, data: bytes) -> None:
