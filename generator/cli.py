@@ -27,8 +27,11 @@ def run() -> None:
     """The ``newshub`` command: ``main``, then exit without tearing down the interpreter
     object by object (after a large build that takes a few tenths of a second; the
     system frees the process's memory at once). Everything is written and closed by
-    then; only the output streams need flushing."""
+    then; only the output streams need flushing. Under a profiler or tracer (cProfile,
+    coverage), exit normally so they can write their results."""
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

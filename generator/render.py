@@ -66,6 +66,7 @@ class Renderer:
         self.filters = filters
         self.compiled = compiled
         self._environments: dict[str, jinja2.Environment] = {}
+        self._templates: dict[tuple[str | None, str], jinja2.Template] = {}
 
     def environment(self, lang: str | None) -> jinja2.Environment:
         code = lang or self.config.default_language
@@ -125,9 +126,16 @@ class Renderer:
             return job.produce()
         if job.source is not None:
             return job.source.read_bytes()
-        template = self.environment(job.lang).get_template(job.template)
         context = job.context() if callable(job.context) else job.context
-        return template.render(context).encode("utf-8")
+        return self.template(job.lang, job.template).render(context).encode("utf-8")
+
+    def template(self, lang: str | None, name: str) -> jinja2.Template:
+        """A compiled template, looked up once per language (Jinja's own cache locks
+        and reorders on every lookup)."""
+        key = (lang, name)
+        if key not in self._templates:
+            self._templates[key] = self.environment(lang).get_template(name)
+        return self._templates[key]
 
 
 def _escaped(value: Any, _escape_str: Callable[[str], str] = markupsafe._escape_inner) -> str:
@@ -205,18 +213,25 @@ def _translated(node: nodes.Node, gettext: Callable[[str], Markup]) -> nodes.Exp
 
 def _memoised_gettext(translate: Callable[[str], str]) -> Callable[..., Markup]:
     """Jinja's newstyle ``gettext`` (the translation is trusted markup and always a
-    %-format string; variables are escaped), remembering each variable-free result:
-    the same few strings appear on every page."""
-    memo: dict[str, Markup] = {}
+    %-format string; variables are escaped), remembering results whose variables are
+    plain text or numbers: the same few strings appear on every page ("Share on X")."""
+    memo: dict[tuple, Markup] = {}
 
     def gettext(message: str, **variables: Any) -> Markup:
-        if variables:
-            return Markup(translate(message)) % variables
-        if message not in memo:
-            memo[message] = Markup(translate(message)) % {}
-        return memo[message]
+        if not all(type(value) in MEMO_TYPES for value in variables.values()):
+            return Markup(translate(message)) % variables  # e.g. markup: not escaped
+        key = (message, *variables.items())
+        if key not in memo:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = Markup(translate(message)) % variables
+        return memo[key]
 
     return gettext
+
+
+MEMO_TYPES = frozenset({str, int})
+MEMO_SIZE = 4096
 
 
 def render_all(renderer: Renderer, jobs: Sequence[Job], workers: int,
