@@ -17,6 +17,7 @@ ones it knows: an extension adding another turns it off.
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as etree
 from typing import Any
@@ -25,7 +26,15 @@ import markdown
 from markdown import util
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
-from markdown.extensions.toc import TocExtension, TocTreeprocessor, slugify_unicode
+from markdown.extensions.toc import (
+    TocExtension,
+    TocTreeprocessor,
+    remove_fnrefs,
+    render_inner_html,
+    slugify_unicode,
+    strip_tags,
+    unique,
+)
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
@@ -139,10 +148,27 @@ class _SkippedWithout(Preprocessor):
 
 
 class _HeadingIdsOnly(TocTreeprocessor):
-    """The toc pass giving headings their ids, without assembling the table itself."""
+    """The toc pass giving headings their ids (as the stock pass does, anchors and
+    permalinks included), without assembling, serialising and post-processing a table
+    of contents nobody reads."""
 
-    def build_toc_div(self, toc_list: list) -> etree.Element:
-        return etree.Element("div")
+    def run(self, doc: etree.Element) -> None:
+        used_ids = {el.attrib["id"] for el in doc.iter() if "id" in el.attrib}
+        counters: dict[str, int] = {}
+        for el in doc.iter():
+            if not (isinstance(el.tag, str) and self.header_rgx.match(el.tag)):
+                continue
+            self.set_level(el)
+            if "id" not in el.attrib:
+                name = strip_tags(render_inner_html(remove_fnrefs(el), self.md))
+                el.attrib["id"] = unique(self.slugify(html.unescape(name), self.sep),
+                                         used_ids, counters)
+            el.attrib.pop("data-toc-label", None)
+            if self.use_anchors:
+                self.add_anchor(el, el.attrib["id"])
+            if self.use_permalinks not in (False, None):
+                self.add_permalink(el, el.attrib["id"])
+        self.md.toc_tokens, self.md.toc = [], ""  # type: ignore[attr-defined]
 
 
 SKIPPABLE = {  # passes that act only on a text holding one of these marks

@@ -46,6 +46,9 @@ TRICKY = [
     "Only *emphasis* here, and snake_case, and a_b_c.",
     "Only [a link](/x/) and ![pic](/p.png) here.",
     "Stars * and underscores _ alone, ampersand & alone, backtick ` alone.",
+    "# Same\n\n## Same\n\n### Same {#same}\n\n## Labelled {data-toc-label=\"Short\"}",
+    "## Note[^1] and <em>raw</em> &amp; `code`\n\n[^1]: The note.",
+    "<h2 id=\"kept\">Raw heading</h2>\n\n## kept",
 ]
 
 
