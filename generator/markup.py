@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Iterator
 from typing import Any
 
 import markdown
@@ -160,7 +161,8 @@ class _HeadingIdsOnly(TocTreeprocessor):
                 continue
             self.set_level(el)
             if "id" not in el.attrib:
-                name = strip_tags(render_inner_html(remove_fnrefs(el), self.md))
+                name = _plain_heading_name(el) or strip_tags(
+                    render_inner_html(remove_fnrefs(el), self.md))
                 el.attrib["id"] = unique(self.slugify(html.unescape(name), self.sep),
                                          used_ids, counters)
             el.attrib.pop("data-toc-label", None)
@@ -169,6 +171,42 @@ class _HeadingIdsOnly(TocTreeprocessor):
             if self.use_permalinks not in (False, None):
                 self.add_permalink(el, el.attrib["id"])
         self.md.toc_tokens, self.md.toc = [], ""  # type: ignore[attr-defined]
+
+
+PLAIN_HEADING = re.compile(r"[^&<>\x02\x03]*")  # nothing serialising or post-processing changes
+
+
+def _plain_heading_name(heading: etree.Element) -> str:
+    """What the stock pass names a heading of plain text (no child element, no character
+    escaping or placeholders would touch): its words. "" for any other heading."""
+    text = heading.text or ""
+    if len(heading) or not PLAIN_HEADING.fullmatch(text):
+        return ""
+    return " ".join(text.split())
+
+
+class _KeptOrder(util.Registry):
+    """A registry that keeps its sorted list of items between iterations (the stock one
+    makes a new list each time: for the block processors, once per block)."""
+
+    def __init__(self, registry: util.Registry) -> None:
+        super().__init__()
+        for item in registry._priority:  # in the order they were registered
+            self.register(registry[item.name], item.name, item.priority)
+        self._items: list | None = None
+
+    def __iter__(self) -> Iterator:
+        if self._items is None:
+            self._items = list(super().__iter__())
+        return iter(self._items)
+
+    def register(self, item: Any, name: str, priority: float) -> None:
+        self._items = None
+        super().register(item, name, priority)
+
+    def deregister(self, name: str, strict: bool = True) -> None:
+        self._items = None
+        super().deregister(name, strict)
 
 
 SKIPPABLE = {  # passes that act only on a text holding one of these marks
@@ -191,7 +229,7 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     if sum(name in patterns for name in GATED_PATTERNS) == len(patterns) and \
             "inline" in md.treeprocessors:
         md.treeprocessors.register(_GatedInlineProcessor(md), "inline", 20)
-    blocks = md.parser.blockprocessors
+    md.parser.blockprocessors = blocks = _KeptOrder(md.parser.blockprocessors)
     if sum(name in blocks for name in GATED_BLOCKS) == len(blocks):
         blocks.register(_PlainParagraph(md.parser, blocks["paragraph"]), "plain_paragraph", 200)
     for stage, gates in SKIPPABLE.items():

@@ -100,3 +100,16 @@ def test_block_level_lookup_matches_stock():
     fast.convert("x")  # the set is taken when a text is converted
     for tag in ("p", "DIV", "h2", "span", "a", "hr/", "section", "em", "", None, 3):
         assert fast.is_block_level(tag) == stock.is_block_level(tag), tag
+
+
+def test_block_processor_order_is_kept_and_follows_changes():
+    md = markup.converter()
+    blocks = md.parser.blockprocessors
+    stock = markup.converter(gated=False).parser.blockprocessors
+    assert [type(p) for p in blocks if p.__class__.__name__ != "_PlainParagraph"] == \
+        [type(p) for p in stock]
+    first = list(blocks)
+    blocks.deregister("hr")
+    assert len(list(blocks)) == len(first) - 1
+    blocks.register(first[-1], "again", 1000)
+    assert next(iter(blocks)) is first[-1]
