@@ -109,3 +109,26 @@ def test_compiled_templates_are_kept_per_language_and_catalog(tmp_path: Path) ->
         'msgstr "Faire un don"', 'msgstr "Donner"'), encoding="utf-8")
     assert probe("fr") == "Donner"
     assert len(list((compiled / "fr").iterdir())) == 1  # the stale copy is gone
+
+
+def test_attribute_lookups_behave_as_in_jinja() -> None:
+    env = Renderer(load_config(REPO)).environment("en")
+    stock = stock_environment(Renderer(load_config(REPO)), "en")
+
+    class Thing:
+        name = "thing"
+
+        @property
+        def broken(self) -> str:
+            raise AttributeError("inside")
+
+    cases = ["{{ d.key }}", "{{ t.name }}", "{{ d.missing is defined }}",
+             "{{ t.broken is defined }}", "{{ (d.nested or {}).x is defined }}",
+             "{{ t.name.upper() }}", "{% for k in d.items() %}{{ k[0] }}{% endfor %}"]
+    values = {"d": {"key": "value", "nested": {"x": 1}}, "t": Thing()}
+    for source in cases:
+        assert env.from_string(source).render(values) == \
+            stock.from_string(source).render(values), source
+    assert "getattr((" in env.compile("{{ t.name }}", raw=True)
+    with pytest.raises(jinja2.UndefinedError, match="has no attribute 'missing'"):
+        env.from_string("{{ t.missing }}").render(values)
