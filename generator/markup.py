@@ -18,9 +18,12 @@ ones it knows: an extension adding another turns it off.
 from __future__ import annotations
 
 import html
+import importlib
+import importlib.util
 import re
 import xml.etree.ElementTree as etree
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import markdown
@@ -220,11 +223,10 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     """A converter with these extensions; ``gated`` adds the fast paths (the inline
     one only when its patterns are all known); without ``table_of_contents``,
     headings get ids but ``[TOC]`` is left as it is."""
+    made = [_extension(name) for name in extensions]
     if not gated:
-        return markdown.Markdown(extensions=list(extensions),
-                                 extension_configs={"toc": {"slugify": slugify_unicode}})
-    md = _GatedMarkdown(extensions=list(extensions),
-                        extension_configs={"toc": {"slugify": slugify_unicode}})
+        return markdown.Markdown(extensions=made)
+    md = _GatedMarkdown(extensions=made)
     patterns = md.inlinePatterns
     if sum(name in patterns for name in GATED_PATTERNS) == len(patterns) and \
             "inline" in md.treeprocessors:
@@ -246,12 +248,26 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     return md
 
 
-_CONVERTER = converter(table_of_contents=False)
-_WITH_CONTENTS = converter()
+def _extension(name: str) -> markdown.Extension:
+    """A bundled extension made from its module (asking the installed packages' entry
+    points, as a bare name does, imports ``importlib.metadata`` and scans them all)."""
+    configs = {"slugify": slugify_unicode} if name == "toc" else {}
+    if "." not in name and importlib.util.find_spec(f"markdown.extensions.{name}"):
+        module = importlib.import_module(f"markdown.extensions.{name}")
+        return module.makeExtension(**configs)
+    return markdown.Markdown().build_extension(name, configs)
+
+
+@cache
+def _converters() -> tuple[markdown.Markdown, markdown.Markdown]:
+    """The converters pages use (made once, when a first text needs one): with and
+    without a table of contents."""
+    return converter(table_of_contents=False), converter()
 
 
 def to_html(text: str) -> str:
     """Markdown to HTML with reused converters (much cheaper than one per page)."""
-    md = _WITH_CONTENTS if "[TOC]" in text else _CONVERTER
+    plain, with_contents = _converters()
+    md = with_contents if "[TOC]" in text else plain
     md.reset()
     return md.convert(text)
