@@ -139,7 +139,14 @@ class Renderer:
         return self._templates[key]
 
 
-def _escaped(value: Any, _escape_str: Callable[[str], str] = markupsafe._escape_inner) -> str:
+def _escape_str(text: str) -> str:  # markupsafe's own, where it is exposed
+    return str(markupsafe.escape(text))
+
+
+_escape_str = getattr(markupsafe, "_escape_inner", _escape_str)
+
+
+def _escaped(value: Any, _escape_str: Callable[[str], str] = _escape_str) -> str:
     """What a template's ``{{ value }}`` writes under autoescape: ``markupsafe.escape``
     without wrapping each piece in a ``Markup`` object, since the pieces are only ever
     joined (and the join wrapped, where Jinja needs markup)."""
