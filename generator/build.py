@@ -402,17 +402,13 @@ def _job_source(site: Site, job: Job) -> Path | None:
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection during a build: it allocates hundreds of thousands
     of long-lived records, and the collector would walk them all again and again
-    (immutable records make few cycles). Afterwards they are frozen out of the
-    collector's sight instead of walked once more; the next build thaws them, so a
-    session's older sites are still collected."""
+    (immutable records make few cycles; they are collected after the build)."""
     was_enabled = gc.isenabled()
     gc.disable()
-    gc.unfreeze()
     try:
         yield
     finally:
         if was_enabled:
-            gc.freeze()
             gc.enable()
 
 

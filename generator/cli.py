@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 content or template errors, 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -28,7 +29,13 @@ def run() -> None:
     object by object (after a large build that takes a few tenths of a second; the
     system frees the process's memory at once). Everything is written and closed by
     then; only the output streams need flushing. Under a profiler or tracer (cProfile,
-    coverage), exit normally so they can write their results."""
+    coverage), exit normally so they can write their results.
+
+    Commands other than ``serve`` run once and exit, so they run without the cyclic
+    garbage collector: a build pauses it anyway, and turning it back on would walk
+    every record the build made once more just before the process ends."""
+    if sys.argv[1:2] != ["serve"]:
+        gc.disable()
     code = main()
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)

@@ -290,3 +290,24 @@ def test_a_session_remembers_card_jobs_only_while_their_inputs_hold(tmp_path: Pa
     result = session.build(load_config(work.site))
     assert "en/news/wells/card.jpg" in result.rendered
     work.assert_matches_clean_build()
+
+
+def test_a_build_session_lets_its_old_sites_go(tmp_path: Path) -> None:
+    """A server builds again and again in one process: each build's site (its views
+    refer back to it, so it is freed by the cycle collector) must not pile up."""
+    import gc
+
+    from generator.build import BuildSession
+    from generator.model import Site
+
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    session = BuildSession(load_config(work.site, share_cards=False), work.output,
+                           persist=False)
+    article = sorted((work.site / "content").rglob("news/*.md"))[0]
+    for number in range(4):
+        article.write_text(article.read_text(encoding="utf-8") + f"\nMore {number}.\n",
+                           encoding="utf-8")
+        session.build(touched=frozenset({str(article)}))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.collect()
+    assert sum(isinstance(thing, Site) for thing in gc.get_objects()) <= 2
