@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -62,8 +63,15 @@ def translations_for(locales_dir: Path, code: str) -> NullTranslations:
 
 
 def catalog_fingerprint(translations: NullTranslations) -> str:
-    """A short digest of every string a language's translations hold."""
-    entries = sorted(getattr(translations, "_catalog", {}).items(), key=repr)
+    """A short digest of every string a language's translations hold (templates compiled
+    with them are kept under it); a random one when their shape is unknown, so nothing
+    compiled with other strings is ever reused."""
+    if type(translations) is NullTranslations:
+        return "none"
+    catalog = getattr(translations, "_catalog", None)  # gettext's (and Babel's) own table
+    if not isinstance(catalog, dict):
+        return os.urandom(8).hex()
+    entries = sorted(catalog.items(), key=repr)
     return hashlib.blake2b(repr(entries).encode(), digest_size=8).hexdigest()
 
 
