@@ -204,7 +204,7 @@ class BuildSession:
         key = (config, tuple(templates.items()), tuple(catalogs.items()))
         if self.renderer is None or self.renderer[0] != key:
             compiled = self.store.folder / "templates" if self.store else None
-            self.renderer = (key, Renderer(config, compiled=compiled))
+            self.renderer = (key, Renderer(config, compiled=compiled, catalogs=catalogs))
         return self.renderer[1]
 
     def _compile_templates(self, config: SiteConfig, templates: Mapping[str, str],

@@ -7,9 +7,7 @@ extraction, update and compilation for the theme's templates.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -60,19 +58,6 @@ def translations_for(locales_dir: Path, code: str) -> NullTranslations:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(fp=buffer, domain=DOMAIN)
-
-
-def catalog_fingerprint(translations: NullTranslations) -> str:
-    """A short digest of every string a language's translations hold (templates compiled
-    with them are kept under it); a random one when their shape is unknown, so nothing
-    compiled with other strings is ever reused."""
-    if type(translations) is NullTranslations:
-        return "none"
-    catalog = getattr(translations, "_catalog", None)  # gettext's (and Babel's) own table
-    if not isinstance(catalog, dict):
-        return os.urandom(8).hex()
-    entries = sorted(catalog.items(), key=repr)
-    return hashlib.blake2b(repr(entries).encode(), digest_size=8).hexdigest()
 
 
 def missing_translations(config: SiteConfig) -> list[Problem]:

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from generator import i18n
 from generator.config import SiteConfig
+from generator.deps import catalog_digests
 from generator.errors import Problem, error
 from generator.model import EMPTY
 from generator.parallel import Progress, parallel_map
@@ -57,15 +58,18 @@ class Renderer:
     """Jinja2 environments for a theme, one per language (catalogs differ).
 
     With ``compiled``, templates compiled to Python are kept there between processes
-    (Jinja's bytecode cache, checked against each template's source).
+    (Jinja's bytecode cache, checked against each template's source), under each
+    language's ``catalogs`` digest (``deps.catalog_digests``; read when not given).
     """
 
     def __init__(self, config: SiteConfig, filters: Mapping[str, Callable] = EMPTY,
-                 compiled: Path | None = None) -> None:
+                 compiled: Path | None = None,
+                 catalogs: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.templates = config.theme_dir / "templates"
         self.filters = filters
         self.compiled = compiled
+        self.catalogs = catalogs
         self._environments: dict[str, jinja2.Environment] = {}
         self._templates: dict[tuple[str | None, str], jinja2.Template] = {}
 
@@ -86,7 +90,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             auto_reload=False,  # a renderer lives for one set of templates (see build)
-            bytecode_cache=self._bytecode_cache(code, translations),
+            bytecode_cache=self._bytecode_cache(code),
         )
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         env.globals["gettext"] = env.globals["_"] = _memoised_gettext(translations.gettext)
@@ -106,13 +110,15 @@ class Renderer:
             except jinja2.TemplateError:
                 continue
 
-    def _bytecode_cache(self, code: str, translations: Any) -> jinja2.BytecodeCache | None:
+    def _bytecode_cache(self, code: str) -> jinja2.BytecodeCache | None:
         """Compiled templates hold their language's UI strings (see ``_Environment``):
-        one folder per language, a file name per catalog's content."""
+        one folder per language, a file name per catalog file's content."""
         if self.compiled is None:
             return None
+        if self.catalogs is None:
+            self.catalogs = catalog_digests(self.config)
         folder = self.compiled / code
-        prefix = f"{COMPILED_VERSION}-{i18n.catalog_fingerprint(translations)}-"
+        prefix = f"{COMPILED_VERSION}-{self.catalogs.get(code, '')}-"
         if folder.is_dir():
             for stale in folder.iterdir():
                 if not stale.name.startswith(prefix):
