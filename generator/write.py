@@ -50,19 +50,17 @@ def stage(output: Path, path: str, data: bytes) -> Staged:
     target = os.path.join(output, path)
     try:
         _create(target, data)
-        return Staged(path, created=target)
     except FileNotFoundError:  # its folder is new too
         os.makedirs(os.path.dirname(target), exist_ok=True)
         _create(target, data)
-        return Staged(path, created=target)
     except FileExistsError:
-        pass
-    if _size(target) == len(data) and _read(target) == data:
-        return Staged(path)
-    folder, name = os.path.split(target)
-    staging = os.path.join(folder, f".{name}{STAGING_SUFFIX}")
-    _write(staging, data)
-    return Staged(path, staging=staging)
+        if _size(target) == len(data) and _read(target) == data:
+            return Staged(path)
+        folder, name = os.path.split(target)
+        staging = os.path.join(folder, f".{name}{STAGING_SUFFIX}")
+        _write(staging, data)
+        return Staged(path, staging=staging)
+    return Staged(path, created=target)
 
 
 def commit(staged: Iterable[Staged], output: Path, planned: set[str],
@@ -141,10 +139,10 @@ def _create(target: str, data: bytes) -> None:
         while pending:
             pending = pending[os.write(descriptor, pending):]
     except BaseException:
-        os.close(descriptor)
         os.unlink(target)
         raise
-    os.close(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _write(target: str, data: bytes) -> None:
