@@ -145,14 +145,15 @@ class Renderer:
         return self._templates[key]
 
 
-def _escape_str(text: str) -> str:  # markupsafe's own, where it is exposed
+def _escape_via_markup(text: str) -> str:
     return str(markupsafe.escape(text))
 
 
-_escape_str = getattr(markupsafe, "_escape_inner", _escape_str)
+# markupsafe's string escaper without the Markup wrapper, where it is exposed
+ESCAPE_TEXT: Callable[[str], str] = getattr(markupsafe, "_escape_inner", _escape_via_markup)
 
 
-def _escaped(value: Any, _escape_str: Callable[[str], str] = _escape_str) -> str:
+def _escaped(value: Any, _escape_str: Callable[[str], str] = ESCAPE_TEXT) -> str:
     """What a template's ``{{ value }}`` writes under autoescape: ``markupsafe.escape``
     without wrapping each piece in a ``Markup`` object, since the pieces are only ever
     joined (and the join wrapped, where Jinja needs markup)."""
