@@ -53,7 +53,10 @@ PATTERN_MARKS = {
     "not_strong": ("*", "_"), "footnote": ("[",),
 }
 GATED_PATTERNS = frozenset(PATTERN_MARKS)
-INLINE_TRIGGER = re.compile(r"[`\\\[\]!<&*_]|  \n")
+_MARKS = sorted({mark for marks in PATTERN_MARKS.values() for mark in marks})
+INLINE_TRIGGER = re.compile(  # any mark of any pattern: one character of a class, or longer
+    "[" + re.escape("".join(m for m in _MARKS if len(m) == 1)) + "]"
+    + "".join("|" + re.escape(m) for m in _MARKS if len(m) > 1))
 
 
 class _GatedInlineProcessor(InlineProcessor):
