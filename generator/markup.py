@@ -59,6 +59,12 @@ INLINE_TRIGGER = re.compile(  # any mark of any pattern: one character of a clas
     + "".join("|" + re.escape(m) for m in _MARKS if len(m) > 1))
 
 
+def _inline(text: str) -> bool:
+    """Whether inline patterns could change ``text``: it holds a mark one of them starts
+    with, or a placeholder for stashed markup."""
+    return INLINE_TRIGGER.search(text) is not None or util.STX in text
+
+
 class _GatedInlineProcessor(InlineProcessor):
     """The stock inline processor, trying on a text only the patterns that could match
     it (none, for most text)."""
@@ -68,16 +74,62 @@ class _GatedInlineProcessor(InlineProcessor):
         self.marked: list[tuple[object, tuple[str, ...]]] = []  # each pattern's marks
 
     def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
+        """The stock pass, except that a text or tail no pattern could match (no mark,
+        no placeholder) stays where it is without being taken apart and put back."""
         if len(self.marked) != len(self.inlinePatterns):
             names = {id(self.inlinePatterns[name]): name for name in GATED_PATTERNS
                      if name in self.inlinePatterns}
             self.marked = [(pattern, PATTERN_MARKS.get(names.get(id(pattern), ""), ("",)))
                            for pattern in self.inlinePatterns]  # "" is in every text
-        return super().run(tree, ancestors)
+        handle = self._InlineProcessor__handleInline
+        place = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
+        self.stashed_nodes: dict[str, etree.Element | str] = {}
+        tree_parents = [] if ancestors is None else ancestors[:]
+        self.parent_map = {c: p for p in tree.iter() for c in p}
+        self._InlineProcessor__build_ancestors(tree, tree_parents)  # type: ignore[attr-defined]
+        stack = [(tree, tree_parents)]
+        while stack:
+            element, parents = stack.pop(0)
+            self.ancestors = parents
+            if element is not tree:
+                self.ancestors.append(element.tag.lower())
+            inserts = []
+            for child in element:
+                text = child.text
+                if text and not isinstance(text, util.AtomicString) and _inline(text):
+                    self.ancestors.append(child.tag.lower())
+                    child.text = None
+                    made = place(handle(text), child)
+                    for item in made:
+                        self.parent_map[item[0]] = child
+                    stack += made
+                    inserts.append((child, made))
+                    self.ancestors.pop()
+                if child.tail and _inline(child.tail):
+                    self._tail(element, child, handle(child.tail), place)
+                if len(child):
+                    self.parent_map[child] = element
+                    stack.append((child, self.ancestors[:]))
+            for child, made in inserts:
+                for index, item in enumerate(made):
+                    child.insert(index, item[0])
+        return tree
+
+    def _tail(self, element: etree.Element, child: etree.Element, tail: str,
+              place: Any) -> None:
+        """The stock handling of a child's tail that patterns changed."""
+        holder = etree.Element("d")
+        child.tail = None
+        made = place(tail, holder, False)
+        if holder.tail:
+            child.tail = holder.tail
+        position = list(element).index(child) + 1
+        for item in reversed(made):
+            self.parent_map[item[0]] = element
+            element.insert(position, item[0])
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
-        if isinstance(data, util.AtomicString) or (
-                patternIndex == 0 and not INLINE_TRIGGER.search(data)):
+        if isinstance(data, util.AtomicString) or (patternIndex == 0 and not _inline(data)):
             return data
         marked, start = self.marked, 0
         while patternIndex < len(marked):  # the stock loop, skipping hopeless patterns
