@@ -32,6 +32,9 @@ from generator.write import Staged, WriteStats, check_paths, commit, discard, st
 PAGES_ENTRY = "pages"
 GAPS_ENTRY = "translation-gaps"
 SNAPSHOT_PREFIX = "snapshot-"
+# Kinds whose files cost the most to make each, rendered first: workers then end the
+# phase on small pages together instead of one of them on a sitemap or a last list.
+COSTLIEST_FIRST = ("image", "card", "sitemap", "feed", "listing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +232,7 @@ class BuildSession:
         this process's work while workers render); on any problem, remove what was
         staged and stop."""
         existed = self.output.exists()
-        staged, problems = render_all(renderer, jobs, self.workers,
+        staged, problems = render_all(renderer, _costliest_first(jobs), self.workers,
                                       partial(_stage, self.output), self._progress("rendering"),
                                       meanwhile)
         if problems:
@@ -377,6 +380,11 @@ def _up_to_date(job: Job, keys: Mapping[str, str], manifest: Mapping[str, str] |
     key = keys[job.path]
     return bool(key) and manifest is not None and manifest.get(job.path) == key and \
         (trusted or os.path.isfile(os.path.join(output, job.path)))
+
+
+def _costliest_first(jobs: list[Job]) -> list[Job]:
+    rank = {kind: index for index, kind in enumerate(COSTLIEST_FIRST)}
+    return sorted(jobs, key=lambda job: rank.get(job.kind, len(rank)))
 
 
 def _changed(previous: Mapping[str, Parsed], current: Mapping[str, Parsed]) -> bool:

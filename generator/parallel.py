@@ -33,8 +33,7 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
     least ``threshold`` items (below that, forking costs more than it saves).
     ``meanwhile`` runs in this process once the workers are started (after the fork, so
     they never see it half done), or first when there are no workers."""
-    size = max(1, len(items) // (max(workers, 1) * CHUNKS_PER_WORKER))
-    chunks = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    chunks = _chunks(len(items), max(workers, 1))
     if workers <= 1 or len(items) < threshold or "fork" not in \
             multiprocessing.get_all_start_methods():
         if meanwhile is not None:
@@ -51,6 +50,19 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
             return _collect(parts, chunks, len(items), progress)
     finally:
         _SHARED = None
+
+
+def _chunks(total: int, workers: int) -> list[tuple[int, int]]:
+    """Bounds of the chunks, large first and smaller towards the end (guided
+    scheduling): few round trips, and the workers finish close together."""
+    smallest = max(1, total // (workers * CHUNKS_PER_WORKER * 4))
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    while start < total:
+        stop = min(total, start + max(smallest, (total - start) // (workers * 2)))
+        bounds.append((start, stop))
+        start = stop
+    return bounds
 
 
 def _collect(parts: Iterable[list[R]], chunks: list[tuple[int, int]], total: int,
