@@ -21,7 +21,7 @@ from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, SiteError, error, raise_if_errors
 from generator.link import link_site
-from generator.load import Parsed, Scan, load_site, source_body, without_body
+from generator.load import INDEX_REDUCERS, Parsed, Scan, load_site, source_body
 from generator.model import Page, Site
 from generator.outputs import KINDS, cards
 from generator.outputs.static import theme_assets
@@ -99,7 +99,8 @@ class BuildSession:
         self.workers = jobs or default_workers()
         self.store = Store(config.root) if use_cache else None
         self.bodies = BodyStore(self.store) if self.store else None
-        self.index = JournaledMapping(self.store, PAGES_ENTRY) if self.store else None
+        self.index = JournaledMapping(self.store, PAGES_ENTRY, reducers=INDEX_REDUCERS) \
+            if self.store else None
         self.stored: set[str] = set()  # digests of the bodies in the cache's shards
         self.log = log
         self.persist = persist
@@ -326,7 +327,7 @@ class BuildSession:
         live = {page.digest for page in pages}
         new = {page.digest: page.body_html for page in pages if page.digest not in self.stored}
         self.bodies.save(new, live, self.stored - live)
-        self.index.write(self.parsed, without_body)
+        self.index.write(self.parsed)
         self.stored = live
         self.unsaved = False
 

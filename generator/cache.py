@@ -12,6 +12,7 @@ rendered again needs one.
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import os
 import pickle
@@ -20,6 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+Reducers = Mapping[type, Callable[[Any], tuple[Any, ...]]]  # as copyreg.pickle takes them
 CACHE_FOLDER = ".newshub-cache"
 CACHE_VERSION = 2
 
@@ -41,14 +43,19 @@ class Store:
     def delete(self, name: str) -> None:
         (self.folder / f"{name}.pickle").unlink(missing_ok=True)
 
-    def write(self, name: str, value: Any) -> None:
+    def write(self, name: str, value: Any, reducers: Reducers | None = None) -> None:
+        """Pickle ``value`` under ``name``; ``reducers`` pickle some types differently
+        here (as ``copyreg`` functions do everywhere)."""
         if not self.folder.is_dir():
             self.folder.mkdir(parents=True, exist_ok=True)
             self._remove_other_versions()
         target = self.folder / f"{name}.pickle"
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
         with temporary.open("wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+            if reducers:
+                pickler.dispatch_table = copyreg.dispatch_table | dict(reducers)
+            pickler.dump(value)
         os.replace(temporary, target)
 
 
@@ -66,9 +73,11 @@ class JournaledMapping:
     (Entries are validated again when used, so a journal lost in a crash costs time,
     never correctness.)"""
 
-    def __init__(self, store: Store, name: str, fold_share: float = 0.05) -> None:
+    def __init__(self, store: Store, name: str, fold_share: float = 0.05,
+                 reducers: Reducers | None = None) -> None:
         self.store = store
         self.name = name
+        self.reducers = reducers  # how values are stored (see Store.write)
         self.fold_share = fold_share
         self.journal: dict[str, Any] = {}
         self.saved: dict[str, Any] = {}  # what the files hold, by identity
@@ -88,21 +97,20 @@ class JournaledMapping:
         self.saved = dict(values)
         return values
 
-    def write(self, current: Mapping[str, Any], stored: Callable[[Any], Any]) -> None:
-        """Save ``current`` (each value as ``stored`` makes it) as a journal entry per
-        changed key, or as a new full copy."""
+    def write(self, current: Mapping[str, Any]) -> None:
+        """Save ``current`` as a journal entry per changed key, or as a new full copy."""
         changed = {key: value for key, value in current.items()
                    if self.saved.get(key) is not value}
         removed = self.saved.keys() - current.keys()
         pending = len(self.journal) + len(changed) + len(removed)
         if not self.complete or pending > max(100, self.fold_share * len(current)):
             self.store.delete(self.name + "-journal")
-            self.store.write(self.name, {key: stored(value) for key, value in current.items()})
+            self.store.write(self.name, dict(current), self.reducers)
             self.journal, self.complete = {}, True
         elif changed or removed:
-            self.journal.update({key: stored(value) for key, value in changed.items()})
+            self.journal.update(changed)
             self.journal.update(dict.fromkeys(removed))
-            self.store.write(self.name + "-journal", self.journal)
+            self.store.write(self.name + "-journal", self.journal, self.reducers)
         self.saved = dict(current)
 
 

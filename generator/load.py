@@ -23,7 +23,7 @@ import yaml
 from generator import imaging, markup
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
-from generator.model import Asset, Page, pickled_by_fields, replaced
+from generator.model import Asset, Page, field_names, field_values, pickled_by_fields
 from generator.parallel import Progress, parallel_map
 
 KNOWN_KEYS = {
@@ -191,10 +191,13 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     """Read, validate and convert one source (or reuse its result if its bytes match)."""
     try:
         with open(source.path, "rb") as handle:
+            # Stamped before reading: a file saved meanwhile is seen as changed next time.
+            status = os.fstat(handle.fileno())
             raw = handle.read()
     except OSError as exc:
         shown = _display_path(config, source.path)
         return Parsed((), "", None, (error(shown, None, f"cannot read: {exc.strerror}"),))
+    stamp = (source.path, status.st_mtime_ns, status.st_size)
     resources = tuple(_stamp(p) for p in source.resources)
     hashed = hashlib.blake2b(raw, digest_size=16)
     hashed.update(repr((LOAD_VERSION, [(Path(n).name, m, s) for n, m, s in resources]))
@@ -203,12 +206,11 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     previous = previous_results.get(source.path)
     if previous is not None and previous.digest == digest and \
             _unchanged(previous.inputs[1 + len(resources):]):
-        return Parsed((_stamp(source.path), *resources, *previous.inputs[1 + len(resources):]),
+        return Parsed((stamp, *resources, *previous.inputs[1 + len(resources):]),
                       digest, previous.page, previous.problems)
     problems: list[Problem] = []
     page, extra_inputs = _load_page(config, source, raw, digest, problems)
-    return Parsed((_stamp(source.path), *resources, *extra_inputs), digest, page,
-                  tuple(problems))
+    return Parsed((stamp, *resources, *extra_inputs), digest, page, tuple(problems))
 
 
 def source_body(path: Path) -> str:
@@ -219,11 +221,14 @@ def source_body(path: Path) -> str:
         return ""
 
 
-def without_body(parsed: Parsed) -> Parsed:
-    """The record for the cache index: the page without its HTML body."""
-    if parsed.page is None or not parsed.page.body_html:
-        return parsed
-    return replaced(parsed, page=replaced(parsed.page, body_html=""))
+def _page_without_body(page: Page) -> tuple[type[Page], tuple[Any, ...]]:
+    values = field_values(Page)(page)
+    return Page, (*values[:BODY_FIELD], "", *values[BODY_FIELD + 1:])
+
+
+BODY_FIELD = field_names(Page).index("body_html")
+# The cache index holds page records without their HTML bodies (kept in shards).
+INDEX_REDUCERS = MappingProxyType({Page: _page_without_body})
 
 
 def parse_front_matter(text: str) -> FrontMatter:

@@ -14,7 +14,7 @@ def test_journal_records_changes_and_folds_them_into_a_full_copy(tmp_path: Path)
     first = JournaledMapping(store, "pages")
     assert first.read() == {}
     values = {f"page-{n}": [n] for n in range(1000)}
-    first.write(values, list)
+    first.write(values)
     assert _names(store) == {"pages"}
 
     second = JournaledMapping(store, "pages")
@@ -23,7 +23,7 @@ def test_journal_records_changes_and_folds_them_into_a_full_copy(tmp_path: Path)
     current["page-7"] = ["edited"]
     del current["page-8"]
     current["page-new"] = ["new"]
-    second.write(current, list)
+    second.write(current)
     assert _names(store) == {"pages", "pages-journal"}
     assert len(store.read("pages-journal")) == 3, "only the changes are written"
 
@@ -31,9 +31,27 @@ def test_journal_records_changes_and_folds_them_into_a_full_copy(tmp_path: Path)
     read = third.read()
     assert read == current
     read.update({f"page-{n}": ["again"] for n in range(200)})
-    third.write(read, list)
+    third.write(read)
     assert _names(store) == {"pages"}, "a long journal is folded into a full copy"
     assert JournaledMapping(store, "pages").read() == read
+
+
+class Record:
+    def __init__(self, name: str, body: str) -> None:
+        self.name, self.body = name, body
+
+
+def test_reducers_shape_what_is_stored_not_what_is_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    index = JournaledMapping(store, "pages", reducers={Record: lambda r: (Record, (r.name, ""))})
+    kept = {"a": Record("a", "<p>long</p>")}
+    index.write(kept)
+    assert kept["a"].body == "<p>long</p>"
+    assert store.read("pages")["a"].body == ""
+    kept = {**kept, "b": Record("b", "<p>new</p>")}
+    index.write(kept)
+    assert store.read("pages-journal")["b"].body == ""
+    assert JournaledMapping(store, "pages").read()["b"].name == "b"
 
 
 def test_bodies_are_kept_by_digest_and_dropped_when_no_page_has_them(tmp_path: Path) -> None:
