@@ -25,7 +25,9 @@ and old output folders are moved aside and deleted only after the last timing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -109,10 +111,10 @@ def main() -> int:
     timings = [summarise("cold build (no cache, no output)", cold)]
     timings.append(summarise("rebuild, nothing changed",
                              [timed(newshub) for _ in range(args.repeat)]))
-    timings.append(summarise("rebuild, one article edited",
-                             [timed(newshub, before=lambda: edit(site)) for _ in
+    timings.append(summarise("rebuild, newest headline edited",
+                             [timed_edit(newshub, site, output) for _ in
                               range(args.repeat)]))
-    timings.append(summarise("edit in a running session (serve)",
+    timings.append(summarise("same edit in a running session (serve)",
                              [session_run(site, output) for _ in range(args.repeat)]))
     for layouts, runs in hugo_cold.items():
         timings.append(summarise(HUGO_LAYOUTS[layouts], runs))
@@ -167,15 +169,42 @@ def summarise(name: str, runs: list[tuple[float, float]]) -> Timing:
 
 
 def edited_article(site: Path) -> Path:
-    """An article in the middle of the French list: its edit reaches lists and tags."""
-    articles = sorted((site / "content/fr/news").glob("*.md"))
-    return articles[len(articles) // 2]
+    """The newest French article (the corpus dates them in order): a new headline on it
+    reaches its page, the first page of the French home, section and tag lists, and
+    the French feeds."""
+    return max((site / "content/fr/news").glob("*.md"))
 
 
 def edit(site: Path) -> None:
+    """A new headline and one more sentence, as an editor fixing the latest story."""
     article = edited_article(site)
-    article.write_text(article.read_text(encoding="utf-8") + "\nOne more sentence.\n",
-                       encoding="utf-8")
+    text = article.read_text(encoding="utf-8").replace('title: "', f'title: "{EDITED} ', 1)
+    article.write_text(text + "\nOne more sentence.\n", encoding="utf-8")
+
+
+EDITED = "Update:"
+SHOWING_THE_EDIT = ("fr/index.html", "fr/news/index.html", "fr/atom.xml", "fr/rss.xml",
+                    "fr/feed.json")
+
+
+def check_edit_shown(site: Path, output: Path) -> None:
+    """Stop the benchmark if an output that lists the edited article missed its new
+    headline."""
+    source = edited_article(site).read_text(encoding="utf-8")
+    title = re.search(r'^title: "(.*)"$', source, re.MULTILINE).group(1)
+    for name in SHOWING_THE_EDIT:
+        text = (output / name).read_text(encoding="utf-8")
+        shown = any(item["title"] == title for item in json.loads(text)["items"]) \
+            if name.endswith(".json") else title in text
+        if not shown:
+            sys.exit(f"the edited headline is missing from {name}")
+
+
+def timed_edit(command: list[str], site: Path, output: Path) -> tuple[float, float]:
+    """An edit rebuilt by a new process, checked."""
+    timing = timed(command, before=lambda: edit(site))
+    check_edit_shown(site, output)
+    return timing
 
 
 def session_run(site: Path, output: Path) -> tuple[float, float]:
@@ -204,6 +233,7 @@ def session_edit(site: Path, output: Path) -> None:
     start = time.perf_counter()
     session.build(touched=touched)
     seconds = time.perf_counter() - start
+    check_edit_shown(site, output)
     print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 

@@ -1,0 +1,39 @@
+"""Work spread over worker processes comes back whole and in order."""
+
+import os
+
+import pytest
+
+from generator.parallel import _chunks, parallel_map
+
+
+@pytest.mark.parametrize(("total", "workers"), [(0, 2), (1, 1), (5, 2), (300, 2),
+                                                (10_000, 2), (14_090, 8)])
+def test_chunks_cover_every_item_once_in_order_and_shrink(total: int, workers: int) -> None:
+    chunks = _chunks(total, workers)
+    assert [index for start, stop in chunks for index in range(start, stop)] == \
+        list(range(total))
+    sizes = [stop - start for start, stop in chunks]
+    assert all(size > 0 for size in sizes)
+    assert sizes[:-1] == sorted(sizes[:-1], reverse=True), "large chunks first"
+    if total >= 300:
+        assert sizes[0] >= 4 * min(sizes), "and small ones to end on"
+    assert len(chunks) <= max(total, 1) and len(chunks) <= 4 * workers * 16
+
+
+def _square_and_pid(number: int) -> tuple[int, int]:
+    return number * number, os.getpid()
+
+
+def test_results_keep_their_order_across_workers() -> None:
+    done = []
+    results = parallel_map(_square_and_pid, range(1000), workers=2, threshold=10,
+                           meanwhile=lambda: done.append(True))
+    assert [square for square, _pid in results] == [n * n for n in range(1000)]
+    assert os.getpid() not in {pid for _square, pid in results}, "made by the workers"
+    assert done == [True]
+
+
+def test_small_inputs_stay_in_this_process() -> None:
+    results = parallel_map(_square_and_pid, range(5), workers=2, threshold=10)
+    assert results == [(n * n, os.getpid()) for n in range(5)]
