@@ -179,13 +179,17 @@ def edited_article(site: Path) -> Path:
 
 
 def edit(site: Path) -> None:
-    """A new headline and one more sentence, as an editor fixing the latest story."""
+    """A new headline (of about the same length each time) and one more sentence, as an
+    editor fixing the latest story."""
     article = edited_article(site)
-    text = article.read_text(encoding="utf-8").replace('title: "', f'title: "{EDITED} ', 1)
+    text = article.read_text(encoding="utf-8")
+    done = EDITED.search(text)
+    number = int(done.group(1)) + 1 if done else 1
+    text = EDITED.sub("", text, count=1).replace('title: "', f'title: "Update {number}: ', 1)
     article.write_text(text + "\nOne more sentence.\n", encoding="utf-8")
 
 
-EDITED = "Update:"
+EDITED = re.compile(r"(?<=title: \")Update (\d+): ")
 SHOWING_THE_EDIT = ("fr/index.html", "fr/news/index.html", "fr/atom.xml", "fr/rss.xml",
                     "fr/feed.json")
 

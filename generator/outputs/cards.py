@@ -85,14 +85,29 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     digest_of = file_digests(site)
     for lang in site.config.language_codes:
         yield _job(home_card(site, lang), folder, digest_of)
-    fonts, logo = _card_fonts(site), _card_logo(site)
-    known = _REMEMBERED.for_settings((site.config, tuple(map(digest_of, fonts)),
-                                      digest_of(logo) if logo else ""))
     articles = [page for page in site.pages.values() if page.kind == "article"]
-    known.forget_beyond(len(articles))
+    _remembered(site).forget_beyond(len(articles))
     for page in articles:
-        yield known.job(page, lambda page=page: _job(article_card(site, page), folder,
-                                                     digest_of))
+        yield article_job(site, page)
+
+
+def article_job(site: Site, page: Page) -> Job:
+    """The article's card job (its key and bytes): remembered between builds while its
+    page record and the card settings stay the same (feeds name the same card)."""
+    return _remembered(site).job(page, lambda: _job(
+        article_card(site, page), imaging.cache_dir(site.config, "cards"), file_digests(site)))
+
+
+def _remembered(site: Site) -> _RememberedJobs:
+    """The remembered card jobs for this build's card settings (looked up once a build)."""
+    return derived(site, ("card jobs",), partial(_jobs_for_settings, site))
+
+
+def _jobs_for_settings(site: Site) -> _RememberedJobs:
+    digest_of = file_digests(site)
+    fonts, logo = _card_fonts(site), _card_logo(site)
+    return _REMEMBERED.for_settings((site.config, tuple(map(digest_of, fonts)),
+                                     digest_of(logo) if logo else ""))
 
 
 def _job(card: Card, folder: Path, digest_of: Callable[[Path], str]) -> Job:

@@ -140,10 +140,10 @@ def enclosure(site: Site, page: Page) -> Enclosure | None:
                          digest(file_stamp(source)), source.read_bytes)
     if not config.share_cards:
         return None
-    card = cards.article_card(site, page)
-    return Enclosure(absolute(config, card_path(page, page.lang)), "image/jpeg",
-                     cards.key(card, cards.file_digests(site)),
-                     partial(cards.card_bytes, card, imaging.cache_dir(config, "cards")))
+    card = cards.article_job(site, page)
+    assert card.produce is not None
+    return Enclosure(absolute(config, card_path(page, page.lang)), "image/jpeg", card.key,
+                     card.produce)
 
 
 def atom(site: Site, feed: Feed) -> bytes:
