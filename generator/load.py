@@ -221,12 +221,14 @@ def source_body(path: Path) -> str:
         return ""
 
 
+BODY_FIELD = field_names(Page).index("body_html")
+
+
 def _page_without_body(page: Page) -> tuple[type[Page], tuple[Any, ...]]:
     values = field_values(Page)(page)
     return Page, (*values[:BODY_FIELD], "", *values[BODY_FIELD + 1:])
 
 
-BODY_FIELD = field_names(Page).index("body_html")
 # The cache index holds page records without their HTML bodies (kept in shards).
 INDEX_REDUCERS = MappingProxyType({Page: _page_without_body})
 
