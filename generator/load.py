@@ -39,12 +39,23 @@ class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type
     """Safe YAML (libyaml's C parser where present) that keeps dates as text, so
     their time zone survives as written."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # Most values are plain strings: take them as they are (what the string
+        # constructor returns) without the general bookkeeping for each node.
+        if node.__class__ is yaml.ScalarNode and node.tag == STRING_TAG:
+            return node.value
+        return super().construct_object(node, deep)
+
+
+STRING_TAG = "tag:yaml.org,2002:str"
+
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 LOAD_VERSION = 2  # bump when parsing changes what a source turns into
+KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)\s*:")  # a top-level key, for its line number
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +268,7 @@ def parse_front_matter(text: str) -> FrontMatter:
         raise _FrontMatterError(2, "front matter must be a mapping of 'key: value' lines")
     key_lines = {}
     for number, line in enumerate(lines[1:end], 2):
-        match = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
+        match = KEY_LINE.match(line)
         if match and match.group(1) not in key_lines:
             key_lines[match.group(1)] = number
     return FrontMatter(values, key_lines, "\n".join(lines[end + 1:]), end + 2)
