@@ -114,7 +114,7 @@ def main() -> int:
     timings = [summarise("cold build (no cache, no output)", cold)]
     timings.append(summarise("rebuild, nothing changed",
                              [timed(newshub) for _ in range(args.repeat)]))
-    timings.append(summarise("rebuild, newest headline edited",
+    timings.append(summarise("new process, newest headline edited",
                              [timed_edit(newshub, site, output) for _ in
                               range(args.repeat)]))
     timings.append(summarise("same edit in a running session (serve)",
