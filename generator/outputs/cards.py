@@ -81,8 +81,7 @@ KEY_FIELDS = tuple(f.name for f in fields(Card) if f.name not in ("path", *FILES
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     if not site.config.share_cards:
         return
-    folder = imaging.cache_dir(site.config, "cards")
-    digest_of = file_digests(site)
+    folder, digest_of = _folder(site), file_digests(site)
     for lang in site.config.language_codes:
         yield _job(home_card(site, lang), folder, digest_of)
     articles = [page for page in site.pages.values() if page.kind == "article"]
@@ -94,8 +93,12 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
 def article_job(site: Site, page: Page) -> Job:
     """The article's card job (its key and bytes): remembered between builds while its
     page record and the card settings stay the same (feeds name the same card)."""
-    return _remembered(site).job(page, lambda: _job(
-        article_card(site, page), imaging.cache_dir(site.config, "cards"), file_digests(site)))
+    return _remembered(site).job(page, lambda: _job(article_card(site, page), _folder(site),
+                                                    file_digests(site)))
+
+
+def _folder(site: Site) -> Path:
+    return derived(site, ("card folder",), partial(imaging.cache_dir, site.config, "cards"))
 
 
 def _remembered(site: Site) -> _RememberedJobs:
