@@ -112,19 +112,38 @@ class BuildSession:
         self.translation_gaps: tuple[str, tuple[Problem, ...]] = ("", ())
         self.renderer: tuple[object, Renderer] | None = None
         self.scan: Scan | None = None  # the last walk of content/, for a watcher's builds
+        # What the last build left for ``finish``: the renderer, the jobs, their keys.
+        self.pending: tuple[Renderer, list[Job], dict[str, str]] | None = None
         self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True,
-              touched: frozenset[str] | None = None) -> BuildResult:
+              touched: frozenset[str] | None = None,
+              later: frozenset[str] = frozenset()) -> BuildResult:
         """Build; with ``shortcut``, a build whose inputs all match the last finished
         build's returns at once (no parsing, planning or rendering). ``touched``: a
         watcher saw only these Markdown sources change (absolute paths), so the content
-        folder need not be walked again."""
+        folder need not be walked again. Outputs of the kinds in ``later`` (a server's
+        share cards: no page shows them) are left for ``finish``; until it runs they
+        count as not built."""
         with _collector_paused():
-            return self._build(config or self.config, shortcut, touched)
+            return self._build(config or self.config, shortcut, touched, later)
 
-    def _build(self, config: SiteConfig, shortcut: bool,
-               touched: frozenset[str] | None) -> BuildResult:
+    def finish(self) -> None:
+        """Render and commit what the last build left for later."""
+        if self.pending is None:
+            return
+        renderer, jobs, keys = self.pending
+        self.pending = None
+        with _collector_paused():
+            staged = self._render(renderer, jobs, None)
+            built = set(self.manifest or keys)
+            commit(staged, self.output, built, built)  # nothing to remove
+            self.manifest = {**(self.manifest or {}), **keys} if self.store else None
+            if self.store and self.persist:
+                self.store.write(manifest_name(self.output), self.manifest)
+
+    def _build(self, config: SiteConfig, shortcut: bool, touched: frozenset[str] | None,
+               later: frozenset[str]) -> BuildResult:
         scan = self.scan if touched is not None and config == self.config else None
         self.config = config
         snapshot = self._snapshot(config) if self.store and self.persist else None
@@ -160,20 +179,26 @@ class BuildSession:
                 manifest = self._previous_manifest()
                 stale = [job for job in planned if not _up_to_date(
                     job, keys, manifest, self.output, self.wrote_manifest)]
+                deferred = [job for job in stale if job.kind in later]
+                stale = [job for job in stale if job.kind not in later] if deferred else stale
                 previous_paths = set(manifest) if manifest is not None else \
                     set() if _empty(self.output) else None  # None: scan for leftovers
         except SiteError:
             if save is not None:
                 save()  # what was parsed serves the next build, whatever failed after
             raise
+        renderer = self._renderer(config, templates, catalogs)
         with _phase("render", timings):
-            staged = self._render(self._renderer(config, templates, catalogs), stale, save)
+            staged = self._render(renderer, stale, save)
         with _phase("write", timings):
             stats = commit(staged, self.output, {job.path for job in planned}, previous_paths,
                            config.owns)
             others = {path: key for path, key in (manifest or {}).items()
                       if not config.owns(path)}  # other languages' files, from their builds
-            keys = {**others, **keys}
+            waiting = {job.path: (manifest or {}).get(job.path, "") for job in deferred}
+            self.pending = (renderer, deferred, {job.path: keys[job.path] for job in deferred}) \
+                if deferred else None
+            keys = {**others, **keys, **waiting}
             self.manifest = keys if self.store else None
             self.wrote_manifest = self.manifest is not None and not self.persist
             if self.store and self.persist:

@@ -9,6 +9,7 @@ that fails shows its errors in the browser until the next good save.
 from __future__ import annotations
 
 import errno
+import gc
 import html
 import os
 import shutil
@@ -20,6 +21,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +34,9 @@ from generator.watch import Change, ChangeKind, Watcher
 
 EVENTS_PATH = "/__newshub/events"
 KEEPALIVE_SECONDS = 10.0
+IDLE_COLLECT_SECONDS = 1.0  # after a build: browsers have fetched the new pages by then
+COLLECT_AT_LEAST_EVERY = 10  # builds, when saves come faster than that
+LATER_KINDS = frozenset({"card"})  # made after the browsers reload: no page shows them
 RELOAD_SCRIPT = (
     '<script>(function(){{var g={generation},s=new EventSource("{events}");'
     's.addEventListener("build",function(e){{if(+e.data!==g)location.reload()}})}})()</script>'
@@ -61,6 +66,8 @@ class DevSite:
         self.changed = threading.Condition()
         self.build_lock = threading.Lock()
         self.stopping = False
+        self.collection: threading.Timer | None = None
+        self.uncollected = 0  # builds since the last collection
 
     def rebuild(self, changes: frozenset[Change] = frozenset()) -> None:
         with self.build_lock:
@@ -75,6 +82,30 @@ class DevSite:
             with self.changed:
                 self.state = BuildState(self.state.generation + 1, errors)
                 self.changed.notify_all()
+            if not errors and self.session is not None:  # cards, once browsers were told
+                problems = self._run(self.session.finish)
+                if problems:
+                    self.log("✗ share cards failed:\n  " + "\n  ".join(problems))
+        self._collect_when_idle()
+
+    def _collect_when_idle(self) -> None:
+        """Free earlier builds' sites (their views make reference cycles) a moment after
+        a build, not whenever the automatic collector would: a full collection walks the
+        whole site (~0.1 s) and landed inside the next save's build or page fetch."""
+        self.uncollected += 1
+        if self.collection is not None:
+            self.collection.cancel()
+        if self.uncollected >= COLLECT_AT_LEAST_EVERY:
+            self.collect()
+            return
+        self.collection = threading.Timer(IDLE_COLLECT_SECONDS, self.collect)
+        self.collection.daemon = True
+        self.collection.start()
+
+    def collect(self) -> None:
+        with self.build_lock:
+            self.uncollected = 0
+            gc.collect()
 
     def _touched_sources(self, changes: frozenset[Change]) -> frozenset[str] | None:
         """The Markdown sources a batch of changes touched, when it touched nothing else
@@ -86,19 +117,27 @@ class DevSite:
         return frozenset(str(path) for path in paths)
 
     def _build(self, touched: frozenset[str] | None = None) -> tuple[str, ...]:
+        return self._run(partial(self._build_with, touched))
+
+    def _build_with(self, touched: frozenset[str] | None) -> None:
+        config = load_config(self.root, base_url=self.base_url, include_drafts=self.drafts)
+        first = self.session is None
+        if self.session is None:  # the first build runs before any thread: all cores
+            self.session = BuildSession(config, self.output, persist=False)
+        else:  # later ones run beside the server's threads: never fork there
+            self.session.workers = 1
+        self.session.build(config, touched=touched, later=LATER_KINDS)
+        if first:
+            self.session.prepare()  # templates compiled before the first save
+
+    def _run(self, step: Callable[[], None]) -> tuple[str, ...]:
+        """Run a build step; its problems as lines to show (a bug must not kill the
+        server: it is shown like a build error)."""
         try:
-            config = load_config(self.root, base_url=self.base_url, include_drafts=self.drafts)
-            first = self.session is None
-            if self.session is None:  # the first build runs before any thread: all cores
-                self.session = BuildSession(config, self.output, persist=False)
-            else:  # later ones run beside the server's threads: never fork there
-                self.session.workers = 1
-            self.session.build(config, touched=touched)
-            if first:
-                self.session.prepare()  # templates compiled before the first save
+            step()
         except SiteError as exc:
             return tuple(str(problem) for problem in exc.problems)
-        except Exception:  # a bug must not kill the server; show it like a build error
+        except Exception:
             return (traceback.format_exc(),)
         return ()
 
@@ -109,6 +148,8 @@ class DevSite:
             return self.state
 
     def stop(self) -> None:
+        if self.collection is not None:
+            self.collection.cancel()
         with self.changed:
             self.stopping = True
             self.changed.notify_all()
@@ -229,6 +270,7 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
         return 1
     server.daemon_threads = True
     _stop_on_terminate(os.getpid())
+    gc.disable()  # garbage is collected a moment after each build instead (see DevSite)
     watcher = Watcher(root, site.rebuild)
     try:
         site.rebuild()

@@ -311,3 +311,43 @@ def test_a_build_session_lets_its_old_sites_go(tmp_path: Path) -> None:
     assert gc.isenabled() and gc.get_freeze_count() == 0
     gc.collect()
     assert sum(isinstance(thing, Site) for thing in gc.get_objects()) <= 2
+
+
+def test_outputs_left_for_later_are_made_by_finish(tmp_path: Path) -> None:
+    """``serve`` shows pages before drawing share cards: a build leaves the cards of
+    ``later`` kinds for ``finish``, and counts them as not built until it runs."""
+    from generator.build import BuildSession
+
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    session = BuildSession(load_config(work.site), work.output, jobs=1, persist=False)
+    first = session.build(later=frozenset({"card"}))
+    assert first.rendered and not any(p.endswith("card.jpg") for p in first.rendered)
+    assert not list(work.output.rglob("card.jpg"))
+    session.finish()
+    work.assert_matches_clean_build()
+
+    old_card = (work.output / "fr/news/wells/card.jpg").read_bytes()
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits réparés")
+    result = session.build(load_config(work.site), later=frozenset({"card"}))
+    assert "fr/news/wells/index.html" in result.rendered
+    assert (work.output / "fr/news/wells/card.jpg").read_bytes() == old_card
+    again = session.build(load_config(work.site), later=frozenset({"card"}))
+    assert again.rendered == frozenset(), "the waiting card is not a change to render"
+    session.finish()
+    assert (work.output / "fr/news/wells/card.jpg").read_bytes() != old_card
+    work.assert_matches_clean_build()
+    session.finish()  # nothing left: nothing happens
+    assert session.build(load_config(work.site)).rendered == frozenset()
+
+
+def test_a_card_left_waiting_is_made_by_the_next_build_without_later(tmp_path: Path) -> None:
+    from generator.build import BuildSession
+
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    session = BuildSession(load_config(work.site), work.output, jobs=1, persist=False)
+    session.build()
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits réparés")
+    session.build(load_config(work.site), later=frozenset({"card"}))
+    result = session.build(load_config(work.site))
+    assert "fr/news/wells/card.jpg" in result.rendered
+    work.assert_matches_clean_build()

@@ -270,3 +270,44 @@ def test_an_open_page_reloads_by_itself_in_a_real_browser(server: Server, site: 
         page.wait_for_function("document.body.innerText.includes('Crews repaired')",
                                timeout=TIMEOUT * 1000)
         assert page.url == server.base + "/en/news/wells/"
+
+
+def _bytes(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read()
+
+
+def test_a_new_headline_draws_the_share_card_again(server: Server, site: Path) -> None:
+    """Cards are drawn after the browsers were told (no page shows them), but drawn."""
+    card = server.base + "/fr/news/wells/card.jpg"
+    before = _bytes(card)
+    article = site / "content/fr/news/wells.md"
+    article.write_text(article.read_text().replace("Puits et pompes", "Puits réparés"))
+    until(lambda: "Puits réparés" in server.get("/fr/news/wells/")[1], "the page shows it")
+    until(lambda: _bytes(card) != before, "the card is drawn again")
+
+
+def test_served_builds_free_earlier_sites_when_idle(site: Path) -> None:
+    """The server keeps the automatic collector off and collects a moment after each
+    build: earlier builds' sites (cycles through their views) must not pile up."""
+    import gc
+
+    from generator.model import Site
+    from generator.serve import DevSite
+
+    dev = DevSite(site, "127.0.0.1", free_port(), True, log=lambda _message: None)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        article = site / "content/en/news/wells.md"
+        for number in range(4):
+            article.write_text(article.read_text() + f"\nMore {number}.\n")
+            dev.rebuild(frozenset({Change(ChangeKind.CONTENT,
+                                          PurePath("content/en/news/wells.md"))}))
+        assert dev.collection is not None and dev.collection.is_alive()
+        dev.collection.join(TIMEOUT)  # the idle collection
+        assert sum(isinstance(thing, Site) for thing in gc.get_objects()) <= 2
+    finally:
+        dev.stop()
+        if was_enabled:
+            gc.enable()
