@@ -85,16 +85,20 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for lang in site.config.language_codes:
         yield _job(home_card(site, lang), folder, digest_of)
     articles = [page for page in site.pages.values() if page.kind == "article"]
-    _remembered(site).forget_beyond(len(articles))
+    known = _remembered(site)
+    known.forget_beyond(len(articles))
     for page in articles:
-        yield article_job(site, page)
+        yield known.job(page, partial(_article_job, site, page))
 
 
 def article_job(site: Site, page: Page) -> Job:
     """The article's card job (its key and bytes): remembered between builds while its
     page record and the card settings stay the same (feeds name the same card)."""
-    return _remembered(site).job(page, lambda: _job(article_card(site, page), _folder(site),
-                                                    file_digests(site)))
+    return _remembered(site).job(page, partial(_article_job, site, page))
+
+
+def _article_job(site: Site, page: Page) -> Job:
+    return _job(article_card(site, page), _folder(site), file_digests(site))
 
 
 def _folder(site: Site) -> Path:
