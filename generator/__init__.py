@@ -1,3 +1,3 @@
 """newshub: a static-site generator for multilingual, mobile-first NGO news hubs."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

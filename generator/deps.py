@@ -11,7 +11,7 @@ through their context and never fetch data behind the engine's back.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +24,7 @@ from jinja2.ext import i18n as I18nExtension
 from generator.config import SiteConfig
 from generator.i18n import catalog_path
 from generator.model import Page
+from generator.theme import locale_layers
 
 ENGINE_VERSION = 1  # bump when the same inputs should give different outputs
 
@@ -58,21 +59,33 @@ def site_salt(config: SiteConfig, assets: Mapping[str, str]) -> str:
                   tuple(sorted(assets.items())))
 
 
-def template_digests(templates: Path) -> Mapping[str, str]:
-    """Each template's digest over itself and every template it extends or includes
-    (parsed again only when a template file's size or mtime changed)."""
-    stamps = tuple(file_stamp(p) for p in sorted(templates.rglob("*")) if p.is_file())
-    return _template_digests(templates, stamps)
+def template_digests(folders: Sequence[Path]) -> Mapping[str, str]:
+    """Each template's digest over itself and every template it extends or includes, each
+    name read from the first theme layer that has it (parsed again only when a template
+    file's size or mtime changed)."""
+    files = _layered(tuple(folders))
+    stamps = tuple(file_stamp(path) for path in files.values())
+    return _template_digests(tuple(folders), stamps)
+
+
+def _layered(folders: tuple[Path, ...]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            name = path.relative_to(folder).as_posix()
+            if name not in found and path.is_file():
+                found[name] = path
+    return dict(sorted(found.items()))
 
 
 @lru_cache(maxsize=8)
-def _template_digests(templates: Path,
+def _template_digests(folders: tuple[Path, ...],
                       _stamps: tuple[tuple[str, int, int], ...]) -> Mapping[str, str]:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders),
                              extensions=[I18nExtension])
-    names = sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*")
-                   if p.is_file())
-    sources = {name: (templates / name).read_bytes() for name in names}
+    files = _layered(folders)
+    names = list(files)
+    sources = {name: path.read_bytes() for name, path in files.items()}
     references = {name: _references(env, name, sources[name], names) for name in names}
     return MappingProxyType({
         name: digest(tuple((n, sources[n]) for n in sorted(_closure(name, references))))
@@ -99,9 +112,11 @@ def _closure(name: str, references: Mapping[str, set[str]]) -> set[str]:
 
 
 def catalog_digests(config: SiteConfig) -> dict[str, str]:
-    """Each language's catalog file, as a digest ("" when it has none)."""
+    """Each language's catalog files (the site's and the bundled one), as a digest
+    ("" when it has none)."""
     result = {}
     for code in config.language_codes:
-        path = catalog_path(config.locales_dir, code)
-        result[code] = digest(path.read_bytes()) if path.is_file() else ""
+        paths = [catalog_path(folder, code) for folder in locale_layers(config)]
+        found = tuple(path.read_bytes() for path in paths if path.is_file())
+        result[code] = digest(found) if found else ""
     return result

@@ -8,14 +8,17 @@ extraction, update and compilation for the theme's templates.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
+from fnmatch import fnmatch
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.numbers import format_decimal
@@ -23,6 +26,7 @@ from babel.support import NullTranslations, Translations
 
 from generator.config import SiteConfig, babel_locale
 from generator.errors import Problem, warning
+from generator.theme import locale_layers, site_locales, theme_files
 
 SOURCE_LANGUAGE = "en"
 DOMAIN = "messages"
@@ -49,9 +53,27 @@ def read_catalog(locales_dir: Path, code: str) -> Catalog | None:
         return read_po(handle, locale=babel_locale(code), domain=DOMAIN)
 
 
-def translations_for(locales_dir: Path, code: str) -> NullTranslations:
-    """Gettext translations for one language, compiled from its ``.po`` in memory."""
-    catalog = read_catalog(locales_dir, code)
+def merged_catalog(layers: Sequence[Path], code: str) -> Catalog | None:
+    """One language's catalog over every layer, string by string: a message the first
+    layer translates wins; untranslated or fuzzy entries never hide a later layer's."""
+    catalogs = [c for c in (read_catalog(folder, code) for folder in layers) if c is not None]
+    if not catalogs:
+        return None
+    merged = Catalog(locale=babel_locale(code), domain=DOMAIN, fuzzy=False)
+    base = catalogs[-1]
+    merged.mime_headers = [("Plural-Forms", base.plural_forms)]
+    for catalog in catalogs:  # the most specific first: the first translation wins
+        same_plurals = catalog.plural_forms == base.plural_forms
+        for message in catalog:
+            if (message.id and message.id not in merged and _is_translated(message)
+                    and (same_plurals or not message.pluralizable)):
+                merged[message.id] = message
+    return merged
+
+
+def translations_for(layers: Sequence[Path], code: str) -> NullTranslations:
+    """Gettext translations for one language, compiled in memory from its catalogs."""
+    catalog = merged_catalog(layers, code)
     if catalog is None:
         return NullTranslations()
     buffer = io.BytesIO()
@@ -61,14 +83,16 @@ def translations_for(locales_dir: Path, code: str) -> NullTranslations:
 
 
 def missing_translations(config: SiteConfig) -> list[Problem]:
-    """A warning for each theme string a language's catalog does not translate."""
-    wanted = template_messages(config.theme_dir / "templates")
+    """A warning for each theme string a language's catalogs do not translate (the site's
+    own catalog is the file to fix)."""
+    wanted = template_messages(theme_files(config, "templates"))
+    layers = locale_layers(config)
     problems = []
     for language in config.languages:
         if language.code == SOURCE_LANGUAGE:
             continue
-        catalog = read_catalog(config.locales_dir, language.code)
-        path = catalog_path(config.locales_dir, language.code)
+        catalog = merged_catalog(layers, language.code)
+        path = catalog_path(site_locales(config), language.code)
         if catalog is None:
             problems.append(warning(path, None, f"no catalog for '{language.code}': the theme "
                                                 "is shown in English (run newshub i18n update)"))
@@ -81,67 +105,117 @@ def missing_translations(config: SiteConfig) -> list[Problem]:
     return problems
 
 
-def _translated(catalog: Catalog, msgid: str | tuple[str, str]) -> bool:
-    message = catalog.get(msgid if isinstance(msgid, str) else msgid[0])
-    if message is None or message.fuzzy:
+def _is_translated(message: Message) -> bool:
+    if message.fuzzy:
         return False
     strings = message.string if isinstance(message.string, tuple) else (message.string,)
     return all(strings)
 
 
-def template_messages(templates: Path) -> tuple[str | tuple[str, str], ...]:
+def _translated(catalog: Catalog, msgid: str | tuple[str, str]) -> bool:
+    message = catalog.get(msgid if isinstance(msgid, str) else msgid[0])
+    return message is not None and _is_translated(message)
+
+
+def _extracted(templates: Mapping[str, Path]) -> Iterator[tuple[str, int, Any, list[str], Any]]:
+    """Every translatable string of the theme's templates (each name from the layer that
+    provides it), as ``(name, line, message, comments, context)``."""
+    for name, path in templates.items():
+        pattern, method = next(((p, m) for p, m in TEMPLATE_METHODS if fnmatch(name, p)),
+                               (None, None))
+        if method is None:
+            continue
+        with path.open("rb") as handle:
+            for line, message, comments, context in extract(
+                    method, handle, options=EXTRACT_OPTIONS[pattern]):
+                yield name, line, message, comments, context
+
+
+def template_messages(templates: Mapping[str, Path]) -> tuple[str | tuple[str, str], ...]:
     """Every translatable string in a theme's templates, in a stable order."""
     found: dict[str | tuple[str, str], None] = {}
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(templates), TEMPLATE_METHODS, EXTRACT_OPTIONS
-    ):
+    for _name, _line, message, _comments, _context in _extracted(templates):
         found.setdefault(message, None)
     return tuple(found)
 
 
-def extract(config: SiteConfig) -> Path:
-    """Write ``locales/messages.pot`` from the theme's templates."""
+def extract_template(config: SiteConfig) -> Path:
+    """Write ``locales/messages.pot`` from the theme's templates; an unchanged set of
+    strings leaves the file as it is (its creation date too, so git sees no change)."""
     template = Catalog(project="newshub", domain=DOMAIN, fuzzy=False)
-    templates = config.theme_dir / "templates"
-    for filename, line, message, comments, context in extract_from_dir(
-        str(templates), TEMPLATE_METHODS, EXTRACT_OPTIONS
-    ):
-        template.add(message, None, [(f"templates/{filename}", line)],
+    for name, line, message, comments, context in _extracted(theme_files(config, "templates")):
+        template.add(message, None, [(f"templates/{name}", line)],
                      auto_comments=comments, context=context)
-    target = config.root / "locales" / f"{DOMAIN}.pot"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as handle:
-        write_po(handle, template, omit_header=False, sort_output=True, width=100)
+    target = site_locales(config) / f"{DOMAIN}.pot"
+    if target.is_file():
+        with target.open("rb") as handle:
+            previous = read_po(handle)
+        template.creation_date = previous.creation_date
+    _write_if_changed(target, template, omit_header=False)
     return target
 
 
 def update(config: SiteConfig) -> list[Path]:
-    """Create or update each language's ``.po`` from the template catalog."""
-    pot = extract(config)
+    """Create or update each language's ``.po`` in the site's ``locales/`` from the
+    template catalog. Strings the bundled catalogs already translate are left out of a
+    site's catalog (the site inherits them; add one to override it)."""
+    pot = extract_template(config)
     with pot.open("rb") as handle:
         template = read_po(handle)
+    own = site_locales(config)
+    bundled = [folder for folder in locale_layers(config) if folder.resolve() != own.resolve()]
     written = []
     for language in config.languages:
-        path = catalog_path(config.root / "locales", language.code)
-        catalog = read_catalog(config.root / "locales", language.code)
+        path = catalog_path(own, language.code)
+        catalog = read_catalog(own, language.code)
+        inherited = merged_catalog(bundled, language.code)
         if catalog is None:
             catalog = Catalog(locale=language.locale, domain=DOMAIN, project="newshub")
-        catalog.update(template, update_header_comment=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            write_po(handle, catalog, sort_output=True, width=100, ignore_obsolete=True)
-        written.append(path)
+            if inherited is not None:  # plural strings must count the way the bundled do
+                catalog.mime_headers = [("Plural-Forms", inherited.plural_forms)]
+        catalog.update(_wanted_here(template, catalog, inherited), update_header_comment=False)
+        if _write_if_changed(path, catalog, ignore_obsolete=True):
+            written.append(path)
     return written
 
 
+def _wanted_here(template: Catalog, own: Catalog, bundled: Catalog | None) -> Catalog:
+    """The template without the strings the bundled catalog translates, unless the site's
+    catalog already has them (its overrides)."""
+    if bundled is None:
+        return template
+    kept = Catalog(project=template.project, domain=DOMAIN, fuzzy=False)
+    kept.creation_date = template.creation_date
+    for message in template:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        if key in own or not _translated(bundled, key):
+            kept[message.id] = message
+    return kept
+
+
+def _write_if_changed(path: Path, catalog: Catalog, **options: Any) -> bool:
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, sort_output=True, width=100, **options)
+    data = buffer.getvalue()
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return True
+
+
 def compile_catalogs(config: SiteConfig) -> list[Path]:
-    """Write a ``.mo`` beside each ``.po`` (for tools that want them; builds read ``.po``)."""
+    """Write a ``.mo`` beside each of the site's ``.po`` files (for tools that want them;
+    builds read the ``.po`` files)."""
     written = []
+    own = site_locales(config)
     for language in config.languages:
-        catalog = read_catalog(config.root / "locales", language.code)
+        catalog = read_catalog(own, language.code)
         if catalog is None:
             continue
-        path = catalog_path(config.root / "locales", language.code).with_suffix(".mo")
+        path = catalog_path(own, language.code).with_suffix(".mo")
         with path.open("wb") as handle:
             write_mo(handle, catalog)
         written.append(path)

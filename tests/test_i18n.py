@@ -6,7 +6,9 @@ import gettext
 import shutil
 from pathlib import Path
 
+import lxml.html
 import pytest
+from babel.messages.pofile import read_po, write_po
 
 from generator.cli import main
 from generator.config import load_config
@@ -42,32 +44,73 @@ def test_list_pages_count_their_articles_in_the_page_language(tmp_path: Path) ->
     assert count.text_content().strip().endswith(("مقالات", "مقالة واحدة", "مقالتان"))
 
 
+def test_a_site_catalog_overrides_the_bundled_one_string_by_string(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    shutil.copytree(FIXTURES / "multilingual", source)
+    catalog = source / "locales/fr/LC_MESSAGES/messages.po"
+    catalog.parent.mkdir(parents=True)
+    catalog.write_text('msgid ""\nmsgstr ""\n"Language: fr\\n"\n\n'
+                       'msgid "Donate"\nmsgstr "Soutenir"\n\n'
+                       'msgid "Skip to content"\nmsgstr ""\n', encoding="utf-8")
+    assert main(["build", "--site", str(source), "--output", str(tmp_path / "out"),
+                 "--quiet"]) == 0
+    page = lxml.html.fromstring((tmp_path / "out/fr/news/wells/index.html").read_bytes())
+    links = [a.text_content().strip() for a in page.iter("a")]
+    assert "Soutenir" in links, "the site's own string wins"
+    assert "Aller au contenu" in links, "an empty site string never hides the bundled one"
+
+
 def test_a_missing_string_falls_back_to_english_with_a_warning(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "src"
     shutil.copytree(FIXTURES / "multilingual", source)
-    shutil.copytree(REPO / "themes", source / "themes")
-    shutil.copytree(REPO / "locales", source / "locales")
-    catalog = source / "locales/fr/LC_MESSAGES/messages.po"
-    catalog.write_text(catalog.read_text(encoding="utf-8").replace(
-        'msgstr "Faire un don"', 'msgstr ""'), encoding="utf-8")
+    config = source / "site.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n[languages.ru]\n")
+    (source / "content/ru/news").mkdir(parents=True)
+    shutil.copy(source / "content/fr/news/wells.md", source / "content/ru/news/wells.md")
+    assert main(["i18n", "update", "--site", str(source)]) == 0
+    catalog = source / "locales/ru/LC_MESSAGES/messages.po"
+    with catalog.open("rb") as handle:
+        russian = read_po(handle)
+    for message in russian:
+        if message.id and message.id != "Donate":
+            message.string = ("ru",) * 3 if message.pluralizable else "ru"
+    with catalog.open("wb") as handle:
+        write_po(handle, russian)
     capsys.readouterr()
     code = main(["build", "--site", str(source), "--output", str(tmp_path / "out")])
     assert code == 0
-    assert "locales/fr/LC_MESSAGES/messages.po: warning: missing translation for 'Donate'" \
+    assert "locales/ru/LC_MESSAGES/messages.po: warning: missing translation for 'Donate'" \
         in capsys.readouterr().err
-    page = (tmp_path / "out/fr/news/wells/index.html").read_text(encoding="utf-8")
+    page = (tmp_path / "out/ru/news/wells/index.html").read_text(encoding="utf-8")
     assert ">Donate</a>" in page
-    (source / "content/fr/news/wells.md").write_text(
-        (source / "content/fr/news/wells.md").read_text(encoding="utf-8") + "\nPlus.\n",
-        encoding="utf-8")
+    wells = source / "content/ru/news/wells.md"
+    wells.write_text(wells.read_text(encoding="utf-8") + "\nPlus.\n", encoding="utf-8")
     assert main(["build", "--site", str(source), "--output", str(tmp_path / "out")]) == 0
     assert "missing translation for 'Donate'" in capsys.readouterr().err, \
         "the next process reports the gap again (from the cache)"
     catalog.write_text(catalog.read_text(encoding="utf-8").replace(
-        'msgid "Donate"\nmsgstr ""', 'msgid "Donate"\nmsgstr "Donner"'), encoding="utf-8")
+        'msgid "Donate"\nmsgstr ""', 'msgid "Donate"\nmsgstr "Пожертвовать"'), encoding="utf-8")
     assert main(["build", "--site", str(source), "--output", str(tmp_path / "out")]) == 0
     assert "missing translation for 'Donate'" not in capsys.readouterr().err
+
+
+def test_update_in_a_site_writes_only_what_the_bundle_lacks(tmp_path: Path) -> None:
+    site = build_copy(FIXTURES / "multilingual", tmp_path).site
+    assert main(["i18n", "update", "--site", str(site)]) == 0
+    assert not (REPO / "locales" / "messages.pot").samefile(site / "locales/messages.pot")
+    french = (site / "locales/fr/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    assert 'msgid "Donate"' not in french, "the bundled catalog translates it: inherited"
+    built = main(["build", "--site", str(site), "--output", str(tmp_path / "again"),
+                  "--quiet"])
+    assert built == 0
+    page = lxml.html.fromstring((tmp_path / "again/fr/news/wells/index.html").read_bytes())
+    assert "Aller au contenu" in [a.text_content().strip() for a in page.iter("a")], \
+        "after i18n update the skip link is still in French"
+    pot = site / "locales/messages.pot"
+    before = pot.read_bytes()
+    assert main(["i18n", "extract", "--site", str(site)]) == 0
+    assert pot.read_bytes() == before, "no new strings, no change (POT-Creation-Date kept)"
 
 
 def test_extract_update_compile(tmp_path: Path) -> None:

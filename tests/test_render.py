@@ -15,6 +15,7 @@ from generator.config import load_config
 from generator.link import link_site
 from generator.load import load_site
 from generator.render import Renderer
+from generator.theme import locale_layers
 from tests.conftest import REPO
 
 
@@ -25,7 +26,7 @@ def stock_environment(renderer: Renderer, lang: str) -> jinja2.Environment:
                                undefined=jinja2.StrictUndefined, extensions=[I18nExtension],
                                trim_blocks=True, lstrip_blocks=True)
     stock.install_gettext_translations(  # type: ignore[attr-defined]
-        i18n.translations_for(renderer.config.locales_dir, lang), newstyle=True)
+        i18n.translations_for(locale_layers(renderer.config), lang), newstyle=True)
     stock.globals.update(fast.globals)
     stock.filters.update(fast.filters)
     return stock
