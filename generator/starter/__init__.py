@@ -142,8 +142,8 @@ def workflow(languages: tuple[str, ...]) -> str:
 
 def logo_svg(title: str, color: str) -> str:
     """A placeholder logo: the title's initials on the brand colour."""
-    initials = "".join(word[0] for word in title.split()[:2] if word[:1].isalnum()).upper()
-    letters = initials or "N"
+    firsts = (next((c for c in word if c.isalnum()), "") for word in title.split())
+    letters = "".join(firsts)[:2].upper() or "N"
     return ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" '
             'height="64">\n'
             f'<rect width="64" height="64" rx="12" fill="{color}"/>\n'
