@@ -8,26 +8,58 @@ Parsed sources are kept in two parts, so a rebuild after one edit reads and writ
 little: an index of page records without their HTML bodies, and the bodies in
 shards addressed by each source's content digest, read only when a page that is
 rendered again needs one.
+
+Reading the cache never runs code: entries are pickles, but read by an unpickler that
+builds only plain data and the record classes named in ``SAFE_GLOBALS`` (a crafted
+entry naming anything else, like ``os.system``, reads as missing). Readers check the
+shape of what they get, so a damaged or crafted entry costs a rebuild, never a crash.
 """
 
 from __future__ import annotations
 
 import copyreg
 import hashlib
+import importlib
 import os
 import pickle
 import shutil
 from collections.abc import Callable, Mapping
+from contextlib import suppress
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 Reducers = Mapping[type, Callable[[Any], tuple[Any, ...]]]  # as copyreg.pickle takes them
 CACHE_FOLDER = ".newshub-cache"
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: manifests hold each output file's size and mtime
+# Everything besides plain data (str, bytes, numbers, tuples, lists, dicts, sets) that a
+# cache entry may hold: the records newshub stores and the few standard types in them.
+SAFE_GLOBALS = frozenset({
+    ("datetime", "datetime"), ("datetime", "date"), ("datetime", "timezone"),
+    ("datetime", "timedelta"),
+    ("pathlib", "PosixPath"), ("pathlib", "PurePosixPath"), ("pathlib", "WindowsPath"),
+    ("pathlib", "PureWindowsPath"), ("pathlib._local", "PosixPath"),
+    ("pathlib._local", "PurePosixPath"), ("pathlib._local", "WindowsPath"),
+    ("pathlib._local", "PureWindowsPath"),
+    ("generator.model", "Page"), ("generator.model", "read_only"),  # MappingProxyType
+    ("generator.load", "Parsed"), ("generator.errors", "Problem"),
+    ("generator.build", "Snapshot"),
+})
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Builds only plain data and the allowed classes (as fast as ``pickle.load``: each
+    class is looked up once per entry)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in SAFE_GLOBALS:
+            raise pickle.UnpicklingError(f"not allowed in the cache: {module}.{name}")
+        return getattr(importlib.import_module(module), name)
 
 
 class Store:
-    """Pickled values by name; a missing or unreadable entry reads as None."""
+    """Pickled values by name; a missing, unreadable, damaged or crafted entry reads as
+    None. Writing is best effort: a cache that cannot be written costs time only."""
 
     def __init__(self, root: Path) -> None:
         self.folder = root / CACHE_FOLDER / f"v{CACHE_VERSION}"
@@ -35,28 +67,42 @@ class Store:
     def read(self, name: str) -> Any:
         try:
             with (self.folder / f"{name}.pickle").open("rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-                IndexError, TypeError, ValueError):
+                return _SafeUnpickler(handle).load()
+        except Exception:  # whatever is wrong with it, it is not there
             return None
 
     def delete(self, name: str) -> None:
-        (self.folder / f"{name}.pickle").unlink(missing_ok=True)
+        with suppress(OSError):
+            (self.folder / f"{name}.pickle").unlink(missing_ok=True)
 
     def write(self, name: str, value: Any, reducers: Reducers | None = None) -> None:
         """Pickle ``value`` under ``name``; ``reducers`` pickle some types differently
         here (as ``copyreg`` functions do everywhere)."""
-        if not self.folder.is_dir():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._remove_other_versions()
+        if not self.folder.is_dir() and not self._make_folder():
+            return
         target = self.folder / f"{name}.pickle"
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
-            if reducers:
-                pickler.dispatch_table = copyreg.dispatch_table | dict(reducers)
-            pickler.dump(value)
-        os.replace(temporary, target)
+        try:
+            with temporary.open("wb") as handle:
+                pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+                if reducers:
+                    pickler.dispatch_table = copyreg.dispatch_table | dict(reducers)
+                pickler.dump(value)
+            os.replace(temporary, target)
+        except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
+            temporary.unlink(missing_ok=True)  # a value too deep to store is made again
+
+    def _make_folder(self) -> bool:
+        """Create the version folder (replacing a file of that name); False when the
+        cache cannot be written here."""
+        try:
+            if self.folder.is_file() or self.folder.is_symlink():
+                self.folder.unlink()
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
+        self._remove_other_versions()
+        return True
 
 
     def _remove_other_versions(self) -> None:
@@ -114,6 +160,45 @@ class JournaledMapping:
         self.saved = dict(current)
 
 
+KEY_BYTES = 32
+
+
+@cache
+def secret_key() -> bytes | None:
+    """A random key of this user's, kept outside every site
+    (``$XDG_CACHE_HOME/newshub/key``, by default ``~/.cache/newshub/key``, mode 600).
+    Cache entries that hold code (compiled templates) are signed with it, so one planted
+    in a site's cache (a committed ``.newshub-cache``, a restored CI cache) never runs.
+    None when no key can be kept: such entries are then not kept either."""
+    try:
+        home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(home, "newshub", "key")
+        with suppress(OSError):
+            key = path.read_bytes()
+            if len(key) >= KEY_BYTES:
+                return key
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = path.with_name(f".key.{os.getpid()}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(os.urandom(KEY_BYTES))
+        try:
+            os.link(temporary, path)  # fails if another process made one meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+        key = path.read_bytes()
+    except (OSError, RuntimeError):  # no home folder, or not writable
+        return None
+    return key if len(key) >= KEY_BYTES else None
+
+
+def signature(key: bytes, data: bytes) -> bytes:
+    """A keyed digest of ``data`` (32 bytes)."""
+    return hashlib.blake2b(data, key=key[:64], digest_size=32).digest()
+
+
 def manifest_name(output: Path) -> str:
     """One manifest per output folder (a dev server's folder differs from output/)."""
     return "manifest-" + hashlib.blake2b(str(output.resolve()).encode(),
@@ -136,8 +221,9 @@ class BodyStore:
         """The stored body, or None when it is not there (a deleted cache file)."""
         name = body_shard(digest)
         if name not in self._shards:
-            self._shards[name] = self.store.read(name) or {}
-        return self._shards[name].get(digest)
+            self._shards[name] = _bodies(self.store.read(name))
+        body = self._shards[name].get(digest)
+        return body if isinstance(body, str) else None
 
     def save(self, new: dict[str, str], live: set[str], gone: set[str]) -> None:
         """Add ``new`` bodies; drop bodies no live page has any more (``gone``), by
@@ -146,10 +232,14 @@ class BodyStore:
         for digest in (*new, *gone):
             name = body_shard(digest)
             if name not in touched:
-                touched[name] = dict(self._shards.get(name) or self.store.read(name) or {})
+                touched[name] = dict(self._shards.get(name) or _bodies(self.store.read(name)))
         for digest, body in new.items():
             touched[body_shard(digest)][digest] = body
         for name, bodies in touched.items():
             kept = {digest: body for digest, body in bodies.items() if digest in live}
             self.store.write(name, kept)
             self._shards[name] = kept
+
+
+def _bodies(shard: Any) -> dict[str, str]:
+    return shard if isinstance(shard, dict) else {}

@@ -27,7 +27,8 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     HTML body of a page record read from the cache index without it.
 
     Translations first take what they do not set from their source; then drafts and
-    future posts are left out (unless the config includes them).
+    future posts are left out (unless the config includes them), with the files in
+    their bundles' subfolders.
     """
     problems: list[Problem] = []
     now = now or datetime.now(UTC)
@@ -69,7 +70,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         articles=_freeze_list({lang: articles.get(lang, []) for lang in config.language_codes}),
         tags=_freeze_nested(tags, config.language_codes),
         static_pages=_freeze_list({lang: static.get(lang, []) for lang in config.language_codes}),
-        assets=assets,
+        assets=tuple(asset for asset in assets if not asset.owner or asset.owner in by_id),
         urgent=MappingProxyType(urgent),
         frames=MappingProxyType(frames),
         listed=_freeze_nested(listed, config.language_codes),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copyreg
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -47,6 +49,31 @@ def replaced(record: R, **changes: Any) -> R:
     values = field_values(cls)(record)
     return cls(*[changes.get(name, value)
                  for name, value in zip(field_names(cls), values, strict=True)])
+
+
+@cache
+def field_types(cls: type) -> tuple[tuple[type, ...], ...]:
+    """Each field's types as ``isinstance`` takes them, from its annotation
+    (``Path | None`` → Path or NoneType, ``tuple[str, ...]`` → tuple)."""
+    hints = typing.get_type_hints(cls)
+    return tuple(_runtime_types(hints[name]) for name in field_names(cls))
+
+
+def _runtime_types(hint: Any) -> tuple[type, ...]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return tuple(t for arg in typing.get_args(hint) for t in _runtime_types(arg))
+    if hint is Any:
+        return (object,)
+    if hint is None:
+        return (type(None),)
+    return (typing.get_origin(hint) or hint,)
+
+
+def well_typed(record: object, cls: type) -> bool:
+    """A record of exactly ``cls`` whose fields have their annotated types (one level
+    deep): what the cache hands back is checked so, a crafted entry is never used."""
+    return type(record) is cls and all(map(isinstance, field_values(cls)(record),
+                                           field_types(cls)))
 
 
 def pickled_by_fields(cls: type) -> type:
@@ -115,6 +142,7 @@ class Asset:
 
     source: Path
     path: str  # site path without the base URL's prefix
+    owner: str = ""  # id of the page bundle whose subfolder holds it: published with it
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ waits until the burst is over, then reports the set of changes once.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,13 +16,12 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from generator.config import CONFIG_FILE
+from generator.files import PUBLISHED_DOTFOLDERS, is_noise
 
 DEBOUNCE_SECONDS = 0.2
 WATCHED_FOLDERS = ("content", "themes", "locales", "static")
 IGNORED_FOLDERS = {".git", ".hg", ".svn", "output", ".newshub-cache", "__pycache__", ".venv",
                    "node_modules", ".pytest_cache", ".ruff_cache"}
-EDITOR_TEMP = re.compile(r"(^\.#|^#.*#$|~$|\.sw[a-p]$|\.swx$|^4913$|\.tmp$|\.kate-swp$|"
-                         r"^\.~lock\.|\.crdownload$|\.newshub-tmp$|^\.DS_Store$|^sed[A-Za-z0-9]{6}$)")
 
 
 class ChangeKind(Enum):
@@ -44,9 +42,10 @@ class Change:
 def classify(relative: PurePath) -> ChangeKind | None:
     """What a changed file is to the site, or None when it does not matter."""
     parts = relative.parts
-    if not parts or EDITOR_TEMP.search(relative.name):
+    if not parts or is_noise(relative.name):
         return None
-    if any(part in IGNORED_FOLDERS for part in parts[:-1]) or parts[0] in IGNORED_FOLDERS:
+    if any(part in IGNORED_FOLDERS or (is_noise(part) and part not in PUBLISHED_DOTFOLDERS)
+           for part in parts[:-1]) or parts[0] in IGNORED_FOLDERS:
         return None
     if parts == (CONFIG_FILE,):
         return ChangeKind.CONFIG

@@ -36,6 +36,7 @@ class Staged:
     path: str
     staging: str | None = None
     created: str | None = None  # the file written, when there was none before
+    stamp: tuple[int, int] = (-1, -1)  # (size, mtime_ns) the target has once committed
 
 
 def check_paths(paths: Iterable[str]) -> None:
@@ -50,18 +51,18 @@ def stage(output: Path, path: str, data: bytes) -> Staged:
     """Compare with the file on disk; stage the bytes beside it when they differ."""
     target = os.path.join(output, path)
     try:
-        _create(target, data)
+        stamp = _create(target, data)
     except FileNotFoundError:  # its folder is new too
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        _create(target, data)
+        stamp = _create(target, data)
     except FileExistsError:
-        if _size(target) == len(data) and _read(target) == data:
-            return Staged(path)
+        status = _stat(target)
+        if status is not None and status.st_size == len(data) and _read(target) == data:
+            return Staged(path, stamp=(status.st_size, status.st_mtime_ns))
         folder, name = os.path.split(target)
         staging = os.path.join(folder, f".{name}{STAGING_SUFFIX}")
-        _write(staging, data)
-        return Staged(path, staging=staging)
-    return Staged(path, created=target)
+        return Staged(path, staging=staging, stamp=_write(staging, data))
+    return Staged(path, created=target, stamp=stamp)
 
 
 def commit(staged: Iterable[Staged], output: Path, planned: set[str],
@@ -96,6 +97,21 @@ def discard(staged: Iterable[Staged], output: Path) -> None:
                 _prune(Path(written).parent, output)
 
 
+def sweep(output: Path) -> int:
+    """Remove every staging file under ``output``: after a build stopped where the
+    list of what it staged was lost (an interrupt, a crash, a killed process)."""
+    removed = 0
+    for directory, _folders, files in os.walk(output):
+        for name in files:
+            if name.startswith(".") and name.endswith(STAGING_SUFFIX):
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except OSError:
+                    continue
+                removed += 1
+    return removed
+
+
 @cache
 def _safe(path: str) -> bool:  # remembered: a server checks the same paths after every save
     parts = path.split("/")
@@ -120,9 +136,9 @@ def _prune(folder: Path, output: Path) -> None:
         folder = folder.parent
 
 
-def _size(target: str) -> int | None:
+def _stat(target: str) -> os.stat_result | None:
     try:
-        return os.stat(target).st_size
+        return os.stat(target)
     except (FileNotFoundError, NotADirectoryError):
         return None
 
@@ -132,24 +148,36 @@ def _read(target: str) -> bytes:
         return handle.read()
 
 
-def _create(target: str, data: bytes) -> None:
+def _create(target: str, data: bytes) -> tuple[int, int]:
     """Write a file that must not exist yet (one system call fewer than asking first);
-    a failed write leaves no partial file behind."""
+    a failed write leaves no partial file behind. Returns its (size, mtime_ns)."""
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         pending = memoryview(data)
         while pending:
             pending = pending[os.write(descriptor, pending):]
+        status = os.fstat(descriptor)
     except BaseException:
         os.unlink(target)
         raise
     finally:
         os.close(descriptor)
+    return (status.st_size, status.st_mtime_ns)
 
 
-def _write(target: str, data: bytes) -> None:
-    with open(target, "wb") as handle:
-        handle.write(data)
+def _write(target: str, data: bytes) -> tuple[int, int]:
+    """Write a staging file (none is left behind if that fails, even on an interrupt);
+    its (size, mtime_ns), which the renamed target keeps."""
+    try:
+        with open(target, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            status = os.fstat(handle.fileno())
+    except BaseException:
+        if os.path.exists(target):
+            os.unlink(target)
+        raise
+    return (status.st_size, status.st_mtime_ns)
 
 
 def _remove_orphans(root: Path, wanted: set[str], owns: Callable[[str], bool]) -> int:

@@ -1,0 +1,125 @@
+"""Which files under a site folder are the site's.
+
+Editors, version control and operating systems leave files beside the ones people
+write: backups and swap files (``x.md~``, ``#x.md#``, ``.x.md.swp``, vim's ``4913``),
+merge leftovers (``.orig``, ``.rej``), ``.git``, ``.DS_Store``. A draft's backup holds
+the draft's text, so none of them is ever published, and the watcher ignores them too:
+both ask ``is_noise``.
+
+A symlink may lead only to a place inside the site folder (and not into its dotfolders
+or backups): a link to ``/etc/passwd`` in ``content/`` is an error naming the link,
+never a published copy of the file. Links that stay inside are followed, folder links
+too (a link to a folder that contains it is reported as a loop).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from generator.errors import Problem, error
+
+NOISE_SUFFIXES = ("~", ".bak", ".orig", ".rej", ".tmp", ".swx", ".kate-swp", ".crdownload",
+                  ".newshub-tmp", *(f".sw{letter}" for letter in "abcdefghijklmnop"))
+NOISE_NAMES = frozenset({"4913", "thumbs.db", "ehthumbs.db", "desktop.ini", "__pycache__"})
+SED_TEMP = re.compile(r"sed[A-Za-z0-9]{6}")  # sed -i's file before it is renamed
+# Dotfolders a site publishes on purpose: /.well-known/security.txt and the like.
+PUBLISHED_DOTFOLDERS = frozenset({".well-known"})
+
+
+def is_noise(name: str) -> bool:
+    """Whether a file or folder name is editor, VCS or OS noise (dotfiles included)."""
+    if name[:1] in (".", "#"):
+        return True
+    lower = name.lower()
+    return lower.endswith(NOISE_SUFFIXES) or lower in NOISE_NAMES or \
+        (len(name) == 9 and SED_TEMP.fullmatch(name) is not None)
+
+
+def walk(top: Path | str, root: Path | None, problems: list[Problem], *,
+         keep: frozenset[str] = frozenset()) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` of ``top`` (top-down, names sorted; pruning ``folders`` in place
+    works) without noise or anything but regular files and folders.
+
+    With a site ``root``, a symlink is followed only when it resolves inside the root
+    (and not into noise there); otherwise it is left out and reported in ``problems``
+    as an error. ``root`` None is for trusted folders (the installed theme). ``keep``:
+    dotfolder names published at the top (``.well-known``)."""
+    top = str(top)
+    base = os.path.realpath(root) if root is not None else None
+    if base is not None:
+        refused = _refused(top, base, root)  # the folder itself may be a link
+        if refused is not None:
+            problems.append(refused)
+            return
+    if not os.path.isdir(top):
+        return
+    yield from _walk(top, base, root, problems, keep, (os.path.realpath(top),))
+
+
+def _walk(directory: str, base: str | None, root: Path | None, problems: list[Problem],
+          keep: frozenset[str], ancestors: tuple[str, ...]
+          ) -> Iterator[tuple[str, list[str], list[str]]]:
+    try:
+        with os.scandir(directory) as found:
+            entries = sorted(found, key=lambda entry: entry.name)
+    except OSError:
+        return
+    folders: list[str] = []
+    files: list[str] = []
+    links: dict[str, str] = {}  # folder links: their real paths, to find loops
+    for entry in entries:
+        name = entry.name
+        if is_noise(name) and name not in keep:
+            continue
+        try:
+            if entry.is_symlink():
+                if base is not None:
+                    refused = _refused(entry.path, base, root)
+                    if refused is not None:
+                        problems.append(refused)
+                        continue
+                if os.path.isdir(entry.path):
+                    links[name] = os.path.realpath(entry.path)
+                    folders.append(name)
+                elif os.path.isfile(entry.path):
+                    files.append(name)
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append(name)
+            elif entry.is_file(follow_symlinks=False):  # not a FIFO or device: reading blocks
+                files.append(name)
+        except OSError:
+            continue
+    yield directory, folders, files
+    for name in folders:  # as the caller left them
+        path = os.path.join(directory, name)
+        real = links.get(name) or os.path.realpath(path)
+        if real in ancestors:
+            problems.append(error(_shown(path, root), None, "symlink loop: it points to a "
+                                  "folder that contains it; remove the link"))
+            continue
+        yield from _walk(path, base, root, problems, frozenset(), (*ancestors, real))
+
+
+def _refused(path: str, base: str, root: Path | None) -> Problem | None:
+    """An error when ``path`` resolves outside the site folder or into its noise."""
+    target = os.path.realpath(path)
+    if target != base and not target.startswith(base + os.sep):
+        return error(_shown(path, root), None,
+                     f"symlink points outside the site ({target}); copy the file into the "
+                     "site folder instead")
+    inside = os.path.relpath(target, base).split(os.sep)
+    if any(is_noise(part) for part in inside if part not in PUBLISHED_DOTFOLDERS):
+        return error(_shown(path, root), None,
+                     f"symlink points to a file that is never published ({'/'.join(inside)})")
+    return None
+
+
+def _shown(path: str, root: Path | None) -> Path:
+    """The path as problems show it: relative to the site folder."""
+    if root is None:
+        return Path(path)
+    prefix = str(root) + os.sep
+    return Path(path[len(prefix):] if path.startswith(prefix) else path)
