@@ -98,7 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="build, serve on localhost, rebuild and "
                                                   "reload the browser on every change")
     _site_option(serve_cmd)
-    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve_cmd.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default: 127.0.0.1, this machine only; "
+                                "requests must name it or localhost)")
     serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve_cmd.add_argument("--no-drafts", action="store_true",
                            help="leave drafts and future posts out, as the published site does")

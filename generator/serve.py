@@ -4,6 +4,11 @@ The dev build goes to a temporary folder (never ``output/``), includes drafts an
 future posts unless ``--no-drafts``, and every HTML response gets a tiny script
 that listens for Server-Sent Events; the published site never carries it. A build
 that fails shows its errors in the browser until the next good save.
+
+The server shows drafts, so it trusts no request: it listens on 127.0.0.1 unless
+``--host`` says otherwise, answers only requests whose ``Host`` is a local name or
+that address (DNS rebinding), sends only files whose real path is inside the build
+folder, and answers a path no file can have with 400, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import errno
 import gc
 import html
+import ipaddress
 import os
+import re
 import shutil
 import signal
 import sys
@@ -25,7 +32,7 @@ from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes
 
 from generator.build import BuildSession
 from generator.config import load_config
@@ -41,6 +48,13 @@ RELOAD_SCRIPT = (
     '<script>(function(){{var g={generation},s=new EventSource("{events}");'
     's.addEventListener("build",function(e){{if(+e.data!==g)location.reload()}})}})()</script>'
 )
+MAX_SEGMENT_BYTES = 255  # the longest file name Linux, macOS and Windows file systems allow
+MAX_PATH_BYTES = 2048
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_HOST = re.compile(r"(?:\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9._-]+))(?::[0-9]{1,5})?",
+                   re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,7 @@ class DevSite:
     def __init__(self, root: Path, host: str, port: int, drafts: bool,
                  log: Callable[[str], None]) -> None:
         self.root = root
+        self.host = host
         self.base_url = f"http://{host}:{port}/"
         self.drafts = drafts
         self.log = log
@@ -159,81 +174,246 @@ class DevSite:
         shutil.rmtree(self.output, ignore_errors=True)
 
 
+class BadRequest(ValueError):
+    """A request answered with 400 and this short reason."""
+
+
+def request_path(target: str) -> tuple[str | None, str]:
+    """The authority (of an absolute-form target) and the decoded path of a request.
+
+    A path that could name something outside the build folder, or that no file can
+    have, is refused rather than normalised: browsers never send dot segments, encoded
+    slashes, NULs or control characters, so only a broken or hostile client does."""
+    try:
+        raw = target.encode("latin-1")  # http.server decoded the request line as Latin-1
+    except UnicodeEncodeError:
+        raise BadRequest("the path is not ASCII or percent-encoded") from None
+    authority = None
+    scheme, separator, rest = raw.partition(b"://")
+    if separator and scheme.lower() in (b"http", b"https"):
+        host, _, rest = rest.partition(b"/")
+        authority, raw = host.decode("latin-1"), b"/" + rest
+    if not raw.startswith(b"/"):
+        raise BadRequest("the path must start with /")
+    raw = raw.partition(b"#")[0].partition(b"?")[0]
+    if len(raw) > MAX_PATH_BYTES:
+        raise BadRequest(f"the path is longer than {MAX_PATH_BYTES} bytes")
+    if _BAD_ESCAPE.search(raw):
+        raise BadRequest("invalid percent-encoding")
+    segments = [_segment(part) for part in raw.split(b"/")]
+    path = "/".join(segment for segment in segments if segment)
+    return authority, "/" + path + ("/" if path and raw.endswith(b"/") else "")
+
+
+def _segment(part: bytes) -> str:
+    try:
+        segment = unquote_to_bytes(part).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the path is not UTF-8") from None
+    if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+        raise BadRequest(f"a path segment is longer than {MAX_SEGMENT_BYTES} bytes")
+    if segment in (".", ".."):
+        raise BadRequest("the path has a . or .. segment")
+    if "/" in segment or "\\" in segment:
+        raise BadRequest("the path has an encoded slash or a backslash")
+    if any(char < " " or "\x7f" <= char <= "\x9f" for char in segment):
+        raise BadRequest("the path has a control character")
+    return segment
+
+
+def host_allowed(host: str, bound: str) -> bool:
+    """Whether a ``Host`` header names this server: localhost, the loopback addresses,
+    the address given to ``--host``, and any IP address when listening on all of them.
+
+    Any other name is refused because of DNS rebinding: a page on evil.example whose
+    name is made to resolve to 127.0.0.1 could otherwise read the drafts served here."""
+    match = _HOST.fullmatch(host.strip().lower())
+    if match is None:
+        return False
+    name = (match["ipv6"] or match["name"]).rstrip(".")
+    bound = bound.strip("[]").lower().rstrip(".")
+    if name in LOCAL_HOSTS or name == bound:
+        return True
+    if bound not in WILDCARD_HOSTS:
+        return False
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def inside(root: Path, path: Path) -> Path | None:
+    """``path`` with every symlink resolved, if it is still inside ``root`` (resolved):
+    a link in the build folder never leads the server out of it."""
+    real = Path(os.path.realpath(path))
+    return real if real.is_relative_to(root) else None
+
+
+class DevServer(ThreadingHTTPServer):
+    """The HTTP server, logging a failed connection in one line instead of a traceback."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[SimpleHTTPRequestHandler],
+                 log: Callable[[str], None]) -> None:
+        self.log = log
+        super().__init__(address, handler)
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):  # a browser that went away is no news
+            self.log(f"✗ answering {client_address[0]}: {type(error).__name__}: {error}")
+
+
 def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
+    root = Path(os.path.realpath(site.output))
+
     class Handler(SimpleHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        responded = False
 
         def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(site.output), **kwargs)  # type: ignore[misc]
+            super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[misc]
 
         def log_message(self, format: str, *args: object) -> None:
             pass
+
+        def version_string(self) -> str:
+            return "newshub"  # not the Python version
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.responded = True
+            super().send_response(code, message)
 
         def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-store")
             super().end_headers()
 
         def do_GET(self) -> None:
-            path = unquote(urlsplit(self.path).path)
+            self._answer(body=True)
+
+        def do_HEAD(self) -> None:
+            """The same status and headers as GET, without the body."""
+            self._answer(body=False)
+
+        def _answer(self, body: bool) -> None:
+            self.responded = False
+            try:
+                self._route(body)
+            except ConnectionError:
+                self.close_connection = True
+            except Exception as exc:  # a bug answers 500, never a dropped connection
+                site.log(f"✗ answering {self.command} {self.path[:200]!r}: "
+                         f"{type(exc).__name__}: {exc}")
+                if not self.responded:
+                    self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR, "the server failed", body)
+                self.close_connection = True
+
+        def _route(self, body: bool) -> None:
+            try:
+                authority, path = request_path(self.path)
+            except BadRequest as exc:
+                return self._refuse(HTTPStatus.BAD_REQUEST, str(exc), body)
+            hosts = self.headers.get_all("Host") or []
+            if len(hosts) > 1 or (not hosts and self.request_version != "HTTP/1.0"):
+                return self._refuse(HTTPStatus.BAD_REQUEST, "one Host header is required", body)
+            if not all(host_allowed(host, site.host) for host in [*hosts, authority] if
+                       host is not None):
+                return self._refuse(HTTPStatus.MISDIRECTED_REQUEST,
+                                    "this server answers only to localhost or the address "
+                                    "given to --host", body)
             if path == EVENTS_PATH:
-                return self._events()
+                return self._events(body)
             state = site.state
             target = self._target(path)
             if state.errors and (target is None or target.suffix == ".html"):
-                return self._send_html(error_page(state), HTTPStatus.INTERNAL_SERVER_ERROR)
+                return self._send_html(error_page(state), HTTPStatus.INTERNAL_SERVER_ERROR, body)
             if target is None:
-                return self._not_found(path)
+                return self._not_found(path, body)
             if target.suffix == ".html":
-                return self._send_html(target.read_text(encoding="utf-8"), HTTPStatus.OK)
-            return super().do_GET()
+                try:
+                    text = target.read_text(encoding="utf-8", errors="replace")
+                except OSError:  # replaced by a build since
+                    return self._not_found(path, body)
+                return self._send_html(text, HTTPStatus.OK, body)
+            return self._send_file(target, path, body)
+
+        def _file(self, relative: str) -> Path | None:
+            """The file a decoded path names inside the build folder (a folder's
+            index.html); None for anything else."""
+            try:
+                found = inside(root, root / relative)
+                if found is not None and found.is_dir():
+                    found = inside(root, found / "index.html")
+                return found if found is not None and found.is_file() else None
+            except (OSError, ValueError):
+                return None
 
         def _target(self, path: str) -> Path | None:
-            candidate = (site.output / path.lstrip("/")).resolve()
-            if not candidate.is_relative_to(site.output.resolve()):
-                return None
-            if candidate.is_dir():
-                if not path.endswith("/"):
-                    return candidate / "index.html" if (candidate / "index.html").is_file() \
-                        else None
-                candidate = candidate / "index.html"
-            return candidate if candidate.is_file() else None
+            return self._file(path.lstrip("/"))
 
-        def _not_found(self, path: str) -> None:
+        def _not_found(self, path: str, body: bool) -> None:
             lang = path.strip("/").split("/", 1)[0]
-            page = site.output / lang / "404.html"
-            page = page if lang and page.is_file() else site.output / "404.html"
-            body = page.read_text(encoding="utf-8") if page.is_file() else "<h1>Not found</h1>"
-            self._send_html(body, HTTPStatus.NOT_FOUND)
+            page = (self._file(f"{lang}/404.html") if lang else None) or self._file("404.html")
+            try:
+                text = page.read_text(encoding="utf-8", errors="replace") if page else None
+            except OSError:
+                text = None
+            self._send_html(text or "<h1>Not found</h1>", HTTPStatus.NOT_FOUND, body)
 
-        def _send_html(self, text: str, status: HTTPStatus) -> None:
+        def _send_html(self, text: str, status: HTTPStatus, body: bool) -> None:
+            """A page with the reload script: its length counts the script, for HEAD too."""
             script = RELOAD_SCRIPT.format(generation=site.state.generation, events=EVENTS_PATH)
             text = text.replace("</body>", script + "</body>", 1) if "</body>" in text \
                 else text + script
-            data = text.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._send(status, "text/html; charset=utf-8", text.encode("utf-8"), body)
 
-        def _events(self) -> None:
+        def _refuse(self, status: HTTPStatus, reason: str, body: bool) -> None:
+            data = f"{status.value} {status.phrase}: {reason}\n".encode()
+            self._send(status, "text/plain; charset=utf-8", data, body, close=True)
+
+        def _send(self, status: HTTPStatus, content_type: str, data: bytes, body: bool,
+                  close: bool = False) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            if close:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if body:
+                self.wfile.write(data)
+
+        def _send_file(self, target: Path, path: str, body: bool) -> None:
+            try:
+                file = target.open("rb")
+            except OSError:  # removed by a build since
+                return self._not_found(path, body)
+            with file:
+                stat = os.fstat(file.fileno())
+                self.send_response(HTTPStatus.OK)
+                self.send_header("Content-Type", self.guess_type(str(target)))
+                self.send_header("Content-Length", str(stat.st_size))
+                self.send_header("Last-Modified", self.date_time_string(int(stat.st_mtime)))
+                self.end_headers()
+                if body:
+                    shutil.copyfileobj(file, self.wfile)
+
+        def _events(self, body: bool) -> None:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Connection", "keep-alive")
+            self.send_header("Connection", "keep-alive" if body else "close")
             self.end_headers()
-            generation = -1
-            try:
-                while not site.stopping:
-                    state = site.wait_for_change(generation, KEEPALIVE_SECONDS)
-                    if state.generation != generation:
-                        generation = state.generation
-                        self.wfile.write(f"event: build\ndata: {generation}\n\n".encode())
-                    else:
-                        self.wfile.write(b": keep-alive\n\n")
-                    self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                pass
             self.close_connection = True
+            generation = -1
+            while body and not site.stopping:
+                state = site.wait_for_change(generation, KEEPALIVE_SECONDS)
+                if state.generation != generation:
+                    generation = state.generation
+                    self.wfile.write(f"event: build\ndata: {generation}\n\n".encode())
+                else:
+                    self.wfile.write(b": keep-alive\n\n")
+                self.wfile.flush()
 
     return Handler
 
@@ -258,7 +438,7 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
     log = _log
     site = DevSite(root, host, port, drafts, log)
     try:
-        server = ThreadingHTTPServer((host, port), make_handler(site))
+        server = DevServer((host, port), make_handler(site), log)
     except OSError as exc:
         site.stop()
         if exc.errno == errno.EADDRINUSE:
@@ -268,7 +448,6 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
             print(f"newshub serve: cannot listen on {host}:{port}: {exc.strerror}",
                   file=sys.stderr)
         return 1
-    server.daemon_threads = True
     _stop_on_terminate(os.getpid())
     gc.disable()  # garbage is collected a moment after each build instead (see DevSite)
     watcher = Watcher(root, site.rebuild)
