@@ -130,6 +130,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     (build / "en/news/leakdir").symlink_to(outside)
     (build / "alias.txt").symlink_to("robots.txt")  # a link that stays inside is served
     (build / "café.txt").write_text("café\n")
+    (build / "loop").symlink_to("loop")
     yield running
     running.stop()
 
@@ -195,6 +196,13 @@ def test_links_and_names_inside_the_build_folder_are_served(served: Served) -> N
     assert served.get("/caf%C3%A9.txt").text == "café\n"
     assert served.get("/en/news/wells/?utm=x#top").status == 200
     assert served.get("/en").status == 200 and served.get("/en//news//wells/").status == 200
+
+
+@pytest.mark.parametrize("target", ["/loop", "/loop/", "/loop/index.html"])
+def test_a_symlink_loop_is_not_found(served: Served, target: str) -> None:
+    for method in ("GET", "HEAD"):
+        assert served.get(target, method=method).status == 404
+    served.assert_no_traceback()
 
 
 @pytest.mark.parametrize("target", [
