@@ -335,7 +335,8 @@ class BuildSession:
         """The body of a page record restored from the cache index (or, if the cache
         lost it, made again from the source)."""
         body = self.bodies.body(page.digest) if self.bodies is not None else None
-        return body if body is not None else source_body(self.config.root / page.source)
+        return body if body is not None else source_body(self.config.root / page.source,
+                                                          self.config.markdown.html)
 
     def _previous_manifest(self) -> Mapping[str, str] | None:
         if not self.store or not self.output.is_dir():

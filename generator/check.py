@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from generator import i18n
+from generator import csp, i18n
 from generator.config import SiteConfig
 from generator.errors import Problem
-from generator.htmlscan import Image, Ref, Scan, css_urls, scan_html
+from generator.htmlscan import Active, Image, Ref, Scan, Script, css_urls, scan_html
 from generator.link import link_site
 from generator.load import load_site
 from generator.model import Page, Site
+from generator.sanitize import scheme_pattern
 
 ERROR, WARNING = "error", "warning"
 KB = 1024
@@ -124,6 +125,7 @@ class _Checker:
         self.pages = sorted(f for f in self.files if f.endswith(".html"))
         self.by_output = {page.output_path: page for page in site.pages.values()}
         self.scans: dict[str, Scan] = {}
+        self.cursors: dict[tuple[Path, str], int] = {}  # where the next search for code starts
         self.links = 0
         self.images = 0
 
@@ -165,6 +167,7 @@ class _Checker:
         self.images += len(scan.images)
         found = [self._ref(file, ref, page) for ref in scan.refs]
         found += [self._alt(file, image, page) for image in scan.images]
+        found += self._scripts(file, scan, page)
         seen: set[tuple[object, ...]] = set()
         for finding in filter(None, found):  # once per page: srcset and images repeat URLs
             key = (finding.kind, finding.message, finding.source, finding.line)
@@ -223,6 +226,84 @@ class _Checker:
             candidates = [relative, relative + "/index.html"]  # hosts redirect /x to /x/
         found = next((c for c in candidates if c in self.files), None)
         return _Target(path, found, fragment)
+
+    # Scripts ---------------------------------------------------------------------------
+
+    def _scripts(self, file: str, scan: Scan, page: Page | None) -> list[Finding | None]:
+        """Code a page would run that its theme did not put there: inline scripts its
+        Content-Security-Policy does not name (or, without one, found in the content),
+        event-handler attributes, and javascript:, vbscript: or data: URLs."""
+        sources = csp.script_sources(scan.policy) if scan.policy is not None else None
+        found: list[Finding | None] = [self._script(file, script, sources, page)
+                                       for script in scan.scripts]
+        found += [self._active(file, active, page) for active in scan.active]
+        if scan.policy is None:
+            found.append(Finding(WARNING, "csp", "page has no Content-Security-Policy <meta> "
+                                 "(the default theme's csp.html has one): a script that "
+                                 "reaches it would run", None, None, file))
+        return found
+
+    def _script(self, file: str, script: Script, sources: tuple[str, ...] | None,
+                page: Page | None) -> Finding | None:
+        first = next((line.strip() for line in script.text.splitlines() if line.strip()), "")
+        needles = [re.escape(first[:60])] if first else []
+        if script.src is not None:
+            needles.insert(0, _whole(script.src))
+        needles.append(r"<\s*script\b")
+        source, line = self._locate_code(page, needles, content_only=True)
+        if script.src is not None:
+            if source is None:
+                return None  # the theme's own file
+            return Finding(ERROR, "script", f"<script src=\"{script.src}\"> in the content: "
+                           "scripts belong in the theme", source, line, file, script.line)
+        if sources is not None and csp.script_hash(script.text) in sources:
+            return None
+        if sources is not None and not csp.allows_inline(sources, script.text):
+            if source is None:
+                source, line = self._locate_code(page, needles)
+            return Finding(ERROR, "script", "inline <script> that is not the theme's: the "
+                           "page's Content-Security-Policy stops it running; remove it, or "
+                           "write it in the theme inside {% filter inline_script %}",
+                           source, line, file, script.line)
+        if source is None:
+            return None  # no policy to tell, and not in the content: the theme's
+        return Finding(ERROR, "script", "inline <script> in the content: scripts belong in "
+                       "the theme ([markdown] html = \"safe\" removes them)", source, line,
+                       file, script.line)
+
+    def _active(self, file: str, active: Active, page: Page | None) -> Finding:
+        if active.scheme:
+            message = (f"{active.scheme}: URL in {active.name}= of <{active.tag}>: a link or "
+                       "resource must not run code; use an http(s) or relative URL")
+            needles = [scheme_pattern(active.scheme), rf"\b{re.escape(active.name)}\s*="]
+        else:
+            message = (f"event handler {active.name}= on <{active.tag}>: code in an attribute "
+                       "runs with the page; remove it (scripts belong in the theme)")
+            needles = [rf"\b{re.escape(active.name)}\s*="]
+        source, line = self._locate_code(page, needles)
+        return Finding(ERROR, "script", message, source, line, file, active.line)
+
+    def _locate_code(self, page: Page | None, needles: list[str], *,
+                     content_only: bool = False) -> tuple[Path | None, int | None]:
+        """The first content line (else theme file line) matching one of ``needles``
+        (case-insensitive patterns, tried in order)."""
+        places: list[tuple[Path, tuple[str, ...]]] = []
+        if page is not None:
+            places.append((page.source, _source_lines(self.config.root / page.source)))
+        if not content_only:
+            places += [(_relative(path, self.config.root), _source_lines(path))
+                       for path in _theme_files(self.config.theme_dir)]
+        for shown, lines in places:
+            for needle in needles:
+                pattern = re.compile(needle, re.IGNORECASE)
+                key = (shown, needle)  # a second hit of a needle starts after the first
+                start = self.cursors.get(key, 0) % max(len(lines), 1)
+                order = [*range(start, len(lines)), *range(start)]
+                number = next((n + 1 for n in order if pattern.search(lines[n])), None)
+                if number is not None:
+                    self.cursors[key] = number
+                    return shown, number
+        return None, None
 
     def _alt(self, file: str, image: Image, page: Page | None) -> Finding | None:
         if image.alt is None:

@@ -31,12 +31,15 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?
 SITE_KEYS = {
     "base_url", "default_language", "theme", "title", "description", "brand_color",
     "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
+    "markdown",
 }
 LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu"}
 MENU_KEYS = {"name", "page", "url"}
 ORGANISATION_KEYS = {"name", "logo", "donate_url", "social", "email"}
 TAXONOMY_KEYS = {"sections", "tags"}
 BUDGET_KEYS = {"article_kb", "images_kb"}
+MARKDOWN_KEYS = {"html"}
+HTML_POLICIES = ("safe", "allow", "escape")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,15 @@ class Budget:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkdownSettings:
+    """How Markdown is read. ``html``: what raw HTML in a body becomes, "safe"
+    (sanitised, removals reported), "allow" (kept as written: trusted teams only) or
+    "escape" (shown as text)."""
+
+    html: str = "safe"
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """Everything ``site.toml`` and the command line say about a site."""
 
@@ -100,6 +112,7 @@ class SiteConfig:
     tag_names: Mapping[str, Mapping[str, str]]
     include_drafts: bool = False
     budget: Budget = Budget()
+    markdown: MarkdownSettings = MarkdownSettings()
     share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
     only_languages: tuple[str, ...] = ()  # --languages: build these languages' files only
 
@@ -189,6 +202,7 @@ def load_config(
         problems.append(error(path, _line_of(text, "paginate"),
                               "paginate must be a positive integer"))
     budget = _budget(data.get("budget", {}), path, text, problems)
+    markdown = _markdown(data.get("markdown", {}), path, text, problems)
     if problems:
         raise SiteError(problems)
     return SiteConfig(
@@ -209,6 +223,7 @@ def load_config(
         share_cards=share_cards,
         only_languages=only_languages,
         budget=budget,
+        markdown=markdown,
     )
 
 
@@ -307,6 +322,23 @@ def _organisation(table: Any, data: Mapping[str, Any], path: Path, text: str,
         email=table.get("email", ""),
         social=MappingProxyType(dict(table.get("social", {}))),
     )
+
+
+def _markdown(table: Any, path: Path, text: str,
+              problems: list[Problem]) -> MarkdownSettings:
+    if not isinstance(table, dict):
+        problems.append(error(path, _line_of(text, "markdown"),
+                              "markdown must be a table: [markdown]"))
+        return MarkdownSettings()
+    _check_keys(table, MARKDOWN_KEYS, path, text, "markdown.", problems)
+    policy = table.get("html", "safe")
+    if policy not in HTML_POLICIES:
+        problems.append(error(path, _line_of(text, "html"),
+                              f"markdown.html must be \"safe\" (raw HTML sanitised), "
+                              f"\"allow\" (kept as written) or \"escape\" (shown as text), "
+                              f"got {policy!r}"))
+        return MarkdownSettings()
+    return MarkdownSettings(html=policy)
 
 
 def _budget(table: Any, path: Path, text: str, problems: list[Problem]) -> Budget:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from generator.sanitize import script_scheme
+
 # <link rel> values that make the browser fetch (or connect to) the URL.
 FETCHING_RELS = frozenset({"stylesheet", "icon", "apple-touch-icon", "mask-icon", "preload",
                            "modulepreload", "prefetch", "preconnect", "dns-prefetch",
@@ -24,6 +26,8 @@ NAVIGATED = {"a": "href", "area": "href"}
 SHARED_IMAGES = frozenset({"og:image", "og:image:url", "og:image:secure_url", "twitter:image"})
 IMAGE_TYPES = {"", "image/webp", "image/avif", "image/jpeg", "image/png", "image/gif",
                "image/svg+xml"}  # a <source> any current browser takes
+# Attributes whose URL a browser may run as a script (javascript:, vbscript:, data:).
+SCRIPT_URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "xlink:href"})
 CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+?)\1\s*\)|@import\s+(['"])(.+?)\3""")
 
 
@@ -50,6 +54,27 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Script:
+    """A ``<script>`` element: its inline text, or the URL it loads."""
+
+    line: int
+    text: str
+    src: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Active:
+    """An attribute that runs code: an event handler (``onerror=``) or a URL with a
+    script scheme (``href="javascript:…"``); ``scheme`` is "" for a handler."""
+
+    line: int
+    tag: str
+    name: str
+    value: str
+    scheme: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Scan:
     lang: str
     canonical: str
@@ -57,6 +82,9 @@ class Scan:
     refs: tuple[Ref, ...]
     images: tuple[Image, ...]
     alternates: tuple[tuple[str, str], ...]  # (hreflang, href)
+    policy: str | None = None  # the Content-Security-Policy <meta>, if any
+    scripts: tuple[Script, ...] = ()
+    active: tuple[Active, ...] = ()
 
 
 def scan_html(text: str) -> Scan:
@@ -110,12 +138,17 @@ class _Parser(HTMLParser):
         self.named: list[_Named] = []
         self.sources: list[tuple[str, ...]] | None = None  # inside <picture>
         self.style: list[str] | None = None  # inside <style>
+        self.policy: str | None = None
+        self.scripts: list[Script] = []
+        self.script: tuple[int, str | None, list[str]] | None = None  # inside <script>
+        self.active: list[Active] = []
 
     def result(self) -> Scan:
         images = tuple(Image(i.line, i.src, i.alt, i.decorative, i.candidates)
                        for i in self.images)
         return Scan(self.lang, self.canonical, frozenset(self.ids), tuple(self.refs), images,
-                    tuple(self.alternates))
+                    tuple(self.alternates), self.policy, tuple(self.scripts),
+                    tuple(self.active))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
@@ -133,8 +166,14 @@ class _Parser(HTMLParser):
             self.refs.append(Ref(values.get("content", ""), tag, line, fetch=False, image=True))
         elif tag == "style":
             self.style = []
+        elif tag == "script":
+            self.script = (line, values.get("src"), [])
+        elif tag == "meta" and values.get("http-equiv", "").lower() == \
+                "content-security-policy" and self.policy is None:
+            self.policy = values.get("content", "")
         elif tag == "picture":
             self.sources = []
+        self._active(tag, attrs, line)
         if tag in LOADED:
             self._loaded(tag, values, line)
         if "style" in values:
@@ -153,6 +192,10 @@ class _Parser(HTMLParser):
                     image.decorative = True
         elif tag == "picture":
             self.sources = None
+        elif tag == "script" and self.script is not None:
+            line, src, text = self.script
+            self.scripts.append(Script(line, "".join(text), src))
+            self.script = None
         elif tag == "style" and self.style is not None:
             line = self.getpos()[0]
             self.refs.extend(Ref(url, "url()", line, fetch=True)
@@ -160,10 +203,20 @@ class _Parser(HTMLParser):
             self.style = None
 
     def handle_data(self, data: str) -> None:
+        if self.script is not None:
+            self.script[2].append(data)
         if self.style is not None:
             self.style.append(data)
         for named in self.named:
             named.text.append(data)
+
+    def _active(self, tag: str, attrs: list[tuple[str, str | None]], line: int) -> None:
+        """Event handlers, and URLs a browser would run as a script."""
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.active.append(Active(line, tag, name, value or ""))
+            elif name in SCRIPT_URL_ATTRIBUTES and value and (scheme := script_scheme(value)):
+                self.active.append(Active(line, tag, name, value, scheme))
 
     def _link(self, values: dict[str, str], line: int) -> None:
         rel = set(values.get("rel", "").lower().split())

@@ -26,6 +26,7 @@ from PIL import Image, ImageOps
 
 from generator.config import SiteConfig
 from generator.model import Page
+from generator.sanitize import attribute
 
 VERSION = 1  # bump when encoding changes, so cached files are made again
 CACHE = ".newshub-cache"
@@ -35,8 +36,13 @@ SUFFIXES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 QUALITY = {"JPEG": 82, "WEBP": 78}
 SIZES = "(min-width: 42rem) 40rem, calc(100vw - 2rem)"  # the theme's text column
-IMG_TAG = re.compile(r"<img\s[^>]*>")
-ATTRIBUTE = re.compile(r'([a-zA-Z-]+)="([^"]*)"')
+# A start tag with its attributes however they are quoted, or a comment: the rewrite
+# steps over each whole, so an ``<img`` written inside another attribute's value or a
+# comment is never taken for an image.
+ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+TAG_OR_COMMENT = re.compile(  # possessive: no backtracking on a tag that never closes
+    r"""<!--.*?-->|<([a-zA-Z][^\s/>]*+)((?:[\s/]*+[^\s"'>/=]++(?:\s*+=\s*+"""
+    r"""(?:"[^"]*+"|'[^']*+'|[^\s>]++))?+)*+)[\s/]*+>""", re.DOTALL)
 ORIENTATION = 0x0112
 SWAPPED = {5, 6, 7, 8}  # orientations that turn the picture a quarter
 
@@ -220,15 +226,16 @@ def picture_html(found: Picture, url: Callable[[str], str], alt: str, *,
     """``<picture>`` with a WebP source and an ``<img>`` in the original format."""
     largest = found.fallback()
     loading = 'fetchpriority="high"' if hero else 'loading="lazy"'
+    sizes = attribute(SIZES)
     source = ""
     if found.format != "WEBP":
-        source = (f'<source type="image/webp" srcset="{found.srcset("WEBP", url)}" '
-                  f'sizes="{SIZES}">')
-    classes = f' class="{css_class}"' if css_class else ""
-    return (f"<picture>{source}<img{classes} src=\"{url(largest.path)}\" "
-            f'srcset="{found.srcset(found.format, url)}" sizes="{SIZES}" '
-            f'width="{largest.width}" height="{largest.height}" alt="{html.escape(alt)}" '
-            f'{loading} decoding="async"></picture>')
+        source = (f'<source type="image/webp" srcset="{attribute(found.srcset("WEBP", url))}" '
+                  f'sizes="{sizes}">')
+    classes = f' class="{attribute(css_class)}"' if css_class else ""
+    return (f'<picture>{source}<img{classes} src="{attribute(url(largest.path))}" '
+            f'srcset="{attribute(found.srcset(found.format, url))}" sizes="{sizes}" '
+            f'width="{attribute(largest.width)}" height="{attribute(largest.height)}" '
+            f'alt="{attribute(alt)}" {loading} decoding="async"></picture>')
 
 
 def bundle_pictures(page: Page) -> dict[str, Picture]:
@@ -257,14 +264,26 @@ def rewrite_images(body: str, page: Page, url: Callable[[str], str]) -> str:
         return body
 
     def replace(match: re.Match[str]) -> str:
-        attributes = {k: html.unescape(v) for k, v in ATTRIBUTE.findall(match.group(0))}
+        if (match.group(1) or "").lower() != "img":
+            return match.group(0)
+        attributes = read_attributes(match.group(2))
         found = pictures.get(attributes.get("src", "").removeprefix("./"))
         if found is None:
             return match.group(0)
         return picture_html(found, url, attributes.get("alt", ""),
                             css_class=attributes.get("class", ""))
 
-    return IMG_TAG.sub(replace, body)
+    return TAG_OR_COMMENT.sub(replace, body) if "<img" in body else body
+
+
+def read_attributes(text: str) -> dict[str, str]:
+    """A start tag's attributes (the text after its name), values decoded: for reading
+    only; whatever is written again goes through ``sanitize.attribute``."""
+    found: dict[str, str] = {}
+    for name, double, single, bare in ATTRIBUTE.findall(text):
+        found.setdefault(name.lower(), html.unescape(double or single or bare))
+    return found
+
 
 
 def image_source(config: SiteConfig, page: Page) -> Path | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from generator import imaging, markup
+from generator import imaging, sanitize
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.model import Asset, Page, field_names, field_values, pickled_by_fields
@@ -54,7 +54,7 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-LOAD_VERSION = 2  # bump when parsing changes what a source turns into
+LOAD_VERSION = 3  # bump when parsing changes what a source turns into
 KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)\s*:")  # a top-level key, for its line number
 
 
@@ -93,6 +93,13 @@ class Parsed:
     digest: str
     page: Page | None
     problems: tuple[Problem, ...]
+    settings: str = ""  # the reading settings it was made with (``markup_settings``)
+
+
+def markup_settings(config: SiteConfig) -> str:
+    """What besides its files decides what a source turns into: a result made under
+    other settings (say, another raw HTML policy) is parsed again."""
+    return f"{LOAD_VERSION}:html={config.markdown.html}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +140,16 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
     ``meanwhile`` is the caller's work while workers parse (skipped when none do).
     """
     previous = previous or {}
+    settings = markup_settings(config)
     known = {s.path for s in scan.sources} if scan is not None and touched is not None else set()
     if scan is None or touched is None or not touched <= known:  # a new file: walk again
         scan = scan_content(config)
         fresh = [s for s in scan.sources
-                 if s.path not in previous or not _unchanged(previous[s.path].inputs, stamps)]
+                 if s.path not in previous or previous[s.path].settings != settings
+                 or not _unchanged(previous[s.path].inputs, stamps)]
     else:
-        fresh = [s for s in scan.sources if s.path in touched or s.path not in previous]
+        fresh = [s for s in scan.sources if s.path in touched or s.path not in previous
+                 or previous[s.path].settings != settings]
     if workers <= 1 or len(fresh) < PARALLEL_PARSE_THRESHOLD:
         meanwhile = None  # no workers to wait for: it would only add to a small build
     results = dict(zip((s.path for s in fresh),
@@ -211,25 +221,28 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     stamp = (source.path, status.st_mtime_ns, status.st_size)
     resources = tuple(_stamp(p) for p in source.resources)
     hashed = hashlib.blake2b(raw, digest_size=16)
-    hashed.update(repr((LOAD_VERSION, [(Path(n).name, m, s) for n, m, s in resources]))
-                  .encode())
+    hashed.update(repr((LOAD_VERSION, config.markdown.html,
+                        [(Path(n).name, m, s) for n, m, s in resources])).encode())
     digest = hashed.hexdigest()
     previous = previous_results.get(source.path)
     if previous is not None and previous.digest == digest and \
             _unchanged(previous.inputs[1 + len(resources):]):
         return Parsed((stamp, *resources, *previous.inputs[1 + len(resources):]),
-                      digest, previous.page, previous.problems)
+                      digest, previous.page, previous.problems, previous.settings)
     problems: list[Problem] = []
     page, extra_inputs = _load_page(config, source, raw, digest, problems)
-    return Parsed((stamp, *resources, *extra_inputs), digest, page, tuple(problems))
+    return Parsed((stamp, *resources, *extra_inputs), digest, page, tuple(problems),
+                  markup_settings(config))
 
 
-def source_body(path: Path) -> str:
-    """A source's HTML body made again from its file (when the cache lost it)."""
+def source_body(path: Path, policy: str = "safe") -> str:
+    """A source's HTML body made again from its file (when the cache lost it), under
+    the site's raw HTML ``policy``."""
     try:
-        return markup.to_html(parse_front_matter(_decode(path.read_bytes())).body)
+        body = parse_front_matter(_decode(path.read_bytes())).body
     except (OSError, ValueError):
         return ""
+    return sanitize.body_html(body, policy)[0]
 
 
 BODY_FIELD = field_names(Page).index("body_html")
@@ -358,7 +371,9 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
         str(image_file.parent) != os.path.dirname(source.path) else ()
     if len(problems) > before and any(p.severity == "error" for p in problems[before:]):
         return None, extra_inputs
-    body_html = markup.to_html(front.body)
+    body_html, removed = sanitize.body_html(front.body, config.markdown.html)
+    problems.extend(warning(shown, front.body_line + r.line - 1 if r.line else None, r.message)
+                    for r in removed)
     page = Page(
         id=f"{lang}/{'/'.join(parts)}",
         lang=lang,

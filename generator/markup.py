@@ -274,14 +274,15 @@ SKIPPABLE = {  # passes that act only on a text holding one of these marks
 
 
 def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
-              table_of_contents: bool = True) -> markdown.Markdown:
+              table_of_contents: bool = True, raw_html: bool = True) -> markdown.Markdown:
     """A converter with these extensions; ``gated`` adds the fast paths (the inline
     one only when its patterns are all known); without ``table_of_contents``,
-    headings get ids but ``[TOC]`` is left as it is."""
+    headings get ids but ``[TOC]`` is left as it is; without ``raw_html``, HTML
+    written in the text is shown as text (``[markdown] html = "escape"``)."""
     made = [_extension(name) for name in extensions]
     if not gated:
-        return markdown.Markdown(extensions=made)
-    md = _GatedMarkdown(extensions=made)
+        return _without_raw_html(markdown.Markdown(extensions=made), raw_html)
+    md = _without_raw_html(_GatedMarkdown(extensions=made), raw_html)
     patterns = md.inlinePatterns
     if sum(name in patterns for name in GATED_PATTERNS) == len(patterns) and \
             "inline" in md.treeprocessors:
@@ -303,6 +304,15 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     return md
 
 
+def _without_raw_html(md: markdown.Markdown, raw_html: bool) -> markdown.Markdown:
+    """The converter without the passes that keep raw HTML (block and inline): the text
+    stays text, and the serialiser escapes its ``<``."""
+    if not raw_html:
+        md.preprocessors.deregister("html_block", strict=False)
+        md.inlinePatterns.deregister("html", strict=False)
+    return md
+
+
 def _extension(name: str) -> markdown.Extension:
     """A bundled extension made from its module (asking the installed packages' entry
     points, as a bare name does, imports ``importlib.metadata`` and scans them all)."""
@@ -314,15 +324,17 @@ def _extension(name: str) -> markdown.Extension:
 
 
 @cache
-def _converters() -> tuple[markdown.Markdown, markdown.Markdown]:
+def _converters(raw_html: bool = True) -> tuple[markdown.Markdown, markdown.Markdown]:
     """The converters pages use (made once, when a first text needs one): with and
     without a table of contents."""
-    return converter(table_of_contents=False), converter()
+    return (converter(table_of_contents=False, raw_html=raw_html),
+            converter(raw_html=raw_html))
 
 
-def to_html(text: str) -> str:
-    """Markdown to HTML with reused converters (much cheaper than one per page)."""
-    plain, with_contents = _converters()
+def to_html(text: str, *, raw_html: bool = True) -> str:
+    """Markdown to HTML with reused converters (much cheaper than one per page);
+    without ``raw_html``, HTML in the text is shown as text."""
+    plain, with_contents = _converters(raw_html)
     md = with_contents if "[TOC]" in text else plain
     md.reset()
     return md.convert(text)

@@ -21,7 +21,7 @@ from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.ext import i18n as I18nExtension
 from markupsafe import Markup
 
-from generator import i18n
+from generator import csp, i18n
 from generator.config import SiteConfig
 from generator.deps import catalog_digests
 from generator.errors import Problem, error
@@ -98,6 +98,8 @@ class Renderer:
         env.filters["datetime"] = lambda value, style="long": i18n.localised_datetime(
             value, code, style)
         env.filters["number"] = lambda value: i18n.localised_number(value, code)
+        env.filters["inline_script"] = csp.inline_script  # allowed by its hash (csp.py)
+        env.globals["script_hashes"] = csp.script_hashes
         env.filters.update(self.filters)
         return env
 
@@ -134,7 +136,9 @@ class Renderer:
         if job.source is not None:
             return job.source.read_bytes()
         context = job.context() if callable(job.context) else job.context
-        return self.template(job.lang, job.template).render(context).encode("utf-8")
+        with csp.collecting() as scripts:
+            text = self.template(job.lang, job.template).render(context)
+        return csp.complete(text, scripts).encode("utf-8")
 
     def template(self, lang: str | None, name: str) -> jinja2.Template:
         """A compiled template, looked up once per language (Jinja's own cache locks

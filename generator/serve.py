@@ -34,6 +34,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
+from generator import csp
 from generator.build import BuildSession
 from generator.config import load_config
 from generator.errors import SiteError
@@ -367,6 +368,7 @@ def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
             script = RELOAD_SCRIPT.format(generation=site.state.generation, events=EVENTS_PATH)
             text = text.replace("</body>", script + "</body>", 1) if "</body>" in text \
                 else text + script
+            text = csp.permit(text, script)  # the page's policy lets this script run
             self._send(status, "text/html; charset=utf-8", text.encode("utf-8"), body)
 
         def _refuse(self, status: HTTPStatus, reason: str, body: bool) -> None:

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from generator import i18n, imaging
 from generator.config import Language, SiteConfig
 from generator.model import Page, Site
+from generator.sanitize import attribute
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,10 @@ ROOT_RELATIVE = re.compile(r'(\s(?:href|src)=")/(?!/)')
 def with_prefix(html: str, prefix: str) -> str:
     """Root-relative links written in Markdown (``/en/news/x/``) under the base URL's
     path prefix, so a site served from ``https://org.github.io/hub/`` keeps working."""
-    return ROOT_RELATIVE.sub(lambda m: f"{m.group(1)}{prefix}/", html) if prefix else html
+    if not prefix:
+        return html
+    written = attribute(prefix)
+    return ROOT_RELATIVE.sub(lambda m: f"{m.group(1)}{written}/", html)
 
 
 def absolute(config: SiteConfig, site_path: str) -> str:

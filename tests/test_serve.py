@@ -267,8 +267,8 @@ def test_an_open_page_reloads_by_itself_in_a_real_browser(server: Server, site: 
         page.wait_for_timeout(300)  # the EventSource connects
         article = site / "content/en/news/wells.md"
         article.write_text(article.read_text().replace("Teams repaired", "Crews repaired"))
-        page.wait_for_function("document.body.innerText.includes('Crews repaired')",
-                               timeout=TIMEOUT * 1000)
+        # a locator, not wait_for_function: the page's CSP forbids evaluating strings
+        page.get_by_text("Crews repaired").first.wait_for(timeout=TIMEOUT * 1000)
         assert page.url == server.base + "/en/news/wells/"
 
 

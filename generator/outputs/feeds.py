@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import partial
+from html import unescape
 from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree as ET
 
@@ -25,6 +26,7 @@ from generator.deps import digest, file_stamp
 from generator.model import Page, Site
 from generator.outputs import cards
 from generator.render import Job
+from generator.sanitize import attribute
 from generator.views import absolute, card_path, tag_name, tag_path, with_prefix
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -88,11 +90,11 @@ def entry_id(site: Site, page: Page) -> str:
 
 def absolute_html(html: str, base: str) -> str:
     """Rewrite every link and image in ``html`` to an absolute URL against ``base``."""
-    html = URL_ATTRIBUTE.sub(lambda m: m.group(1) + _absolute(base, m.group(2)) + m.group(3),
-                             html)
-    return SRCSET_ATTRIBUTE.sub(lambda m: m.group(1) + ", ".join(
+    html = URL_ATTRIBUTE.sub(lambda m: m.group(1) + attribute(
+        _absolute(base, unescape(m.group(2)))) + m.group(3), html)
+    return SRCSET_ATTRIBUTE.sub(lambda m: m.group(1) + attribute(", ".join(
         " ".join([_absolute(base, part.split()[0]), *part.split()[1:]])
-        for part in m.group(2).split(",") if part.strip()) + m.group(3), html)
+        for part in unescape(m.group(2)).split(",") if part.strip())) + m.group(3), html)
 
 
 def _absolute(base: str, value: str) -> str:

@@ -1,0 +1,228 @@
+"""Untrusted text made safe in one place: the raw HTML policy and attribute escaping.
+
+Articles come from many editors and from imported exports, so a body's HTML is not
+trusted. ``[markdown] html`` in site.toml says what raw HTML becomes:
+
+- ``"safe"`` (the default): the body's final HTML goes through nh3 (the binding to
+  Ammonia, a maintained allow-list sanitiser). Ordinary markup stays; scripts, styles,
+  event handlers, ``javascript:``/``vbscript:``/``data:`` URLs and (readers' privacy)
+  iframes, objects and embeds go, each reported with the Markdown line it came from.
+- ``"escape"``: raw HTML is shown as text; what Markdown itself makes (links,
+  attribute lists) is still cleaned as in "safe".
+- ``"allow"``: kept as written, for teams that trust every editor; ``newshub check``
+  still reports scripts, handlers and script URLs, and the pages' Content-Security-
+  Policy still stops them running.
+
+Without ``<`` or ``{`` in the Markdown, Python-Markdown can only make its own tags and
+attributes, so a body is cleaned only when it holds one of them or a link whose URL has
+a scheme (or an entity) worth a look: most bodies skip the sanitiser entirely.
+
+Every attribute value newshub writes into HTML it rewrites goes through ``attribute``:
+values are read (decoded) and written again escaped, never re-emitted as read.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from html.parser import HTMLParser
+
+import nh3
+
+from generator import markup
+
+POLICIES = ("safe", "allow", "escape")
+KEPT_TAGS = frozenset(nh3.ALLOWED_TAGS | {"picture", "source", "tfoot"})
+# Removed with everything inside them (the rest keep their text when removed).
+DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "frame",
+                                  "frameset", "noscript", "template", "svg", "math",
+                                  "applet"})
+GLOBAL_ATTRIBUTES = frozenset({"id", "class", "title", "lang", "dir", "role"})
+GLOBAL_PREFIXES = frozenset({"aria-"})
+KEPT_ATTRIBUTES = {
+    "a": {"href", "hreflang", "rel"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding", "srcset", "sizes"},
+    "source": {"srcset", "sizes", "type", "media", "width", "height"},
+    "th": {"style", "align", "colspan", "rowspan", "scope", "abbr"},  # tables' alignment
+    "td": {"style", "align", "colspan", "rowspan"},
+    "col": {"span"}, "colgroup": {"span"},
+    "ol": {"start", "type", "reversed"}, "li": {"value"},
+    "blockquote": {"cite"}, "q": {"cite"}, "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"}, "time": {"datetime"}, "details": {"open"},
+    "data": {"value"}, "bdo": {"dir"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+URL_ATTRIBUTES = frozenset({"href", "src", "cite", "action", "formaction", "poster",
+                            "data", "background", "xlink:href"})
+SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data"})
+SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
+STRIPPED = "".join(map(chr, range(0x21)))  # what browsers strip around a URL
+URL_VALUE = re.compile(r'\s(?:href|src)="([^"]*)"')
+PLAIN_URL = re.compile(r'(?:https?://|mailto:)?[^:&"\x00-\x20]*')  # no scheme to check
+WHY = '(raw HTML is sanitised: [markdown] html = "safe" in site.toml)'
+
+
+def attribute(value: object) -> str:
+    """A value written inside a double-quoted attribute: ``& < > " '`` escaped, so
+    whatever it was read from, it stays one attribute value."""
+    return html.escape(str(value), quote=True)
+
+
+def scheme_of(url: str) -> str:
+    """A URL's scheme as a browser reads it (surrounding spaces and controls
+    stripped, tabs and newlines removed, case folded), "" for a relative URL."""
+    cleaned = re.sub(r"[\t\n\r]", "", url.strip(STRIPPED))
+    match = SCHEME.match(cleaned)
+    return match.group(1).lower() if match else ""
+
+
+def script_scheme(url: str) -> str:
+    """``javascript``, ``vbscript`` or ``data`` when ``url`` (already decoded) uses one
+    of them, else ""."""
+    scheme = scheme_of(url)
+    return scheme if scheme in SCRIPT_SCHEMES else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """Something the sanitiser took out: the line of the Markdown text (1-based, None
+    when it cannot be told) and what it was."""
+
+    line: int | None
+    message: str
+
+
+def body_html(text: str, policy: str) -> tuple[str, tuple[Removal, ...]]:
+    """A Markdown body as HTML under the raw HTML ``policy``, with what was removed."""
+    converted = markup.to_html(text, raw_html=policy != "escape")
+    if policy == "allow" or not _worth_cleaning(text, converted):
+        return converted, ()
+    cleaned = _clean(converted)
+    return cleaned, _removals(converted, text)
+
+
+def _worth_cleaning(text: str, converted: str) -> bool:
+    """Whether the HTML can hold anything the sanitiser would change: raw HTML or an
+    attribute list in the text, or a link or image URL with a scheme or an entity."""
+    return "<" in text or "{" in text or \
+        any(not PLAIN_URL.fullmatch(value) for value in URL_VALUE.findall(converted))
+
+
+def _srcset_filter(element: str, name: str, value: str) -> str | None:
+    """Ammonia checks the schemes of ``href`` and ``src`` only: ``srcset`` here."""
+    if name == "srcset":
+        urls = (html.unescape(part.split()[0]) for part in value.split(",") if part.strip())
+        if any(scheme_of(url) not in ("", *URL_SCHEMES) for url in urls):
+            return None
+    return value
+
+
+OPTIONS = {
+    "tags": set(KEPT_TAGS),
+    "clean_content_tags": set(DROPPED_WITH_CONTENT),
+    "attributes": {"*": set(GLOBAL_ATTRIBUTES),
+                   **{tag: set(names) for tag, names in KEPT_ATTRIBUTES.items()}},
+    "generic_attribute_prefixes": set(GLOBAL_PREFIXES),
+    "attribute_filter": _srcset_filter,
+    "url_schemes": set(URL_SCHEMES),
+    "filter_style_properties": {"text-align"},
+    "link_rel": None,  # links as written: Markdown's own carry no rel
+    "strip_comments": True,
+}
+_clean: Callable[[str], str] = nh3.Cleaner(**OPTIONS).clean if hasattr(nh3, "Cleaner") \
+    else partial(nh3.clean, **OPTIONS)
+
+
+def _removals(converted: str, text: str) -> tuple[Removal, ...]:
+    """What the sanitiser takes out of ``converted``, each with the line of ``text``
+    that wrote it (searched in order, so a second ``<script>`` gets its own line)."""
+    finder = _Diagnosis()
+    finder.feed(converted)
+    finder.close()
+    lines = text.split("\n")
+    cursors: dict[str, int] = {}
+    found = []
+    for needle, message in finder.found:
+        line = _line(lines, needle, cursors)
+        found.append(Removal(line, f"removed {message} {WHY}"))
+    return tuple(dict.fromkeys(found))
+
+
+def _line(lines: list[str], needle: str, cursors: dict[str, int]) -> int | None:
+    """The first line from the needle's last hit on that matches it (then from the top)."""
+    pattern = re.compile(needle, re.IGNORECASE)
+    start = cursors.get(needle, 0)
+    for index in (*range(start, len(lines)), *range(0, start)):
+        if pattern.search(lines[index]):
+            cursors[needle] = index + 1
+            return index + 1
+    return None
+
+
+def scheme_pattern(scheme: str) -> str:
+    """A pattern for a scheme written with entities, spaces or mixed case between its
+    letters (``JaVa&#x09;script:``)."""
+    gap = r"(?:\s|&(?:Tab|NewLine);|&#0*(?:9|10|13)(?![0-9]);?|&#x0*[9ad](?![0-9a-f]);?)*"
+    return gap.join(_character(c) for c in f"{scheme}:")
+
+
+def _character(char: str) -> str:
+    """A character as written, or as one of the references that stand for it."""
+    codes = sorted({ord(char.lower()), ord(char.upper())})
+    written = [re.escape(char), *(rf"&#0*{code}(?![0-9]);?" for code in codes),
+               *(rf"&#x0*{code:x}(?![0-9a-f]);?" for code in codes)]
+    if char == ":":
+        written.append("&colon;")
+    return "(?:" + "|".join(written) + ")"
+
+
+class _Diagnosis(HTMLParser):
+    """Reads HTML the way the sanitiser's allow-list does and notes what it removes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []  # (pattern for the source line, message)
+        self.dropped = 0  # depth inside an element removed with its content
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs, closed=True)
+
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]],
+               closed: bool = False) -> None:
+        if self.dropped:
+            if tag in DROPPED_WITH_CONTENT and not closed:
+                self.dropped += 1
+            return
+        needle = rf"<\s*{re.escape(tag)}\b"
+        if tag in DROPPED_WITH_CONTENT:
+            self.found.append((needle, f"<{tag}> with its content"))
+            self.dropped = 0 if closed else 1
+            return
+        if tag not in KEPT_TAGS:
+            self.found.append((needle, f"<{tag}> (its text is kept)"))
+        kept = GLOBAL_ATTRIBUTES | KEPT_ATTRIBUTES.get(tag, set())
+        for name, value in attrs:
+            where = rf"\b{re.escape(name)}\s*="
+            if name.startswith("on"):
+                self.found.append((where, f"event handler {name}= from <{tag}>"))
+            elif name not in kept and not name.startswith(tuple(GLOBAL_PREFIXES)):
+                if tag in KEPT_TAGS:
+                    self.found.append((where, f"attribute {name}= from <{tag}>"))
+            elif name in URL_ATTRIBUTES and value and \
+                    scheme_of(value) not in ("", *URL_SCHEMES):
+                scheme = scheme_of(value)
+                self.found.append((scheme_pattern(scheme), f"{scheme}: URL from {name}= "
+                                                           f"of <{tag}>"))
+            elif name == "srcset" and value and _srcset_filter(tag, name, value) is None:
+                self.found.append((r"\bsrcset\s*=", f"srcset= with a script or data URL "
+                                                    f"from <{tag}>"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.dropped and tag in DROPPED_WITH_CONTENT:
+            self.dropped -= 1
