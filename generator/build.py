@@ -10,26 +10,31 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from generator import __version__, i18n
-from generator.cache import BodyStore, JournaledMapping, Store, manifest_name
+from generator import __version__, i18n, imaging
+from generator.cache import CACHE_FOLDER, BodyStore, JournaledMapping, Store, manifest_name
 from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, SiteError, error, raise_if_errors
+from generator.files import PUBLISHED_DOTFOLDERS, walk
 from generator.link import link_site
-from generator.load import INDEX_REDUCERS, Parsed, Scan, load_site, source_body
-from generator.model import Page, Site
+from generator.load import INDEX_REDUCERS, Parsed, Scan, load_site, reusable, source_body
+from generator.lock import build_locks
+from generator.model import Page, Site, well_typed
 from generator.outputs import KINDS, cards
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
-from generator.write import Staged, WriteStats, check_paths, commit, discard, stage
+from generator.write import Staged, WriteStats, check_paths, commit, discard, stage, sweep
 
 PAGES_ENTRY = "pages"
+WRITING_PREFIX = "writing-"  # beside the cache's lock while a build writes an output folder
+Entry = tuple[str, int, int]  # an output's key, and its file's (size, mtime_ns) as written
+NOT_BUILT: Entry = ("", -1, -1)
 GAPS_ENTRY = "translation-gaps"
 SNAPSHOT_PREFIX = "snapshot-"
 # Kinds whose files cost the most to make each, rendered first: workers then end the
@@ -106,7 +111,7 @@ class BuildSession:
         self.persist = persist
         self.progress = progress
         self.parsed: Mapping[str, Parsed] | None = None
-        self.manifest: Mapping[str, str] | None = None
+        self.manifest: Mapping[str, Entry] | None = None
         self.wrote_manifest = False  # this session wrote the manifest in memory (serve)
         self.unsaved = False
         self.translation_gaps: tuple[str, tuple[Problem, ...]] = ("", ())
@@ -125,7 +130,7 @@ class BuildSession:
         folder need not be walked again. Outputs of the kinds in ``later`` (a server's
         share cards: no page shows them) are left for ``finish``; until it runs they
         count as not built."""
-        with _collector_paused():
+        with self._locked(), _collector_paused():
             return self._build(config or self.config, shortcut, touched, later)
 
     def finish(self) -> None:
@@ -134,13 +139,21 @@ class BuildSession:
             return
         renderer, jobs, keys = self.pending
         self.pending = None
-        with _collector_paused():
+        with self._locked(), _collector_paused():
             staged = self._render(renderer, jobs, None)
             built = set(self.manifest or keys)
             commit(staged, self.output, built, built)  # nothing to remove
-            self.manifest = {**(self.manifest or {}), **keys} if self.store else None
+            made = {item.path: (keys[item.path], *item.stamp) for item in staged}
+            self.manifest = {**(self.manifest or {}), **made} if self.store else None
             if self.store and self.persist:
                 self.store.write(manifest_name(self.output), self.manifest)
+
+    def _locked(self) -> AbstractContextManager[None]:
+        """One build at a time in the output folder and in the site's cache."""
+        root = self.config.root
+        shown = f"{self.output.relative_to(root)}/" if self.output.is_relative_to(root) \
+            else str(self.output)
+        return build_locks(self.output, root / CACHE_FOLDER, shown)
 
     def _build(self, config: SiteConfig, shortcut: bool, touched: frozenset[str] | None,
                later: frozenset[str]) -> BuildResult:
@@ -177,32 +190,40 @@ class BuildSession:
                 planned = [job for job in planned if config.owns(job.path)]
                 keys = output_keys(config, planned, assets, templates, catalogs)
                 manifest = self._previous_manifest()
-                stale = [job for job in planned if not _up_to_date(
-                    job, keys, manifest, self.output, self.wrote_manifest)]
+                stale, disturbed = _stale(planned, keys, manifest, self.output,
+                                          self.wrote_manifest)
                 deferred = [job for job in stale if job.kind in later]
                 stale = [job for job in stale if job.kind not in later] if deferred else stale
-                previous_paths = set(manifest) if manifest is not None else \
+                # A file changed by hand or by another build, or a build that stopped
+                # half way: files the manifest does not know may lie there too.
+                trusted = manifest is not None and not disturbed and not self._interrupted()
+                previous_paths = set(manifest) if trusted else \
                     set() if _empty(self.output) else None  # None: scan for leftovers
         except SiteError:
             if save is not None:
                 save()  # what was parsed serves the next build, whatever failed after
             raise
         renderer = self._renderer(config, templates, catalogs)
+        self._mark_writing(True)
         with _phase("render", timings):
             staged = self._render(renderer, stale, save)
         with _phase("write", timings):
             stats = commit(staged, self.output, {job.path for job in planned}, previous_paths,
                            config.owns)
-            others = {path: key for path, key in (manifest or {}).items()
-                      if not config.owns(path)}  # other languages' files, from their builds
-            waiting = {job.path: (manifest or {}).get(job.path, "") for job in deferred}
+            old = manifest or {}
+            made = {item.path: (keys[item.path], *item.stamp) for item in staged}
+            entries = {path: entry for path, entry in old.items()
+                       if not config.owns(path)}  # other languages' files, from their builds
+            entries.update((job.path, made.get(job.path) or old.get(job.path, NOT_BUILT))
+                           for job in planned)
+            entries.update((job.path, old.get(job.path, NOT_BUILT)) for job in deferred)
             self.pending = (renderer, deferred, {job.path: keys[job.path] for job in deferred}) \
                 if deferred else None
-            keys = {**others, **keys, **waiting}
-            self.manifest = keys if self.store else None
+            self.manifest = entries if self.store else None
             self.wrote_manifest = self.manifest is not None and not self.persist
             if self.store and self.persist:
-                self.store.write(manifest_name(self.output), keys)
+                self.store.write(manifest_name(self.output), entries)
+            self._mark_writing(False)
         counts: dict[str, int] = {}
         for job in planned:
             counts[job.kind] = counts.get(job.kind, 0) + 1
@@ -258,9 +279,14 @@ class BuildSession:
         this process's work while workers render); on any problem, remove what was
         staged and stop."""
         existed = self.output.exists()
-        staged, problems = render_all(renderer, _costliest_first(jobs), self.workers,
-                                      partial(_stage, self.output), self._progress("rendering"),
-                                      meanwhile)
+        try:
+            with nullcontext() if self.store is not None else imaging.remaking():
+                staged, problems = render_all(renderer, _costliest_first(jobs), self.workers,
+                                              partial(_stage, self.output),
+                                              self._progress("rendering"), meanwhile)
+        except BaseException:  # an interrupt, or a failure outside any one job
+            sweep(self.output)  # what was staged is not known here: no staging file stays
+            raise
         if problems:
             discard(staged, self.output)
             if not existed and self.output.is_dir() and not any(self.output.iterdir()):
@@ -276,7 +302,8 @@ class BuildSession:
                      tuple(catalogs.items()))
         if self.translation_gaps[0] != key and self.store is not None:
             stored = self.store.read(GAPS_ENTRY)
-            if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key:
+            if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key and \
+                    isinstance(stored[1], tuple) and all(map(_is_problem, stored[1])):
                 self.translation_gaps = stored
         if self.translation_gaps[0] != key:
             self.translation_gaps = (key, tuple(i18n.missing_translations(config)))
@@ -288,31 +315,32 @@ class BuildSession:
         """A digest of every input's stamp and the settings: equal means nothing changed.
         (The stamps are kept for the load phase, which then stats no file again.)"""
         stamps: list[tuple[str, int, int]] = []
+        refused: list[Problem] = []  # links out of the site: never a build with nothing to do
         folders = (config.content_dir, config.theme_dir, config.locales_dir,
                    config.root / "static")
         for folder in folders:
-            for directory, names, files in os.walk(folder):
-                names.sort()
-                for name in sorted(files):
-                    stat = os.stat(os.path.join(directory, name))
-                    stamps.append((os.path.join(directory, name), stat.st_mtime_ns,
-                                   stat.st_size))
+            site = config.root if folder.is_relative_to(config.root) else None  # else bundled
+            for directory, _names, files in walk(folder, site, refused,
+                                                 keep=PUBLISHED_DOTFOLDERS):
+                for name in files:
+                    stamps.append(_file_stamp(os.path.join(directory, name)))
         toml = config.root / "site.toml"
         if toml.is_file():
-            stamps.append((str(toml), toml.stat().st_mtime_ns, toml.stat().st_size))
+            stamps.append(_file_stamp(str(toml)))
         self.stamps = {stamp[0]: stamp for stamp in stamps}
-        return digest(ENGINE_VERSION, __version__, repr(config), tuple(stamps))
+        return digest(ENGINE_VERSION, __version__, repr(config), tuple(stamps),
+                      tuple(map(str, refused)))
 
     def _unchanged_result(self, config: SiteConfig, snapshot: str) -> BuildResult | None:
         assert self.store is not None
         last = self.store.read(SNAPSHOT_PREFIX + manifest_name(self.output))
         manifest = self._previous_manifest()
-        if not isinstance(last, Snapshot) or last.inputs != snapshot or manifest is None \
-                or time.time() >= last.due:
+        if not _valid_snapshot(last) or last.inputs != snapshot or manifest is None \
+                or time.time() >= last.due or self._interrupted():
             return None
-        owned = [path for path in manifest if config.owns(path)]
-        if not all(os.path.isfile(os.path.join(self.output, path)) for path in owned):
-            return None  # someone removed output files: the full path restores them
+        owned = [(path, entry) for path, entry in manifest.items() if config.owns(path)]
+        if not all(_intact(self.output, path, entry) for path, entry in owned):
+            return None  # output files changed or removed: the full path repairs them
         return BuildResult(None, WriteStats(0, len(owned), 0), dict(last.counts),
                            last.warnings, frozenset(), {}, last.articles, last.pages)
 
@@ -323,11 +351,13 @@ class BuildSession:
     def close(self) -> None:
         """Save what only memory holds, for the next process's first build."""
         if self.unsaved:
-            self._save_parsed()
+            with self._locked():
+                self._save_parsed()
 
     def _previous_parsed(self) -> Mapping[str, Parsed]:
         if self.parsed is None and self.index is not None:
-            self.parsed = self.index.read()
+            self.parsed = {name: parsed for name, parsed in self.index.read().items()
+                           if type(name) is str and reusable(parsed)}  # else: parsed again
             self.stored = {p.page.digest for p in self.parsed.values() if p.page is not None}
         return self.parsed or {}
 
@@ -338,12 +368,32 @@ class BuildSession:
         return body if body is not None else source_body(self.config.root / page.source,
                                                           self.config.markdown.html)
 
-    def _previous_manifest(self) -> Mapping[str, str] | None:
+    def _previous_manifest(self) -> Mapping[str, Entry] | None:
         if not self.store or not self.output.is_dir():
             return None
         if self.manifest is None and self.persist:
-            self.manifest = self.store.read(manifest_name(self.output))
+            stored = self.store.read(manifest_name(self.output))
+            self.manifest = stored if _valid_manifest(stored) else None
         return self.manifest
+
+    def _writing_marker(self) -> Path:
+        return self.config.root / CACHE_FOLDER / (WRITING_PREFIX + manifest_name(self.output))
+
+    def _mark_writing(self, writing: bool) -> None:
+        """A file beside the cache's lock while this build renders and writes: if the
+        process dies meanwhile, the next build knows the manifest missed what it wrote
+        (staging files, files made but not recorded) and looks through the folder."""
+        marker = self._writing_marker()
+        try:
+            if writing:
+                marker.touch()
+            else:
+                marker.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def _interrupted(self) -> bool:
+        return self._writing_marker().exists()
 
     def _save_parsed(self) -> None:
         """Write the index of page records, and the bodies of pages parsed since the
@@ -400,13 +450,65 @@ def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str],
     return keys
 
 
-def _up_to_date(job: Job, keys: Mapping[str, str], manifest: Mapping[str, str] | None,
-                output: Path, trusted: bool) -> bool:
-    """The output's key matches the manifest, and its file is there (``trusted``: this
-    session wrote both into a folder of its own, as ``newshub serve`` does)."""
-    key = keys[job.path]
-    return bool(key) and manifest is not None and manifest.get(job.path) == key and \
-        (trusted or os.path.isfile(os.path.join(output, job.path)))
+def _stale(jobs: list[Job], keys: Mapping[str, str], manifest: Mapping[str, Entry] | None,
+           output: Path, trusted: bool) -> tuple[list[Job], bool]:
+    """The jobs to render: their key differs from the manifest's, or their file is not
+    as the last build left it (changed or removed by hand or by another build; one stat
+    each). And whether any file was so disturbed. ``trusted``: this session wrote the
+    manifest into a folder of its own, as ``newshub serve`` does: no file is looked at."""
+    if manifest is None:
+        return list(jobs), False
+    stale = []
+    disturbed = False
+    for job in jobs:
+        key = keys[job.path]
+        entry = manifest.get(job.path)
+        if not key or entry is None or entry[0] != key:
+            stale.append(job)
+        elif not trusted and not _intact(output, job.path, entry):
+            stale.append(job)
+            disturbed = True
+    return stale, disturbed
+
+
+def _intact(output: Path, path: str, entry: Entry) -> bool:
+    """The output file has the size and mtime the build that wrote it recorded."""
+    try:
+        status = os.stat(os.path.join(output, path))
+    except OSError:
+        return False
+    return status.st_size == entry[1] and status.st_mtime_ns == entry[2]
+
+
+def _valid_manifest(value: object) -> bool:
+    """A manifest as this version writes them (a damaged or crafted one is ignored)."""
+    return isinstance(value, dict) and all(
+        type(path) is str and type(entry) is tuple and len(entry) == 3 and
+        type(entry[0]) is str and type(entry[1]) is int and type(entry[2]) is int
+        for path, entry in value.items())
+
+
+def _valid_snapshot(value: object) -> bool:
+    return type(value) is Snapshot and type(value.inputs) is str and \
+        isinstance(value.due, (int, float)) and type(value.pages) is int and \
+        isinstance(value.counts, dict) and \
+        all(type(k) is str and type(n) is int for k, n in value.counts.items()) and \
+        isinstance(value.warnings, tuple) and all(map(_is_problem, value.warnings)) and \
+        isinstance(value.articles, tuple) and all(
+            type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and
+            type(pair[1]) is int for pair in value.articles)
+
+
+def _is_problem(value: object) -> bool:
+    return well_typed(value, Problem)
+
+
+def _file_stamp(path: str) -> tuple[str, int, int]:
+    try:
+        stat = os.stat(path)
+    except OSError:  # removed meanwhile: the load phase will see it
+        return (path, -1, -1)
+    return (path, stat.st_mtime_ns, stat.st_size)
 
 
 def _costliest_first(jobs: list[Job]) -> list[Job]:

@@ -17,7 +17,8 @@ import html
 import io
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -68,18 +69,55 @@ def _digest(path: Path, size: int, mtime: int) -> str:
 
 
 def cached(folder: Path, key: str, make: Callable[[], bytes]) -> bytes:
-    """The bytes kept under ``key``, made (and kept) when missing."""
+    """The bytes kept under ``key``, made (and kept) when missing or damaged: each kept
+    file ends with a digest of its bytes, checked before they are published (a file
+    truncated or changed in the cache is made again). Under ``remaking`` (``--force``)
+    every file is made again."""
     target = folder / key
-    try:
-        return target.read_bytes()
-    except FileNotFoundError:
-        pass
+    if not _remake:
+        kept = _verified(target)
+        if kept is not None:
+            return kept
     data = make()
-    folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / f".{key}.{os.getpid()}.tmp"
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(data + _check_digest(data))
+        os.replace(temporary, target)
+    except OSError:  # not kept (a read-only or odd cache folder): made again next time
+        with suppress(OSError):
+            temporary.unlink()
     return data
+
+
+CHECK_BYTES = 32
+_remake = False  # set by ``remaking``; forked render workers inherit it
+
+
+@contextmanager
+def remaking() -> Iterator[None]:
+    """Make every cached rendition and card again instead of reading it (``--force``)."""
+    global _remake
+    previous, _remake = _remake, True
+    try:
+        yield
+    finally:
+        _remake = previous
+
+
+def _check_digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=CHECK_BYTES).digest()
+
+
+def _verified(target: Path) -> bytes | None:
+    """A kept file's bytes when its digest still matches them, else None."""
+    try:
+        raw = target.read_bytes()
+    except OSError:
+        return None
+    data = raw[:-CHECK_BYTES]
+    return data if len(raw) > CHECK_BYTES and _check_digest(data) == raw[-CHECK_BYTES:] \
+        else None
 
 
 def upright(source: Path) -> Image.Image:

@@ -23,7 +23,15 @@ import yaml
 from generator import imaging, sanitize
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
-from generator.model import Asset, Page, field_names, field_values, pickled_by_fields
+from generator.files import is_noise, walk
+from generator.model import (
+    Asset,
+    Page,
+    field_names,
+    field_values,
+    pickled_by_fields,
+    well_typed,
+)
 from generator.parallel import Progress, parallel_map
 
 KNOWN_KEYS = {
@@ -33,6 +41,7 @@ KNOWN_KEYS = {
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 BAD_SLUG = re.compile(r"[/\\?#%\s<>\"']|^\.+$")
 SUMMARY_LENGTH = 200
+SITE_FOLDERS = ("static", "themes", "locales")  # besides content/: published or read
 
 
 class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -100,6 +109,24 @@ def markup_settings(config: SiteConfig) -> str:
     """What besides its files decides what a source turns into: a result made under
     other settings (say, another raw HTML policy) is parsed again."""
     return f"{LOAD_VERSION}:html={config.markdown.html}"
+
+
+def reusable(value: object) -> bool:
+    """Whether a cache index entry is a well-formed ``Parsed`` (else the source is parsed
+    again: a damaged or crafted entry costs time, never a crash)."""
+    if not well_typed(value, Parsed):
+        return False
+    assert isinstance(value, Parsed)
+    page = value.page
+    return all(type(stamp) is tuple and len(stamp) == 3 and type(stamp[0]) is str and
+               type(stamp[1]) is int and type(stamp[2]) is int for stamp in value.inputs) \
+        and all(well_typed(problem, Problem) for problem in value.problems) \
+        and (page is None or (well_typed(page, Page) and
+                              all(type(tag) is str for tag in page.tags) and
+                              all(isinstance(path, Path) for path in page.resources) and
+                              (page.image_size is None or (
+                                  len(page.image_size) == 2 and
+                                  all(type(n) is int for n in page.image_size)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +204,7 @@ def scan_content(config: SiteConfig) -> Scan:
     known = set(config.language_codes)
     sources: list[Source] = []
     for folder in sorted(content.iterdir()):
-        if folder.name.startswith("."):
+        if is_noise(folder.name):
             continue
         if not folder.is_dir():
             problems.append(warning(folder, None, "ignored: files belong in content/<lang>/"))
@@ -185,10 +212,13 @@ def scan_content(config: SiteConfig) -> Scan:
         if folder.name not in known:
             problems.append(error(folder, None, _unknown_language(folder.name, config)))
             continue
-        found, loose = _scan(config, folder)
+        found, loose = _scan(config, folder, problems)
         sources.extend(Source(folder.name, path, relative, resources)
                        for path, relative, resources in found)
         assets.extend(loose)
+    for name in SITE_FOLDERS:  # their links are checked here, so check and build see them
+        for _walked in walk(config.root / name, config.root, problems):
+            pass
     return Scan(tuple(sources), tuple(assets), tuple(problems))
 
 
@@ -300,22 +330,24 @@ def _unknown_language(code: str, config: SiteConfig) -> str:
             f"or rename the folder (configured: {configured})")
 
 
-def _scan(config: SiteConfig, folder: Path) -> tuple[
+def _scan(config: SiteConfig, folder: Path, problems: list[Problem]) -> tuple[
         list[tuple[str, tuple[str, ...], tuple[Path, ...]]], list[Asset]]:
     """One walk of a language folder: each Markdown source (path, parts under the
     folder) with its bundle resources (the files beside an ``index.md``), and the other
-    files, published as they are."""
+    files, published as they are (those in a bundle's subfolders only with its page).
+    Noise is skipped; symlinks leading out of the site are reported in ``problems``."""
     sources: list[tuple[str, tuple[str, ...], tuple[Path, ...]]] = []
     assets: list[Asset] = []
     content = str(config.content_dir)
     top = str(folder)
-    for directory, folders, files in os.walk(top):
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
+    owners: dict[str, str] = {}  # folder → id of the bundle it is inside ("": none)
+    for directory, folders, visible in walk(top, config.root, problems):
         within = tuple(os.path.relpath(directory, top).split(os.sep)) if directory != top \
             else ()
-        visible = sorted(name for name in files if not name.startswith("."))
         others = [name for name in visible if not name.endswith(".md")]
         bundle = "index.md" in visible
+        owner = "/".join((folder.name, *within)) if bundle else owners.get(directory, "")
+        owners.update((os.path.join(directory, name), owner) for name in folders)
         resources = tuple(Path(directory, name) for name in others) if bundle else ()
         for name in visible:
             if name.endswith(".md"):
@@ -323,7 +355,8 @@ def _scan(config: SiteConfig, folder: Path) -> tuple[
                                 resources if name == "index.md" else ()))
         if not bundle:
             relative = os.path.relpath(directory, content).replace(os.sep, "/")
-            assets.extend(Asset(Path(directory, name), f"/{relative}/{name}") for name in others)
+            assets.extend(Asset(Path(directory, name), f"/{relative}/{name}", owner)
+                          for name in others)
     sources.sort(key=lambda item: item[0])
     assets.sort(key=lambda asset: asset.path)
     return sources, assets

@@ -7,8 +7,11 @@ deterministic and lets renders run in parallel worker processes.
 
 from __future__ import annotations
 
+import hmac
+import os
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,6 +25,7 @@ from jinja2.ext import i18n as I18nExtension
 from markupsafe import Markup
 
 from generator import csp, i18n
+from generator.cache import secret_key, signature
 from generator.config import SiteConfig
 from generator.deps import catalog_digests
 from generator.errors import Problem, error
@@ -29,7 +33,8 @@ from generator.model import EMPTY
 from generator.parallel import Progress, parallel_map
 
 R = TypeVar("R")
-COMPILED_VERSION = 3  # bump when what templates compile to changes (the translations)
+SIGNATURE_BYTES = 32
+COMPILED_VERSION = 4  # bump when what templates compile to changes (4: signed files)
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -119,14 +124,20 @@ class Renderer:
             return None
         if self.catalogs is None:
             self.catalogs = catalog_digests(self.config)
+        key = secret_key()
+        if key is None:
+            return None  # nothing to sign with: compiled again by every process
         folder = self.compiled / code
         prefix = f"{COMPILED_VERSION}-{self.catalogs.get(code, '')}-"
-        if folder.is_dir():
-            for stale in folder.iterdir():
-                if not stale.name.startswith(prefix):
-                    stale.unlink(missing_ok=True)
-        folder.mkdir(parents=True, exist_ok=True)
-        return jinja2.FileSystemBytecodeCache(str(folder), pattern=prefix + "%s.cache")
+        try:
+            if folder.is_dir():
+                for stale in folder.iterdir():
+                    if not stale.name.startswith(prefix):
+                        stale.unlink(missing_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return _SignedBytecodeCache(str(folder), prefix + "%s.cache", key)
 
     def render(self, job: Job) -> bytes:
         if job.data is not None:
@@ -165,6 +176,40 @@ def _escaped(value: Any, _escape_str: Callable[[str], str] = ESCAPE_TEXT) -> str
         return _escape_str(value)
     html = getattr(value, "__html__", None)
     return html() if html is not None else _escape_str(str(value))
+
+
+class _SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates are Python code (and Jinja reads their header with pickle): a
+    file planted in the cache folder would run at the next build. So each file starts
+    with a signature made with this user's key (``cache.secret_key``, kept outside any
+    site); a file without a valid one is compiled again and replaced."""
+
+    def __init__(self, directory: str, pattern: str, key: bytes) -> None:
+        super().__init__(directory, pattern)
+        self.key = key
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            with open(self._get_cache_filename(bucket), "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            return
+        data = raw[SIGNATURE_BYTES:]
+        if hmac.compare_digest(raw[:SIGNATURE_BYTES], signature(self.key, data)):
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = bucket.bytecode_to_string()
+        target = self._get_cache_filename(bucket)
+        folder, name = os.path.split(target)  # a leftover is swept as another version's
+        temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+        try:
+            with open(temporary, "wb") as handle:
+                handle.write(signature(self.key, data) + data)
+            os.replace(temporary, target)
+        except OSError:  # not kept: compiled again next time
+            with suppress(OSError):
+                os.unlink(temporary)
 
 
 class _Template(jinja2.Template):

@@ -14,6 +14,7 @@ from pathlib import Path
 from generator import imaging
 from generator.config import SiteConfig
 from generator.deps import digest, file_stamp
+from generator.files import PUBLISHED_DOTFOLDERS, walk
 from generator.model import Site
 from generator.render import Job
 
@@ -34,7 +35,7 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for _name, site_path, source in _theme_files(config.theme_dir / "static"):
         yield publish(site_path.lstrip("/"), source)
     site_static = config.root / "static"
-    for source in _files(site_static):
+    for source in _files(site_static, config.root):
         yield publish(source.relative_to(site_static).as_posix(), source)
     for asset in site.assets:
         yield publish(asset.path.lstrip("/"), asset.source)
@@ -57,7 +58,7 @@ def copy(path: str, source: Path) -> Job:
 
 
 def _theme_files(root: Path) -> Iterator[tuple[str, str, Path]]:
-    for source in _files(root):
+    for source in _files(root, None):
         name = source.relative_to(root).as_posix()
         target = name
         if source.suffix in FINGERPRINTED:
@@ -66,7 +67,9 @@ def _theme_files(root: Path) -> Iterator[tuple[str, str, Path]]:
         yield name, ASSET_PREFIX + target, source
 
 
-def _files(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+def _files(folder: Path, site: Path | None) -> list[Path]:
+    """The folder's files without noise, or links out of the ``site`` (the load phase
+    reported those as errors)."""
+    return [Path(directory, name)
+            for directory, _folders, files in walk(folder, site, [], keep=PUBLISHED_DOTFOLDERS)
+            for name in files]
