@@ -29,6 +29,7 @@ from generator.outputs import KINDS, cards
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
+from generator.theme import locale_layers, theme_folders, theme_layers
 from generator.write import Staged, WriteStats, check_paths, commit, discard, stage, sweep
 
 PAGES_ENTRY = "pages"
@@ -68,7 +69,8 @@ class BuildResult:
     def summary(self, seconds: float, output: Path) -> str:
         per_lang = ", ".join(f"{lang} {count}" for lang, count in self.articles)
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counts.items()))
-        return (f"Built {self.pages} pages (articles: {per_lang}); {kinds}; "
+        pages = f"{self.pages} page{'' if self.pages == 1 else 's'}"
+        return (f"Built {pages} (articles: {per_lang}); {kinds}; "
                 f"{len(self.rendered)} rendered, "
                 f"{self.stats.written} written, {self.stats.unchanged} unchanged, "
                 f"{self.stats.removed} removed in {seconds:.2f} s → {output}")
@@ -165,7 +167,7 @@ class BuildSession:
             if done is not None:
                 return done
         timings: dict[str, float] = {}
-        templates = template_digests(config.theme_dir / "templates")
+        templates = template_digests(theme_folders(config, "templates"))
         catalogs = catalog_digests(config)
         with _phase("load", timings):
             previous = self._previous_parsed()
@@ -298,7 +300,7 @@ class BuildSession:
                               catalogs: Mapping[str, str]) -> tuple[Problem, ...]:
         """The catalogs' gaps, found again only when a template or catalog changed (kept
         in the cache too: extracting the theme's strings costs a new process 60 ms)."""
-        key = digest(config.language_codes, config.locales_dir, tuple(templates.items()),
+        key = digest(config.language_codes, locale_layers(config), tuple(templates.items()),
                      tuple(catalogs.items()))
         if self.translation_gaps[0] != key and self.store is not None:
             stored = self.store.read(GAPS_ENTRY)
@@ -316,7 +318,7 @@ class BuildSession:
         (The stamps are kept for the load phase, which then stats no file again.)"""
         stamps: list[tuple[str, int, int]] = []
         refused: list[Problem] = []  # links out of the site: never a build with nothing to do
-        folders = (config.content_dir, config.theme_dir, config.locales_dir,
+        folders = (config.content_dir, *theme_layers(config), *locale_layers(config),
                    config.root / "static")
         for folder in folders:
             site = config.root if folder.is_relative_to(config.root) else None  # else bundled
@@ -365,8 +367,7 @@ class BuildSession:
         """The body of a page record restored from the cache index (or, if the cache
         lost it, made again from the source)."""
         body = self.bodies.body(page.digest) if self.bodies is not None else None
-        return body if body is not None else source_body(self.config.root / page.source,
-                                                          self.config.markdown.html)
+        return body if body is not None else source_body(self.config, page)
 
     def _previous_manifest(self) -> Mapping[str, Entry] | None:
         if not self.store or not self.output.is_dir():

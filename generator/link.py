@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from generator import shortcodes
 from generator.config import SiteConfig
 from generator.deps import digest, page_key
 from generator.errors import Problem, error, warning
@@ -39,6 +40,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     order = {code: index for index, code in enumerate(config.language_codes)}
     by_id = {page.id: page for page in sorted(unique, key=lambda p: (order[p.lang], p.id))}
     translations = _translation_groups(by_id.values(), problems)
+    problems.extend(_broken_refs(config, by_id))
     articles: dict[str, list[Page]] = defaultdict(list)
     sections: dict[str, dict[str, list[Page]]] = defaultdict(lambda: defaultdict(list))
     tags: dict[str, dict[str, list[Page]]] = defaultdict(lambda: defaultdict(list))
@@ -80,6 +82,39 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         bodies=bodies,
     )
     return site, problems
+
+
+def ref_target(pages: Mapping[str, Page], lang: str, folder: str, path: str) -> Page | None:
+    """The page a ``ref`` shortcode means, as Hugo finds it: beside its page, then from
+    the language root, then the one page of the language whose path ends so."""
+    candidates = shortcodes.ref_candidates(folder, path)
+    for candidate in candidates:
+        found = pages.get(f"{lang}/{candidate}" if candidate else f"{lang}/_index")
+        if found is not None:
+            return found
+    if path.startswith("/") or not candidates[-1]:
+        return None
+    tail = "/" + candidates[-1]
+    matches = [page for pid, page in pages.items() if pid.startswith(f"{lang}/")
+               and pid.endswith(tail)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _broken_refs(config: SiteConfig, by_id: Mapping[str, Page]) -> Iterable[Problem]:
+    for page in by_id.values():
+        for lang, folder, path in page.refs:
+            if ref_target(by_id, lang, folder, path) is None:
+                yield error(page.source, _line_with(config.root / page.source, path),
+                            f"ref '{path}' leads to no page in '{lang}' (a source path under "
+                            f"content/{lang}/, such as news/water-points.md)")
+
+
+def _line_with(path: Path, text: str) -> int | None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((number for number, line in enumerate(lines, 1) if text in line), None)
 
 
 def _menu(config: SiteConfig, lang: str, by_id: Mapping[str, Page],

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from generator import imaging, sanitize
+from generator import imaging, sanitize, shortcodes
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.files import is_noise, walk
@@ -39,8 +39,15 @@ KNOWN_KEYS = {
     "slug", "translation_key", "urgent", "translation_of",
 }
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
-BAD_SLUG = re.compile(r"[/\\?#%\s<>\"']|^\.+$")
+BAD_SLUG = re.compile(r"[/\\?#%\s<>\"'\x00-\x1f\x7f]|^\.+$")
 SUMMARY_LENGTH = 200
+TEXT_KEYS = frozenset({"title", "summary", "image", "image_alt", "slug", "translation_key",
+                       "translation_of"})
+FRONT_MATTER_LIMIT = 64 * 1024  # characters; real front matter stays under 2 KB
+NESTING_LIMIT = 20  # lists and mappings inside one another, in one value
+# What XML 1.0 forbids (C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF):
+# one such character in a title or body makes every feed quoting it unreadable.
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 SITE_FOLDERS = ("static", "themes", "locales")  # besides content/: published or read
 
 
@@ -55,15 +62,36 @@ class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type
             return node.value
         return super().construct_object(node, deep)
 
+    def construct_document(self, node: yaml.Node) -> Any:
+        # A text field given a scalar is the text as written: `title: 2026`,
+        # `title: No` and `tags: [yes, 1:30]` stay "2026", "No", "yes" and "1:30"
+        # (YAML 1.1 would make them a number, false, true and 90). Empty stays unset.
+        if node.__class__ is yaml.MappingNode:
+            for key, value in node.value:
+                if key.__class__ is not yaml.ScalarNode:
+                    continue
+                if key.value in TEXT_KEYS:
+                    _as_written(value)
+                elif key.value == "tags":
+                    for item in value.value if value.__class__ is yaml.SequenceNode else [value]:
+                        _as_written(item)
+        return super().construct_document(node)
+
 
 STRING_TAG = "tag:yaml.org,2002:str"
+NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def _as_written(node: yaml.Node) -> None:
+    if node.__class__ is yaml.ScalarNode and node.tag != NULL_TAG:
+        node.tag = STRING_TAG
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-LOAD_VERSION = 3  # bump when parsing changes what a source turns into
+LOAD_VERSION = 5  # bump when parsing changes what a source turns into
 KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)\s*:")  # a top-level key, for its line number
 
 
@@ -168,6 +196,7 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
     """
     previous = previous or {}
     settings = markup_settings(config)
+    imaging.limit_pixels(config.limits.image_pixels)
     known = {s.path for s in scan.sources} if scan is not None and touched is not None else set()
     if scan is None or touched is None or not touched <= known:  # a new file: walk again
         scan = scan_content(config)
@@ -179,9 +208,10 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
                  or previous[s.path].settings != settings]
     if workers <= 1 or len(fresh) < PARALLEL_PARSE_THRESHOLD:
         meanwhile = None  # no workers to wait for: it would only add to a small build
+    parse = partial(_parse, config, previous, shortcodes.templates_digest(config))
     results = dict(zip((s.path for s in fresh),
-                       parallel_map(partial(_parse, config, previous), fresh, workers,
-                                    PARALLEL_PARSE_THRESHOLD, progress, meanwhile),
+                       parallel_map(parse, fresh, workers, PARALLEL_PARSE_THRESHOLD, progress,
+                                    meanwhile),
                        strict=True))
     parsed = {s.path: results.get(s.path) or previous[s.path] for s in scan.sources}
     problems = list(scan.problems)
@@ -238,7 +268,7 @@ def _unchanged(inputs: tuple[tuple[str, int, int], ...],
 
 
 def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
-           source: Source) -> Parsed:
+           shortcode_templates: str, source: Source) -> Parsed:
     """Read, validate and convert one source (or reuse its result if its bytes match)."""
     try:
         with open(source.path, "rb") as handle:
@@ -251,8 +281,10 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     stamp = (source.path, status.st_mtime_ns, status.st_size)
     resources = tuple(_stamp(p) for p in source.resources)
     hashed = hashlib.blake2b(raw, digest_size=16)
-    hashed.update(repr((LOAD_VERSION, config.markdown.html,
+    hashed.update(repr((LOAD_VERSION, config.markdown.html, config.limits,
                         [(Path(n).name, m, s) for n, m, s in resources])).encode())
+    if b"{{<" in raw or b"{{%" in raw:  # made with the theme's shortcode templates too
+        hashed.update(shortcode_templates.encode())
     digest = hashed.hexdigest()
     previous = previous_results.get(source.path)
     if previous is not None and previous.digest == digest and \
@@ -265,14 +297,30 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
                   markup_settings(config))
 
 
-def source_body(path: Path, policy: str = "safe") -> str:
-    """A source's HTML body made again from its file (when the cache lost it), under
-    the site's raw HTML ``policy``."""
+def source_body(config: SiteConfig, page: Page) -> str:
+    """A page's HTML body made again from its file (when the cache lost it)."""
+    path = config.root / page.source
     try:
-        body = parse_front_matter(_decode(path.read_bytes())).body
+        front = parse_front_matter(XML_FORBIDDEN.sub("", _decode(path.read_bytes())))
     except (OSError, ValueError):
         return ""
-    return sanitize.body_html(body, policy)[0]
+    folder = path.parent.relative_to(config.content_dir / page.lang).as_posix()
+    info = shortcodes.PageInfo(page.lang, page.path, "" if folder == "." else folder,
+                               MappingProxyType(dict(front.values)))
+    try:
+        return _body_html(config, front.body, info)[0]
+    except shortcodes.ShortcodeError:
+        return ""
+
+
+def _body_html(config: SiteConfig, text: str, info: shortcodes.PageInfo) -> tuple[
+        str, tuple[sanitize.Removal, ...], shortcodes.Expanded]:
+    """A Markdown body as HTML: shortcodes expanded, raw HTML under the site's policy
+    (the theme's shortcode HTML is put back after it), with what was removed and what
+    the shortcodes did."""
+    expanded = shortcodes.expand(text, config, info)
+    html, removed = sanitize.body_html(expanded.text, config.markdown.html)
+    return (expanded.restore(html) if expanded.stash else html), removed, expanded
 
 
 BODY_FIELD = field_names(Page).index("body_html")
@@ -298,6 +346,12 @@ def parse_front_matter(text: str) -> FrontMatter:
     if end is None:
         raise _FrontMatterError(1, "front matter is not closed: add a '---' line after it")
     block = "\n".join(lines[1:end])
+    if len(block) > FRONT_MATTER_LIMIT:
+        raise _FrontMatterError(1, f"front matter is {len(block) // 1024} KB, over the "
+                                   f"{FRONT_MATTER_LIMIT // 1024} KB limit: long text "
+                                   "belongs in the body")
+    if "&" in block or "*" in block:  # no anchor or alias can be written without them
+        _refuse_anchors(block)
     try:
         values = yaml.load(block, Loader=_FrontMatterLoader) or {}
     except yaml.YAMLError as exc:
@@ -306,7 +360,11 @@ def parse_front_matter(text: str) -> FrontMatter:
             mark = getattr(exc, "context_mark", None) or mark
         line = mark.line + 2 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        if "nesting depth" in problem:
+            raise _FrontMatterError(line, TOO_DEEP) from exc
         raise _FrontMatterError(line, f"invalid YAML in front matter: {problem}") from exc
+    except RecursionError as exc:  # the pure-Python parser, where libyaml is missing
+        raise _FrontMatterError(2, TOO_DEEP) from exc
     if not isinstance(values, dict):
         raise _FrontMatterError(2, "front matter must be a mapping of 'key: value' lines")
     key_lines = {}
@@ -314,7 +372,40 @@ def parse_front_matter(text: str) -> FrontMatter:
         match = KEY_LINE.match(line)
         if match and match.group(1) not in key_lines:
             key_lines[match.group(1)] = number
+    for key, value in values.items():
+        if isinstance(value, list | dict) and _too_deep(value):
+            raise _FrontMatterError(key_lines.get(str(key), 2), TOO_DEEP)
     return FrontMatter(values, key_lines, "\n".join(lines[end + 1:]), end + 2)
+
+
+TOO_DEEP = (f"front matter nests lists and mappings more than {NESTING_LIMIT} levels deep; "
+            "keep values flat")
+
+
+def _refuse_anchors(block: str) -> None:
+    """Stop at the first anchor or alias: they have no use in front matter, and aliases
+    of aliases (a "billion laughs") make a few lines expand into gigabytes. Only the
+    tokens are read, so this costs time and memory in proportion to the text."""
+    try:
+        for token in yaml.scan(block, Loader=_FrontMatterLoader):
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+                raise _FrontMatterError(token.start_mark.line + 2, "YAML anchors and aliases "
+                                                                   "are not allowed in front "
+                                                                   "matter")
+    except yaml.YAMLError:
+        return  # loading it reports where the YAML is broken
+
+
+def _too_deep(value: list | dict) -> bool:
+    """Whether lists and mappings nest deeper than ``NESTING_LIMIT`` (level by level,
+    without recursion: no depth can overflow the stack)."""
+    level: list[Any] = [value]
+    for _ in range(NESTING_LIMIT):
+        level = [child for item in level if isinstance(item, list | dict)
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return any(isinstance(item, list | dict) for item in level)
 
 
 class _FrontMatterError(ValueError):
@@ -377,10 +468,11 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     lang, resources = source.lang, source.resources
     shown = _display_path(config, source.path)
     try:
-        front = parse_front_matter(_decode(raw))
+        front = parse_front_matter(_xml_text(_decode(raw), shown, problems))
     except _FrontMatterError as exc:
         problems.append(error(shown, exc.line, exc.message))
         return None, ()
+    front = _xml_values(front, shown, problems)
     before = len(problems)
     fields = _Fields(front, shown, problems)
     *folders, name = source.relative  # under content/<lang>/
@@ -393,9 +485,10 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     folders = parts[:-1]
     site_path = "/" + "/".join((lang, *folders, slug)) + "/"
     image, image_alt, image_file = fields.image(config, resources, site_path)
+    _check_images(config, front, shown, resources, image_file, problems)
     draft = fields.boolean("draft")
     urgent = fields.boolean("urgent")
-    tags = fields.tags()
+    tags = fields.tags(config.limits.tags)
     key = fields.text("translation_key") or "/".join(parts)
     summary = fields.text("summary")
     if updated and date and updated < date:
@@ -404,7 +497,16 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
         str(image_file.parent) != os.path.dirname(source.path) else ()
     if len(problems) > before and any(p.severity == "error" for p in problems[before:]):
         return None, extra_inputs
-    body_html, removed = sanitize.body_html(front.body, config.markdown.html)
+    info = shortcodes.PageInfo(lang, site_path, "/".join(source.relative[:-1]),
+                               MappingProxyType(dict(front.values)))
+    try:
+        body_html, removed, expanded = _body_html(config, front.body, info)
+    except shortcodes.ShortcodeError as exc:
+        problems.append(error(shown, front.body_line + exc.line - 1, exc.message))
+        used = exc.expanded.template_files(config) if exc.expanded else ()
+        return None, (*extra_inputs, *map(_stamp, used))
+    extra_inputs = (*extra_inputs, *map(_stamp, expanded.template_files(config)))
+    refs = shortcodes.refs_in(body_html) if expanded.refs else ()
     problems.extend(warning(shown, front.body_line + r.line - 1 if r.line else None, r.message)
                     for r in removed)
     page = Page(
@@ -432,6 +534,7 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
         extra=MappingProxyType({k: v for k, v in front.values.items() if k not in KNOWN_KEYS}),
         fields_set=frozenset(front.values),
         translation_of=fields.text("translation_of"),
+        refs=refs,
         digest=digest,
     )
     return page, extra_inputs
@@ -450,10 +553,13 @@ class _Fields:
 
     def title(self) -> str:
         value = self.front.values.get("title")
-        if value is None or str(value).strip() == "":
+        if value is not None and not isinstance(value, str):
+            self._fail("title", _not_text("title", value))
+            return ""
+        if value is None or value.strip() == "":
             self._fail("title", "missing 'title' in front matter")
             return ""
-        text = str(value).strip()
+        text = value.strip()
         tag = HTML_TAG.search(text)
         if tag:
             self._fail("title", f"title contains HTML markup ({tag.group(0)}); titles are "
@@ -464,10 +570,10 @@ class _Fields:
         value = self.front.values.get(key)
         if value is None:
             return ""
-        if isinstance(value, (dict, list)):
-            self._fail(key, f"'{key}' must be text, not a {type(value).__name__}")
+        if not isinstance(value, str):
+            self._fail(key, _not_text(key, value))
             return ""
-        return str(value).strip()
+        return value.strip()
 
     def boolean(self, key: str) -> bool:
         value = self.front.values.get(key, False)
@@ -499,20 +605,26 @@ class _Fields:
             return default
         return value
 
-    def tags(self) -> tuple[str, ...]:
+    def tags(self, limit: int) -> tuple[str, ...]:
+        """The tags, once each; beyond ``limit`` dropped with a warning (each tag gets a
+        page and a feed, and every feed entry lists its article's tags)."""
         value = self.front.values.get("tags") or []
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(t, (str, int)) for t in value):
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
             self._fail("tags", "'tags' must be a list such as [water, health]")
             return ()
-        tags = []
-        for tag in (str(t).strip() for t in value):
+        tags: dict[str, None] = {}
+        for tag in (t.strip() for t in value):
             if BAD_SLUG.search(tag.replace(" ", "-")) or ".." in tag:
                 self._fail("tags", f"tag {tag!r} cannot be a URL segment")
-            elif tag and tag not in tags:
-                tags.append(tag)
-        return tuple(tags)
+            elif tag:
+                tags[tag] = None
+        if len(tags) > limit:
+            self.problems.append(warning(self.path, self.front.lines.get("tags"),
+                                         f"{len(tags)} tags: only the first {limit} are kept "
+                                         "([limits] tags in site.toml)"))
+        return tuple(tags)[:limit]
 
     def image(self, config: SiteConfig, resources: tuple[Path, ...],
               site_path: str) -> tuple[str, str, Path | None]:
@@ -539,6 +651,78 @@ class _Fields:
             self.problems.append(warning(self.path, self.front.lines.get("image"),
                                          "'image' has no 'image_alt' text"))
         return image, alt, file
+
+
+def _check_images(config: SiteConfig, front: FrontMatter, shown: Path,
+                  resources: tuple[Path, ...], image_file: Path | None,
+                  problems: list[Problem]) -> None:
+    """Each raster image the page publishes (its bundle's, its front-matter image) must
+    be readable and within ``[limits] image_pixels``: else an error naming the image, at
+    the line that uses it."""
+    files = [file for file in resources if imaging.is_raster(file)]
+    if image_file is not None and image_file not in files and imaging.is_raster(image_file):
+        files.append(image_file)
+    for file in files:
+        reason = imaging.unusable(file)
+        if reason is not None:
+            problems.append(error(shown, _line_using(front, file.name),
+                                  f"image {_display_path(config, str(file))}: {reason}"))
+
+
+def _line_using(front: FrontMatter, name: str) -> int | None:
+    """The front-matter ``image:`` line or the first body line naming the file."""
+    image = front.values.get("image")
+    if isinstance(image, str) and image.strip().rsplit("/", 1)[-1] == name:
+        return front.lines.get("image")
+    for number, line in enumerate(front.body.split("\n"), front.body_line):
+        if name in line:
+            return number
+    return None
+
+
+def _not_text(key: str, value: object) -> str:
+    kind = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) \
+        else f"a {type(value).__name__}"
+    return (f"'{key}' must be text, not {kind}: write it on one line, in quotes if it "
+            "starts with '[' or '{' or holds ': '")
+
+
+def _xml_text(text: str, path: Path, problems: list[Problem], line: int = 1, *,
+              lines: bool = True) -> str:
+    """``text`` without the characters XML 1.0 forbids, each kind reported once: at the
+    line of ``text`` it first appears on (counted from ``line``), or at ``line``."""
+    if XML_FORBIDDEN.search(text) is None:
+        return text
+    found: dict[str, list[int]] = {}  # character → [first offset, count]
+    for match in XML_FORBIDDEN.finditer(text):
+        found.setdefault(match.group(), [match.start(), 0])[1] += 1
+    for char, (offset, count) in found.items():
+        kind = "control character" if char < " " else "character XML does not allow"
+        what = f"a {kind}" if count == 1 else f"{count} {kind}s"
+        where = line + text.count("\n", 0, offset) if lines else line
+        problems.append(warning(path, where, f"removed {what} U+{ord(char):04X}"))
+    return XML_FORBIDDEN.sub("", text)
+
+
+def _xml_values(front: FrontMatter, path: Path, problems: list[Problem]) -> FrontMatter:
+    """Front matter whose text has no character XML forbids (YAML escapes such as
+    "\\f" or "\\0" write them in quoted values), reported at the key's line."""
+    def clean(value: Any, line: int) -> Any:
+        if isinstance(value, str):
+            return _xml_text(value, path, problems, line, lines=False)
+        if isinstance(value, list):
+            return [clean(item, line) for item in value]
+        if isinstance(value, dict):
+            return {clean(key, line): clean(item, line) for key, item in value.items()}
+        return value
+
+    values = {}
+    for key, value in front.values.items():
+        line = front.lines.get(str(key), 2)
+        values[clean(key, line)] = clean(value, line)
+    if values == front.values:
+        return front
+    return FrontMatter(values, front.lines, front.body, front.body_line)
 
 
 def _image_size(file: Path | None) -> tuple[int, int] | None:

@@ -118,6 +118,7 @@ class Page:
     image_file: Path | None = None  # the file behind ``image`` (bundle, static, or inherited)
     fields_set: frozenset[str] = frozenset()  # front-matter keys the source file sets
     translation_of: str = ""  # language whose version this one inherits from
+    refs: tuple[tuple[str, str, str], ...] = ()  # (lang, folder, path) of ref shortcodes
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     @property

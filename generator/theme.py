@@ -20,7 +20,7 @@ from generator.config import SiteConfig
 from generator.files import is_noise
 
 DEFAULT_THEME = "default"
-THEME_FOLDERS = ("templates", "static", "fonts")
+THEME_FOLDERS = ("templates", "static", "fonts", "shortcodes")
 
 
 def _bundled_root() -> Path:
@@ -33,12 +33,16 @@ BUNDLED_THEMES = BUNDLED_ROOT / "themes"
 BUNDLED_LOCALES = BUNDLED_ROOT / "locales"
 
 
+def theme_candidates(config: SiteConfig) -> tuple[Path, ...]:
+    """Where the theme's layers are or would be, most specific first: the site's, the
+    installed theme of that name, the installed default theme."""
+    return (config.root / "themes" / config.theme, BUNDLED_THEMES / config.theme,
+            BUNDLED_THEMES / DEFAULT_THEME)
+
+
 def theme_layers(config: SiteConfig) -> tuple[Path, ...]:
-    """The theme's folders, most specific first: the site's, the installed theme of that
-    name, the installed default theme (each once, only those that exist)."""
-    candidates = (config.root / "themes" / config.theme, BUNDLED_THEMES / config.theme,
-                  BUNDLED_THEMES / DEFAULT_THEME)
-    return _distinct(candidates)
+    """The theme's folders that exist, most specific first (each once)."""
+    return _distinct(theme_candidates(config))
 
 
 def theme_folders(config: SiteConfig, kind: str) -> tuple[Path, ...]:

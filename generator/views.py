@@ -19,8 +19,9 @@ from babel import Locale
 from babel.core import get_global
 from markupsafe import Markup
 
-from generator import i18n, imaging
+from generator import i18n, imaging, shortcodes
 from generator.config import Language, SiteConfig
+from generator.link import ref_target
 from generator.model import Page, Site
 from generator.sanitize import attribute
 
@@ -120,6 +121,7 @@ class SiteView:
     description: str
     organisation: str
     logo_url: str
+    logo_type: str  # the logo's media type, for the favicon link
     donate_url: str
     email: str
     social: tuple[Link, ...]
@@ -202,6 +204,7 @@ def site_view(site: Site, language: Language) -> SiteView:
         description=language.description or config.description,
         organisation=org.name,
         logo_url=url(config, "/" + org.logo.lstrip("/")) if org.logo else "",
+        logo_type=_media_type(org.logo) if org.logo else "image/svg+xml",
         donate_url=org.donate_url,
         email=org.email,
         social=tuple(Link(name, link) for name, link in org.social.items()),
@@ -248,8 +251,17 @@ def _page_view(site: Site, page: Page) -> PageView:
 
 def _content(site: Site, page: Page) -> str:
     config = site.config
-    return imaging.rewrite_images(with_prefix(site.body_of(page), config.path_prefix), page,
+    body = site.body_of(page)
+    if page.refs:
+        body = shortcodes.resolve_refs(body, partial(ref_path, site))
+    return imaging.rewrite_images(with_prefix(body, config.path_prefix), page,
                                   partial(url, config))
+
+
+def ref_path(site: Site, lang: str, folder: str, path: str) -> str | None:
+    """The site path a ``ref`` shortcode leads to (None: nowhere, reported when linking)."""
+    found = ref_target(site.pages, lang, folder, path)
+    return found.path if found is not None else None
 
 
 def _hero(config: SiteConfig, page: Page) -> str:
@@ -478,3 +490,14 @@ def _email_link(title: str, link: str) -> str:
 def _q(text: str) -> str:
     """Percent-encoded (a page's title and address are encoded for several links)."""
     return quote(text, safe="")
+
+
+def _media_type(name: str) -> str:
+    """The media type browsers expect in a favicon link's ``type``."""
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return ICON_TYPES.get(suffix, "image/png")
+
+
+ICON_TYPES = {"svg": "image/svg+xml", "png": "image/png", "ico": "image/x-icon",
+              "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
+              "gif": "image/gif", "avif": "image/avif"}

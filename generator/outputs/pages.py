@@ -9,14 +9,15 @@ from generator import imaging
 from generator.deps import remembered_digest
 from generator.model import Page, Site
 from generator.render import Job
-from generator.views import base_context, page_view
+from generator.views import base_context, page_view, ref_path
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for page in site.pages.values():
         group = site.versions[page.translation_key]
+        refs = tuple(ref_path(site, *ref) for ref in page.refs)  # where its links lead
         key = remembered_digest("page", site.frames[page.lang], site.keys[page.id], group,
-                                imaging.pictures_key(site.config, page))
+                                imaging.pictures_key(site.config, page), refs)
         yield Job(page.output_path, "page", page.lang, _template(page),
                   partial(page_context, site, assets, page, group), key=key)
 
