@@ -13,6 +13,7 @@ link or image when it comes from there, else the output file and its line.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
+from xml.parsers import expat
 
 from generator import csp, i18n
 from generator.config import SiteConfig
@@ -130,15 +132,31 @@ class _Checker:
         self.images = 0
 
     def run(self) -> list[Finding]:
+        documents = list(self._documents())
         mismatch = self._base_url_mismatch()
         if mismatch:
-            return [mismatch]
-        findings: list[Finding] = []
+            return [mismatch, *documents]
+        findings: list[Finding] = documents
         for page in self.pages:
             findings.extend(self._page(page))
         findings.extend(self._stylesheets())
         findings.extend(self._hreflang())
         return findings
+
+    def _documents(self) -> Iterator[Finding]:
+        """Feeds, the sitemap and every other XML or JSON file parse with a strict
+        parser: a feed reader or a crawler drops the whole file at its first error."""
+        for file in sorted(self.files):
+            suffix = file.rsplit(".", 1)[-1].lower()
+            if suffix in XML_SUFFIXES:
+                found = _xml_error(self.output / file)
+            elif suffix in JSON_SUFFIXES:
+                found = _json_error(self.output / file)
+            else:
+                continue
+            if found is not None:
+                message, line = found
+                yield Finding(ERROR, "not-well-formed", message, None, None, file, line)
 
     def scan(self, file: str) -> Scan:
         if file not in self.scans:
@@ -419,6 +437,39 @@ class _Checker:
                                   f"names {href} as its '{lang}' version, but that page does "
                                   f"not name {scan.canonical} as '{own}'",
                                   page.source if page else None, None, file)
+
+
+XML_SUFFIXES = frozenset({"xml", "rss", "atom", "xsl", "svg"})
+JSON_SUFFIXES = frozenset({"json", "webmanifest"})
+
+
+def _xml_error(path: Path) -> tuple[str, int | None] | None:
+    """Why a file is not well-formed XML (with its line), or None. Entity declarations
+    are refused too: nothing newshub writes has one, and they can expand without end."""
+    parser = expat.ParserCreate()
+
+    def refuse(*_: object) -> None:
+        raise ValueError("declares an entity")
+
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(path.read_bytes(), True)
+    except expat.ExpatError as exc:
+        return f"not well-formed XML: {expat.errors.messages[exc.code]}, column " \
+               f"{exc.offset + 1}", exc.lineno
+    except ValueError as exc:
+        return f"XML {exc}: not allowed", parser.CurrentLineNumber
+    return None
+
+
+def _json_error(path: Path) -> tuple[str, int | None] | None:
+    try:
+        json.loads(path.read_bytes())
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON: {exc.msg}, column {exc.colno}", exc.lineno
+    except UnicodeDecodeError as exc:
+        return f"not valid JSON: not UTF-8 ({exc.reason})", None
+    return None
 
 
 def _whole(url: str) -> str:

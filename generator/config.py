@@ -31,7 +31,7 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?
 SITE_KEYS = {
     "base_url", "default_language", "theme", "title", "description", "brand_color",
     "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
-    "markdown",
+    "markdown", "limits",
 }
 LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu"}
 MENU_KEYS = {"name", "page", "url"}
@@ -39,6 +39,13 @@ ORGANISATION_KEYS = {"name", "logo", "donate_url", "social", "email"}
 TAXONOMY_KEYS = {"sections", "tags"}
 BUDGET_KEYS = {"article_kb", "images_kb"}
 MARKDOWN_KEYS = {"html"}
+LIMITS_KEYS = {"tags", "image_pixels"}
+HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+LINK_SCHEMES = ("http", "https", "mailto")
+NOT_IN_LINK = re.compile(r"[\s\"'<>\\`\x00-\x1f\x7f]")
+EMAIL = re.compile(r"[^\s@\"'<>()\[\]\\,;:]+@[^\s@\"'<>()\[\]\\,;:.]+(\.[^\s@\"'<>()\[\]\\,;:.]+)+")
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 HTML_POLICIES = ("safe", "allow", "escape")
 
 
@@ -85,6 +92,16 @@ class Budget:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """What one source may ask of a build, whoever wrote it: tags on one article (each
+    tag gets a page and a feed listing its articles' tags), pixels in one image (a
+    small file can decode into gigabytes)."""
+
+    tags: int = 50
+    image_pixels: int = 80_000_000  # above every common camera; ~320 MB decoded
+
+
+@dataclass(frozen=True, slots=True)
 class MarkdownSettings:
     """How Markdown is read. ``html``: what raw HTML in a body becomes, "safe"
     (sanitised, removals reported), "allow" (kept as written: trusted teams only) or
@@ -113,6 +130,7 @@ class SiteConfig:
     include_drafts: bool = False
     budget: Budget = Budget()
     markdown: MarkdownSettings = MarkdownSettings()
+    limits: Limits = Limits()
     share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
     only_languages: tuple[str, ...] = ()  # --languages: build these languages' files only
 
@@ -203,6 +221,8 @@ def load_config(
                               "paginate must be a positive integer"))
     budget = _budget(data.get("budget", {}), path, text, problems)
     markdown = _markdown(data.get("markdown", {}), path, text, problems)
+    limits = _limits(data.get("limits", {}), path, text, problems)
+    _check_values(data, languages, organisation, path, text, problems)
     if problems:
         raise SiteError(problems)
     return SiteConfig(
@@ -215,7 +235,7 @@ def load_config(
         description=data.get("description", ""),
         brand_color=data.get("brand_color", "#0b6e4f"),
         paginate=paginate,
-        feed_entries=int(data.get("feed_entries", 20)),
+        feed_entries=data.get("feed_entries", 20),
         organisation=organisation,
         section_names=_frozen_names(taxonomy.get("sections", {})),
         tag_names=_frozen_names(taxonomy.get("tags", {})),
@@ -224,6 +244,7 @@ def load_config(
         only_languages=only_languages,
         budget=budget,
         markdown=markdown,
+        limits=limits,
     )
 
 
@@ -315,13 +336,113 @@ def _menu(items: Any, code: str, path: Path, text: str,
 def _organisation(table: Any, data: Mapping[str, Any], path: Path, text: str,
                   problems: list[Problem]) -> Organisation:
     _check_keys(table, ORGANISATION_KEYS, path, text, "organisation.", problems)
+    social = table.get("social", {})
+    if not isinstance(social, dict):
+        problems.append(error(path, _line_of(text, "social"), "organisation.social must be a "
+                                                             "table: [organisation.social]"))
+        social = {}
     return Organisation(
         name=table.get("name", data.get("title", "newshub")),
         logo=table.get("logo", ""),
         donate_url=table.get("donate_url", ""),
         email=table.get("email", ""),
-        social=MappingProxyType(dict(table.get("social", {}))),
+        social=MappingProxyType(dict(social)),
     )
+
+
+def _limits(table: Any, path: Path, text: str, problems: list[Problem]) -> Limits:
+    if not isinstance(table, dict):
+        problems.append(error(path, _line_of(text, "limits"), "limits must be a table: [limits]"))
+        return Limits()
+    _check_keys(table, LIMITS_KEYS, path, text, "limits.", problems)
+    values = {}
+    for key in sorted(LIMITS_KEYS & table.keys()):
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(error(path, _line_of(text, key),
+                                  f"limits.{key} must be a positive whole number"))
+        else:
+            values[key] = value
+    return Limits(**values)
+
+
+def _check_values(data: Mapping[str, Any], languages: tuple[Language, ...],
+                  organisation: Organisation, path: Path, text: str,
+                  problems: list[Problem]) -> None:
+    """Values that reach every page as they are: a colour inside a ``style`` attribute,
+    links, text in feeds. Each must be what it claims to be (a colour, an http(s),
+    mailto: or relative URL, an address, text XML can hold)."""
+    def fail(key: str, value: object, message: str) -> None:
+        problems.append(error(path, _line_of_value(text, value) or
+                              _line_of(text, key.rsplit(".", 1)[-1]), message))
+
+    colour = data.get("brand_color", "#0b6e4f")
+    if not isinstance(colour, str) or not HEX_COLOUR.fullmatch(colour):
+        fail("brand_color", colour, f"brand_color must be a hex colour such as \"#0b6e4f\" "
+                                    f"(#rgb or #rrggbb), got {colour!r}")
+    entries = data.get("feed_entries", 20)
+    if isinstance(entries, bool) or not isinstance(entries, int) or entries < 1:
+        fail("feed_entries", entries, "feed_entries must be a positive integer")
+    links = [("organisation.donate_url", organisation.donate_url)]
+    links += [(f"organisation.social.{name}", link) for name, link in organisation.social.items()]
+    links += [(f"languages.{language.code}.menu.url", item.url)
+              for language in languages for item in language.menu if item.url]
+    for key, link in links:
+        reason = _link_problem(link)
+        if reason:
+            fail(key, link, f"{key} must be an http(s), mailto: or relative URL ({reason}), "
+                            f"got {link!r}")
+    email = organisation.email
+    if email and (not isinstance(email, str) or not EMAIL.fullmatch(email)):
+        fail("organisation.email", email, f"organisation.email must be an address such as "
+                                          f"press@example.org, got {email!r}")
+    texts = [("title", data.get("title", "")), ("description", data.get("description", "")),
+             ("organisation.name", organisation.name)]
+    texts += [(f"languages.{language.code}.{key}", getattr(language, key))
+              for language in languages for key in ("name", "title", "description")]
+    texts += [(f"languages.{language.code}.menu.name", item.name)
+              for language in languages for item in language.menu]
+    taxonomy = data.get("taxonomy", {})
+    for table in ("sections", "tags"):
+        names = taxonomy.get(table, {}) if isinstance(taxonomy, dict) else {}
+        texts += [(f"taxonomy.{table}.{key}.{lang}", name)
+                  for key, by_lang in (names.items() if isinstance(names, dict) else ())
+                  if isinstance(by_lang, dict)
+                  for lang, name in by_lang.items()]
+    for key, value in texts:
+        if not isinstance(value, str):
+            fail(key, value, f"{key} must be text in quotes, got {value!r}")
+        elif CONTROL.search(value):
+            fail(key, value, f"{key} holds a control character (U+"
+                             f"{ord(CONTROL.search(value).group()):04X}) that XML forbids")
+
+
+def _link_problem(link: object) -> str:
+    """Why ``link`` may not be published as a link ("" when it may)."""
+    if not isinstance(link, str):
+        return "not text"
+    if NOT_IN_LINK.search(link):
+        return "no spaces, quotes, '<', '>' or backslashes"
+    scheme = SCHEME.match(link)
+    if scheme and scheme.group(1).lower() not in LINK_SCHEMES:
+        return f"'{scheme.group(1)}:' links are not allowed"
+    if scheme and scheme.group(1).lower() != "mailto" and not re.match(
+            r"https?://[^/?#]+", link, re.IGNORECASE):
+        return "no host after the scheme"
+    if link.startswith("//"):
+        return "write https:// before the host"
+    return ""
+
+
+def _line_of_value(text: str, value: object) -> int | None:
+    """The first line quoting ``value`` (a string written as it is read)."""
+    if not isinstance(value, str) or not value:
+        return None
+    for quoted in (f'"{value}"', f"'{value}'"):
+        found = text.find(quoted)
+        if found >= 0:
+            return text.count("\n", 0, found) + 1
+    return None
 
 
 def _markdown(table: Any, path: Path, text: str,

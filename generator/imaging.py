@@ -17,13 +17,14 @@ import html
 import io
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from generator.config import SiteConfig
 from generator.model import Page
@@ -120,9 +121,85 @@ def _verified(target: Path) -> bytes | None:
         else None
 
 
+class ImageError(Exception):
+    """An image that cannot be published: not an image, too large, truncated, damaged.
+    ``reason`` says which, for a message that names the file."""
+
+    def __init__(self, source: Path, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+def limit_pixels(pixels: int) -> None:
+    """Images above ``pixels`` are refused (``[limits] image_pixels``): a small file can
+    hold a picture that takes gigabytes to decode. Pillow's own check is set to the same
+    limit, for every process forked after this."""
+    Image.MAX_IMAGE_PIXELS = pixels
+
+
+@contextmanager
+def opened(source: Path) -> Iterator[Image.Image]:
+    """The image, open; whatever goes wrong reading it, here or in the ``with`` body,
+    raises ``ImageError``."""
+    limit = Image.MAX_IMAGE_PIXELS or 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                width, height = image.size
+                if limit and width * height > limit:
+                    raise ImageError(source, _too_large(f"{width}×{height} =", limit))
+                yield image
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        counted = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow's message
+        size = f"{int(counted.group(1)):,}" if counted else "its size in"
+        raise ImageError(source, _too_large(size, limit)) from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(source, "not an image Pillow can read (is the file really a "
+                                 f"{source.suffix.lstrip('.').upper()} image?)") from exc
+    except Exception as exc:  # a hostile file can fail any way a decoder can
+        raise ImageError(source, f"truncated or damaged image ({exc})") from exc
+
+
+def _too_large(size: str, limit: int) -> str:
+    return (f"{size} pixels, over the limit of {limit:,} ([limits] image_pixels in "
+            "site.toml): publish a smaller image")
+
+
+def check(source: Path) -> None:
+    """Raise ``ImageError`` for an image that cannot be published. Cheaper than decoding
+    it: the header, then a JPEG's data at an eighth of its size, a PNG's checksums, a
+    WebP's header and frames as Pillow reads them."""
+    with opened(source) as image:
+        if image.format == "JPEG":
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+        else:
+            image.verify()
+
+
+def unusable(source: Path) -> str | None:
+    """Why ``check`` refuses an image, or None; remembered while its size, time and the
+    pixel limit stay the same (one picture may illustrate many pages)."""
+    stat = source.stat()
+    return _unusable(source, stat.st_size, stat.st_mtime_ns, Image.MAX_IMAGE_PIXELS)
+
+
+@cache
+def _unusable(source: Path, size: int, mtime: int, limit: int | None) -> str | None:
+    try:
+        check(source)
+    except ImageError as exc:
+        return exc.reason
+    return None
+
+
 def upright(source: Path) -> Image.Image:
     """The image's pixels turned as EXIF says, with no metadata but a colour profile."""
-    with Image.open(source) as image:
+    with opened(source) as image:
         image.load()
         turned = ImageOps.exif_transpose(image)  # a new image, never the file's
     profile = turned.info.get("icc_profile")
@@ -224,10 +301,10 @@ class Picture:
 def size(source: Path) -> tuple[int, int] | None:
     """Width and height as shown, EXIF orientation applied (reads the header only)."""
     try:
-        with Image.open(source) as image:
+        with opened(source) as image:
             width, height = image.size
             turned = image.getexif().get(ORIENTATION) in SWAPPED
-    except (OSError, Image.DecompressionBombError):
+    except ImageError:
         return None
     return (height, width) if turned else (width, height)
 

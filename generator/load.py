@@ -136,7 +136,8 @@ class Parsed:
 def markup_settings(config: SiteConfig) -> str:
     """What besides its files decides what a source turns into: a result made under
     other settings (say, another raw HTML policy) is parsed again."""
-    return f"{LOAD_VERSION}:html={config.markdown.html}"
+    return (f"{LOAD_VERSION}:html={config.markdown.html}:tags={config.limits.tags}:"
+            f"pixels={config.limits.image_pixels}")
 
 
 def reusable(value: object) -> bool:
@@ -281,7 +282,7 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     stamp = (source.path, status.st_mtime_ns, status.st_size)
     resources = tuple(_stamp(p) for p in source.resources)
     hashed = hashlib.blake2b(raw, digest_size=16)
-    hashed.update(repr((LOAD_VERSION, config.markdown.html, config.limits,
+    hashed.update(repr((LOAD_VERSION, config.markdown.html,
                         [(Path(n).name, m, s) for n, m, s in resources])).encode())
     if b"{{<" in raw or b"{{%" in raw:  # made with the theme's shortcode templates too
         hashed.update(shortcode_templates.encode())

@@ -29,6 +29,7 @@ from generator.cache import secret_key, signature
 from generator.config import SiteConfig
 from generator.deps import catalog_digests
 from generator.errors import Problem, error
+from generator.imaging import ImageError
 from generator.model import EMPTY
 from generator.parallel import Progress, parallel_map
 
@@ -336,6 +337,10 @@ def _render_one(renderer: Renderer, deliver: Callable[[Job, bytes], R],
                 job: Job) -> R | Problem:
     try:
         data = renderer.render(job)
+    except ImageError as exc:  # name the image, not the output that shows it
+        root = renderer.config.root
+        shown = exc.source.relative_to(root) if exc.source.is_relative_to(root) else exc.source
+        return error(shown, None, exc.reason)
     except Exception as exc:  # every failure becomes a reported problem
         return template_problem(renderer.templates, job, exc)
     try:

@@ -33,6 +33,7 @@ ELLIPSIS = "…"
 CAP_CENTRE = 0.36  # half a capital's height, in ems: lines centre on it
 NO_BREAK_SPACES = "\u00a0\u2007\u202f"  # French "Quoi ?" keeps its "?"
 SPACES = re.compile(r"[ \t\r\n]+")
+NARROWEST = 0.15  # ems: no visible character is narrower, so no line holds more of them
 
 
 @cache
@@ -112,8 +113,14 @@ class Typesetter:
 
     def fit(self, text: str, width: int, height: int, sizes: Sequence[int],
             max_lines: int) -> Block:
-        """The largest size at which ``text`` fits; at the smallest, cut with an ellipsis."""
+        """The largest size at which ``text`` fits; at the smallest, cut with an ellipsis.
+
+        Text longer than the box could hold at the smallest size is cut first, so a
+        title of a megabyte costs no more than one of a few lines."""
         text = SPACES.sub(" ", text).strip()
+        longest = max(1, max_lines * int(width / (sizes[-1] * NARROWEST)))
+        if len(text) > longest:
+            text = text[:longest].rstrip() + ELLIPSIS
         for size in sizes:
             block = self.block(text, size, width)
             if len(block.lines) <= max_lines and block.height <= height:
@@ -152,7 +159,7 @@ class Typesetter:
                 x += self._length(run, block.size)
 
     def _ellipsize(self, text: str, size: int, width: int) -> str:
-        words = tokens(text)
+        words = tokens(text.removesuffix(ELLIPSIS))
         while words and self.measure("".join(words).rstrip() + ELLIPSIS, size) > width:
             words.pop()
         return "".join(words).rstrip() + ELLIPSIS
@@ -179,7 +186,7 @@ class Typesetter:
 
 def split_runs(text: str, chain: Sequence[Path], direction: str) -> list[Run]:
     """Cut a line where the font changes; neutrals and marks stay in the current run."""
-    parts: list[tuple[Path, str]] = []
+    parts: list[tuple[Path, list[str]]] = []  # characters gathered, joined once
     for char in text:
         current = parts[-1][0] if parts else None
         sticky = (unicodedata.category(char) in JOINERS
@@ -189,10 +196,11 @@ def split_runs(text: str, chain: Sequence[Path], direction: str) -> list[Run]:
         else:
             chosen = next((p for p in chain if covers(p, char)), chain[0])
         if parts and parts[-1][0] == chosen:
-            parts[-1] = (chosen, parts[-1][1] + char)
+            parts[-1][1].append(char)
         else:
-            parts.append((chosen, char))
-    runs = [Run(part, path, _direction(part, direction)) for path, part in parts]
+            parts.append((chosen, [char]))
+    runs = [Run(text, path, _direction(text, direction))
+            for path, text in ((path, "".join(chars)) for path, chars in parts)]
     return _settle_neutrals(runs, direction)
 
 
@@ -245,14 +253,15 @@ def display_order(runs: Sequence[Run], paragraph: str) -> tuple[Run, ...]:
 def tokens(text: str) -> list[str]:
     """Unbreakable pieces, each keeping the spaces after it: words, and single
     ideographs where Chinese and Japanese may break (not before 。 or after 「)."""
-    pieces: list[str] = []
-    for index, char in enumerate(text):
-        previous = text[index - 1] if index else ""
+    pieces: list[list[str]] = []  # characters gathered, joined once
+    previous = ""
+    for char in text:
         if pieces and not _break_before(previous, char):
-            pieces[-1] += char
+            pieces[-1].append(char)
         else:
-            pieces.append(char)
-    return pieces
+            pieces.append([char])
+        previous = char
+    return ["".join(piece) for piece in pieces]
 
 
 def _break_before(previous: str, char: str) -> bool:
@@ -295,10 +304,21 @@ def wrap(pieces: list[str], measure: Callable[[str], float], width: float) -> li
 
 
 def _cut(line: str, measure: Callable[[str], float], width: float) -> list[str]:
-    if measure(line) <= width or len(line) < 2:
-        return [line]
-    end = len(line) - 1
-    while end > 1 and (measure(line[:end]) > width
-                       or unicodedata.category(line[end]) in JOINERS):
-        end -= 1
-    return [line[:end], *_cut(line[end:].lstrip(), measure, width)]
+    """The line in pieces that fit, cut between letters but never before a mark: each
+    cut found by halving (a few measures, not one per letter)."""
+    pieces = []
+    while len(line) >= 2 and measure(line) > width:
+        low, high = 1, len(line) - 1  # the longest start of the line that fits
+        while low < high:
+            middle = (low + high + 1) // 2
+            if measure(line[:middle]) <= width:
+                low = middle
+            else:
+                high = middle - 1
+        end = low
+        while end > 1 and unicodedata.category(line[end]) in JOINERS:
+            end -= 1
+        pieces.append(line[:end])
+        line = line[end:].lstrip()
+    pieces.append(line)
+    return pieces
