@@ -114,7 +114,13 @@ class Server:
                 assert self.process.poll() is None, self.process.stderr.read()
                 return False
 
-        until(ready, "the server answers")
+        try:
+            until(ready, "the server answers")
+        except BaseException:  # a server that never got ready is not left running
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.communicate(timeout=TIMEOUT)
+            raise
 
     def get(self, path: str) -> tuple[int, str]:
         return fetch(self.base + path)

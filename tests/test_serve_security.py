@@ -96,7 +96,11 @@ class Served:
             except OSError:
                 return False
 
-        until(ready, "the server answers")
+        try:
+            until(ready, "the server answers")
+        except BaseException:
+            self.stop()  # never leave a server running behind a failed test
+            raise
         self.output = next(self.tmp.glob("newshub-serve-*"))
 
     def get(self, target: str, **options: str) -> Reply:
@@ -112,7 +116,11 @@ class Served:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        self.process.wait(TIMEOUT)
+        try:
+            self.process.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(TIMEOUT)
 
 
 @pytest.fixture(scope="module")
