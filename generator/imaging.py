@@ -13,7 +13,6 @@ encoded twice.
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import os
 import re
@@ -28,7 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from generator.config import SiteConfig
 from generator.model import Page
-from generator.sanitize import attribute
+from generator.sanitize import TAG_OR_COMMENT, attribute, read_attributes
 
 VERSION = 1  # bump when encoding changes, so cached files are made again
 CACHE = ".newshub-cache"
@@ -38,13 +37,6 @@ SUFFIXES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 QUALITY = {"JPEG": 82, "WEBP": 78}
 SIZES = "(min-width: 42rem) 40rem, calc(100vw - 2rem)"  # the theme's text column
-# A start tag with its attributes however they are quoted, or a comment: the rewrite
-# steps over each whole, so an ``<img`` written inside another attribute's value or a
-# comment is never taken for an image.
-ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
-TAG_OR_COMMENT = re.compile(  # possessive: no backtracking on a tag that never closes
-    r"""<!--.*?-->|<([a-zA-Z][^\s/>]*+)((?:[\s/]*+[^\s"'>/=]++(?:\s*+=\s*+"""
-    r"""(?:"[^"]*+"|'[^']*+'|[^\s>]++))?+)*+)[\s/]*+>""", re.DOTALL)
 ORIENTATION = 0x0112
 SWAPPED = {5, 6, 7, 8}  # orientations that turn the picture a quarter
 
@@ -379,9 +371,9 @@ def rewrite_images(body: str, page: Page, url: Callable[[str], str]) -> str:
         return body
 
     def replace(match: re.Match[str]) -> str:
-        if (match.group(1) or "").lower() != "img":
+        if match.group(1) or (match.group(2) or "").lower() != "img":  # an end tag, a comment
             return match.group(0)
-        attributes = read_attributes(match.group(2))
+        attributes = read_attributes(match.group(3))
         found = pictures.get(attributes.get("src", "").removeprefix("./"))
         if found is None:
             return match.group(0)
@@ -389,15 +381,6 @@ def rewrite_images(body: str, page: Page, url: Callable[[str], str]) -> str:
                             css_class=attributes.get("class", ""))
 
     return TAG_OR_COMMENT.sub(replace, body) if "<img" in body else body
-
-
-def read_attributes(text: str) -> dict[str, str]:
-    """A start tag's attributes (the text after its name), values decoded: for reading
-    only; whatever is written again goes through ``sanitize.attribute``."""
-    found: dict[str, str] = {}
-    for name, double, single, bare in ATTRIBUTE.findall(text):
-        found.setdefault(name.lower(), html.unescape(double or single or bare))
-    return found
 
 
 

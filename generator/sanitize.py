@@ -28,7 +28,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from html.parser import HTMLParser
 
 import nh3
 
@@ -60,7 +59,6 @@ URL_ATTRIBUTES = frozenset({"href", "src", "cite", "action", "formaction", "post
 SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 STRIPPED = "".join(map(chr, range(0x21)))  # what browsers strip around a URL
-URL_VALUE = re.compile(r'\s(?:href|src)="([^"]*)"')
 PLAIN_URL = re.compile(r'(?:https?://|mailto:)?[^:&"\x00-\x20]*')  # no scheme to check
 WHY = '(raw HTML is sanitised: [markdown] html = "safe" in site.toml)'
 
@@ -107,8 +105,22 @@ def body_html(text: str, policy: str) -> tuple[str, tuple[Removal, ...]]:
 def _worth_cleaning(text: str, converted: str) -> bool:
     """Whether the HTML can hold anything the sanitiser would change: raw HTML or an
     attribute list in the text, or a link or image URL with a scheme or an entity."""
-    return "<" in text or "{" in text or \
-        any(not PLAIN_URL.fullmatch(value) for value in URL_VALUE.findall(converted))
+    return "<" in text or "{" in text or _unusual_url(converted)
+
+
+def _unusual_url(converted: str) -> bool:
+    """Whether a link or image URL Markdown wrote has a scheme other than http(s) or
+    mailto, or an entity (found with ``str.find``: a pattern searched through every
+    body cost three times as much)."""
+    for marker in ('href="', 'src="'):
+        start = converted.find(marker)
+        while start != -1:
+            start += len(marker)
+            end = converted.find('"', start)
+            if end == -1 or not PLAIN_URL.fullmatch(converted, start, end):
+                return True
+            start = converted.find(marker, end)
+    return False
 
 
 def _srcset_filter(element: str, name: str, value: str) -> str | None:
@@ -139,15 +151,10 @@ _clean: Callable[[str], str] = nh3.Cleaner(**OPTIONS).clean if hasattr(nh3, "Cle
 def _removals(converted: str, text: str) -> tuple[Removal, ...]:
     """What the sanitiser takes out of ``converted``, each with the line of ``text``
     that wrote it (searched in order, so a second ``<script>`` gets its own line)."""
-    finder = _Diagnosis()
-    finder.feed(converted)
-    finder.close()
     lines = text.split("\n")
     cursors: dict[str, int] = {}
-    found = []
-    for needle, message in finder.found:
-        line = _line(lines, needle, cursors)
-        found.append(Removal(line, f"removed {message} {WHY}"))
+    found = [Removal(_line(lines, needle, cursors), f"removed {message} {WHY}")
+             for needle, message in _diagnosis(converted)]
     return tuple(dict.fromkeys(found))
 
 
@@ -179,50 +186,70 @@ def _character(char: str) -> str:
     return "(?:" + "|".join(written) + ")"
 
 
-class _Diagnosis(HTMLParser):
-    """Reads HTML the way the sanitiser's allow-list does and notes what it removes."""
+def _diagnosis(converted: str) -> list[tuple[str, str]]:
+    """Reads HTML the way the sanitiser's allow-list does and notes what it removes:
+    (a pattern for the source line, what it was). One pass of a tag pattern, not a
+    parser: a report, while nh3 does the cleaning."""
+    found: list[tuple[str, str]] = []
+    dropped, depth = "", 0  # the element removed with its content, and its nesting
+    for match in TAG_OR_COMMENT.finditer(converted):
+        name = (match.group(2) or "").lower()
+        if not name:
+            continue  # a comment
+        if match.group(1):  # an end tag
+            if name == dropped:
+                depth -= 1
+                dropped = dropped if depth else ""
+            continue
+        closed = match.group(0).endswith("/>")
+        if dropped:
+            if name == dropped and not closed and name not in RAW_TEXT:
+                depth += 1
+            continue
+        needle = rf"<\s*{re.escape(name)}\b"
+        if name in DROPPED_WITH_CONTENT:
+            found.append((needle, f"<{name}> with its content"))
+            dropped, depth = ("", 0) if closed else (name, 1)
+            continue
+        if name not in KEPT_TAGS:
+            found.append((needle, f"<{name}> (its text is kept)"))
+        found.extend(_attribute_removals(name, read_attributes(match.group(3))))
+    return found
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, str]] = []  # (pattern for the source line, message)
-        self.dropped = 0  # depth inside an element removed with its content
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs)
+def _attribute_removals(tag: str, attributes: dict[str, str]) -> list[tuple[str, str]]:
+    found = []
+    kept = GLOBAL_ATTRIBUTES | KEPT_ATTRIBUTES.get(tag, set())
+    for name, value in attributes.items():
+        where = rf"\b{re.escape(name)}\s*="
+        if name.startswith("on"):
+            found.append((where, f"event handler {name}= from <{tag}>"))
+        elif name not in kept and not name.startswith(tuple(GLOBAL_PREFIXES)):
+            if tag in KEPT_TAGS:
+                found.append((where, f"attribute {name}= from <{tag}>"))
+        elif name in URL_ATTRIBUTES and scheme_of(value) not in ("", *URL_SCHEMES):
+            scheme = scheme_of(value)
+            found.append((scheme_pattern(scheme), f"{scheme}: URL from {name}= of <{tag}>"))
+        elif name == "srcset" and _srcset_filter(tag, name, value) is None:
+            found.append((r"\bsrcset\s*=", f"srcset= with a script or data URL from <{tag}>"))
+    return found
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, closed=True)
 
-    def _start(self, tag: str, attrs: list[tuple[str, str | None]],
-               closed: bool = False) -> None:
-        if self.dropped:
-            if tag in DROPPED_WITH_CONTENT and not closed:
-                self.dropped += 1
-            return
-        needle = rf"<\s*{re.escape(tag)}\b"
-        if tag in DROPPED_WITH_CONTENT:
-            self.found.append((needle, f"<{tag}> with its content"))
-            self.dropped = 0 if closed else 1
-            return
-        if tag not in KEPT_TAGS:
-            self.found.append((needle, f"<{tag}> (its text is kept)"))
-        kept = GLOBAL_ATTRIBUTES | KEPT_ATTRIBUTES.get(tag, set())
-        for name, value in attrs:
-            where = rf"\b{re.escape(name)}\s*="
-            if name.startswith("on"):
-                self.found.append((where, f"event handler {name}= from <{tag}>"))
-            elif name not in kept and not name.startswith(tuple(GLOBAL_PREFIXES)):
-                if tag in KEPT_TAGS:
-                    self.found.append((where, f"attribute {name}= from <{tag}>"))
-            elif name in URL_ATTRIBUTES and value and \
-                    scheme_of(value) not in ("", *URL_SCHEMES):
-                scheme = scheme_of(value)
-                self.found.append((scheme_pattern(scheme), f"{scheme}: URL from {name}= "
-                                                           f"of <{tag}>"))
-            elif name == "srcset" and value and _srcset_filter(tag, name, value) is None:
-                self.found.append((r"\bsrcset\s*=", f"srcset= with a script or data URL "
-                                                    f"from <{tag}>"))
+# A start or end tag with its attributes however they are quoted, or a comment, for
+# reading HTML newshub rewrites: a match steps over each tag whole, so a ``<`` inside
+# an attribute value or a comment is never taken for a tag. Possessive quantifiers: no
+# backtracking on a tag that never closes.
+TAG_OR_COMMENT = re.compile(
+    r"""<!--.*?-->|<(/?)([a-zA-Z][^\s/>]*+)((?:[\s/]*+[^\s"'>/=]++(?:\s*+=\s*+"""
+    r"""(?:"[^"]*+"|'[^']*+'|[^\s>]++))?+)*+)[\s/]*+>""", re.DOTALL)
+ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+RAW_TEXT = frozenset({"script", "style", "iframe", "noembed", "noframes", "noscript", "xmp"})
 
-    def handle_endtag(self, tag: str) -> None:
-        if self.dropped and tag in DROPPED_WITH_CONTENT:
-            self.dropped -= 1
+
+def read_attributes(text: str) -> dict[str, str]:
+    """A start tag's attributes (the text after its name), names lower-cased and values
+    decoded: for reading only; whatever is written again goes through ``attribute``."""
+    found: dict[str, str] = {}
+    for name, double, single, bare in ATTRIBUTE.findall(text):
+        found.setdefault(name.lower(), html.unescape(double or single or bare))
+    return found

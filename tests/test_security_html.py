@@ -523,3 +523,22 @@ def test_serve_reload_script_runs_under_the_policy(tmp_path: Path, browser) -> N
         page.context.close()
     finally:
         server.stop()
+
+
+def test_markdown_links_with_script_urls_are_cleaned_without_raw_html() -> None:
+    from generator import sanitize
+
+    for text in ("[x](javascript:alert(1))", "[x](jav&#x61;script:alert(1))",
+                 "[x][r]\n\n[r]: vbscript:msgbox", "![x](data:image/png;base64,AAAA)"):
+        html, removed = sanitize.body_html(text, "safe")
+        doc = lxml.html.fragment_fromstring(html, create_parent="div")
+        assert not [v for el in doc.iter() for k, v in el.attrib.items()
+                    if k in ("href", "src")], html
+        assert removed and removed[0].line == (3 if "[r]:" in text else 1)
+
+
+def test_plain_prose_skips_the_sanitiser() -> None:
+    from generator import markup, sanitize
+
+    text = "Teams delivered [water](/en/news/x/) and [kits](https://example.org/a?b=1).\n"
+    assert sanitize.body_html(text, "safe") == (markup.to_html(text), ())
