@@ -341,7 +341,8 @@ class BuildSession:
                 or time.time() >= last.due or self._interrupted():
             return None
         owned = [(path, entry) for path, entry in manifest.items() if config.owns(path)]
-        if not all(_intact(self.output, path, entry) for path, entry in owned):
+        prefix = os.path.join(self.output, "")
+        if not all(_intact(prefix + path, entry) for path, entry in owned):
             return None  # output files changed or removed: the full path repairs them
         return BuildResult(None, WriteStats(0, len(owned), 0), dict(last.counts),
                            last.warnings, frozenset(), {}, last.articles, last.pages)
@@ -461,21 +462,22 @@ def _stale(jobs: list[Job], keys: Mapping[str, str], manifest: Mapping[str, Entr
         return list(jobs), False
     stale = []
     disturbed = False
+    prefix = os.path.join(output, "")
     for job in jobs:
         key = keys[job.path]
         entry = manifest.get(job.path)
         if not key or entry is None or entry[0] != key:
             stale.append(job)
-        elif not trusted and not _intact(output, job.path, entry):
+        elif not trusted and not _intact(prefix + job.path, entry):
             stale.append(job)
             disturbed = True
     return stale, disturbed
 
 
-def _intact(output: Path, path: str, entry: Entry) -> bool:
+def _intact(file: str, entry: Entry) -> bool:
     """The output file has the size and mtime the build that wrote it recorded."""
     try:
-        status = os.stat(os.path.join(output, path))
+        status = os.stat(file)
     except OSError:
         return False
     return status.st_size == entry[1] and status.st_mtime_ns == entry[2]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from html import unescape
+from itertools import repeat
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -28,6 +29,7 @@ from generator.model import (
     Asset,
     Page,
     field_names,
+    field_types,
     field_values,
     pickled_by_fields,
     well_typed,
@@ -142,20 +144,30 @@ def markup_settings(config: SiteConfig) -> str:
 
 def reusable(value: object) -> bool:
     """Whether a cache index entry is a well-formed ``Parsed`` (else the source is parsed
-    again: a damaged or crafted entry costs time, never a crash)."""
-    if not well_typed(value, Parsed):
+    again: a damaged or crafted entry costs time, never a crash). ``model.well_typed``
+    unrolled, with C-level loops: 10,000 entries cost about 30 ms."""
+    if type(value) is not Parsed or not all(map(isinstance, _parsed_values(value),
+                                                _PARSED_TYPES)):
         return False
-    assert isinstance(value, Parsed)
     page = value.page
-    return all(type(stamp) is tuple and len(stamp) == 3 and type(stamp[0]) is str and
-               type(stamp[1]) is int and type(stamp[2]) is int for stamp in value.inputs) \
-        and all(well_typed(problem, Problem) for problem in value.problems) \
-        and (page is None or (well_typed(page, Page) and
-                              all(type(tag) is str for tag in page.tags) and
-                              all(isinstance(path, Path) for path in page.resources) and
-                              (page.image_size is None or (
-                                  len(page.image_size) == 2 and
-                                  all(type(n) is int for n in page.image_size)))))
+    if not all(map(_is_stamp, value.inputs)) or \
+            not all(map(well_typed, value.problems, repeat(Problem))):
+        return False
+    return page is None or (
+        all(map(isinstance, _page_values(page), _PAGE_TYPES)) and
+        all(map(isinstance, page.tags, repeat(str))) and
+        all(map(isinstance, page.resources, repeat(Path))) and
+        (page.image_size is None or (len(page.image_size) == 2 and
+                                     all(map(isinstance, page.image_size, repeat(int))))))
+
+
+def _is_stamp(stamp: object) -> bool:
+    return type(stamp) is tuple and len(stamp) == 3 and type(stamp[0]) is str and \
+        type(stamp[1]) is int and type(stamp[2]) is int
+
+
+_parsed_values, _PARSED_TYPES = field_values(Parsed), field_types(Parsed)
+_page_values, _PAGE_TYPES = field_values(Page), field_types(Page)
 
 
 @dataclass(frozen=True, slots=True)

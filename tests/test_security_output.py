@@ -489,3 +489,16 @@ def test_damaged_cache_files_are_never_a_traceback(tmp_path: Path, damage: str) 
     assert done.returncode == 0, done.stderr
     assert tree(output) == clean_tree(site, tmp_path, "--no-cards")
     assert damage != "version-file" or version.is_dir(), "made a folder again"
+
+
+def test_the_watcher_ignores_what_the_build_never_publishes() -> None:
+    from pathlib import PurePath
+
+    from generator.watch import ChangeKind, classify
+
+    for name in NOISE:
+        assert classify(PurePath("content/en/news", name)) is None, name
+        assert is_noise(name), name
+    assert classify(PurePath("static/.git/HEAD")) is None
+    assert classify(PurePath("static/.well-known/security.txt")) == ChangeKind.STATIC
+    assert classify(PurePath("content/en/news/x.md")) == ChangeKind.CONTENT
