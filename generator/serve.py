@@ -233,6 +233,8 @@ def host_allowed(host: str, bound: str) -> bool:
         return False
     name = (match["ipv6"] or match["name"]).rstrip(".")
     bound = bound.strip("[]").lower().rstrip(".")
+    if not name:
+        return False
     if name in LOCAL_HOSTS or name == bound:
         return True
     if bound not in WILDCARD_HOSTS:

@@ -351,6 +351,7 @@ def test_host_option_listens_there_and_answers_to_its_name(tmp_path: Path) -> No
     ("[fe80::1]", "::", True),
     ("devbox.lan", "0.0.0.0", False),  # a name could be the attacker's
     ("evil.example", "0.0.0.0", False),
+    ("...:8000", "", False),
 ])
 def test_host_rule(host: str, bound: str, allowed: bool) -> None:
     assert host_allowed(host, bound) is allowed
