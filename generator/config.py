@@ -25,18 +25,19 @@ from generator.errors import Problem, SiteError, error
 CONFIG_FILE = "site.toml"
 BASE_URL_ENV = "NEWSHUB_BASE_URL"
 DEFAULT_BASE_URL = "http://localhost:8000/"
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
+ANY_CASE_CODE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?$")
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 SITE_KEYS = {
     "base_url", "default_language", "theme", "title", "description", "brand_color",
     "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
-    "markdown", "limits",
+    "markdown", "limits", "default_language_at_root", "taxonomies", "params",
 }
-LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu"}
+LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu", "folder", "params"}
 MENU_KEYS = {"name", "page", "url"}
 ORGANISATION_KEYS = {"name", "logo", "donate_url", "social", "email"}
-TAXONOMY_KEYS = {"sections", "tags"}
+TAXONOMY_KEYS = {"sections", "tags"}  # and every name in `taxonomies`
 BUDGET_KEYS = {"article_kb", "images_kb"}
 MARKDOWN_KEYS = {"html"}
 LIMITS_KEYS = {"tags", "image_pixels"}
@@ -71,6 +72,9 @@ class Language:
     direction: str
     fallback: tuple[str, ...] = ()
     menu: tuple[MenuItem, ...] = ()
+    folder: str = ""  # its folder under content/ and its URL segment (default: the code)
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}),
+                                      hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,11 @@ class SiteConfig:
     limits: Limits = Limits()
     share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
     only_languages: tuple[str, ...] = ()  # --languages: build these languages' files only
+    default_language_at_root: bool = False  # /news/x/ rather than /en/news/x/
+    taxonomies: tuple[str, ...] = ("tags",)  # front-matter lists that make term pages
+    taxonomy_names: Mapping[str, Mapping[str, Mapping[str, str]]] = field(
+        default_factory=lambda: MappingProxyType({}))  # taxonomy → term → lang → name
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def owns(self, output_path: str) -> bool:
         """Whether this build produces ``output_path``: every file, or with --languages the
@@ -140,7 +149,23 @@ class SiteConfig:
         if not self.only_languages:
             return True
         first = output_path.split("/", 1)[0]
-        return first in self.only_languages or first not in self.language_codes
+        folders = _folders(self.languages)
+        if first in folders:
+            return folders[first] in self.only_languages
+        if self.default_language_at_root:  # the default language's files are at the root
+            return self.default_language in self.only_languages
+        return True
+
+    def root_path(self, code: str) -> str:
+        """The site path of a language's home: ``/fr/``, or ``/`` for the default
+        language when it lives at the site root."""
+        if self.default_language_at_root and code == self.default_language:
+            return "/"
+        return f"/{self.language(code).folder}/"
+
+    def language_of_folder(self, name: str) -> str | None:
+        """The language whose content folder this is (folders compare as written)."""
+        return _folders(self.languages).get(name)
 
     @property
     def origin(self) -> str:
@@ -157,21 +182,11 @@ class SiteConfig:
         return self.root / "content"
 
     @property
-    def theme_dir(self) -> Path:
-        own = self.root / "themes" / self.theme
-        return own if own.is_dir() else PACKAGE_ROOT / "themes" / self.theme
-
-    @property
-    def locales_dir(self) -> Path:
-        own = self.root / "locales"
-        return own if own.is_dir() else PACKAGE_ROOT / "locales"
-
-    @property
     def language_codes(self) -> tuple[str, ...]:
         return tuple(language.code for language in self.languages)
 
     def language(self, code: str) -> Language:
-        return next(language for language in self.languages if language.code == code)
+        return _by_code(self.languages)[code]
 
     def absolute(self, path: str) -> str:
         """An absolute URL for a site path that already carries the prefix."""
@@ -195,8 +210,8 @@ def load_config(
     languages = _languages(data.get("languages", {}), path, text, problems)
     organisation = _organisation(data.get("organisation", {}), data, path, text, problems)
     taxonomy = data.get("taxonomy", {})
-    _check_keys(taxonomy, TAXONOMY_KEYS, path, text, "taxonomy.", problems)
-    default = data.get("default_language") or (languages[0].code if languages else "en")
+    default = canonical_code(str(data.get("default_language") or "")) or \
+        (languages[0].code if languages else "en")
     codes = {language.code for language in languages}
     for language in languages:
         for other in language.fallback:
@@ -204,6 +219,7 @@ def load_config(
                 problems.append(error(path, _line_of(text, "fallback"),
                                       f"languages.{language.code}.fallback: '{other}' is not "
                                       "another configured language"))
+    only_languages = tuple(canonical_code(code) for code in only_languages)
     for code in only_languages:
         if code not in codes:
             problems.append(error(path, None, f"--languages: '{code}' is not configured "
@@ -223,6 +239,17 @@ def load_config(
     markdown = _markdown(data.get("markdown", {}), path, text, problems)
     limits = _limits(data.get("limits", {}), path, text, problems)
     _check_values(data, languages, organisation, path, text, problems)
+    taxonomies = _taxonomies(data.get("taxonomies", ["tags"]), path, text, problems)
+    _check_keys(taxonomy, TAXONOMY_KEYS | set(taxonomies), path, text, "taxonomy.", problems)
+    at_root = data.get("default_language_at_root", False)
+    if not isinstance(at_root, bool):
+        problems.append(error(path, _line_of(text, "default_language_at_root"),
+                              "default_language_at_root must be true or false"))
+        at_root = False
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        problems.append(error(path, _line_of(text, "params"), "params must be a table: [params]"))
+        params = {}
     if problems:
         raise SiteError(problems)
     return SiteConfig(
@@ -239,6 +266,11 @@ def load_config(
         organisation=organisation,
         section_names=_frozen_names(taxonomy.get("sections", {})),
         tag_names=_frozen_names(taxonomy.get("tags", {})),
+        default_language_at_root=at_root,
+        taxonomies=taxonomies,
+        taxonomy_names=MappingProxyType({name: _frozen_names(taxonomy.get(name, {}))
+                                         for name in taxonomies}),
+        params=MappingProxyType(params),
         include_drafts=include_drafts,
         share_cards=share_cards,
         only_languages=only_languages,
@@ -288,18 +320,29 @@ def _inferred(root: Path) -> dict[str, Any]:
 
 def _languages(table: Any, path: Path, text: str, problems: list[Problem]) -> tuple[Language, ...]:
     languages = []
-    for code, options in table.items():
-        line = _line_of(text, f"languages.{code}") or _line_of(text, code)
+    for written, options in table.items():
+        line = _line_of(text, f"languages.{written}") or _line_of(text, written)
+        code = canonical_code(written)
         if not LANGUAGE_CODE.match(code):
-            problems.append(error(path, line, f"language '{code}' is not a BCP 47 code "
+            problems.append(error(path, line, f"language '{written}' is not a BCP 47 code "
                                               "such as 'fr', 'pt-BR' or 'zh-Hans'"))
+            continue
+        if any(language.code == code for language in languages):
+            problems.append(error(path, line, f"language '{written}' is configured twice "
+                                              f"(codes compare without case: {code})"))
             continue
         try:
             locale = Locale.parse(babel_locale(code))
         except (UnknownLocaleError, ValueError):
             problems.append(error(path, line, f"language '{code}' is unknown to Babel/CLDR"))
             continue
-        _check_keys(options, LANGUAGE_KEYS, path, text, f"languages.{code}.", problems)
+        _check_keys(options, LANGUAGE_KEYS, path, text, f"languages.{written}.", problems)
+        folder = str(options.get("folder", written))
+        if not FOLDER_NAME.match(folder):
+            problems.append(error(path, _line_of(text, "folder") or line,
+                                  f"languages.{written}.folder must be one folder name such as "
+                                  f"'{code.lower()}', got {folder!r}"))
+            folder = code
         endonym = locale.get_display_name(locale) or code
         languages.append(Language(
             code=code,
@@ -308,10 +351,54 @@ def _languages(table: Any, path: Path, text: str, problems: list[Problem]) -> tu
             title=options.get("title", ""),
             description=options.get("description", ""),
             direction=locale.text_direction,
-            fallback=tuple(options.get("fallback", ())),
+            fallback=tuple(canonical_code(str(other)) for other in options.get("fallback", ())),
             menu=_menu(options.get("menu", []), code, path, text, problems),
+            folder=folder,
+            params=MappingProxyType(dict(options.get("params", {})))
+            if isinstance(options.get("params", {}), dict) else MappingProxyType({}),
         ))
+    folders: dict[str, str] = {}
+    for language in languages:
+        if language.folder in folders:
+            problems.append(error(path, _line_of(text, f"languages.{language.code}"),
+                                  f"languages {folders[language.folder]} and {language.code} "
+                                  f"share the folder '{language.folder}'"))
+        folders[language.folder] = language.code
     return tuple(languages)
+
+
+def canonical_code(code: str) -> str:
+    """A BCP 47 code in its usual form, whatever the case it was written in:
+    ``pt-br`` → ``pt-BR``, ``ZH-hant-tw`` → ``zh-Hant-TW``. Unchanged if not a code."""
+    if not ANY_CASE_CODE.match(code):
+        return code
+    first, *rest = code.split("-")
+    parts = [first.lower()]
+    for part in rest:
+        parts.append(part.title() if len(part) == 4 else part.upper())
+    return "-".join(parts)
+
+
+@lru_cache(maxsize=16)
+def _folders(languages: tuple[Language, ...]) -> Mapping[str, str]:
+    return MappingProxyType({language.folder or language.code: language.code
+                             for language in languages})
+
+
+@lru_cache(maxsize=16)
+def _by_code(languages: tuple[Language, ...]) -> Mapping[str, Language]:
+    return MappingProxyType({language.code: language for language in languages})
+
+
+def _taxonomies(value: Any, path: Path, text: str, problems: list[Problem]) -> tuple[str, ...]:
+    """The front-matter lists that make term pages; ``tags`` always among them."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and FOLDER_NAME.match(v)
+                                              for v in value):
+        problems.append(error(path, _line_of(text, "taxonomies"), "taxonomies must be a list "
+                                                                 "of names such as "
+                                                                 '["tags", "categories"]'))
+        return ("tags",)
+    return tuple(dict.fromkeys(["tags", *value]))
 
 
 def _menu(items: Any, code: str, path: Path, text: str,

@@ -88,7 +88,7 @@ def _template_digests(folders: tuple[Path, ...],
     sources = {name: path.read_bytes() for name, path in files.items()}
     references = {name: _references(env, name, sources[name], names) for name in names}
     return MappingProxyType({
-        name: digest(tuple((n, sources[n]) for n in sorted(_closure(name, references))))
+        name: digest(tuple((n, sources.get(n)) for n in sorted(_closure(name, references))))
         for name in names})
 
 

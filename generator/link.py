@@ -35,8 +35,10 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     now = now or datetime.now(UTC)
     complete = inherit(config, list(pages), problems)
     published = [page for page in (_schedule(page, now) for page in complete)
-                 if config.include_drafts or not (page.draft or page.scheduled)]
+                 if config.include_drafts or not (page.draft or page.scheduled
+                                                  or _expired(page, now))]
     unique = _unique_paths(published, problems)
+    problems.extend(_alias_problems(unique))
     order = {code: index for index, code in enumerate(config.language_codes)}
     by_id = {page.id: page for page in sorted(unique, key=lambda p: (order[p.lang], p.id))}
     translations = _translation_groups(by_id.values(), problems)
@@ -45,23 +47,39 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     sections: dict[str, dict[str, list[Page]]] = defaultdict(lambda: defaultdict(list))
     tags: dict[str, dict[str, list[Page]]] = defaultdict(lambda: defaultdict(list))
     static: dict[str, list[Page]] = defaultdict(list)
+    intros: dict[str, dict[str, str]] = defaultdict(dict)  # lang → section → its _index.md
     for page in sorted(by_id.values(), key=lambda p: p.sort_key):  # every list: newest first
-        if page.kind == "page":
-            static[page.lang].append(page)
+        key = "/".join(page.sections)
+        for prefix in _prefixes(page.sections):  # every section exists, if only by its folder
+            sections[page.lang].setdefault(prefix, [])
+        if page.kind == "section":
+            intros[page.lang][key] = page.id
             continue
-        articles[page.lang].append(page)
-        sections[page.lang][page.section].append(page)
+        if not page.listed:
+            continue
+        if page.kind == "page" and not page.sections:
+            static[page.lang].append(page)
+        elif page.kind == "page":
+            sections[page.lang][key].append(page)  # undated: its own section only
+        else:
+            articles[page.lang].append(page)
+            for prefix in _prefixes(page.sections):
+                sections[page.lang][prefix].append(page)
         for tag in page.tags:
             tags[page.lang][tag].append(page)
     urgent = {lang: next((p.id for p in pages if p.urgent), "") for lang, pages in articles.items()}
     listed = _listed(config, articles, sections, translations, by_id)
+    children = {lang: _children(own, intros.get(lang, {}), by_id)
+                for lang, own in listed.items()}
     menus = {lang: _menu(config, lang, by_id, translations, problems)
              for lang in config.language_codes}
     frames = {lang: digest(tuple(listed[lang]), tuple((p.id, page_key(p))
                                                       for p in static.get(lang, [])),
                            urgent.get(lang, ""),
                            page_key(by_id[urgent[lang]]) if urgent.get(lang) else "",
-                           menus[lang])
+                           menus[lang],
+                           tuple((k, page_key(by_id[i])) for k, i in intros[lang].items()),
+                           tuple(children.get(lang, {}).items()))
               for lang in config.language_codes}
     versions = {key: tuple((by_id[i].lang, by_id[i].path) for i in ids)
                 for key, ids in translations.items()}
@@ -76,6 +94,10 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         urgent=MappingProxyType(urgent),
         frames=MappingProxyType(frames),
         listed=_freeze_nested(listed, config.language_codes),
+        intros=MappingProxyType({lang: MappingProxyType(intros.get(lang, {}))
+                                 for lang in config.language_codes}),
+        children=MappingProxyType({lang: MappingProxyType(children.get(lang, {}))
+                                   for lang in config.language_codes}),
         menus=MappingProxyType(menus),
         versions=MappingProxyType(versions),
         keys=MappingProxyType({pid: page_key(page) for pid, page in by_id.items()}),
@@ -173,10 +195,8 @@ def inherit(config: SiteConfig, pages: list[Page], problems: list[Problem]) -> l
     result = []
     for original in pages:
         page = resolve(original, (original.id,))
-        if page.kind == "article" and page.date is None:
-            problems.append(error(page.source, 1, "missing 'date': articles need a date such "
-                                                  "as 2026-03-14T09:30:00+03:00"))
-            continue
+        if page.kind == "article" and page.date is None:  # an undated page of its section
+            page = replaced(page, kind="page")
         result.append(page)
     return result
 
@@ -196,7 +216,54 @@ def _inherit_from(page: Page, source: Page) -> Page:
 
 
 def _schedule(page: Page, now: datetime) -> Page:
-    return replaced(page, scheduled=True) if page.date and page.date > now else page
+    later = (page.date and page.date > now) or (page.publish_at and page.publish_at > now)
+    return replaced(page, scheduled=True) if later else page
+
+
+def _expired(page: Page, now: datetime) -> bool:
+    return page.expires is not None and page.expires <= now
+
+
+def _prefixes(sections: tuple[str, ...]) -> tuple[str, ...]:
+    """A section and the sections it is in: ("docs", "tasks") → "docs", "docs/tasks"."""
+    return tuple("/".join(sections[:n]) for n in range(1, len(sections) + 1))
+
+
+def section_order(pages: Iterable[Page]) -> list[Page]:
+    """Hugo's order for a section: by weight (unweighted last), newest first, then by
+    title: news stays newest first, weighted docs come in their order."""
+    return sorted(pages, key=lambda p: (p.weight == 0, p.weight, p.sort_key[0],
+                                        (p.link_title or p.title).casefold(), p.id))
+
+
+def _children(listed: Mapping[str, list[Page]], intros: Mapping[str, str],
+              by_id: Mapping[str, Page]) -> dict[str, tuple[str, ...]]:
+    """Each section's subsections ("" holds the top ones), in weight, then title order."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for key in listed:
+        if key:
+            found[key.rsplit("/", 1)[0] if "/" in key else ""].append(key)
+
+    def order(key: str) -> tuple[bool, int, str]:
+        intro = by_id.get(intros.get(key, ""))
+        weight = intro.weight if intro else 0
+        title = (intro.link_title or intro.title) if intro else key.rsplit("/", 1)[-1]
+        return (weight == 0, weight, title.casefold())
+
+    return {parent: tuple(sorted(keys, key=order)) for parent, keys in found.items()}
+
+
+def _alias_problems(pages: list[Page]) -> Iterable[Problem]:
+    """An old address may lead to one page only, and never where a page is."""
+    taken = {page.path: page for page in pages}
+    for page in pages:
+        for alias in page.aliases:
+            other = taken.get(alias)
+            if other is not None and other is not page:
+                yield error(page.source, None, f"alias {alias} is also the address of "
+                                               f"{other.source}")
+                continue
+            taken[alias] = page
 
 
 def _listed(config: SiteConfig, articles: Mapping[str, list[Page]],
@@ -221,10 +288,12 @@ def _listed(config: SiteConfig, articles: Mapping[str, list[Page]],
                     continue
                 taken.add(page.translation_key)
                 own[""].append(page)
-                own.setdefault(page.section, []).append(page)
+                for prefix in _prefixes(page.sections):
+                    own.setdefault(prefix, []).append(page)
         if language.fallback:  # merged lists: newest first again
-            own = {key: sorted(pages, key=lambda p: p.sort_key) for key, pages in own.items()}
-        listed[lang] = own
+            own[""] = sorted(own[""], key=lambda p: p.sort_key)
+        listed[lang] = {key: pages if not key else section_order(pages)
+                        for key, pages in own.items()}
     return listed
 
 

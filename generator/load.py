@@ -19,12 +19,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from generator import imaging, sanitize, shortcodes
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.files import is_noise, walk
+from generator.frontmatter import FrontMatter, FrontMatterError, parse_front_matter
 from generator.model import (
     Asset,
     Page,
@@ -38,63 +37,21 @@ from generator.parallel import Progress, parallel_map
 
 KNOWN_KEYS = {
     "title", "date", "updated", "summary", "tags", "image", "image_alt", "draft",
-    "slug", "translation_key", "urgent", "translation_of",
+    "slug", "translation_key", "urgent", "translation_of", "description", "weight",
+    "link_title", "aliases", "noindex", "robots", "expiry_date", "publish_date", "url",
+    "headless", "build", "_build", "cover", "images",
 }
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 BAD_SLUG = re.compile(r"[/\\?#%\s<>\"'\x00-\x1f\x7f]|^\.+$")
 SUMMARY_LENGTH = 200
-TEXT_KEYS = frozenset({"title", "summary", "image", "image_alt", "slug", "translation_key",
-                       "translation_of"})
-FRONT_MATTER_LIMIT = 64 * 1024  # characters; real front matter stays under 2 KB
-NESTING_LIMIT = 20  # lists and mappings inside one another, in one value
 # What XML 1.0 forbids (C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF):
 # one such character in a title or body makes every feed quoting it unreadable.
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+SECTION_FILE = "_index.md"  # a section's (or the home's) own front matter and introduction
 SITE_FOLDERS = ("static", "themes", "locales")  # besides content/: published or read
 
 
-class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML (libyaml's C parser where present) that keeps dates as text, so
-    their time zone survives as written."""
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        # Most values are plain strings: take them as they are (what the string
-        # constructor returns) without the general bookkeeping for each node.
-        if node.__class__ is yaml.ScalarNode and node.tag == STRING_TAG:
-            return node.value
-        return super().construct_object(node, deep)
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        # A text field given a scalar is the text as written: `title: 2026`,
-        # `title: No` and `tags: [yes, 1:30]` stay "2026", "No", "yes" and "1:30"
-        # (YAML 1.1 would make them a number, false, true and 90). Empty stays unset.
-        if node.__class__ is yaml.MappingNode:
-            for key, value in node.value:
-                if key.__class__ is not yaml.ScalarNode:
-                    continue
-                if key.value in TEXT_KEYS:
-                    _as_written(value)
-                elif key.value == "tags":
-                    for item in value.value if value.__class__ is yaml.SequenceNode else [value]:
-                        _as_written(item)
-        return super().construct_document(node)
-
-
-STRING_TAG = "tag:yaml.org,2002:str"
-NULL_TAG = "tag:yaml.org,2002:null"
-
-
-def _as_written(node: yaml.Node) -> None:
-    if node.__class__ is yaml.ScalarNode and node.tag != NULL_TAG:
-        node.tag = STRING_TAG
-
-
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 LOAD_VERSION = 5  # bump when parsing changes what a source turns into
-KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)\s*:")  # a top-level key, for its line number
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +63,6 @@ class Loaded:
     problems: tuple[Problem, ...]
     parsed: Mapping[str, Parsed] = field(default_factory=dict)  # for the next build's cache
     scan: Scan | None = None  # the walk of content/, for a watcher's next build
-
-
-@dataclass(frozen=True, slots=True)
-class FrontMatter:
-    """Parsed front matter with the line each key starts on."""
-
-    values: Mapping[str, Any]
-    lines: Mapping[str, int]
-    body: str
-    body_line: int
 
 
 @pickled_by_fields
@@ -244,7 +191,6 @@ def scan_content(config: SiteConfig) -> Scan:
         return Scan((), (), (error(content, None, "content folder not found"),))
     problems: list[Problem] = []
     assets: list[Asset] = []
-    known = set(config.language_codes)
     sources: list[Source] = []
     for folder in sorted(content.iterdir()):
         if is_noise(folder.name):
@@ -252,11 +198,12 @@ def scan_content(config: SiteConfig) -> Scan:
         if not folder.is_dir():
             problems.append(warning(folder, None, "ignored: files belong in content/<lang>/"))
             continue
-        if folder.name not in known:
+        lang = config.language_of_folder(folder.name)
+        if lang is None:
             problems.append(error(folder, None, _unknown_language(folder.name, config)))
             continue
-        found, loose = _scan(config, folder, problems)
-        sources.extend(Source(folder.name, path, relative, resources)
+        found, loose = _scan(config, lang, folder, problems)
+        sources.extend(Source(lang, path, relative, resources)
                        for path, relative, resources in found)
         assets.extend(loose)
     for name in SITE_FOLDERS:  # their links are checked here, so check and build see them
@@ -348,118 +295,47 @@ def _page_without_body(page: Page) -> tuple[type[Page], tuple[Any, ...]]:
 INDEX_REDUCERS = MappingProxyType({Page: _page_without_body})
 
 
-def parse_front_matter(text: str) -> FrontMatter:
-    """Split ``---`` front matter from the body; raise ``ValueError(line, message)``."""
-    text = text.removeprefix("\ufeff")
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip() != "---":
-        raise _FrontMatterError(1, "missing front matter: start the file with a '---' line, "
-                                   "then 'title: …', then '---'")
-    end = next((i for i, line in enumerate(lines[1:], 1) if line.rstrip() in ("---", "...")), None)
-    if end is None:
-        raise _FrontMatterError(1, "front matter is not closed: add a '---' line after it")
-    block = "\n".join(lines[1:end])
-    if len(block) > FRONT_MATTER_LIMIT:
-        raise _FrontMatterError(1, f"front matter is {len(block) // 1024} KB, over the "
-                                   f"{FRONT_MATTER_LIMIT // 1024} KB limit: long text "
-                                   "belongs in the body")
-    if "&" in block or "*" in block:  # no anchor or alias can be written without them
-        _refuse_anchors(block)
-    try:
-        values = yaml.load(block, Loader=_FrontMatterLoader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None and mark.line >= end - 1:  # at the end: where the value began
-            mark = getattr(exc, "context_mark", None) or mark
-        line = mark.line + 2 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        if "nesting depth" in problem:
-            raise _FrontMatterError(line, TOO_DEEP) from exc
-        raise _FrontMatterError(line, f"invalid YAML in front matter: {problem}") from exc
-    except RecursionError as exc:  # the pure-Python parser, where libyaml is missing
-        raise _FrontMatterError(2, TOO_DEEP) from exc
-    if not isinstance(values, dict):
-        raise _FrontMatterError(2, "front matter must be a mapping of 'key: value' lines")
-    key_lines = {}
-    for number, line in enumerate(lines[1:end], 2):
-        match = KEY_LINE.match(line)
-        if match and match.group(1) not in key_lines:
-            key_lines[match.group(1)] = number
-    for key, value in values.items():
-        if isinstance(value, list | dict) and _too_deep(value):
-            raise _FrontMatterError(key_lines.get(str(key), 2), TOO_DEEP)
-    return FrontMatter(values, key_lines, "\n".join(lines[end + 1:]), end + 2)
-
-
-TOO_DEEP = (f"front matter nests lists and mappings more than {NESTING_LIMIT} levels deep; "
-            "keep values flat")
-
-
-def _refuse_anchors(block: str) -> None:
-    """Stop at the first anchor or alias: they have no use in front matter, and aliases
-    of aliases (a "billion laughs") make a few lines expand into gigabytes. Only the
-    tokens are read, so this costs time and memory in proportion to the text."""
-    try:
-        for token in yaml.scan(block, Loader=_FrontMatterLoader):
-            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
-                raise _FrontMatterError(token.start_mark.line + 2, "YAML anchors and aliases "
-                                                                   "are not allowed in front "
-                                                                   "matter")
-    except yaml.YAMLError:
-        return  # loading it reports where the YAML is broken
-
-
-def _too_deep(value: list | dict) -> bool:
-    """Whether lists and mappings nest deeper than ``NESTING_LIMIT`` (level by level,
-    without recursion: no depth can overflow the stack)."""
-    level: list[Any] = [value]
-    for _ in range(NESTING_LIMIT):
-        level = [child for item in level if isinstance(item, list | dict)
-                 for child in (item.values() if isinstance(item, dict) else item)]
-        if not level:
-            return False
-    return any(isinstance(item, list | dict) for item in level)
-
-
-class _FrontMatterError(ValueError):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
 def _unknown_language(code: str, config: SiteConfig) -> str:
     configured = ", ".join(config.language_codes)
     return (f"unknown language folder '{code}': add [languages.{code}] to site.toml "
             f"or rename the folder (configured: {configured})")
 
 
-def _scan(config: SiteConfig, folder: Path, problems: list[Problem]) -> tuple[
+def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem]) -> tuple[
         list[tuple[str, tuple[str, ...], tuple[Path, ...]]], list[Asset]]:
     """One walk of a language folder: each Markdown source (path, parts under the
     folder) with its bundle resources (the files beside an ``index.md``), and the other
     files, published as they are (those in a bundle's subfolders only with its page).
-    Noise is skipped; symlinks leading out of the site are reported in ``problems``."""
+
+    As in Hugo, names starting with ``_`` (but ``_index.md``, a section's own page) are
+    left out, and Markdown files inside a page bundle are its resources, not pages (they
+    are not published). Noise is skipped; symlinks leading out of the site are reported
+    in ``problems``."""
     sources: list[tuple[str, tuple[str, ...], tuple[Path, ...]]] = []
     assets: list[Asset] = []
-    content = str(config.content_dir)
     top = str(folder)
+    root = config.root_path(lang)
     owners: dict[str, str] = {}  # folder → id of the bundle it is inside ("": none)
     for directory, folders, visible in walk(top, config.root, problems):
+        folders[:] = [name for name in folders if not name.startswith("_")]
         within = tuple(os.path.relpath(directory, top).split(os.sep)) if directory != top \
             else ()
-        others = [name for name in visible if not name.endswith(".md")]
-        bundle = "index.md" in visible
-        owner = "/".join((folder.name, *within)) if bundle else owners.get(directory, "")
+        names = [name for name in visible if not name.startswith("_") or name == SECTION_FILE]
+        others = [name for name in names if not name.endswith(".md")]
+        inside = owners.get(directory, "")
+        bundle = "index.md" in names and not inside
+        owner = "/".join((lang, *within)) if bundle else inside
         owners.update((os.path.join(directory, name), owner) for name in folders)
         resources = tuple(Path(directory, name) for name in others) if bundle else ()
-        for name in visible:
-            if name.endswith(".md"):
-                sources.append((os.path.join(directory, name), (*within, name),
-                                resources if name == "index.md" else ()))
+        if bundle:
+            sources.append((os.path.join(directory, "index.md"), (*within, "index.md"),
+                            resources))
+        elif not inside:
+            sources.extend((os.path.join(directory, name), (*within, name), ())
+                           for name in names if name.endswith(".md"))
         if not bundle:
-            relative = os.path.relpath(directory, content).replace(os.sep, "/")
-            assets.extend(Asset(Path(directory, name), f"/{relative}/{name}", owner)
+            relative = "".join(f"{part}/" for part in within)
+            assets.extend(Asset(Path(directory, name), f"{root}{relative}{name}", owner)
                           for name in others)
     sources.sort(key=lambda item: item[0])
     assets.sort(key=lambda asset: asset.path)
@@ -471,7 +347,7 @@ def _decode(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise _FrontMatterError(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
+        raise FrontMatterError(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
                                       "save the file as UTF-8") from exc
 
 
@@ -482,28 +358,35 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     shown = _display_path(config, source.path)
     try:
         front = parse_front_matter(_xml_text(_decode(raw), shown, problems))
-    except _FrontMatterError as exc:
+    except FrontMatterError as exc:
         problems.append(error(shown, exc.line, exc.message))
         return None, ()
     front = _xml_values(front, shown, problems)
     before = len(problems)
     fields = _Fields(front, shown, problems)
     *folders, name = source.relative  # under content/<lang>/
-    parts = tuple(folders) if name == "index.md" else (*folders, name.removesuffix(".md"))
-    kind = "article" if len(parts) > 1 else "page"
-    title = fields.title()
+    section_page = name == SECTION_FILE
+    parts = tuple(folders) if name in ("index.md", SECTION_FILE) else \
+        (*folders, name.removesuffix(".md"))
+    kind = "section" if section_page else "article" if len(parts) > 1 else "page"
+    title = fields.title(required=not section_page)
     date = fields.datetime("date", required=False)  # a translation may inherit it
     updated = fields.datetime("updated", required=False)
-    slug = fields.slug(parts[-1])
-    folders = parts[:-1]
-    site_path = "/" + "/".join((lang, *folders, slug)) + "/"
+    publish_at = fields.datetime("publish_date", required=False)
+    slug = fields.slug(parts[-1]) if parts and not section_page else ""
+    folders = parts if section_page else parts[:-1]
+    named = (*folders, slug) if slug else folders
+    site_path = fields.url() or config.root_path(lang) + "".join(f"{p}/" for p in named)
     image, image_alt, image_file = fields.image(config, resources, site_path)
     _check_images(config, front, shown, resources, image_file, problems)
     draft = fields.boolean("draft")
     urgent = fields.boolean("urgent")
     tags = fields.tags(config.limits.tags)
-    key = fields.text("translation_key") or "/".join(parts)
+    key = fields.text("translation_key") or "/".join((*parts, "_index") if section_page
+                                                     else parts)
     summary = fields.text("summary")
+    description = fields.text("description")
+    render, listed = fields.build_options()
     if updated and date and updated < date:
         problems.append(warning(shown, front.lines.get("updated"), "'updated' is before 'date'"))
     extra_inputs = (_stamp(image_file),) if image_file and \
@@ -523,15 +406,15 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     problems.extend(warning(shown, front.body_line + r.line - 1 if r.line else None, r.message)
                     for r in removed)
     page = Page(
-        id=f"{lang}/{'/'.join(parts)}",
+        id="/".join((lang, *parts, "_index") if section_page else (lang, *parts)),
         lang=lang,
         kind=kind,
-        section=parts[0] if kind == "article" else "",
+        section=folders[0] if folders else "",
         slug=slug,
         title=title,
         date=date,
         updated=updated,
-        summary=summary or summarise(body_html),
+        summary=summary or description or summarise(body_html),
         tags=tags,
         image=image,
         image_alt=image_alt,
@@ -549,6 +432,18 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
         translation_of=fields.text("translation_of"),
         refs=refs,
         digest=digest,
+        sections=tuple(folders),
+        weight=fields.integer("weight"),
+        link_title=fields.text("link_title"),
+        description=description,
+        aliases=fields.aliases(config.root_path(lang), folders),
+        noindex=fields.noindex(),
+        expires=fields.datetime("expiry_date", required=False),
+        publish_at=publish_at,
+        render=render,
+        listed=listed,
+        terms=MappingProxyType({name: fields.terms(name) for name in config.taxonomies
+                                if name != "tags" and name in front.values}),
     )
     return page, extra_inputs
 
@@ -564,13 +459,16 @@ class _Fields:
     def _fail(self, key: str, message: str) -> None:
         self.problems.append(error(self.path, self.front.lines.get(key, 1), message))
 
-    def title(self) -> str:
+    def title(self, *, required: bool = True) -> str:
         value = self.front.values.get("title")
         if value is not None and not isinstance(value, str):
             self._fail("title", _not_text("title", value))
             return ""
         if value is None or value.strip() == "":
-            self._fail("title", "missing 'title' in front matter")
+            if required:
+                end = max(1, self.front.body_line - 2)
+                self._fail("title", f"missing 'title' in the front matter (lines 1–{end}): "
+                                    'add a line such as title: "Water points restored"')
             return ""
         text = value.strip()
         tag = HTML_TAG.search(text)
@@ -590,6 +488,10 @@ class _Fields:
 
     def boolean(self, key: str) -> bool:
         value = self.front.values.get(key, False)
+        if value is None:  # `draft:` with nothing after it
+            self.problems.append(warning(self.path, self.front.lines.get(key, 1),
+                                         f"'{key}' is empty: read as false"))
+            return False
         if not isinstance(value, bool):
             self._fail(key, f"'{key}' must be true or false, got {value!r}")
             return False
@@ -609,6 +511,75 @@ class _Fields:
                             "(write it like 2026-03-14 or 2026-03-14T09:30:00+03:00)")
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def integer(self, key: str) -> int:
+        value = self.front.values.get(key, 0)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self._fail(key, f"'{key}' must be a whole number, got {value!r}")
+            return 0
+        return value
+
+    def url(self) -> str:
+        """A page's own address (``url: /about-us/``), from the site root."""
+        value = self.text("url")
+        if not value:
+            return ""
+        path = "/" + value.strip("/") + ("" if "." in value.rsplit("/", 1)[-1] else "/")
+        if _bad_path(path):
+            self._fail("url", f"url {value!r} is not a site path such as /about-us/")
+            return ""
+        return path.replace("//", "/")
+
+    def aliases(self, root: str, folders: tuple[str, ...]) -> tuple[str, ...]:
+        """Old addresses of the page, as site paths (a relative one is in its section)."""
+        value = self.front.values.get("aliases") or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self._fail("aliases", "'aliases' must be a list of old addresses such as "
+                                  "[/2024/05/old-title/]")
+            return ()
+        found: dict[str, None] = {}
+        for alias in (v.strip() for v in value if v.strip()):
+            if alias.startswith(("http://", "https://", "//")):
+                self._fail("aliases", f"alias {alias!r} is another site's address; write the "
+                                      "path only")
+                continue
+            path = alias if alias.startswith("/") else \
+                root + "".join(f"{part}/" for part in folders) + alias
+            if _bad_path(path.split("?", 1)[0]):
+                self._fail("aliases", f"alias {alias!r} is not a site path")
+                continue
+            found[path] = None
+        return tuple(found)
+
+    def noindex(self) -> bool:
+        robots = self.front.values.get("robots")
+        noindex = self.front.values.get("noindex")
+        return noindex is True or (isinstance(robots, str) and "noindex" in robots.lower())
+
+    def build_options(self) -> tuple[bool, bool]:
+        """Whether the page is rendered and listed: Hugo's ``headless: true`` and
+        ``build``/``_build`` options (``render``, ``list``: never/always/…)."""
+        if self.front.values.get("headless") is True:
+            return False, False
+        options = self.front.values.get("build") or self.front.values.get("_build") or {}
+        if not isinstance(options, dict):
+            return True, True
+        render, listed = options.get("render", True), options.get("list", True)
+        return (render not in (False, "never", "link", "false"),
+                listed not in (False, "never", "false"))
+
+    def terms(self, taxonomy: str) -> tuple[str, ...]:
+        value = self.front.values.get(taxonomy) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            self._fail(taxonomy, f"'{taxonomy}' must be a list such as [Field, Health]")
+            return ()
+        return tuple(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
 
     def slug(self, default: str) -> str:
         value = self.text("slug") or default
@@ -695,7 +666,8 @@ def _line_using(front: FrontMatter, name: str) -> int | None:
 
 def _not_text(key: str, value: object) -> str:
     kind = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) \
-        else f"a {type(value).__name__}"
+        else "true or false" if isinstance(value, bool) else "a number" \
+        if isinstance(value, int | float) else f"a {type(value).__name__}"
     return (f"'{key}' must be text, not {kind}: write it on one line, in quotes if it "
             "starts with '[' or '{' or holds ': '")
 
@@ -736,6 +708,11 @@ def _xml_values(front: FrontMatter, path: Path, problems: list[Problem]) -> Fron
     if values == front.values:
         return front
     return FrontMatter(values, front.lines, front.body, front.body_line)
+
+
+def _bad_path(path: str) -> bool:
+    """Whether a site path could leave the site or break a URL."""
+    return ".." in path.split("/") or bool(re.search(r"[\s<>\"'\\#\x00-\x1f]", path))
 
 
 def _image_size(file: Path | None) -> tuple[int, int] | None:

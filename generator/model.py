@@ -95,7 +95,7 @@ class Page:
 
     id: str
     lang: str
-    kind: str  # "article" (inside a section) or "page" (at the language root)
+    kind: str  # "article" (dated, in a section), "page" (undated) or "section" (_index.md)
     section: str
     slug: str
     title: str
@@ -119,6 +119,17 @@ class Page:
     fields_set: frozenset[str] = frozenset()  # front-matter keys the source file sets
     translation_of: str = ""  # language whose version this one inherits from
     refs: tuple[tuple[str, str, str], ...] = ()  # (lang, folder, path) of ref shortcodes
+    sections: tuple[str, ...] = ()  # its section's folders (a section page: its own)
+    weight: int = 0  # order among undated pages of a section (0: after the weighted)
+    link_title: str = ""  # a shorter title for menus, lists and breadcrumbs
+    description: str = ""  # for meta and feeds (the summary when there is none)
+    aliases: tuple[str, ...] = ()  # old site paths that redirect here
+    noindex: bool = False  # out of the sitemap, with a robots noindex meta
+    expires: datetime | None = None  # after this, no longer published
+    publish_at: datetime | None = None  # before this, not yet published
+    render: bool = True  # a page of its own (Hugo's headless and build options)
+    listed: bool = True  # in its section's lists, feeds and tag pages
+    terms: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: EMPTY)  # taxonomies
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     @property
@@ -162,6 +173,10 @@ class Site:
     # lang → section → ids listed there ("" is the home), with fallback-language stories
     listed: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=lambda: EMPTY)
     menus: Mapping[str, tuple[tuple[str, str], ...]] = field(  # lang → (name, path or URL)
+        default_factory=lambda: EMPTY)
+    intros: Mapping[str, Mapping[str, str]] = field(  # lang → section → its _index.md's id
+        default_factory=lambda: EMPTY)
+    children: Mapping[str, Mapping[str, tuple[str, ...]]] = field(  # lang → section → subs
         default_factory=lambda: EMPTY)
     keys: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # page id → page_key
     # translation_key → (lang, site path) of each version, in the site's language order

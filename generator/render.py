@@ -32,6 +32,7 @@ from generator.errors import Problem, error
 from generator.imaging import ImageError
 from generator.model import EMPTY
 from generator.parallel import Progress, parallel_map
+from generator.theme import locale_layers, theme_folders
 
 R = TypeVar("R")
 SIGNATURE_BYTES = 32
@@ -72,7 +73,7 @@ class Renderer:
                  compiled: Path | None = None,
                  catalogs: Mapping[str, str] | None = None) -> None:
         self.config = config
-        self.templates = config.theme_dir / "templates"
+        self.templates = theme_folders(config, "templates")
         self.filters = filters
         self.compiled = compiled
         self.catalogs = catalogs
@@ -86,7 +87,7 @@ class Renderer:
         return self._environments[code]
 
     def _make_environment(self, code: str) -> jinja2.Environment:
-        translations = i18n.translations_for(self.config.locales_dir, code)
+        translations = i18n.translations_for(locale_layers(self.config), code)
         env = _Environment(
             loader=jinja2.FileSystemLoader(self.templates),
             autoescape=True,
@@ -177,6 +178,7 @@ def _escaped(value: Any, _escape_str: Callable[[str], str] = ESCAPE_TEXT) -> str
         return _escape_str(value)
     html = getattr(value, "__html__", None)
     return html() if html is not None else _escape_str(str(value))
+
 
 
 class _SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -349,19 +351,27 @@ def _render_one(renderer: Renderer, deliver: Callable[[Job, bytes], R],
         return error(None, None, f"cannot write {job.path}: {exc.strerror or exc}")
 
 
-def template_problem(templates: Path, job: Job, exc: Exception) -> Problem:
-    """Name the template file and line that failed, not the generator's code."""
+def template_problem(templates: Sequence[Path], job: Job, exc: Exception) -> Problem:
+    """Name the template file and line that failed (in whichever theme layer it is), not
+    the generator's code."""
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        where = Path(exc.filename) if exc.filename else templates / (exc.name or job.template)
+        where = Path(exc.filename) if exc.filename else \
+            _template_file(templates, exc.name or job.template)
         return error(where, exc.lineno, f"template syntax error: {exc.message}")
     if isinstance(exc, jinja2.TemplateNotFound):
-        return error(templates / job.template, None,
+        return error(_template_file(templates, job.template), None,
                      f"template not found: {exc.name} (needed for {job.path})")
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if f.filename.startswith(str(templates))]
+              if any(f.filename.startswith(str(folder)) for folder in templates)]
     if frames:
         frame = frames[-1]
         return error(Path(frame.filename), frame.lineno,
                      f"{type(exc).__name__}: {exc} (rendering {job.path})")
-    return error(templates / job.template if job.template else None, None,
+    return error(_template_file(templates, job.template) if job.template else None, None,
                  f"{type(exc).__name__}: {exc} (rendering {job.path})")
+
+
+def _template_file(templates: Sequence[Path], name: str) -> Path | None:
+    """The file a template name stands for: the first layer's that has it."""
+    found = next((folder / name for folder in templates if (folder / name).is_file()), None)
+    return found or (templates[0] / name if templates else None)

@@ -95,6 +95,9 @@ class PageView:
     urgent: bool
     scheduled: bool = False
     hero: Markup | LazyMarkup = NO_MARKUP  # the front-matter image as a <picture>
+    breadcrumbs: tuple[Link, ...] = ()  # the home and the sections the page is in
+    link_title: str = ""  # the short title, for lists and menus
+    params: Mapping[str, Any] | None = None  # the front matter newshub does not use itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,12 @@ class ListingView:
     items: tuple[PageView, ...]
     total: int
     pager: Pager
+    intro: Markup | LazyMarkup = NO_MARKUP  # the body of the section's _index.md
+    description: str = ""
+    sections: tuple[Link, ...] = ()  # its subsections (a home: the top sections)
+    pages: tuple[Link, ...] = ()  # a home's pages when the site has no dated article
+    breadcrumbs: tuple[Link, ...] = ()
+    dated: bool = True  # whether its items are dated stories (then they are counted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +168,17 @@ def absolute(config: SiteConfig, site_path: str) -> str:
     return config.origin + url(config, site_path)
 
 
-def home_path(lang: str) -> str:
-    return f"/{lang}/"
+def home_path(config: SiteConfig, lang: str) -> str:
+    """A language's home: ``/fr/``, or ``/`` for a default language at the root."""
+    return config.root_path(lang)
 
 
-def section_path(lang: str, section: str) -> str:
-    return f"/{lang}/{section}/"
+def section_path(config: SiteConfig, lang: str, section: str) -> str:
+    return f"{config.root_path(lang)}{section}/"
 
 
 def tag_path(config: SiteConfig, lang: str, tag: str) -> str:
-    return f"/{lang}/tags/{tag_slug(config, tag, lang)}/"
+    return f"{config.root_path(lang)}tags/{tag_slug(config, tag, lang)}/"
 
 
 def tag_slug(config: SiteConfig, tag: str, lang: str) -> str:
@@ -186,9 +196,40 @@ def _latin(char: str) -> bool:
 
 
 def section_name(config: SiteConfig, section: str, lang: str) -> str:
+    """A section's name from site.toml, else from its folder's name."""
     names = config.section_names.get(section, {})
-    fallback = section.replace("-", " ").title()
-    return names.get(lang) or names.get(config.default_language) or fallback
+    fallback = section.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ")
+    return names.get(lang) or names.get(config.default_language) or \
+        fallback[:1].upper() + fallback[1:]
+
+
+def section_intro(site: Site, lang: str, section: str) -> Page | None:
+    """The section's own page (its ``_index.md``), if it has one."""
+    return site.pages.get(site.intros.get(lang, {}).get(section, ""))
+
+
+def section_title(site: Site, lang: str, section: str, *, short: bool = False) -> str:
+    """A section's title: its ``_index.md``'s (``linkTitle`` when ``short``), else its
+    name in site.toml, else its folder's name."""
+    intro = section_intro(site, lang, section)
+    if intro is not None and intro.title:
+        return (intro.link_title or intro.title) if short else intro.title
+    return section_name(site.config, section, lang)
+
+
+def _section_link(site: Site, lang: str, section: str) -> Link:
+    return Link(section_title(site, lang, section, short=True),
+                url(site.config, section_path(site.config, lang, section)))
+
+
+def breadcrumbs(site: Site, lang: str, sections: tuple[str, ...]) -> tuple[Link, ...]:
+    """The way from the language's home down to a section: home, then each section."""
+    if not sections:
+        return ()
+    config = site.config
+    home = Link(config.language(lang).title or config.title, url(config, home_path(config, lang)))
+    return (home, *(_section_link(site, lang, "/".join(sections[:n]))
+                    for n in range(1, len(sections) + 1)))
 
 
 def tag_name(config: SiteConfig, tag: str, lang: str) -> str:
@@ -210,7 +251,7 @@ def site_view(site: Site, language: Language) -> SiteView:
         social=tuple(Link(name, link) for name, link in org.social.items()),
         brand_color=config.brand_color,
         base_url=config.base_url,
-        languages=tuple(Link(lang.name, url(config, home_path(lang.code)), lang=lang.code)
+        languages=tuple(Link(lang.name, url(config, home_path(config, lang.code)), lang=lang.code)
                         for lang in config.languages),
     )
 
@@ -235,8 +276,8 @@ def _page_view(site: Site, page: Page) -> PageView:
         summary=page.summary,
         tags=tuple(Link(tag_name(config, tag, page.lang),
                         url(config, tag_path(config, page.lang, tag))) for tag in page.tags),
-        section=Link(section_name(config, page.section, page.lang),
-                     url(config, section_path(page.lang, page.section))) if page.section else None,
+        section=_section_link(site, page.lang, "/".join(page.sections))
+        if page.sections and page.kind != "section" else None,
         content=LazyMarkup(partial(_content, site, page)),
         image_url=url(config, page.image) if page.image else "",
         image_alt=page.image_alt,
@@ -246,7 +287,16 @@ def _page_view(site: Site, page: Page) -> PageView:
         urgent=page.urgent,
         scheduled=page.scheduled,
         hero=LazyMarkup(partial(_hero, config, page)) if page.image else NO_MARKUP,
+        breadcrumbs=breadcrumbs(site, page.lang, page.sections if page.kind != "section"
+                                else page.sections[:-1]),
+        link_title=page.link_title or page.title,
+        params=page.extra,
     )
+
+
+def content_html(site: Site, page: Page) -> str:
+    """A page's body as it is shown: references resolved, bundle images responsive."""
+    return _content(site, page)
 
 
 def _content(site: Site, page: Page) -> str:
@@ -286,11 +336,13 @@ def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alte
 def navigation(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
     """Sections of a language, in the taxonomy table's order, then by name."""
     config = site.config
-    present = [section for section in site.listed.get(lang, {}) if section]
+    present = [section for section in site.listed.get(lang, {}) if section and "/" not in section]
     order = [s for s in config.section_names if s in present]
-    order += sorted(s for s in present if s not in order)
-    return tuple(Link(section_name(config, s, lang), url(config, section_path(lang, s)),
-                      current=current_path == section_path(lang, s)) for s in order)
+    order += [s for s in site.children.get(lang, {}).get("", ()) if s in present
+              and s not in order]
+    return tuple(Link(section_title(site, lang, s, short=True),
+                      url(config, section_path(config, lang, s)),
+                      current=current_path == section_path(config, lang, s)) for s in order)
 
 
 def menu(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
@@ -349,8 +401,8 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
         "canonical": absolute(config, site_path),
         "alternates": found,
         "x_default": default.absolute,
-        "home_url": url(config, home_path(lang)),
-        "tags_url": url(config, f"/{lang}/tags/"),
+        "home_url": url(config, home_path(config, lang)),
+        "tags_url": url(config, f"{config.root_path(lang)}tags/"),
         "nav": navigation(site, lang, site_path),
         "menu": menu(site, lang, site_path),
         "static_links": derived(site, ("static", lang), partial(static_links, site, lang)),
@@ -378,18 +430,19 @@ class FeedLink:
 
 def feed_links(site: Site, lang: str) -> tuple[FeedLink, ...]:
     """The language's feeds, for ``<link rel="alternate">`` and the footer."""
-    return tuple(FeedLink(name, url(site.config, f"/{lang}/{file}"), media_type)
+    home = site.config.root_path(lang)
+    return tuple(FeedLink(name, url(site.config, f"{home}{file}"), media_type)
                  for name, file, media_type in FEED_FORMATS)
 
 
 CARD_SIZE = (1200, 630)  # the share card every page names in og:image
 
 
-def card_path(page: Page | None, lang: str) -> str:
+def card_path(config: SiteConfig, page: Page | None, lang: str) -> str:
     """The share card a page names: an article's own, or its language home's."""
     if page is not None and page.kind == "article":
         return page.path + "card.jpg"
-    return f"/{lang}/card.jpg"
+    return f"{config.root_path(lang)}card.jpg"
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,7 +518,7 @@ def _share_image(config: SiteConfig, page: Page | None, lang: str,
                  title: str) -> tuple[str, tuple[int, int], str]:
     """The share card; with cards off (``--no-cards``), the page's own image if any."""
     if config.share_cards:
-        return absolute(config, card_path(page, lang)), CARD_SIZE, title
+        return absolute(config, card_path(config, page, lang)), CARD_SIZE, title
     if page is not None and page.image:
         return absolute(config, page.image), page.image_size or (0, 0), page.image_alt
     return "", (0, 0), ""

@@ -4,6 +4,7 @@ Adding an output kind means adding a module here and naming it in ``KINDS``.
 """
 
 from generator.outputs import (
+    aliases,
     cards,
     chooser,
     feeds,
@@ -15,4 +16,4 @@ from generator.outputs import (
     static,
 )
 
-KINDS = (static, images, cards, pages, listings, feeds, notfound, chooser, sitemap)
+KINDS = (static, images, cards, pages, listings, feeds, notfound, chooser, sitemap, aliases)

@@ -26,11 +26,12 @@ import PIL
 from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 
 from generator import imaging, typeset
-from generator.config import PACKAGE_ROOT, SiteConfig
+from generator.config import SiteConfig
 from generator.errors import Problem, warning
 from generator.i18n import localised_date
 from generator.model import Page, Site
 from generator.render import Job
+from generator.theme import BUNDLED_THEMES, DEFAULT_THEME, theme_files
 from generator.views import card_path, derived, section_name
 
 WIDTH, HEIGHT = 1200, 630
@@ -44,7 +45,7 @@ TITLE_BOTTOM = 500
 TITLE_TOP = 176
 FONT_FILES = ("NotoSans-Bold.ttf", "NotoSansArabic-Bold.ttf", "NotoSansDevanagari-Bold.ttf",
               "NotoSansCJKsc-Bold-GB2312.otf")  # Latin, Greek and Cyrillic; Arabic and Persian
-DEFAULT_FONTS = tuple(PACKAGE_ROOT / "themes" / "default" / "fonts" / n for n in FONT_FILES)
+DEFAULT_FONTS = tuple(BUNDLED_THEMES / DEFAULT_THEME / "fonts" / n for n in FONT_FILES)
 DEFAULT_BRAND = "#0b6e4f"
 WHITE = (255, 255, 255)
 LEADING = {"NotoSansArabic-Bold.ttf": 1.45, "NotoSansDevanagari-Bold.ttf": 1.4}  # tall marks
@@ -154,7 +155,7 @@ _REMEMBERED = _RememberedJobs()
 
 def article_card(site: Site, page: Page) -> Card:
     config = site.config
-    return _card(config, page.lang, card_path(page, page.lang), page.title,
+    return _card(config, page.lang, card_path(config, page, page.lang), page.title,
                  kicker=section_name(config, page.section, page.lang),
                  meta=localised_date(page.date, page.lang),
                  background=imaging.image_source(config, page), logo=_card_logo(site),
@@ -164,7 +165,7 @@ def article_card(site: Site, page: Page) -> Card:
 def home_card(site: Site, lang: str) -> Card:
     config = site.config
     language = config.language(lang)
-    return _card(config, lang, card_path(None, lang), language.title or config.title,
+    return _card(config, lang, card_path(config, None, lang), language.title or config.title,
                  kicker="", meta=language.description or config.description, background=None,
                  logo=_card_logo(site), fonts=_card_fonts(site))
 
@@ -211,14 +212,11 @@ def _card(config: SiteConfig, lang: str, site_path: str, title: str, *, kicker: 
 
 
 def font_files(config: SiteConfig) -> tuple[Path, ...]:
-    """The theme's card fonts, or the default theme's when a theme ships none."""
-    return _font_files(config.theme_dir)
-
-
-@cache
-def _font_files(theme: Path) -> tuple[Path, ...]:
-    own = tuple(theme / "fonts" / name for name in FONT_FILES)
-    return own if all(path.is_file() for path in own) else DEFAULT_FONTS
+    """The card fonts, each from the first theme layer that has it (a site's own
+    ``themes/<name>/fonts/`` replaces a font file by file)."""
+    fonts = theme_files(config, "fonts")
+    return tuple(fonts.get(name, default) for name, default in zip(FONT_FILES, DEFAULT_FONTS,
+                                                                   strict=True))
 
 
 def key(card: Card, digest_of: Callable[[Path], str] = imaging.digest) -> str:

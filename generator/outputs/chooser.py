@@ -17,13 +17,15 @@ from generator.views import base_context, home_path
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     lang = site.config.default_language
+    if site.config.default_language_at_root:
+        return  # the default language's home is at /: no chooser
     yield Job("index.html", "page", lang, "chooser.html", partial(_context, site, assets),
               key=digest("chooser", site.frames[lang]))
 
 
 def _context(site: Site, assets: Mapping[str, str]) -> dict:
     config = site.config
-    versions = {code: home_path(code) for code in config.language_codes}
+    versions = {code: home_path(config, code) for code in config.language_codes}
     context = base_context(site, assets, config.default_language, title=config.title,
                            description=config.description, site_path="/", versions=versions)
     context["x_default"] = context["canonical"]

@@ -57,7 +57,7 @@ class Feed:
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for feed in feeds_of(site):
         formats = [("atom.xml", atom)]
-        if feed.site_path == f"/{feed.lang}/":
+        if feed.site_path == site.config.root_path(feed.lang):
             formats += [("rss.xml", rss), ("feed.json", json_feed)]
         images = tuple(image.key if (image := enclosure(site, page)) else ""
                        for page in feed.pages)
@@ -75,7 +75,8 @@ def feeds_of(site: Site) -> Iterator[Feed]:
         lang = language.code
         ids = site.articles.get(lang, ())[:limit]
         title = language.title or config.title
-        yield Feed(lang, title, f"/{lang}/", f"/{lang}/", tuple(site.pages[i] for i in ids))
+        home = config.root_path(lang)
+        yield Feed(lang, title, home, home, tuple(site.pages[i] for i in ids))
         for tag, tag_ids in site.tags.get(lang, {}).items():
             path = tag_path(config, lang, tag)
             yield Feed(lang, f"{title}: {tag_name(config, tag, lang)}", path, path,
@@ -144,7 +145,7 @@ def enclosure(site: Site, page: Page) -> Enclosure | None:
         return None
     card = cards.article_job(site, page)
     assert card.produce is not None
-    return Enclosure(absolute(config, card_path(page, page.lang)), "image/jpeg", card.key,
+    return Enclosure(absolute(config, card_path(config, page, page.lang)), "image/jpeg", card.key,
                      card.produce)
 
 

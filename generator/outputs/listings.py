@@ -7,18 +7,23 @@ from dataclasses import dataclass
 from functools import partial
 
 from generator.deps import digest, remembered_digest
-from generator.model import Site, url_to_output_path
+from generator.model import Page, Site, url_to_output_path
 from generator.render import Job
 from generator.views import (
+    NO_MARKUP,
+    LazyMarkup,
     Link,
     ListingView,
     Pager,
     absolute,
     base_context,
+    breadcrumbs,
+    content_html,
     home_path,
     page_view,
-    section_name,
+    section_intro,
     section_path,
+    section_title,
     tag_name,
     tag_path,
     url,
@@ -75,12 +80,12 @@ def _groups(site: Site) -> dict[tuple[str, str], dict[str, Listing]]:
     for lang in config.language_codes:
         language = config.language(lang)
         listed = site.listed.get(lang, {})
-        add(Listing(lang, "home", "", language.title or config.title, home_path(lang),
+        add(Listing(lang, "home", "", language.title or config.title, home_path(config, lang),
                     listed.get("", ())))
         for section, ids in listed.items():
             if section:
-                add(Listing(lang, "section", section, section_name(config, section, lang),
-                            section_path(lang, section), ids))
+                add(Listing(lang, "section", section, section_title(site, lang, section),
+                            section_path(config, lang, section), ids))
         for tag, ids in site.tags.get(lang, {}).items():
             add(Listing(lang, "tag", tag, tag_name(config, tag, lang), tag_path(config, lang, tag),
                         ids))
@@ -117,21 +122,54 @@ def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, t
 
 def _listing_context(site: Site, assets: Mapping[str, str], listing: Listing, number: int,
                      total: int, ids: tuple[str, ...], versions: Mapping[str, str]) -> dict:
+    config = site.config
     site_path = _page_path(listing.base_path, number)
+    intro = section_intro(site, listing.lang, listing.key) if listing.kind != "tag" else None
+    description = (intro.description or intro.summary) if intro is not None else ""
     context = base_context(site, assets, listing.lang, title=listing.title,
-                           description=site.config.language(listing.lang).description
-                           or site.config.description,
+                           description=description or config.language(listing.lang).description
+                           or config.description,
                            site_path=site_path, versions=versions)
-    if listing.kind == "home" and number == 1:
-        context["x_default"] = absolute(site.config, "/")  # the language chooser
+    if listing.kind == "home" and number == 1 and not config.default_language_at_root:
+        context["x_default"] = absolute(config, "/")  # the language chooser
+    items = tuple(page_view(site, site.pages[pid]) for pid in ids)
     context["listing"] = ListingView(
         kind=listing.kind,
         title=listing.title,
-        items=tuple(page_view(site, site.pages[pid]) for pid in ids),
+        items=items,
         total=len(listing.ids),
         pager=_pager(site, listing.base_path, number, total),
+        intro=LazyMarkup(partial(_intro_html, site, intro)) if intro is not None and number == 1
+        else NO_MARKUP,
+        description=intro.description if intro is not None else "",
+        sections=_subsections(site, listing) if number == 1 and listing.kind != "tag" else (),
+        pages=_home_pages(site, listing) if listing.kind == "home" and not listing.ids else (),
+        breadcrumbs=breadcrumbs(site, listing.lang, tuple(listing.key.split("/")[:-1]))
+        if listing.kind == "section" and "/" in listing.key else (),
+        dated=any(item.date for item in items) or listing.kind == "tag",
     )
     return context
+
+
+def _intro_html(site: Site, intro: Page) -> str:
+    return content_html(site, intro)
+
+
+def _subsections(site: Site, listing: Listing) -> tuple[Link, ...]:
+    """A list's subsections (a home's: its top sections, when it has no dated story)."""
+    if listing.kind == "home" and listing.ids:
+        return ()
+    config = site.config
+    return tuple(Link(section_title(site, listing.lang, key, short=True),
+                      url(config, section_path(config, listing.lang, key)))
+                 for key in site.children.get(listing.lang, {}).get(listing.key, ()))
+
+
+def _home_pages(site: Site, listing: Listing) -> tuple[Link, ...]:
+    """A home's pages (about, contact…) when the site has no dated story to list."""
+    return tuple(Link(page.link_title or page.title, url(site.config, page.path))
+                 for page in (site.pages[pid] for pid in site.static_pages.get(listing.lang, ()))
+                 if page.render)
 
 
 def _pager(site: Site, base_path: str, number: int, total: int) -> Pager:
@@ -150,15 +188,17 @@ def _pager(site: Site, base_path: str, number: int, total: int) -> Pager:
 def _tag_index(site: Site, assets: Mapping[str, str], lang: str) -> Job:
     key = digest("tags", site.frames[lang],
                  tuple((tag, len(ids)) for tag, ids in site.tags.get(lang, {}).items()))
-    return Job(f"{lang}/tags/index.html", "listing", lang, "tags.html",
+    return Job(f"{site.config.root_path(lang)}tags/index.html".lstrip("/"), "listing", lang,
+               "tags.html",
                partial(_tag_index_context, site, assets, lang), key=key)
 
 
 def _tag_index_context(site: Site, assets: Mapping[str, str], lang: str) -> dict:
     config = site.config
-    site_path = f"/{lang}/tags/"
+    site_path = f"{config.root_path(lang)}tags/"
     context = base_context(site, assets, lang, title="", description="", site_path=site_path,
-                           versions={code: f"/{code}/tags/" for code in config.language_codes})
+                           versions={code: f"{config.root_path(code)}tags/"
+                                     for code in config.language_codes})
     context["tags"] = tuple(
         TagCount(tag_name(config, tag, lang), url(config, tag_path(config, lang, tag)),
                  len(ids))

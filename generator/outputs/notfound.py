@@ -14,8 +14,9 @@ from generator.views import base_context
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     config = site.config
     for lang in config.language_codes:
-        yield _job(site, assets, lang, f"{lang}/404.html")
-    yield _job(site, assets, config.default_language, "404.html")
+        yield _job(site, assets, lang, f"{config.root_path(lang)}404.html".lstrip("/"))
+    if not config.default_language_at_root:  # else the default language's is at the root
+        yield _job(site, assets, config.default_language, "404.html")
 
 
 def _job(site: Site, assets: Mapping[str, str], lang: str, path: str) -> Job:
@@ -24,8 +25,9 @@ def _job(site: Site, assets: Mapping[str, str], lang: str, path: str) -> Job:
 
 
 def _context(site: Site, assets: Mapping[str, str], lang: str) -> dict:
-    versions = {code: f"/{code}/404.html" for code in site.config.language_codes}
+    config = site.config
+    versions = {code: f"{config.root_path(code)}404.html" for code in config.language_codes}
     context = base_context(site, assets, lang, title="", description="",
-                           site_path=f"/{lang}/404.html", versions=versions)
+                           site_path=versions[lang], versions=versions)
     context["noindex"] = True
     return context

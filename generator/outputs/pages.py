@@ -14,6 +14,8 @@ from generator.views import base_context, page_view, ref_path
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for page in site.pages.values():
+        if page.kind == "section" or not page.render:  # an introduction, or headless
+            continue
         group = site.versions[page.translation_key]
         refs = tuple(ref_path(site, *ref) for ref in page.refs)  # where its links lead
         key = remembered_digest("page", site.frames[page.lang], site.keys[page.id], group,
@@ -28,6 +30,8 @@ def page_context(site: Site, assets: Mapping[str, str], page: Page,
     context = base_context(site, assets, page.lang, title=page.title, description=page.summary,
                            site_path=page.path, versions=versions, page=page)
     context["page"] = page_view(site, page)
+    if page.noindex:
+        context["noindex"] = True
     return context
 
 

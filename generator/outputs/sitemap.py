@@ -9,7 +9,7 @@ from generator.deps import digest
 from generator.model import Site
 from generator.outputs.listings import listings_of
 from generator.render import Job
-from generator.views import absolute
+from generator.views import absolute, section_intro
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -41,14 +41,27 @@ def sitemap(site: Site, groups: Iterable[tuple[Mapping[str, str], str]]) -> str:
 def _groups(site: Site) -> Iterator[tuple[Mapping[str, str], str]]:
     """Each translation group as lang → site path, with its newest change."""
     for ids in site.translations.values():
-        pages = [site.pages[pid] for pid in ids]
+        pages = [page for page in (site.pages[pid] for pid in ids)
+                 if page.kind != "section" and page.render and not page.noindex]
+        if not pages:
+            continue
         stamps = [p.updated or p.date for p in pages if p.updated or p.date]
         yield {p.lang: p.path for p in pages}, max(stamps).isoformat() if stamps else ""
     by_key: dict[tuple[str, str], dict[str, str]] = {}
+    changed: dict[tuple[str, str], str] = {}
     for listing in listings_of(site):
         by_key.setdefault((listing.kind, listing.key), {})[listing.lang] = listing.base_path
-    for group in by_key.values():
-        yield group, ""
+        intro = section_intro(site, listing.lang, listing.key) \
+            if listing.kind != "tag" else None
+        if intro is not None and intro.noindex:
+            by_key[(listing.kind, listing.key)].pop(listing.lang)
+        stamp = intro.updated or intro.date if intro is not None else None
+        if stamp is not None:
+            key = (listing.kind, listing.key)
+            changed[key] = max(changed.get(key, ""), stamp.isoformat())
+    for key, group in by_key.items():
+        if group:
+            yield group, changed.get(key, "")
 
 
 def _alternates(site: Site, group: Mapping[str, str]) -> str:

@@ -1,0 +1,260 @@
+"""Front matter: the settings at the top of a Markdown file, read as untrusted input.
+
+YAML between ``---`` lines (as newshub writes it), and what Hugo sites also use: TOML
+between ``+++`` lines, or a JSON object. Blank lines may come first. Keys are
+case-insensitive as in Hugo (``Title`` is ``title``), and Hugo's names are read as
+newshub's (``translationKey``, ``lastmod``, ``linkTitle``, ``publishDate``, ``cover.image``…).
+The work is bounded: YAML anchors and aliases are refused, size and nesting capped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+import yaml
+
+TEXT_KEYS = frozenset({"title", "summary", "description", "image", "image_alt", "slug",
+                       "translation_key", "translationkey", "translation_of", "linktitle",
+                       "link_title", "url", "author"})
+LIST_KEYS = frozenset({"tags", "categories", "aliases", "keywords"})
+FRONT_MATTER_LIMIT = 64 * 1024  # characters; real front matter stays under 2 KB
+NESTING_LIMIT = 20  # lists and mappings inside one another, in one value
+# Hugo's names (lowercased, as Hugo reads them) → newshub's.
+SYNONYMS = {
+    "translationkey": "translation_key", "linktitle": "link_title",
+    "publishdate": "publish_date", "pubdate": "publish_date",
+    "expirydate": "expiry_date", "unpublishdate": "expiry_date",
+    "featured_image": "image", "featuredimage": "image", "lastmod": "updated",
+    "modified": "updated",
+}
+YAML_KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)\s*:")  # a top-level key, for its line number
+TOML_KEY_LINE = re.compile(r"""["']?([A-Za-z_][\w-]*)["']?\s*=""")
+JSON_KEY_LINE = re.compile(r"""\s*"([A-Za-z_][\w-]*)"\s*:""")
+
+
+@dataclass(frozen=True, slots=True)
+class FrontMatter:
+    """Parsed front matter with the line each key starts on."""
+
+    values: Mapping[str, Any]
+    lines: Mapping[str, int]
+    body: str
+    body_line: int
+
+
+def parse_front_matter(text: str) -> FrontMatter:
+    """Split front matter from the body; raise ``FrontMatterError`` with its line."""
+    text = text.removeprefix("\ufeff")
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    opener = lines[start].rstrip() if start < len(lines) else ""
+    if opener in ("---", "+++"):
+        closers = ("---", "...") if opener == "---" else ("+++",)
+        end = next((i for i, line in enumerate(lines[start + 1:], start + 1)
+                    if line.rstrip() in closers), None)
+        if end is None:
+            raise FrontMatterError(start + 1, f"front matter is not closed: add a '{opener}' "
+                                              "line after it")
+        block = "\n".join(lines[start + 1:end])
+        _check_size(block)
+        first = start + 2  # the line of the block's first line
+        values = _yaml(block, first) if opener == "---" else _toml(block, first)
+        key_line = YAML_KEY_LINE if opener == "---" else TOML_KEY_LINE
+        lines_of = _key_lines(lines[start + 1:end], first, key_line)
+        body, body_line = "\n".join(lines[end + 1:]), end + 2
+    elif opener.startswith("{"):
+        values, body, body_line, lines_of = _json(text, start)
+    else:
+        raise FrontMatterError(1, "missing front matter: start the file with a '---' line, "
+                                  "then 'title: …', then '---'")
+    if not isinstance(values, dict):
+        raise FrontMatterError(start + 1, "front matter must be a mapping of 'key: value' lines")
+    for key, value in values.items():
+        if isinstance(value, list | dict) and _too_deep(value):
+            raise FrontMatterError(lines_of.get(str(key).lower(), start + 1), TOO_DEEP)
+    normal, normal_lines = _normalised(values, lines_of)
+    return FrontMatter(normal, normal_lines, body, body_line)
+
+
+def _normalised(values: Mapping[Any, Any], lines: Mapping[str, int]) -> tuple[
+        dict[str, Any], dict[str, int]]:
+    """Keys lowercased and Hugo's names made newshub's (the first spelling wins); an
+    image from Hugo's ``images`` list or ``cover`` table when there is no ``image``."""
+    found: dict[str, Any] = {}
+    where: dict[str, int] = {}
+    for key, value in values.items():
+        name = str(key).lower()
+        name = SYNONYMS.get(name, name)
+        if name not in found:
+            found[name] = value
+            if str(key).lower() in lines:
+                where[name] = lines[str(key).lower()]
+    cover = found.get("cover")
+    if "image" not in found and isinstance(cover, dict) and isinstance(cover.get("image"), str):
+        found["image"] = cover["image"]
+        if isinstance(cover.get("alt"), str) and "image_alt" not in found:
+            found["image_alt"] = cover["alt"]
+        where.setdefault("image", where.get("cover", 1))
+    images = found.get("images")
+    if "image" not in found and isinstance(images, list) and images and \
+            isinstance(images[0], str):
+        found["image"] = images[0]
+        where.setdefault("image", where.get("images", 1))
+    return found, where
+
+
+def _key_lines(block: list[str], first: int, pattern: re.Pattern[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for number, line in enumerate(block, first):
+        match = pattern.match(line)
+        if match and match.group(1).lower() not in found:
+            found[match.group(1).lower()] = number
+    return found
+
+
+def _check_size(block: str) -> None:
+    if len(block) > FRONT_MATTER_LIMIT:
+        raise FrontMatterError(1, f"front matter is {len(block) // 1024} KB, over the "
+                                  f"{FRONT_MATTER_LIMIT // 1024} KB limit: long text "
+                                  "belongs in the body")
+
+
+def _yaml(block: str, first: int) -> Any:
+    """YAML front matter (``first``: the file line of its first line)."""
+    if "&" in block or "*" in block:  # no anchor or alias can be written without them
+        _refuse_anchors(block, first)
+    try:
+        values = yaml.load(block, Loader=FrontMatterLoader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None and mark.line > block.count("\n"):  # past the end: where it began
+            mark = getattr(exc, "context_mark", None) or mark
+        line = mark.line + first if mark else first
+        problem = getattr(exc, "problem", None) or str(exc)
+        if "nesting depth" in problem:
+            raise FrontMatterError(line, TOO_DEEP) from exc
+        raise FrontMatterError(line, f"invalid YAML in front matter: {problem}") from exc
+    except RecursionError as exc:  # the pure-Python parser, where libyaml is missing
+        raise FrontMatterError(first, TOO_DEEP) from exc
+    return values
+
+
+def _toml(block: str, first: int) -> dict[str, Any]:
+    """TOML front matter; its dates become text as YAML's stay (the zone as written)."""
+    try:
+        values = tomllib.loads(block)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = first + int(match.group(1)) - 1 if match else first
+        raise FrontMatterError(line, f"invalid TOML in front matter: {exc}") from exc
+    return {key: _as_text_date(value) for key, value in values.items()}
+
+
+def _json(text: str, start: int) -> tuple[Any, str, int, dict[str, int]]:
+    """A JSON object at the top of the file, then the body."""
+    lines = text.split("\n")
+    offset = sum(len(line) + 1 for line in lines[:start])
+    try:
+        values, end = json.JSONDecoder().raw_decode(text, offset)
+    except json.JSONDecodeError as exc:
+        raise FrontMatterError(exc.lineno, f"invalid JSON in front matter: {exc.msg}") from exc
+    _check_size(text[offset:end])
+    end_line = text.count("\n", 0, end)
+    rest = text[end:]
+    body = rest.split("\n", 1)[1] if "\n" in rest else ""
+    block = lines[start:end_line + 1]
+    return values, body, end_line + 2, _key_lines(block, start + 1, JSON_KEY_LINE)
+
+
+def _as_text_date(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
+
+
+class FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML (libyaml's C parser where present) that keeps dates as text, so
+    their time zone survives as written."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # Most values are plain strings: take them as they are (what the string
+        # constructor returns) without the general bookkeeping for each node.
+        if node.__class__ is yaml.ScalarNode and node.tag == STRING_TAG:
+            return node.value
+        return super().construct_object(node, deep)
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        # A text field given a scalar is the text as written: `title: 2026`,
+        # `title: No` and `tags: [yes, 1:30]` stay "2026", "No", "yes" and "1:30"
+        # (YAML 1.1 would make them a number, false, true and 90). Empty stays unset.
+        if node.__class__ is yaml.MappingNode:
+            for key, value in node.value:
+                if key.__class__ is not yaml.ScalarNode:
+                    continue
+                name = str(key.value).lower()
+                if name in TEXT_KEYS:
+                    _as_written(value)
+                elif name in LIST_KEYS:
+                    for item in value.value if value.__class__ is yaml.SequenceNode else [value]:
+                        _as_written(item)
+        return super().construct_document(node)
+
+
+STRING_TAG = "tag:yaml.org,2002:str"
+NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def _as_written(node: yaml.Node) -> None:
+    if node.__class__ is yaml.ScalarNode and node.tag != NULL_TAG:
+        node.tag = STRING_TAG
+
+
+FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+TOO_DEEP = (f"front matter nests lists and mappings more than {NESTING_LIMIT} levels deep; "
+            "keep values flat")
+
+
+def _refuse_anchors(block: str, first: int) -> None:
+    """Stop at the first anchor or alias: they have no use in front matter, and aliases
+    of aliases (a "billion laughs") make a few lines expand into gigabytes. Only the
+    tokens are read, so this costs time and memory in proportion to the text."""
+    try:
+        for token in yaml.scan(block, Loader=FrontMatterLoader):
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+                raise FrontMatterError(token.start_mark.line + first, "YAML anchors and aliases "
+                                                                   "are not allowed in front "
+                                                                   "matter")
+    except yaml.YAMLError:
+        return  # loading it reports where the YAML is broken
+
+
+def _too_deep(value: list | dict) -> bool:
+    """Whether lists and mappings nest deeper than ``NESTING_LIMIT`` (level by level,
+    without recursion: no depth can overflow the stack)."""
+    level: list[Any] = [value]
+    for _ in range(NESTING_LIMIT):
+        level = [child for item in level if isinstance(item, list | dict)
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return any(isinstance(item, list | dict) for item in level)
+
+
+class FrontMatterError(ValueError):
+    """Front matter that cannot be read; ``line`` is in the file."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message

@@ -1,0 +1,51 @@
+"""Old addresses that still lead somewhere: a page's front-matter ``aliases``.
+
+Each alias becomes a small page at that address (a refresh to the page, its canonical
+link, a visible link, ``noindex``, never in the sitemap), so any static host keeps old
+links working; ``/_redirects`` lists them too, for hosts that read it (Netlify,
+Cloudflare Pages) and answer with a real 301. An address with a query (WordPress's
+``/?p=123``) cannot be a file: it is only in ``_redirects``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from functools import partial
+
+from generator.deps import digest
+from generator.model import Page, Site, url_to_output_path
+from generator.render import Job
+from generator.views import absolute, url
+
+REDIRECTS = "_redirects"
+
+
+def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
+    lines = []
+    for page in site.pages.values():
+        if not page.aliases or not page.render:
+            continue
+        target = url(site.config, page.path)
+        for alias in page.aliases:
+            path, _, query = alias.partition("?")
+            lines.append(f"{url(site.config, path)}{' ' + query if query else ''} {target} 301")
+            if query:
+                continue
+            yield Job(url_to_output_path(_as_page_path(path)), "alias", page.lang, "alias.html",
+                      partial(_context, site, page), key=digest("alias", page.path, page.title,
+                                                                page.lang))
+    if lines:
+        yield Job(REDIRECTS, "alias", data=("\n".join(lines) + "\n").encode("utf-8"),
+                  key=digest("redirects", tuple(lines)))
+
+
+def _as_page_path(path: str) -> str:
+    """``/old`` → ``/old/`` (a folder with its index.html); ``/old.html`` stays."""
+    last = path.rsplit("/", 1)[-1]
+    return path if path.endswith("/") or "." in last else path + "/"
+
+
+def _context(site: Site, page: Page) -> dict:
+    language = site.config.language(page.lang)
+    return {"lang": page.lang, "direction": language.direction, "title": page.title,
+            "target": url(site.config, page.path), "canonical": absolute(site.config, page.path)}
