@@ -137,15 +137,16 @@ def opened(source: Path) -> Iterator[Image.Image]:
     limit = Image.MAX_IMAGE_PIXELS or 0
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked here
             with Image.open(source) as image:
                 width, height = image.size
                 if limit and width * height > limit:
-                    raise ImageError(source, _too_large(f"{width}×{height} =", limit))
+                    raise ImageError(source, _too_large(
+                        f"{width}×{height} = {width * height:,}", limit))
                 yield image
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:  # twice the limit: Pillow stops reading
         counted = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow's message
         size = f"{int(counted.group(1)):,}" if counted else "its size in"
         raise ImageError(source, _too_large(size, limit)) from exc
