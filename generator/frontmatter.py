@@ -153,6 +153,8 @@ def _toml(block: str, first: int) -> dict[str, Any]:
         match = re.search(r"line (\d+)", str(exc))
         line = first + int(match.group(1)) - 1 if match else first
         raise FrontMatterError(line, f"invalid TOML in front matter: {exc}") from exc
+    except RecursionError as exc:  # tomllib reads nested arrays and tables recursively
+        raise FrontMatterError(first, TOO_DEEP) from exc
     return {key: _as_text_date(value) for key, value in values.items()}
 
 
@@ -160,10 +162,16 @@ def _json(text: str, start: int) -> tuple[Any, str, int, dict[str, int]]:
     """A JSON object at the top of the file, then the body."""
     lines = text.split("\n")
     offset = sum(len(line) + 1 for line in lines[:start])
+    window = text[:offset + FRONT_MATTER_LIMIT]  # a longer object cannot end inside it
     try:
-        values, end = json.JSONDecoder().raw_decode(text, offset)
+        values, end = json.JSONDecoder().raw_decode(window, offset)
     except json.JSONDecodeError as exc:
-        raise FrontMatterError(exc.lineno, f"invalid JSON in front matter: {exc.msg}") from exc
+        over = f" (or it is over the {FRONT_MATTER_LIMIT // 1024} KB limit)" \
+            if len(window) < len(text) else ""
+        raise FrontMatterError(exc.lineno, f"invalid JSON in front matter{over}: "
+                                           f"{exc.msg}") from exc
+    except RecursionError as exc:  # the decoder reads nested arrays recursively
+        raise FrontMatterError(start + 1, TOO_DEEP) from exc
     _check_size(text[offset:end])
     end_line = text.count("\n", 0, end)
     rest = text[end:]

@@ -150,6 +150,21 @@ def test_deep_nesting_is_an_error_at_its_key(tmp_path: Path, depth: int) -> None
     assert not [p for p in (site / "output").rglob("*") if "newshub-tmp" in p.name]
 
 
+@pytest.mark.parametrize(("text", "line"), [
+    ("+++\ntitle = 'Deep'\ndate = 2026-01-01\nextra = " + "[" * 5000 + "]" * 5000 + "\n+++\n",
+     2),
+    ('{"title": "Deep", "date": "2026-01-01", "extra": ' + "[" * 20000 + "]" * 20000 + "}\n",
+     1),
+    ('{"title": "Deep", "date": "2026-01-01", "extra": ' + "[" * 25 + "]" * 25 + "}\n", 1),
+])
+def test_deep_nesting_in_toml_or_json_front_matter_is_an_error(tmp_path: Path, text: str,
+                                                               line: int) -> None:
+    site, before = built(tmp_path)
+    write(site, {"content/en/news/deep.md": text + "\nx\n"})
+    refused(site, before, f"content/en/news/deep.md:{line}: front matter nests lists and "
+                          "mappings more than 20 levels deep")
+
+
 def test_shallow_nesting_in_an_extra_key_still_builds(tmp_path: Path) -> None:
     site = make_site(tmp_path, {"content/en/news/ok.md": "---\ntitle: Ok\ndate: 2026-01-01\n"
                                                          "extra: {a: [[1, 2], {b: c}]}\n"
