@@ -71,8 +71,9 @@ def parse_front_matter(text: str) -> FrontMatter:
     elif opener.startswith("{"):
         values, body, body_line, lines_of = _json(text, start)
     else:
-        raise FrontMatterError(1, "missing front matter: start the file with a '---' line, "
-                                  "then 'title: …', then '---'")
+        raise MissingFrontMatter(1, "no front matter: the page is titled from its file "
+                                    "name; start the file with a '---' line, then "
+                                    "'title: …', then '---'")
     if not isinstance(values, dict):
         raise FrontMatterError(start + 1, "front matter must be a mapping of 'key: value' lines")
     for key, value in values.items():
@@ -266,3 +267,7 @@ class FrontMatterError(ValueError):
         super().__init__(message)
         self.line = line
         self.message = message
+
+
+class MissingFrontMatter(FrontMatterError):
+    """A file without front matter: Hugo builds it as a page titled from its name."""

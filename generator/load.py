@@ -23,7 +23,12 @@ from generator import imaging, sanitize, shortcodes
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.files import is_noise, walk
-from generator.frontmatter import FrontMatter, FrontMatterError, parse_front_matter
+from generator.frontmatter import (
+    FrontMatter,
+    FrontMatterError,
+    MissingFrontMatter,
+    parse_front_matter,
+)
 from generator.model import (
     Asset,
     Page,
@@ -261,7 +266,10 @@ def source_body(config: SiteConfig, page: Page) -> str:
     """A page's HTML body made again from its file (when the cache lost it)."""
     path = config.root / page.source
     try:
-        front = parse_front_matter(XML_FORBIDDEN.sub("", _decode(path.read_bytes())))
+        text = XML_FORBIDDEN.sub("", _decode(path.read_bytes()))
+        front = parse_front_matter(text)
+    except MissingFrontMatter:
+        front = FrontMatter({}, {}, text, 1)
     except (OSError, ValueError):
         return ""
     folder = path.parent.relative_to(config.content_dir / page.lang).as_posix()
@@ -357,7 +365,11 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     lang, resources = source.lang, source.resources
     shown = _display_path(config, source.path)
     try:
-        front = parse_front_matter(_xml_text(_decode(raw), shown, problems))
+        text = _xml_text(_decode(raw), shown, problems)
+        front = parse_front_matter(text)
+    except MissingFrontMatter as exc:
+        problems.append(warning(shown, exc.line, exc.message))
+        front = FrontMatter({"title": _title_from(source.relative)}, {}, text, 1)
     except FrontMatterError as exc:
         problems.append(error(shown, exc.line, exc.message))
         return None, ()
@@ -708,6 +720,14 @@ def _xml_values(front: FrontMatter, path: Path, problems: list[Problem]) -> Fron
     if values == front.values:
         return front
     return FrontMatter(values, front.lines, front.body, front.body_line)
+
+
+def _title_from(relative: tuple[str, ...]) -> str:
+    """``water-points.md`` (or ``water-points/index.md``) → "Water points"."""
+    name = relative[-2] if relative[-1] in ("index.md", SECTION_FILE) and len(relative) > 1 \
+        else relative[-1].removesuffix(".md")
+    words = name.replace("-", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else name
 
 
 def _bad_path(path: str) -> bool:

@@ -229,7 +229,8 @@ class _Expander:
             "get": partial(_get, args, params),
             "inner": inner, "inner_html": Markup(self._markdown(inner)) if inner else "",
             "page": self.page, "ref": lambda path, lang=None: self._ref(path, lang),
-            "site": {"title": self.config.title, "base_url": self.config.base_url},
+            "site": {"title": self.config.title, "base_url": self.config.base_url,
+                     "params": self.config.params},
         }
         try:
             rendered = template.render(context)

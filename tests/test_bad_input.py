@@ -40,8 +40,8 @@ CASES = {
                  "content/en/news/bad.md:3: 'date' is not an ISO 8601 date"),
     "bad weight": ("content/en/news/bad.md", "---\ntitle: Heavy\nweight: heavy\n---\n\nx\n",
                    "content/en/news/bad.md:3: 'weight' must be a whole number"),
-    "no front matter": ("content/en/news/bad.md", "# Just Markdown\n",
-                        "content/en/news/bad.md:1: missing front matter"),
+    "unclosed front matter": ("content/en/news/bad.md", "---\ntitle: Open\n\n# Body\n",
+                              "content/en/news/bad.md:1: front matter is not closed"),
     "unknown language": ("content/xx/news/bad.md", GOOD,
                          "content/xx: unknown language folder 'xx'"),
     "non-UTF-8": ("content/en/news/bad.md",
@@ -196,3 +196,15 @@ def test_failed_render_removes_what_it_staged_and_created(
     assert "no_such_value" in capsys.readouterr().err
     assert snapshot(site / "output") == before
     assert not (site / "output/en/news/new-one").exists()
+
+
+def test_a_file_without_front_matter_is_a_page_titled_from_its_name(
+        make_site: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site({"content/en/news/good.md": GOOD,
+                      "content/en/water-points.md": "# Just Markdown\n\nText.\n"})
+    code = main(["build", "--site", str(site)])
+    err = capsys.readouterr().err
+    assert code == 0, "Hugo builds such files too"
+    assert "content/en/water-points.md:1: warning: no front matter" in err
+    page = (site / "output/en/water-points/index.html").read_text(encoding="utf-8")
+    assert "<title>Water points" in page and ">Just Markdown</h1>" in page

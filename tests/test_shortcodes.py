@@ -162,5 +162,5 @@ def test_param_reads_the_page_front_matter(make_site: Callable[..., Path],
                                               'region: "Sahel"\n---\nIn {{< param "region" >}}.'
                                               '\n\nAnd {{< param "nope" >}}.\n'})
     assert _build(site) == 1
-    assert "content/en/news/p.md:8: shortcode 'param': the page's front matter has no " \
-        "'nope'" in capsys.readouterr().err
+    assert "content/en/news/p.md:8: shortcode 'param': neither the page's front matter " \
+        "nor [params] in site.toml has 'nope'" in capsys.readouterr().err
