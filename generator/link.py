@@ -38,7 +38,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
                  if config.include_drafts or not (page.draft or page.scheduled
                                                   or _expired(page, now))]
     unique = _unique_paths(published, problems)
-    problems.extend(_alias_problems(unique))
+    problems.extend(_alias_problems(config, unique))
     order = {code: index for index, code in enumerate(config.language_codes)}
     by_id = {page.id: page for page in sorted(unique, key=lambda p: (order[p.lang], p.id))}
     translations = _translation_groups(by_id.values(), problems)
@@ -253,15 +253,19 @@ def _children(listed: Mapping[str, list[Page]], intros: Mapping[str, str],
     return {parent: tuple(sorted(keys, key=order)) for parent, keys in found.items()}
 
 
-def _alias_problems(pages: list[Page]) -> Iterable[Problem]:
-    """An old address may lead to one page only, and never where a page is."""
+def _alias_problems(config: SiteConfig, pages: list[Page]) -> Iterable[Problem]:
+    """An old address may lead to one page only, and never where a page is. Versions
+    of one story may share an old address (it was the story's before the site had
+    languages): it leads to the first language's version."""
+    order = {code: index for index, code in enumerate(config.language_codes)}
     taken = {page.path: page for page in pages}
-    for page in pages:
+    for page in sorted(pages, key=lambda p: (order[p.lang], p.id)):
         for alias in page.aliases:
             other = taken.get(alias)
             if other is not None and other is not page:
-                yield error(page.source, None, f"alias {alias} is also the address of "
-                                               f"{other.source}")
+                if other.translation_key != page.translation_key or other.path == alias:
+                    yield error(page.source, None, f"alias {alias} is also the address of "
+                                                   f"{other.source}")
                 continue
             taken[alias] = page
 

@@ -60,7 +60,7 @@ SECTION_FILE = "_index.md"  # a section's (or the home's) own front matter and i
 SITE_FOLDERS = ("static", "themes", "locales")  # besides content/: published or read
 
 
-LOAD_VERSION = 5  # bump when parsing changes what a source turns into
+LOAD_VERSION = 6  # bump when parsing changes what a source turns into
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +94,14 @@ class Parsed:
 def markup_settings(config: SiteConfig) -> str:
     """What besides its files decides what a source turns into: a result made under
     other settings (say, another raw HTML policy) is parsed again."""
+    roots = ",".join(config.root_path(code) for code in config.language_codes)
     return (f"{LOAD_VERSION}:html={config.markdown.html}:tags={config.limits.tags}:"
-            f"pixels={config.limits.image_pixels}")
+            f"pixels={config.limits.image_pixels}:roots={roots}:"
+            f"taxonomies={','.join(config.taxonomies)}:params={_digest_of(config.params)}")
+
+
+def _digest_of(values: Mapping[str, Any]) -> str:
+    return hashlib.blake2b(repr(sorted(values.items())).encode(), digest_size=8).hexdigest()
 
 
 def reusable(value: object) -> bool:

@@ -15,7 +15,6 @@ from functools import cache, lru_cache, partial
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from babel import Locale
 from babel.core import get_global
 from markupsafe import Markup
 
@@ -480,8 +479,9 @@ def og_locale(code: str) -> str:
     territory = locale.territory
     if not territory:
         likely = get_global("likely_subtags")
-        full = likely.get(str(locale)) or likely.get(locale.language)
-        territory = Locale.parse(full).territory if full else None
+        full = likely.get(str(locale)) or likely.get(locale.language) or ""
+        last = full.rsplit("_", 1)[-1]  # no → no_Latn_NO (a locale Babel has no data for)
+        territory = last if len(last) == 2 and last.isupper() else None
     return f"{locale.language}_{territory}" if territory else locale.language
 
 

@@ -22,11 +22,15 @@ REDIRECTS = "_redirects"
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     lines = []
-    for page in site.pages.values():
+    seen: set[str] = set()  # versions of a story may share one: the first language's wins
+    for page in site.pages.values():  # in the site's language order
         if not page.aliases or not page.render:
             continue
         target = url(site.config, page.path)
         for alias in page.aliases:
+            if alias in seen:
+                continue
+            seen.add(alias)
             path, _, query = alias.partition("?")
             lines.append(f"{url(site.config, path)}{' ' + query if query else ''} {target} 301")
             if query:
