@@ -228,7 +228,7 @@ def load_config(
         problems.append(error(path, _line_of(text, "default_language"),
                               f"default_language '{default}' is not one of the [languages]"))
     url = base_url or os.environ.get(BASE_URL_ENV) or data.get("base_url") or DEFAULT_BASE_URL
-    if not re.match(r"^https?://[^/]+", url):
+    if not re.match(r"^https?://[^/]+", url) or NOT_IN_LINK.search(url):
         problems.append(error(path, _line_of(text, "base_url"),
                               f"base_url must be an absolute http(s) URL, got '{url}'"))
     paginate = data.get("paginate", 10)

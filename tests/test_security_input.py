@@ -451,6 +451,8 @@ def _after(lines: str) -> str:
     (_after('menu = [{ name = "Give", url = "JavaScript:alert(1)" }]'),
      "site.toml:5: languages.en.menu.url must be"),
     (_top('title = "News\\u000c"'), "site.toml:1: title holds a control character (U+000C)"),
+    (CONFIG.replace('org/"', 'org/\\"><script>x</script>"'),
+     "site.toml:1: base_url must be an absolute http(s) URL"),
     (_top('feed_entries = "many"'), "site.toml:1: feed_entries must be a positive integer"),
     (_after("[limits]\ntags = 0"), "site.toml:6: limits.tags must be a positive whole number"),
     (_after("[limits]\nimage_pixel = 10"),
