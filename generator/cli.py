@@ -113,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
                                "each language's .po; compile: write .mo files")
     i18n_cmd.set_defaults(handler=_i18n)
     _editorial_commands(commands)
+    _import_commands(commands)
     return parser
 
 
@@ -262,3 +263,33 @@ def _check(args: argparse.Namespace, site: Path) -> int:
     else:
         print(check.to_text(report, args.strict))
     return EXIT_ERRORS if report.failed(args.strict) else EXIT_OK
+
+
+def _import_commands(commands: argparse._SubParsersAction) -> None:
+    import_cmd = commands.add_parser("import", help="make a newshub site from another system's "
+                                                    "site or export")
+    sources = import_cmd.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    wordpress_cmd = sources.add_parser(
+        "wordpress", help="a WordPress export (Tools → Export), with Polylang or WPML "
+                          "translations")
+    wordpress_cmd.add_argument("export", help="the export file (WXR .xml)")
+    wordpress_cmd.add_argument("--to", default=None, metavar="DIR",
+                               help="the new site's folder (default: the export's name in "
+                                    "the current folder); must be empty")
+    wordpress_cmd.add_argument("--media", default=None, metavar="UPLOADS_DIR",
+                               help="a copy of the site's wp-content/uploads: the files the "
+                                    "posts use are copied into their page bundles")
+    wordpress_cmd.add_argument("--force", action="store_true",
+                               help="write into a folder that is not empty")
+    wordpress_cmd.set_defaults(handler=_import_wordpress, needs_site=False, site=".")
+
+
+def _import_wordpress(args: argparse.Namespace, _site: Path | None) -> int:
+    from generator.importers import wordpress
+
+    export = Path(args.export)
+    target = Path(args.to) if args.to else Path(export.name.split(".")[0] or "site")
+    code, text = wordpress.run(export, target, Path(args.media) if args.media else None,
+                               args.force)
+    print(text, file=sys.stderr if code else sys.stdout)
+    return code
