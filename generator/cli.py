@@ -282,6 +282,15 @@ def _import_commands(commands: argparse._SubParsersAction) -> None:
     wordpress_cmd.add_argument("--force", action="store_true",
                                help="write into a folder that is not empty")
     wordpress_cmd.set_defaults(handler=_import_wordpress, needs_site=False, site=".")
+    hugo_cmd = sources.add_parser("hugo", help="a Hugo site: its configuration, content/ "
+                                               "and static/")
+    hugo_cmd.add_argument("path", help="the Hugo site's folder")
+    hugo_cmd.add_argument("--to", default=None, metavar="DIR",
+                          help="the new site's folder (default: PATH's name and -newshub in "
+                               "the current folder); must be empty")
+    hugo_cmd.add_argument("--force", action="store_true",
+                          help="write into a folder that is not empty")
+    hugo_cmd.set_defaults(handler=_import_hugo, needs_site=False, site=".")
 
 
 def _import_wordpress(args: argparse.Namespace, _site: Path | None) -> int:
@@ -293,3 +302,9 @@ def _import_wordpress(args: argparse.Namespace, _site: Path | None) -> int:
                                args.force)
     print(text, file=sys.stderr if code else sys.stdout)
     return code
+
+
+def _import_hugo(args: argparse.Namespace, _site: Path | None) -> int:
+    from generator.importers import hugo
+
+    return hugo.run(args.path, args.to, force=args.force)
