@@ -182,11 +182,10 @@ class BuildSession:
         # The parse cache is saved while the workers render (or now, if the build stops).
         save = self._save_parsed if self.unsaved and self.persist else None
         try:
-            raise_if_errors(list(loaded.problems))
-            with _phase("link", timings):
+            with _phase("link", timings):  # linked even when a source failed: one report
                 site, link_problems = link_site(config, loaded.pages, loaded.assets,
                                                 bodies=self._stored_body)
-                raise_if_errors(link_problems)
+                raise_if_errors([*loaded.problems, *link_problems])
             with _phase("plan", timings):
                 planned, assets = plan(site)
                 planned = [job for job in planned if config.owns(job.path)]
