@@ -500,7 +500,7 @@ def test_names_and_values_from_the_export_are_made_safe() -> None:
                     reason="set NEWSHUB_LARGE_IMPORT=1 to import a generated 50 MB export")
 def test_a_50_mb_export_imports_in_bounded_memory(tmp_path: Path) -> None:
     export = tmp_path / "big.xml"
-    write_large_export(export, posts=10_000)
+    write_large_export(export, posts=12_000)
     assert export.stat().st_size > 45_000_000
     script = ("import resource, sys; from pathlib import Path; "
               "from generator.importers.wordpress import import_wordpress; "
@@ -541,3 +541,19 @@ def write_large_export(path: Path, posts: int) -> None:
                 f'<category domain="post_translations" nicename="pll_{(n - 1) // 3}">x'
                 "</category></item>\n")
         out.write("</channel></rss>\n")
+
+
+def test_a_wxr_1_0_export_of_a_blog_in_a_subfolder(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    code, report = run_import(capsys, FIXTURES / "wxr-1.0-subfolder.xml", site)
+    assert code == 0, report
+    matter, text = front(site / "content/fr/general/bonjour.md")
+    assert matter["tags"] == ["eau"] and matter["categories"] == ["general"]
+    # Old addresses are site paths under the blog's folder, as base_url is.
+    assert matter["aliases"] == ["/2009/01/02/bonjour/", "/2009/01/bonjour/", "/?p=5",
+                                 "/bonjour/"]
+    assert "Second [lien](/fr/general/bonjour/)." in text
+    config = tomllib.loads((site / "site.toml").read_text(encoding="utf-8"))
+    assert config["base_url"] == "http://old.example/blog/"
+    assert config["taxonomy"]["sections"]["general"] == {"fr": "Général"}

@@ -33,6 +33,7 @@ from generator.importers.output import (
     toml_string,
 )
 from generator.importers.wpplan import Entry, Plan, make_plan, plain_text, url_key
+from generator.importers.wpreport import Report
 
 IMPORTED = ("post", "page")
 SKIPPED_STATUSES = {"trash", "auto-draft", "inherit"}
@@ -47,72 +48,6 @@ class ImportFailure(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
-
-
-@dataclass(slots=True)
-class Report:
-    """What an import did, printed at the end."""
-
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, lang)
-    drafts: list[str] = field(default_factory=list)
-    scheduled: list[str] = field(default_factory=list)
-    skipped: Counter[str] = field(default_factory=Counter)
-    comments: int = 0
-    problems: dict[int, list[str]] = field(default_factory=dict)
-    missing: list[tuple[int, str, str]] = field(default_factory=list)  # post, path, why
-    copied: int = 0
-    attachments: int = 0
-    attachments_used: int = 0
-    redirects: int = 0
-    notes: list[str] = field(default_factory=list)
-    languages: tuple[str, ...] = ()
-    files: int = 0
-
-    def problem(self, post_id: int, text: str) -> None:
-        found = self.problems.setdefault(post_id, [])
-        if text not in found:
-            found.append(text)
-
-    def to_text(self, target: Path) -> str:
-        lines = [f"Imported into {target}: {self.files} files"]
-        for kind in ("article", "page"):
-            per = [f"{lang} {n}" for (k, lang), n in sorted(self.counts.items()) if k == kind]
-            if per:
-                lines.append(f"  {kind}s: {', '.join(per)}")
-        lines.append(f"  media: {self.copied} files copied into page bundles; "
-                     f"{self.attachments_used} of {self.attachments} attachments used")
-        lines.append(f"  old addresses: {self.redirects} (aliases in front matter and "
-                     "redirects.txt)")
-        if self.drafts:
-            lines.append(f"  drafts (draft: true): {len(self.drafts)}: "
-                         + ", ".join(self.drafts))
-        if self.scheduled:
-            lines.append(f"  scheduled (future date): {', '.join(self.scheduled)}")
-        skipped = dict(self.skipped)
-        if self.comments:
-            skipped["comments (not imported)"] = self.comments
-        unused = self.attachments - self.attachments_used
-        if unused:
-            skipped["attachments no imported post uses (not copied)"] = unused
-        if skipped:
-            lines.append("Skipped:")
-            lines += [f"  {reason}: {count}" for reason, count in sorted(skipped.items())]
-        if self.notes:
-            lines.append("Notes:")
-            lines += [f"  {note}" for note in self.notes]
-        if self.problems:
-            lines.append("Not converted (by WordPress post ID):")
-            for post_id, problems in sorted(self.problems.items()):
-                lines += [f"  post {post_id}: {problem}" for problem in problems]
-        if self.missing:
-            files: dict[tuple[str, str], list[str]] = {}
-            for post_id, path, why in self.missing:
-                files.setdefault((path, why), []).append(str(post_id))
-            lines.append(f"Media not copied ({len(files)} files; the pages link their old "
-                         "address instead; give --media a copy of wp-content/uploads):")
-            lines += [f"  {path} ({why}; post{'s' if len(posts) > 1 else ''} "
-                      f"{', '.join(posts)})" for (path, why), posts in sorted(files.items())]
-        return "\n".join(lines)
 
 
 @dataclass(slots=True)
@@ -151,14 +86,16 @@ def import_wordpress(export: Path, target: Path, media: Path | None = None, *,
     site_hosts = _site_hosts(index)
     languages = resolve([PostLanguage.of(i) for i in index.items], index.terms,
                         index.channel.get("language", ""))
-    plan = make_plan(index.items, index.terms, languages, site_hosts)
+    base_path = urlsplit(index.channel.get("base_blog_url") or index.channel.get("link", "")
+                         ).path.rstrip("/")
+    plan = make_plan(index.items, index.terms, languages, site_hosts, base_path)
     attachments = {post_id: Attachment(post_id, item.attachment_url,
                                        plain_text(item.meta_value("_wp_attachment_image_alt")),
                                        plain_text(item.excerpt), item.parent,
                                        _relative(item))
                    for post_id, item in index.attachments.items()}
     uploads = Uploads(media, site_hosts, attachments)
-    pages = {url_key(item.link, site_hosts): post_id
+    pages = {url_key(item.link, site_hosts, base_path): post_id
              for post_id, item in index.attachments.items() if item.link}
     pages.pop("", None)
     target.mkdir(parents=True, exist_ok=True)
@@ -169,7 +106,7 @@ def import_wordpress(export: Path, target: Path, media: Path | None = None, *,
     try:
         for item in _second_pass(export, plan):
             _write_entry(item, plan.entries[item.post_id], plan, uploads, index, out, report,
-                         used, site_hosts, pages)
+                         used, (site_hosts, base_path), pages)
     finally:
         if not collecting:
             gc.disable()
@@ -289,7 +226,7 @@ class _Bundle:
 
 
 def _write_entry(item: wxr.Item, entry: Entry, plan: Plan, uploads: Uploads, index: _Index,
-                 out: Target, report: Report, used: set[int], site_hosts: set[str],
+                 out: Target, report: Report, used: set[int], site: tuple[set[str], str],
                  attachment_pages: dict[str, int]) -> None:
     reserved = {"index.md", "_index.md"}
     if entry.branch:
@@ -335,7 +272,7 @@ def _write_entry(item: wxr.Item, entry: Entry, plan: Plan, uploads: Uploads, ind
         return bundle.add(relative, relative)
 
     def link(url: str) -> str:
-        key = url_key(url, site_hosts)
+        key = url_key(url, *site)
         if key in attachment_pages:  # an attachment's page: its file instead
             found = uploads.attachments[attachment_pages[key]]
             return upload(found.url) or absolute(found.url)

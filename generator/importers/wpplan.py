@@ -108,21 +108,29 @@ def plain_text(value: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
-def url_key(url: str, site_hosts: set[str]) -> str:
-    """How an old address is looked up: the site's own path (decoded, lower-case, with a
-    trailing slash) plus ``?p=``/``?page_id=``; "" for other sites' addresses."""
+def url_key(url: str, site_hosts: set[str], base_path: str = "") -> str:
+    """How an old address is looked up: the site's own path under ``base_path`` (the
+    blog's folder, "" at the root), decoded, lower-case, with a trailing slash, plus
+    ``?p=``/``?page_id=``; "" for other sites' addresses."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     if (host and host not in site_hosts) or parts.scheme not in ("http", "https", ""):
         return ""
     if not host and not parts.path.startswith("/"):
         return ""
-    path = unquote(parts.path or "/", errors="replace").lower()
+    path = unquote(_under(parts.path or "/", base_path), errors="replace").lower()
     if not path.endswith("/") and "." not in path.rsplit("/", 1)[-1]:
         path += "/"
     query = "&".join(f"{k}={v}" for k, v in sorted(_query(parts.query).items())
                      if k in ("p", "page_id"))
     return path + ("?" + query if query else "")
+
+
+def _under(path: str, base_path: str) -> str:
+    """``path`` relative to the blog's folder (``/blog/2024/x/`` → ``/2024/x/``)."""
+    if base_path and (path == base_path or path.startswith(base_path + "/")):
+        return path[len(base_path):] or "/"
+    return path
 
 
 def _query(text: str) -> dict[str, str]:
@@ -135,7 +143,7 @@ def _query(text: str) -> dict[str, str]:
 
 
 def make_plan(items: list[Item], terms: list[Term], languages: Languages,
-              site_hosts: set[str]) -> Plan:
+              site_hosts: set[str], base_path: str = "") -> Plan:
     notes: list[str] = []
     offsets = Counter(o for i in items if (o := offset_minutes(i.post_date, i.post_date_gmt))
                       is not None)
@@ -210,7 +218,7 @@ def make_plan(items: list[Item], terms: list[Term], languages: Languages,
         taken.add(slug)
         entry.slug = slug
     _translation_keys(entries, languages)
-    links, redirects = _aliases(items, entries, languages, site_hosts, notes)
+    links, redirects = _aliases(items, entries, languages, site_hosts, base_path, notes)
     sections = Taxonomy({}, {k: v for k, v in section_names.items() if v})
     return Plan(entries, sections, categories, tags, usual, redirects, notes, links)
 
@@ -340,15 +348,15 @@ def _depth(item: Item, by_id: Mapping[int, Item], pages: set[int]) -> int:
 
 
 def _aliases(items: list[Item], entries: dict[int, Entry], languages: Languages,
-             site_hosts: set[str], notes: list[str]) -> tuple[dict[str, str],
-                                                           list[tuple[str, str]]]:
+             site_hosts: set[str], base_path: str,
+             notes: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """Each public post's old addresses; those claimed twice or equal to a new address
     are dropped. Returns the lookup for links inside bodies and the redirect list."""
     candidates: dict[str, list[tuple[int, str]]] = {}
     links: dict[str, str] = {}
     for item in items:
         entry = entries[item.post_id]
-        forms = _old_addresses(item, entry, languages, site_hosts)
+        forms = _old_addresses(item, entry, languages, site_hosts, base_path)
         for form in forms:
             if (k := url_key(form, site_hosts)):
                 links.setdefault(k, entry.url)
@@ -376,8 +384,8 @@ def _aliases(items: list[Item], entries: dict[int, Entry], languages: Languages,
     return links, redirects
 
 
-def _old_addresses(item: Item, entry: Entry, languages: Languages,
-                   site_hosts: set[str]) -> list[str]:
+def _old_addresses(item: Item, entry: Entry, languages: Languages, site_hosts: set[str],
+                   base_path: str) -> list[str]:
     forms: list[str] = []
     seen: set[str] = set()
 
@@ -395,7 +403,7 @@ def _old_addresses(item: Item, entry: Entry, languages: Languages,
         parts = urlsplit(url)
         if ((parts.hostname or "").lower() in site_hosts and parts.path.startswith("/")) or \
                 ((parts.hostname or "").lower() in site_hosts and parts.query):
-            add(_path(parts.path or "/", parts.query))
+            add(_path(_under(parts.path or "/", base_path), parts.query))
     add(f"/?p={item.post_id}")
     if entry.kind == "page":
         add(f"/?page_id={item.post_id}")
