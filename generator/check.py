@@ -31,6 +31,7 @@ from generator.link import link_site
 from generator.load import load_site
 from generator.model import Page, Site
 from generator.sanitize import scheme_pattern
+from generator.theme import site_locales, theme_files
 
 ERROR, WARNING = "error", "warning"
 KB = 1024
@@ -102,7 +103,7 @@ def _from_problem(problem: Problem, config: SiteConfig) -> Finding:
     path = problem.path
     kind = "content"
     if path is not None:
-        if path.is_absolute() and path.is_relative_to(config.locales_dir):
+        if path.is_absolute() and path.is_relative_to(site_locales(config)):
             kind = "ui-translation"
         path = _relative(path, config.root) if path.is_absolute() else path
     return Finding(problem.severity, kind, problem.message, path, problem.line)
@@ -255,6 +256,10 @@ class _Checker:
         found: list[Finding | None] = [self._script(file, script, sources, page)
                                        for script in scan.scripts]
         found += [self._active(file, active, page) for active in scan.active]
+        found += [self._finding(ERROR, "shortcode", f"shortcode left as text on the page: "
+                                f"{text!r} (no template expanded it)", file, line, page,
+                                _shortcode_name(text))
+                  for line, text in scan.shortcodes]
         if scan.policy is None:
             found.append(Finding(WARNING, "csp", "page has no Content-Security-Policy <meta> "
                                  "(the default theme's csp.html has one): a script that "
@@ -263,6 +268,9 @@ class _Checker:
 
     def _script(self, file: str, script: Script, sources: tuple[str, ...] | None,
                 page: Page | None) -> Finding | None:
+        if script.src is None and sources is not None and \
+                csp.script_hash(script.text) in sources:
+            return None  # the theme's, named by the page's policy: nothing to look up
         first = next((line.strip() for line in script.text.splitlines() if line.strip()), "")
         needles = [re.escape(first[:60])] if first else []
         if script.src is not None:
@@ -274,8 +282,6 @@ class _Checker:
                 return None  # the theme's own file
             return Finding(ERROR, "script", f"<script src=\"{script.src}\"> in the content: "
                            "scripts belong in the theme", source, line, file, script.line)
-        if sources is not None and csp.script_hash(script.text) in sources:
-            return None
         if sources is not None and not csp.allows_inline(sources, script.text):
             if source is None:
                 source, line = self._locate_code(page, needles)
@@ -310,7 +316,7 @@ class _Checker:
             places.append((page.source, _source_lines(self.config.root / page.source)))
         if not content_only:
             places += [(_relative(path, self.config.root), _source_lines(path))
-                       for path in _theme_files(self.config.theme_dir)]
+                       for path in _theme_files(self.config)]
         for shown, lines in places:
             for needle in needles:
                 pattern = re.compile(needle, re.IGNORECASE)
@@ -361,7 +367,7 @@ class _Checker:
                 if found is not None:
                     return page.source, found
         if len(needle) >= MIN_THEME_NEEDLE:
-            for path in _theme_files(self.config.theme_dir):
+            for path in _theme_files(self.config):
                 for number, text in enumerate(_source_lines(path), 1):
                     if re.search(_whole(needle), text):
                         return _relative(path, self.config.root), number
@@ -477,10 +483,24 @@ def _whole(url: str) -> str:
     return rf"(?<![\w/.~%-]){re.escape(url)}(?![\w/.~%?#&=+-])" if url else ""
 
 
-@cache
-def _theme_files(theme: Path) -> tuple[Path, ...]:
-    return tuple(sorted(p for p in theme.rglob("*") if p.suffix in (".html", ".xml", ".css",
-                                                                   ".js")))
+def _shortcode_name(text: str) -> str:
+    """``{{< youtube x >}}`` → ``youtube``: what to look for in the Markdown."""
+    words = text[3:].replace("/*", " ").split()
+    return words[0] if words else text
+
+
+def _theme_files(config: SiteConfig) -> tuple[Path, ...]:
+    """The theme's templates and static files a page can quote, from the layers that
+    provide them (looked up once per site and theme)."""
+    key = (config.root, config.theme)
+    if key not in _QUOTABLE:
+        _QUOTABLE[key] = tuple(path for kind in ("templates", "static")
+                               for path in theme_files(config, kind).values()
+                               if path.suffix in (".html", ".xml", ".css", ".js"))
+    return _QUOTABLE[key]
+
+
+_QUOTABLE: dict[tuple[Path, str], tuple[Path, ...]] = {}
 
 
 def _relative(path: Path, root: Path) -> Path:
@@ -495,8 +515,18 @@ def _own_language(scan: Scan) -> str:
         ("x-default" if named else scan.lang)
 
 
-@cache
 def _source_lines(path: Path) -> tuple[str, ...]:
+    """A file's lines, read once while it stays the same (a check in the same process
+    after an edit, as ``newshub serve`` or a test runs it, sees the new text)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return ()
+    return _lines(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _lines(path: Path, mtime: int, size: int) -> tuple[str, ...]:
     try:
         return tuple(path.read_text(encoding="utf-8").splitlines())
     except (OSError, UnicodeDecodeError):

@@ -85,6 +85,7 @@ class Scan:
     policy: str | None = None  # the Content-Security-Policy <meta>, if any
     scripts: tuple[Script, ...] = ()
     active: tuple[Active, ...] = ()
+    shortcodes: tuple[tuple[int, str], ...] = ()  # (line, text) of shortcodes left as text
 
 
 def scan_html(text: str) -> Scan:
@@ -142,13 +143,15 @@ class _Parser(HTMLParser):
         self.scripts: list[Script] = []
         self.script: tuple[int, str | None, list[str]] | None = None  # inside <script>
         self.active: list[Active] = []
+        self.shortcodes: list[tuple[int, str]] = []
+        self.code = 0  # inside <code> or <pre>: shortcodes shown on purpose
 
     def result(self) -> Scan:
         images = tuple(Image(i.line, i.src, i.alt, i.decorative, i.candidates)
                        for i in self.images)
         return Scan(self.lang, self.canonical, frozenset(self.ids), tuple(self.refs), images,
                     tuple(self.alternates), self.policy, tuple(self.scripts),
-                    tuple(self.active))
+                    tuple(self.active), tuple(self.shortcodes))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
@@ -173,6 +176,8 @@ class _Parser(HTMLParser):
             self.policy = values.get("content", "")
         elif tag == "picture":
             self.sources = []
+        elif tag in ("code", "pre", "kbd", "samp"):
+            self.code += 1
         self._active(tag, attrs, line)
         if tag in LOADED:
             self._loaded(tag, values, line)
@@ -192,6 +197,8 @@ class _Parser(HTMLParser):
                     image.decorative = True
         elif tag == "picture":
             self.sources = None
+        elif tag in ("code", "pre", "kbd", "samp") and self.code:
+            self.code -= 1
         elif tag == "script" and self.script is not None:
             line, src, text = self.script
             self.scripts.append(Script(line, "".join(text), src))
@@ -207,6 +214,9 @@ class _Parser(HTMLParser):
             self.script[2].append(data)
         if self.style is not None:
             self.style.append(data)
+        elif self.script is None and not self.code and ("{{<" in data or "{{%" in data):
+            start = min(p for p in (data.find("{{<"), data.find("{{%")) if p >= 0)
+            self.shortcodes.append((self.getpos()[0], data[start:start + 40].strip()))
         for named in self.named:
             named.text.append(data)
 

@@ -164,3 +164,15 @@ def test_param_reads_the_page_front_matter(make_site: Callable[..., Path],
     assert _build(site) == 1
     assert "content/en/news/p.md:8: shortcode 'param': neither the page's front matter " \
         "nor [params] in site.toml has 'nope'" in capsys.readouterr().err
+
+
+def test_check_flags_shortcode_text_outside_code(make_site: Callable[..., Path],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    site = _site(make_site, "In code: `{{</* figure */>}}`.\n\nAs text: {{</* youtube x */>}}.")
+    assert _build(site) == 0
+    capsys.readouterr()
+    assert main(["check", "--site", str(site)]) == 1
+    err = capsys.readouterr().out + capsys.readouterr().err
+    assert "content/en/news/codes.md:9: error: shortcode left as text on the page: " \
+        "'{{< youtube x >}}" in err
+    assert "figure" not in err.split("shortcode left as text", 1)[1].split("\n", 1)[0]
