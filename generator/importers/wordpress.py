@@ -110,8 +110,11 @@ def import_wordpress(export: Path, target: Path, media: Path | None = None, *,
     finally:
         if not collecting:
             gc.disable()
-    _write_site(out, index, languages, plan)
-    _write_redirects(out, plan)
+    try:
+        _write_site(out, index, languages, plan)
+        _write_redirects(out, plan)
+    except (UnsafePath, OSError) as exc:
+        report.notes.append(f"site.toml or redirects.txt not written: {exc}")
     report.attachments = len(attachments)
     report.attachments_used = len(used)
     report.redirects = len(plan.redirects)
