@@ -108,9 +108,12 @@ def _parser() -> argparse.ArgumentParser:
 
     i18n_cmd = commands.add_parser("i18n", help="manage the theme's translation catalogs")
     _site_option(i18n_cmd)
-    i18n_cmd.add_argument("action", choices=["extract", "update", "compile"],
+    i18n_cmd.add_argument("action", choices=["extract", "update", "compile", "status"],
                           help="extract: write locales/messages.pot; update: merge it into "
-                               "each language's .po; compile: write .mo files")
+                               "each language's .po; compile: write .mo files; status: how "
+                               "much of the interface each language translates")
+    i18n_cmd.add_argument("--all", action="store_true",
+                          help="status: every language newshub ships a catalog for, too")
     i18n_cmd.set_defaults(handler=_i18n)
     _editorial_commands(commands)
     _import_commands(commands)
@@ -184,6 +187,8 @@ def _build(args: argparse.Namespace, site: Path) -> int:
     if not args.quiet:
         for problem in result.warnings if not args.strict else ():
             print(problem, file=sys.stderr)
+        for line in i18n.missing_strings(config) if args.verbose else ():
+            print(line, file=sys.stderr)
         print(result.summary(time.perf_counter() - start, output))
     if args.strict:
         from generator import check
@@ -202,8 +207,11 @@ def _serve(args: argparse.Namespace, site: Path) -> int:
 
 def _i18n(args: argparse.Namespace, site: Path) -> int:
     config = load_config(site)
+    if args.action == "status":
+        print("\n".join(i18n.status_table(config, every_bundled=args.all)))
+        return EXIT_OK
     if args.action == "extract":
-        paths = [i18n.extract(config)]
+        paths = [i18n.extract_template(config)]
     elif args.action == "update":
         paths = i18n.update(config)
     else:

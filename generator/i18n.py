@@ -8,14 +8,15 @@ extraction, update and compilation for the theme's templates.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from fnmatch import fnmatch
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract
@@ -26,7 +27,7 @@ from babel.support import NullTranslations, Translations
 
 from generator.config import SiteConfig, babel_locale
 from generator.errors import Problem, warning
-from generator.theme import locale_layers, site_locales, theme_files
+from generator.theme import BUNDLED_LOCALES, locale_layers, site_locales, theme_files
 
 SOURCE_LANGUAGE = "en"
 DOMAIN = "messages"
@@ -83,26 +84,110 @@ def translations_for(layers: Sequence[Path], code: str) -> NullTranslations:
 
 
 def missing_translations(config: SiteConfig) -> list[Problem]:
-    """A warning for each theme string a language's catalogs do not translate (the site's
-    own catalog is the file to fix)."""
-    wanted = template_messages(theme_files(config, "templates"))
-    layers = locale_layers(config)
+    """One warning for each language whose catalogs leave theme strings untranslated (the
+    site's own catalog is the file to fix); ``missing_strings`` lists the strings."""
     problems = []
-    for language in config.languages:
-        if language.code == SOURCE_LANGUAGE:
+    for gap in coverage(config, _translated_languages(config)):
+        if not gap.missing:
             continue
-        catalog = merged_catalog(layers, language.code)
-        path = catalog_path(site_locales(config), language.code)
-        if catalog is None:
-            problems.append(warning(path, None, f"no catalog for '{language.code}': the theme "
-                                                "is shown in English (run newshub i18n update)"))
-            continue
-        missing = [msgid for msgid in wanted if not _translated(catalog, msgid)]
-        for msgid in missing:
-            shown = msgid if isinstance(msgid, str) else msgid[0]
-            problems.append(warning(path, None, f"missing translation for {shown!r} "
-                                                "(shown in English)"))
+        path = catalog_path(site_locales(config), gap.code)
+        if not gap.has_catalog:
+            message = (f"{gap.code}: no catalog, the {gap.total} interface strings are shown "
+                       "in English (newshub i18n update)")
+        else:
+            message = (f"{gap.code}: {len(gap.missing)} of {gap.total} interface strings "
+                       "missing, shown in English (newshub i18n update)")
+        problems.append(warning(path, None, message))
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How much of the theme's interface one language's catalogs (the site's and the
+    bundled ones, string by string) translate."""
+
+    code: str
+    total: int
+    missing: tuple[str, ...]  # msgids (a plural message by its singular), in template order
+    has_catalog: bool
+    source: bool = False  # the templates' own language: nothing to translate
+
+    @property
+    def translated(self) -> int:
+        return self.total - len(self.missing)
+
+
+def coverage(config: SiteConfig, codes: Iterable[str]) -> list[Coverage]:
+    """Each language's coverage of the theme's strings, in the order given."""
+    wanted = [m if isinstance(m, str) else m[0]
+              for m in template_messages(theme_files(config, "templates"))]
+    layers = locale_layers(config)
+    found = []
+    for code in codes:
+        if is_source_language(code):
+            found.append(Coverage(code, len(wanted), (), True, source=True))
+            continue
+        catalog = merged_catalog(layers, code)
+        missing = tuple(m for m in wanted if catalog is None or not _translated(catalog, m))
+        found.append(Coverage(code, len(wanted), missing, catalog is not None))
+    return found
+
+
+def missing_strings(config: SiteConfig) -> list[str]:
+    """A line for each theme string a configured language shows in English, with the
+    template that uses it (``build --verbose`` prints them under the summary warnings)."""
+    where: dict[str, str] = {}
+    for name, line, message, _comments, _context in _extracted(theme_files(config, "templates")):
+        where.setdefault(message if isinstance(message, str) else message[0],
+                         f"templates/{name}:{line}")
+    return [f"  {gap.code}: missing {msgid!r} ({where.get(msgid, '?')})"
+            for gap in coverage(config, _translated_languages(config)) for msgid in gap.missing]
+
+
+def bundled_languages() -> tuple[str, ...]:
+    """The BCP 47 codes of the catalogs newshub ships (``pt_BR`` → ``pt-BR``), sorted."""
+    return tuple(sorted(path.parent.parent.name.replace("_", "-")
+                        for path in BUNDLED_LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")))
+
+
+def status_table(config: SiteConfig, every_bundled: bool = False) -> list[str]:
+    """``newshub i18n status``: each language's share of the theme's strings (the site's
+    catalog and the bundled one together), then the strings each lacks."""
+    codes = list(config.language_codes)
+    if every_bundled:
+        codes += [code for code in bundled_languages() if code not in codes]
+    rows = coverage(config, codes)
+    lines = [f"{'code':<8} {'language':<26} {'translated':>10}  missing"]
+    for row in rows:
+        name = _display_name(row.code)
+        done = f"{row.translated}/{row.total}"
+        gap = ("source" if row.source else str(len(row.missing)) if row.has_catalog
+               else f"{len(row.missing)} (no catalog)")
+        lines.append(f"{row.code:<8} {name:<26} {done:>10}  {gap}")
+    for row in rows:
+        if row.missing and row.has_catalog:
+            lines.append(f"{row.code} missing: " + ", ".join(repr(m) for m in row.missing))
+    return lines
+
+
+def is_source_language(code: str) -> bool:
+    """Whether ``code`` is the templates' own language (``en``, ``en-GB``): English
+    needs no catalog."""
+    try:
+        return locale_of(code).language == SOURCE_LANGUAGE
+    except (ValueError, UnknownLocaleError):
+        return False
+
+
+def _translated_languages(config: SiteConfig) -> list[str]:
+    return [code for code in config.language_codes if not is_source_language(code)]
+
+
+def _display_name(code: str) -> str:
+    try:
+        return locale_of(code).get_display_name(SOURCE_LANGUAGE) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 def _is_translated(message: Message) -> bool:

@@ -12,7 +12,9 @@ from babel.messages.pofile import read_po, write_po
 
 from generator.cli import main
 from generator.config import load_config
+from generator.i18n import template_messages
 from generator.render import Renderer
+from generator.theme import theme_files
 from tests.conftest import FIXTURES, REPO, build_copy
 
 COUNT = "{% trans count=n %}{{ count }} article{% pluralize %}{{ count }} articles{% endtrans %}"
@@ -60,39 +62,66 @@ def test_a_site_catalog_overrides_the_bundled_one_string_by_string(tmp_path: Pat
     assert "Aller au contenu" in links, "an empty site string never hides the bundled one"
 
 
-def test_a_missing_string_falls_back_to_english_with_a_warning(
+def test_a_missing_string_falls_back_to_english_with_one_warning_per_language(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "src"
     shutil.copytree(FIXTURES / "multilingual", source)
     config = source / "site.toml"
-    config.write_text(config.read_text(encoding="utf-8") + "\n[languages.ru]\n")
-    (source / "content/ru/news").mkdir(parents=True)
-    shutil.copy(source / "content/fr/news/wells.md", source / "content/ru/news/wells.md")
+    config.write_text(config.read_text(encoding="utf-8") + "\n[languages.be]\n")  # not bundled
+    (source / "content/be/news").mkdir(parents=True)
+    shutil.copy(source / "content/fr/news/wells.md", source / "content/be/news/wells.md")
     assert main(["i18n", "update", "--site", str(source)]) == 0
-    catalog = source / "locales/ru/LC_MESSAGES/messages.po"
+    catalog = source / "locales/be/LC_MESSAGES/messages.po"
     with catalog.open("rb") as handle:
-        russian = read_po(handle)
-    for message in russian:
-        if message.id and message.id != "Donate":
-            message.string = ("ru",) * 3 if message.pluralizable else "ru"
+        belarusian = read_po(handle)
+    for message in belarusian:
+        if message.id and message.id not in ("Donate", "Topics:"):
+            message.string = ("be",) * 3 if message.pluralizable else "be"
     with catalog.open("wb") as handle:
-        write_po(handle, russian)
+        write_po(handle, belarusian)
     capsys.readouterr()
     code = main(["build", "--site", str(source), "--output", str(tmp_path / "out")])
     assert code == 0
-    assert "locales/ru/LC_MESSAGES/messages.po: warning: missing translation for 'Donate'" \
-        in capsys.readouterr().err
-    page = (tmp_path / "out/ru/news/wells/index.html").read_text(encoding="utf-8")
-    assert ">Donate</a>" in page
-    wells = source / "content/ru/news/wells.md"
+    err = capsys.readouterr().err
+    total = len(template_messages(theme_files(load_config(source), "templates")))
+    summary = (f"locales/be/LC_MESSAGES/messages.po: warning: be: 2 of {total} interface "
+               "strings missing, shown in English (newshub i18n update)")
+    assert [line for line in err.splitlines() if "be:" in line] == [
+        line for line in err.splitlines() if line.endswith(summary)], \
+        "one line for the language, not one per string"
+    assert summary in err
+    page = lxml.html.fromstring((tmp_path / "out/be/news/wells/index.html").read_bytes())
+    assert "Donate" in [a.text_content() for a in page.iter("a")]
+    assert page.xpath('//p[@class="tags"]/span')[0].text == "Topics:"
+    wells = source / "content/be/news/wells.md"
     wells.write_text(wells.read_text(encoding="utf-8") + "\nPlus.\n", encoding="utf-8")
-    assert main(["build", "--site", str(source), "--output", str(tmp_path / "out")]) == 0
-    assert "missing translation for 'Donate'" in capsys.readouterr().err, \
-        "the next process reports the gap again (from the cache)"
+    assert main(["build", "--site", str(source), "--output", str(tmp_path / "out"), "-v"]) == 0
+    err = capsys.readouterr().err
+    assert summary in err, "the next process reports the gap again (from the cache)"
+    assert "  be: missing 'Donate' (templates/base.html:" in err, "--verbose lists the strings"
+    assert "  be: missing 'Topics:' (templates/article.html:" in err
     catalog.write_text(catalog.read_text(encoding="utf-8").replace(
-        'msgid "Donate"\nmsgstr ""', 'msgid "Donate"\nmsgstr "Пожертвовать"'), encoding="utf-8")
+        'msgid "Donate"\nmsgstr ""', 'msgid "Donate"\nmsgstr "Ахвяраваць"').replace(
+        'msgid "Topics:"\nmsgstr ""', 'msgid "Topics:"\nmsgstr "Тэмы:"'), encoding="utf-8")
     assert main(["build", "--site", str(source), "--output", str(tmp_path / "out")]) == 0
-    assert "missing translation for 'Donate'" not in capsys.readouterr().err
+    assert "interface strings missing" not in capsys.readouterr().err
+
+
+def test_a_language_without_any_catalog_gets_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "src"
+    shutil.copytree(FIXTURES / "multilingual", source)
+    config = source / "site.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n[languages.be]\n")
+    (source / "content/be").mkdir(parents=True)
+    shutil.copy(source / "content/fr/about.md", source / "content/be/about.md")
+    assert main(["build", "--site", str(source), "--output", str(tmp_path / "out"),
+                 "--no-cards"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "be:" in line]
+    assert len(lines) == 1 and lines[0].endswith(
+        "locales/be/LC_MESSAGES/messages.po: warning: be: no catalog, the "
+        f"{len(template_messages(theme_files(load_config(source), 'templates')))} interface "
+        "strings are shown in English (newshub i18n update)"), lines
 
 
 def test_update_in_a_site_writes_only_what_the_bundle_lacks(tmp_path: Path) -> None:
@@ -117,15 +146,15 @@ def test_extract_update_compile(tmp_path: Path) -> None:
     site = build_copy(FIXTURES / "multilingual", tmp_path).site
     shutil.copytree(REPO / "themes", site / "themes")
     config = site / "site.toml"
-    config.write_text(config.read_text(encoding="utf-8") + '\n[languages.ru]\n')
+    config.write_text(config.read_text(encoding="utf-8") + '\n[languages.be]\n')
     assert main(["i18n", "extract", "--site", str(site)]) == 0
     pot = (site / "locales/messages.pot").read_text(encoding="utf-8")
     assert 'msgid "Donate"' in pot and 'msgid_plural "%(count)s articles"' in pot
     assert main(["i18n", "update", "--site", str(site)]) == 0
-    russian = (site / "locales/ru/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
-    assert "nplurals=3" in russian, "a new catalog gets the language's plural rule from CLDR"
-    assert 'msgid "Donate"' in russian
+    belarusian = (site / "locales/be/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    assert "nplurals=3" in belarusian, "a new catalog gets the language's plural rule from CLDR"
+    assert 'msgid "Donate"' in belarusian, "no bundled catalog: every string is to translate"
     assert main(["i18n", "compile", "--site", str(site)]) == 0
-    with (site / "locales/ru/LC_MESSAGES/messages.mo").open("rb") as handle:
+    with (site / "locales/be/LC_MESSAGES/messages.mo").open("rb") as handle:
         translations = gettext.GNUTranslations(handle)
     assert translations.gettext("Donate") == "Donate"
