@@ -148,13 +148,14 @@ def _menu(config: SiteConfig, lang: str, by_id: Mapping[str, Page],
     if own:
         items = []
         for item in own:
-            page = by_id.get(f"{lang}/{item.page}") if item.page else None
-            if item.page and page is None:
+            path = _menu_target(config, lang, item.page, by_id) if item.page else item.url
+            if not path:
                 problems.append(warning(Path("site.toml"), None,
-                                        f"languages.{lang}.menu: no page '{item.page}' in "
-                                        f"content/{lang}/ (item left out)"))
+                                        f"languages.{lang}.menu: no page or section "
+                                        f"'{item.page}' in content/{config.language(lang).folder}"
+                                        "/ (item left out)"))
                 continue
-            items.append((item.name, page.path if page else item.url))
+            items.append((item.name, path))
         return tuple(items)
     default = config.language(config.default_language).menu
     found = []
@@ -167,6 +168,19 @@ def _menu(config: SiteConfig, lang: str, by_id: Mapping[str, Page],
         if version is not None:
             found.append((version.title, version.path))
     return tuple(found)
+
+
+def _menu_target(config: SiteConfig, lang: str, name: str,
+                 by_id: Mapping[str, Page]) -> str:
+    """The site path of a menu item's page, or of the section of that name (a folder,
+    with or without an _index.md), "" when there is neither."""
+    page = by_id.get(f"{lang}/{name}") or by_id.get(f"{lang}/{name}/_index")
+    if page is not None:
+        return page.path
+    prefix = f"{lang}/{name}/"
+    if any(pid.startswith(prefix) for pid in by_id):
+        return config.root_path(lang) + name.strip("/") + "/"
+    return ""
 
 
 def inherit(config: SiteConfig, pages: list[Page], problems: list[Problem]) -> list[Page]:

@@ -34,7 +34,7 @@ import nh3
 from generator import markup
 
 POLICIES = ("safe", "allow", "escape")
-KEPT_TAGS = frozenset(nh3.ALLOWED_TAGS | {"picture", "source", "tfoot"})
+KEPT_TAGS = frozenset(nh3.ALLOWED_TAGS | {"picture", "source", "tfoot", "input"})
 # Removed with everything inside them (the rest keep their text when removed).
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "frame",
                                   "frameset", "noscript", "template", "svg", "math",
@@ -42,7 +42,7 @@ DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed"
 GLOBAL_ATTRIBUTES = frozenset({"id", "class", "title", "lang", "dir", "role"})
 GLOBAL_PREFIXES = frozenset({"aria-"})
 KEPT_ATTRIBUTES = {
-    "a": {"href", "hreflang", "rel"},
+    "a": {"href", "hreflang", "rel", "target"},  # nh3 adds rel="noopener noreferrer"
     "img": {"src", "alt", "width", "height", "loading", "decoding", "srcset", "sizes"},
     "source": {"srcset", "sizes", "type", "media", "width", "height"},
     "th": {"style", "align", "colspan", "rowspan", "scope", "abbr"},  # tables' alignment
@@ -53,6 +53,10 @@ KEPT_ATTRIBUTES = {
     "ins": {"cite", "datetime"}, "time": {"datetime"}, "details": {"open"},
     "data": {"value"}, "bdo": {"dir"},
 }
+# Task lists (``- [x] done``) show disabled checkboxes: every <input> that stays is one,
+# whatever it was written as, and may say only whether it is checked.
+FORCED_ATTRIBUTES = {"input": {"type": "checkbox", "disabled": ""}}
+KEPT_VALUES = {"input": {"checked": {"", "checked"}}}
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite", "action", "formaction", "poster",
                             "data", "background", "xlink:href"})
@@ -138,6 +142,9 @@ OPTIONS = {
     "attributes": {"*": set(GLOBAL_ATTRIBUTES),
                    **{tag: set(names) for tag, names in KEPT_ATTRIBUTES.items()}},
     "generic_attribute_prefixes": set(GLOBAL_PREFIXES),
+    "tag_attribute_values": {tag: {name: set(values) for name, values in kept.items()}
+                             for tag, kept in KEPT_VALUES.items()},
+    "set_tag_attribute_values": {tag: dict(values) for tag, values in FORCED_ATTRIBUTES.items()},
     "attribute_filter": _srcset_filter,
     "url_schemes": set(URL_SCHEMES),
     "filter_style_properties": {"text-align"},
@@ -219,11 +226,15 @@ def _diagnosis(converted: str) -> list[tuple[str, str]]:
 
 def _attribute_removals(tag: str, attributes: dict[str, str]) -> list[tuple[str, str]]:
     found = []
-    kept = GLOBAL_ATTRIBUTES | KEPT_ATTRIBUTES.get(tag, set())
+    kept = GLOBAL_ATTRIBUTES | KEPT_ATTRIBUTES.get(tag, set()) | \
+        KEPT_VALUES.get(tag, {}).keys() | FORCED_ATTRIBUTES.get(tag, {}).keys()
     for name, value in attributes.items():
         where = rf"\b{re.escape(name)}\s*="
+        forced = FORCED_ATTRIBUTES.get(tag, {}).get(name)
         if name.startswith("on"):
             found.append((where, f"event handler {name}= from <{tag}>"))
+        elif forced and value.strip().lower() != forced:
+            found.append((where, f'{name}="{value}" from <{tag}> (made "{forced}")'))
         elif name not in kept and not name.startswith(tuple(GLOBAL_PREFIXES)):
             if tag in KEPT_TAGS:
                 found.append((where, f"attribute {name}= from <{tag}>"))

@@ -175,4 +175,4 @@ def test_a_menu_item_for_a_missing_page_is_reported(tmp_path: Path,
     capsys.readouterr()
     code = main(["build", "--site", str(built.site), "--output", str(built.output)])
     assert code == 0
-    assert "languages.en.menu: no page 'team' in content/en/" in capsys.readouterr().err
+    assert "languages.en.menu: no page or section 'team' in content/en/" in capsys.readouterr().err
