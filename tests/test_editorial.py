@@ -25,7 +25,7 @@ from generator.htmlscan import scan_html
 from generator.link import link_site
 from generator.load import load_site
 from generator.model import Page
-from tests.conftest import REPO, Built
+from tests.conftest import DEFAULT_CONFIG, REPO, Built
 
 MakeSite = Callable[..., Path]
 ENGLISH_ONLY = 'base_url = "https://example.org/"\n[languages.en]\n'  # no catalogs involved
@@ -85,14 +85,26 @@ def test_external_script_and_font_are_privacy_errors(
             '<script src="https://cdn.example.com/tracker.js"></script>\n\n'
             '<p style="font-family: x; background: url(https://fonts.example.com/f.woff2)">'
             'Styled</p>\n')
-    site = make_site({"content/en/news/a.md": post("A", body)})
+    # kept as written ([markdown] html = "allow"): check finds them at their lines
+    site = make_site({"content/en/news/a.md": post("A", body)},
+                     DEFAULT_CONFIG + '[markdown]\nhtml = "allow"\n')
     code, report = build_and_check(site, capsys)
     assert code == 1
     foreign = findings(report, "foreign-resource")
     assert [(f["source"], f["line"], f["severity"]) for f in foreign] == [
         ("content/en/news/a.md", 8, "error"), ("content/en/news/a.md", 10, "error")]
     assert "cdn.example.com" in foreign[0]["message"]
-    assert report["errors"] == 2
+    assert [(f["source"], f["line"]) for f in findings(report, "script")] == [
+        ("content/en/news/a.md", 8)]
+    assert report["errors"] == 3
+    # by default ("safe") the build removes both, with a warning at each line
+    (site / "site.toml").write_text(DEFAULT_CONFIG, encoding="utf-8")
+    code, report = build_and_check(site, capsys)
+    assert findings(report, "foreign-resource") == [] and findings(report, "script") == []
+    removed = [(f["line"], f["message"].split(" (")[0]) for f in report["findings"]
+               if f["message"].startswith("removed")]
+    assert removed == [(8, "removed <script> with its content"),
+                       (10, "removed attribute style= from <p>")]
 
 
 def test_a_theme_script_is_reported_once_at_its_template_line(
