@@ -177,6 +177,9 @@ class BuildSession:
                                meanwhile=partial(self._compile_templates, config, templates,
                                                  catalogs))
             self.parsed, self.scan = loaded.parsed, loaded.scan
+            if self.log and loaded.scan is not None:
+                for path, why in loaded.scan.ignored:
+                    self.log(f"ignored {path}: {why}")
             if self.store and _changed(previous, loaded.parsed):
                 self.unsaved = True
         # The parse cache is saved while the workers render (or now, if the build stops).

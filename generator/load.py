@@ -150,6 +150,7 @@ class Scan:
     sources: tuple[Source, ...]
     assets: tuple[Asset, ...]
     problems: tuple[Problem, ...]
+    ignored: tuple[tuple[str, str], ...] = ()  # (path under content/, why), for -v
 
 
 PARALLEL_PARSE_THRESHOLD = 200
@@ -207,6 +208,7 @@ def scan_content(config: SiteConfig) -> Scan:
     problems: list[Problem] = []
     assets: list[Asset] = []
     sources: list[Source] = []
+    ignored: list[tuple[str, str]] = []
     for folder in sorted(content.iterdir()):
         if is_noise(folder.name):
             continue
@@ -217,14 +219,15 @@ def scan_content(config: SiteConfig) -> Scan:
         if lang is None:
             problems.append(error(folder, None, _unknown_language(folder.name, config)))
             continue
-        found, loose = _scan(config, lang, folder, problems)
+        found, loose = _scan(config, lang, folder, problems, ignored)
         sources.extend(Source(lang, path, relative, resources)
                        for path, relative, resources in found)
         assets.extend(loose)
     for name in SITE_FOLDERS:  # their links are checked here, so check and build see them
         for _walked in walk(config.root / name, config.root, problems):
             pass
-    return Scan(tuple(sources), tuple(assets), tuple(problems))
+    return Scan(tuple(sources), tuple(assets), tuple(problems),
+                tuple((os.path.relpath(path, config.root), why) for path, why in ignored))
 
 
 def _stamp(path: Path | str) -> tuple[str, int, int]:
@@ -319,7 +322,8 @@ def _unknown_language(code: str, config: SiteConfig) -> str:
             f"or rename the folder (configured: {configured})")
 
 
-def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem]) -> tuple[
+def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem],
+          ignored: list[tuple[str, str]]) -> tuple[
         list[tuple[str, tuple[str, ...], tuple[Path, ...]]], list[Asset]]:
     """One walk of a language folder: each Markdown source (path, parts under the
     folder) with its bundle resources (the files beside an ``index.md``), and the other
@@ -335,16 +339,24 @@ def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem]) 
     root = config.root_path(lang)
     owners: dict[str, str] = {}  # folder → id of the bundle it is inside ("": none)
     for directory, folders, visible in walk(top, config.root, problems):
+        ignored.extend((os.path.join(directory, name), "a folder whose name starts with _")
+                       for name in folders if name.startswith("_"))
         folders[:] = [name for name in folders if not name.startswith("_")]
         within = tuple(os.path.relpath(directory, top).split(os.sep)) if directory != top \
             else ()
         names = [name for name in visible if not name.startswith("_") or name == SECTION_FILE]
+        ignored.extend((os.path.join(directory, name), "a file whose name starts with _")
+                       for name in visible if name not in names)
         others = [name for name in names if not name.endswith(".md")]
         inside = owners.get(directory, "")
         bundle = "index.md" in names and not inside
         owner = "/".join((lang, *within)) if bundle else inside
         owners.update((os.path.join(directory, name), owner) for name in folders)
         resources = tuple(Path(directory, name) for name in others) if bundle else ()
+        if bundle or inside:
+            ignored.extend((os.path.join(directory, name), "Markdown inside a page bundle: "
+                            "a resource of that page, not a page") for name in names
+                           if name.endswith(".md") and (inside or name != "index.md"))
         if bundle:
             sources.append((os.path.join(directory, "index.md"), (*within, "index.md"),
                             resources))

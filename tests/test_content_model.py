@@ -246,3 +246,16 @@ def test_check_accepts_links_to_aliases(make_site: MakeSite,
     assert main(["check", "--site", str(site), "--json"]) == 0
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert not [f for f in findings if f["severity"] == "error"]
+
+
+def test_verbose_names_every_ignored_source_and_why(make_site: MakeSite,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site({
+        "content/en/news/b/index.md": NEWS.format(title="B", date="2026-01-02T10:00:00Z"),
+        "content/en/news/b/more.md": NEWS.format(title="More", date="2026-01-02T10:00:00Z"),
+        "content/en/news/_notes.md": NEWS.format(title="Notes", date="2026-01-02T10:00:00Z"),
+    }, CONFIG)
+    assert main(["build", "--site", str(site), "--no-cards", "-v"]) == 0
+    err = capsys.readouterr().err
+    assert "ignored content/en/news/_notes.md: a file whose name starts with _" in err
+    assert "ignored content/en/news/b/more.md: Markdown inside a page bundle" in err
