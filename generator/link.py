@@ -224,6 +224,11 @@ def _inherit_from(page: Page, source: Page) -> Page:
         changes.update(image_size=source.image_size, image_file=source.image_file)
         if "image_alt" in page.fields_set:
             changes.pop("image_alt", None)
+    if page.source.name == "index.md" and source.resources:  # a translation's bundle uses
+        own = {path.name for path in page.resources}      # its source's photos, no copies
+        shared = tuple(path for path in source.resources if path.name not in own)
+        if shared:
+            changes["resources"] = (*page.resources, *shared)
     if not changes:
         return page
     return replaced(page, **changes, digest=digest(page.digest, source.digest))

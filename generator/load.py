@@ -652,8 +652,8 @@ class _Fields:
         """The image's site path, alt text and file (bundle resource or site static)."""
         image = self.text("image")
         alt = self.text("image_alt")
-        if not image:
-            return "", "", None
+        if not image:  # a translation's own alt text for the image it inherits
+            return "", alt, None
         if image.startswith(("http://", "https://", "//")):
             self._fail("image", "'image' must be a file of the site, not another host "
                                 "(visitors' privacy)")

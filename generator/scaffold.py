@@ -8,17 +8,14 @@ source's front matter is copied with it); ``slug:`` gives it a translated URL.
 from __future__ import annotations
 
 import json
-import re
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from generator.config import CONFIG_FILE, SiteConfig
+from generator.frontmatter import FrontMatterError, parse_front_matter
 from generator.link import link_site
 from generator.load import BAD_SLUG, load_site
-
-FRONT_MATTER_END = re.compile(r"^(---|\.\.\.)\s*$", re.MULTILINE)
 
 
 class ScaffoldError(Exception):
@@ -93,7 +90,7 @@ def _translate(config: SiteConfig, parts: tuple[str, ...], lang: str, source_lan
         wanted = _shown(config, _candidates(config, source_lang, parts)[0])
         raise ScaffoldError(f"nothing to translate: {wanted} does not exist")
     _refuse_second_version(config, source, lang)
-    text = _as_draft(source.read_text(encoding="utf-8"), source, title)
+    text = _as_translation(source, title)
     if source.name != "index.md":
         target = _candidates(config, lang, parts)[0]
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -104,10 +101,7 @@ def _translate(config: SiteConfig, parts: tuple[str, ...], lang: str, source_lan
     bundle.mkdir(parents=True, exist_ok=True)
     with (bundle / "index.md").open("x", encoding="utf-8") as handle:
         handle.write(text)
-    copied = tuple(Path(shutil.copy2(file, bundle / file.name))
-                   for file in sorted(source.parent.iterdir())
-                   if file.is_file() and file.suffix != ".md" and not file.name.startswith("."))
-    return Created(bundle / "index.md", copied)
+    return Created(bundle / "index.md")  # its photos are the source's: nothing copied
 
 
 def _refuse_second_version(config: SiteConfig, source: Path, lang: str) -> None:
@@ -125,28 +119,28 @@ def _refuse_second_version(config: SiteConfig, source: Path, lang: str) -> None:
                             f"(translation_key '{page.translation_key}')")
 
 
-def _as_draft(text: str, source: Path, title: str | None) -> str:
-    """The source's front matter and body, marked as a draft (and retitled)."""
-    text = text.removeprefix("\ufeff")
-    if not text.startswith("---"):
-        raise ScaffoldError(f"{source} has no front matter to copy (it does not start "
-                            "with '---')")
-    end = FRONT_MATTER_END.search(text, text.index("\n") + 1 if "\n" in text else len(text))
-    if end is None:
-        raise ScaffoldError(f"{source}: front matter is not closed with '---'")
-    front, rest = text[:end.start()], text[end.start():]
-    front = _set_key(front, "draft", "true")
+TRANSLATED = ("title", "summary", "image_alt")  # what a translator writes in their language
+
+
+def _as_translation(source: Path, title: str | None) -> str:
+    """A draft translation: the texts to translate and the body, nothing else. Date,
+    tags, image and the rest are inherited from the source when the site is built, so
+    later changes to the source reach the translation too."""
+    try:
+        front = parse_front_matter(source.read_text(encoding="utf-8"))
+    except (FrontMatterError, UnicodeDecodeError) as exc:
+        raise ScaffoldError(f"{source} has no front matter to copy: {exc}") from None
+    values = dict(front.values)
     if title:
-        front = _set_key(front, "title", json.dumps(title, ensure_ascii=False))
-    return front + rest
-
-
-def _set_key(front: str, key: str, value: str) -> str:
-    """Replace a top-level ``key:`` line, or add one at the end of the front matter."""
-    pattern = re.compile(rf"^{key}\s*:.*$", re.MULTILINE)
-    if pattern.search(front):
-        return pattern.sub(lambda _: f"{key}: {value}", front, count=1)
-    return front.rstrip("\n") + f"\n{key}: {value}\n"
+        values["title"] = title
+    lines = ["---", "# Translate these, then the text below; delete 'draft: true' to publish.",
+             "# Date, tags, image and the rest come from the original."]
+    lines += [f"{key}: {json.dumps(str(values[key]), ensure_ascii=False)}"
+              for key in TRANSLATED if isinstance(values.get(key), str) and values[key]]
+    if isinstance(values.get("translation_key"), str):
+        lines.append(f"translation_key: {json.dumps(values['translation_key'])}")
+    lines += ["draft: true", "---", ""]
+    return "\n".join(lines) + front.body.lstrip("\n")
 
 
 def _template(title: str, now: datetime) -> str:

@@ -401,11 +401,18 @@ def test_new_translation_joins_the_source_group(make_site: MakeSite,
                            str(site))
         assert code == 0, err
     text = (site / "content/ar/news/wells.md").read_text()
-    assert "Body of the story." in text and "tags: [water]" in text and "draft: true" in text
-    assert (site / "content/ar/news/photo/p.png").read_bytes() == _png()
+    assert "Body of the story." in text and "draft: true" in text
+    assert "tags:" not in text and "date:" not in text, "inherited from the source, not copied"
+    photo = (site / "content/ar/news/photo/index.md").read_text()
+    assert 'image_alt: "A p"' in photo and "image:" not in photo
+    assert not (site / "content/ar/news/photo/p.png").exists(), "no copy of the photo"
     config = load_config(site, include_drafts=True)
     site_model, problems = link_site(config, load_site(config).pages)
-    assert problems == []
+    assert [p for p in problems if p.severity == "error"] == []
+    arabic = site_model.pages["ar/news/photo"]
+    assert arabic.image_file == site_model.pages["en/news/photo"].image_file
+    assert [path.name for path in arabic.resources] == ["p.png"]
+    assert site_model.pages["ar/news/wells"].tags == ("water",)
     groups = {key: set(ids) for key, ids in site_model.translations.items()}
     assert groups["news/wells"] == {"en/news/wells", "ar/news/wells"}
     assert groups["story-42"] == {"en/news/keyed", "ar/news/keyed"}
