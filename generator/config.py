@@ -34,7 +34,8 @@ SITE_KEYS = {
     "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
     "markdown", "limits", "default_language_at_root", "taxonomies", "params",
 }
-LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu", "folder", "params"}
+LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu", "folder", "params",
+                 "digits"}
 MENU_KEYS = {"name", "page", "url"}
 ORGANISATION_KEYS = {"name", "logo", "donate_url", "social", "email"}
 TAXONOMY_KEYS = {"sections", "tags"}  # and every name in `taxonomies`
@@ -73,17 +74,24 @@ class Language:
     fallback: tuple[str, ...] = ()
     menu: tuple[MenuItem, ...] = ()
     folder: str = ""  # its folder under content/ and its URL segment (default: the code)
+    digits: str = "native"  # dates and numbers in CLDR's default digits, or "latin"
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}),
                                       hash=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Organisation:
-    name: str
+    name: str  # in the default language
     logo: str = ""
     donate_url: str = ""
     email: str = ""
     social: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # per lang
+
+    def name_in(self, lang: str) -> str:
+        """The organisation's name as readers of ``lang`` know it (``[organisation.name]``
+        with one value per language), else its one name."""
+        return self.names.get(lang) or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +362,7 @@ def _languages(table: Any, path: Path, text: str, problems: list[Problem]) -> tu
             fallback=tuple(canonical_code(str(other)) for other in options.get("fallback", ())),
             menu=_menu(options.get("menu", []), code, path, text, problems),
             folder=folder,
+            digits=_digits(options.get("digits", "native"), written, path, text, problems),
             params=MappingProxyType(dict(options.get("params", {})))
             if isinstance(options.get("params", {}), dict) else MappingProxyType({}),
         ))
@@ -365,6 +374,14 @@ def _languages(table: Any, path: Path, text: str, problems: list[Problem]) -> tu
                                   f"share the folder '{language.folder}'"))
         folders[language.folder] = language.code
     return tuple(languages)
+
+
+def _digits(value: Any, code: str, path: Path, text: str, problems: list[Problem]) -> str:
+    if value not in ("native", "latin"):
+        problems.append(error(path, _line_of(text, "digits"), f"languages.{code}.digits must be "
+                                                             '"native" or "latin"'))
+        return "native"
+    return value
 
 
 def canonical_code(code: str) -> str:
@@ -428,8 +445,15 @@ def _organisation(table: Any, data: Mapping[str, Any], path: Path, text: str,
         problems.append(error(path, _line_of(text, "social"), "organisation.social must be a "
                                                              "table: [organisation.social]"))
         social = {}
+    name = table.get("name", data.get("title", "newshub"))
+    names: dict[str, str] = {}
+    if isinstance(name, dict):  # [organisation.name] en = "…", ar = "…"
+        names = {canonical_code(str(code)): str(value) for code, value in name.items()}
+        default = canonical_code(str(data.get("default_language") or ""))
+        name = names.get(default) or next(iter(names.values()), "newshub")
     return Organisation(
-        name=table.get("name", data.get("title", "newshub")),
+        name=name,
+        names=MappingProxyType(names),
         logo=table.get("logo", ""),
         donate_url=table.get("donate_url", ""),
         email=table.get("email", ""),

@@ -83,6 +83,38 @@ def translations_for(layers: Sequence[Path], code: str) -> NullTranslations:
     return Translations(fp=buffer, domain=DOMAIN)
 
 
+ISOLATE, POP_ISOLATE = "\u2068", "\u2069"  # first-strong isolate: <bdi> in plain text
+
+
+class IsolatedFallback:
+    """Translations for a right-to-left language whose missing strings, shown in English,
+    are isolated (U+2068 … U+2069, what ``<bdi>`` does, and valid in attributes too), so
+    "3 articles" does not read "articles 3" on an Arabic page."""
+
+    def __init__(self, translations: NullTranslations) -> None:
+        self.translations = translations
+
+    def gettext(self, message: str) -> str:
+        found = self.translations.gettext(message)
+        return _isolated(found) if found == message else found
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        found = self.translations.ngettext(singular, plural, n)
+        return _isolated(found) if found in (singular, plural) else found
+
+    def pgettext(self, context: str, message: str) -> str:
+        found = self.translations.pgettext(context, message)
+        return _isolated(found) if found == message else found
+
+    def npgettext(self, context: str, singular: str, plural: str, n: int) -> str:
+        found = self.translations.npgettext(context, singular, plural, n)
+        return _isolated(found) if found in (singular, plural) else found
+
+
+def _isolated(text: str) -> str:
+    return f"{ISOLATE}{text}{POP_ISOLATE}" if text.strip() else text
+
+
 def missing_translations(config: SiteConfig) -> list[Problem]:
     """One warning for each language whose catalogs leave theme strings untranslated (the
     site's own catalog is the file to fix); ``missing_strings`` lists the strings."""
@@ -307,22 +339,47 @@ def compile_catalogs(config: SiteConfig) -> list[Path]:
     return written
 
 
-def localised_date(value: datetime | None, code: str, style: str = "long") -> str:
-    """A date as readers of ``code`` write it (CLDR), in the date's own time zone."""
-    return _formatted_date(value.date(), code, style) if value is not None else ""
+# The first of the ten digits of CLDR's decimal numbering systems (each runs 0–9 in order).
+DIGIT_ZEROS = {"arab": 0x660, "arabext": 0x6F0, "beng": 0x9E6, "deva": 0x966,
+               "gujr": 0xAE6, "guru": 0xA66, "khmr": 0x17E0, "knda": 0xCE6, "laoo": 0xED0,
+               "mlym": 0xD66, "mymr": 0x1040, "orya": 0xB66, "taml": 0xBE6, "telu": 0xC66,
+               "thai": 0xE50, "tibt": 0xF20}
+
+
+@cache
+def digits_of(code: str, digits: str = "native") -> dict[int, str]:
+    """A ``str.translate`` table from Latin digits to the language's own, where CLDR's
+    default numbering system says so (Persian ۱۲۳ for fa); empty with ``digits =
+    "latin"`` (site.toml, per language) or where the default is Latin."""
+    if digits == "latin":
+        return {}
+    system = getattr(locale_of(code), "default_numbering_system", "latn")
+    zero = DIGIT_ZEROS.get(system)
+    return {ord("0") + n: chr(zero + n) for n in range(10)} if zero else {}
+
+
+def localised_date(value: datetime | None, code: str, style: str = "long",
+                   digits: str = "native") -> str:
+    """A date as readers of ``code`` write it (CLDR, in their digits), in the date's own
+    time zone."""
+    return _formatted_date(value.date(), code, style, digits) if value is not None else ""
 
 
 @lru_cache(maxsize=8192)
-def _formatted_date(day: date, code: str, style: str) -> str:
+def _formatted_date(day: date, code: str, style: str, digits: str = "native") -> str:
     """Babel's formatting, once per day shown (lists show the same days again and again)."""
-    return format_date(day, format=style, locale=locale_of(code))
+    return format_date(day, format=style, locale=locale_of(code)).translate(
+        digits_of(code, digits))
 
 
-def localised_datetime(value: datetime | None, code: str, style: str = "long") -> str:
+def localised_datetime(value: datetime | None, code: str, style: str = "long",
+                       digits: str = "native") -> str:
     if value is None:
         return ""
-    return format_datetime(value, format=style, tzinfo=value.tzinfo, locale=locale_of(code))
+    return format_datetime(value, format=style, tzinfo=value.tzinfo,
+                           locale=locale_of(code)).translate(digits_of(code, digits))
 
 
-def localised_number(value: float, code: str) -> str:
-    return format_decimal(value, locale=locale_of(code))
+def localised_number(value: float, code: str, digits: str = "native") -> str:
+    return format_decimal(value, locale=locale_of(code), numbering_system="default").translate(
+        digits_of(code, digits))

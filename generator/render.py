@@ -36,7 +36,7 @@ from generator.theme import locale_layers, theme_folders
 
 R = TypeVar("R")
 SIGNATURE_BYTES = 32
-COMPILED_VERSION = 4  # bump when what templates compile to changes (4: signed files)
+COMPILED_VERSION = 5  # bump when what templates compile to changes (5: isolated fallbacks)
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -88,6 +88,8 @@ class Renderer:
 
     def _make_environment(self, code: str) -> jinja2.Environment:
         translations = i18n.translations_for(locale_layers(self.config), code)
+        if self.config.language(code).direction == "rtl":
+            translations = i18n.IsolatedFallback(translations)
         env = _Environment(
             loader=jinja2.FileSystemLoader(self.templates),
             autoescape=True,
@@ -101,10 +103,12 @@ class Renderer:
         )
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         env.globals["gettext"] = env.globals["_"] = _memoised_gettext(translations.gettext)
-        env.filters["date"] = lambda value, style="long": i18n.localised_date(value, code, style)
+        digits = self.config.language(code).digits
+        env.filters["date"] = lambda value, style="long": i18n.localised_date(
+            value, code, style, digits)
         env.filters["datetime"] = lambda value, style="long": i18n.localised_datetime(
-            value, code, style)
-        env.filters["number"] = lambda value: i18n.localised_number(value, code)
+            value, code, style, digits)
+        env.filters["number"] = lambda value: i18n.localised_number(value, code, digits)
         env.filters["inline_script"] = csp.inline_script  # allowed by its hash (csp.py)
         env.globals["script_hashes"] = csp.script_hashes
         env.filters.update(self.filters)

@@ -242,7 +242,7 @@ def site_view(site: Site, language: Language) -> SiteView:
     return SiteView(
         title=language.title or config.title,
         description=language.description or config.description,
-        organisation=org.name,
+        organisation=org.name_in(language.code),
         logo_url=url(config, "/" + org.logo.lstrip("/")) if org.logo else "",
         logo_type=_media_type(org.logo) if org.logo else "image/svg+xml",
         donate_url=org.donate_url,

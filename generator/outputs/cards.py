@@ -157,7 +157,8 @@ def article_card(site: Site, page: Page) -> Card:
     config = site.config
     return _card(config, page.lang, card_path(config, page, page.lang), page.title,
                  kicker=section_name(config, page.section, page.lang),
-                 meta=localised_date(page.date, page.lang),
+                 meta=localised_date(page.date, page.lang,
+                                     digits=config.language(page.lang).digits),
                  background=imaging.image_source(config, page), logo=_card_logo(site),
                  fonts=_card_fonts(site))
 
@@ -203,7 +204,7 @@ def _card(config: SiteConfig, lang: str, site_path: str, title: str, *, kicker: 
           fonts: tuple[Path, ...]) -> Card:
     return Card(
         path=site_path.lstrip("/"), lang=lang, direction=config.language(lang).direction,
-        title=title, kicker=kicker, meta=meta, organisation=config.organisation.name,
+        title=title, kicker=kicker, meta=meta, organisation=config.organisation.name_in(lang),
         host=urlsplit(config.base_url).netloc, brand_color=config.brand_color,
         fonts=fonts, shaped=typeset.raqm_available(),
         background=background if background and imaging.is_raster(background) else None,

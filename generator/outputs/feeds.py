@@ -161,7 +161,7 @@ def atom(site: Site, feed: Feed) -> bytes:
     newest = _newest(feed)
     _text(root, "updated", (newest or EPOCH).isoformat())
     author = ET.SubElement(root, "author")
-    _text(author, "name", config.organisation.name)
+    _text(author, "name", config.organisation.name_in(feed.lang))
     _text(author, "uri", config.base_url)
     _text(root, "generator", "newshub")
     for page in feed.pages:
@@ -227,7 +227,7 @@ def json_feed(site: Site, feed: Feed) -> bytes:
         "home_page_url": absolute(config, feed.site_path),
         "feed_url": absolute(config, feed.folder + "feed.json"),
         "language": feed.lang,
-        "authors": [{"name": config.organisation.name, "url": config.base_url}],
+        "authors": [{"name": config.organisation.name_in(feed.lang), "url": config.base_url}],
         "items": [_json_item(site, page) for page in feed.pages],
     }
     description = config.language(feed.lang).description or config.description
