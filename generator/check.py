@@ -330,10 +330,11 @@ class _Checker:
         return None, None
 
     def _alt(self, file: str, image: Image, page: Page | None) -> Finding | None:
+        shown = _source_image(image.src, page)
         if image.alt is None:
-            message = f"image {image.src} has no alt attribute"
+            message = f"image {shown} has no alt attribute"
         elif not image.alt.strip() and not image.decorative:
-            message = (f"image {image.src} has empty alt text but is not decorative (write "
+            message = (f"image {shown} has empty alt text but is not decorative (write "
                        "what it shows; alt=\"\" is only for images inside a link with text "
                        "or with role=\"presentation\")")
         else:
@@ -481,6 +482,17 @@ def _json_error(path: Path) -> tuple[str, int | None] | None:
 def _whole(url: str) -> str:
     """A pattern for ``url`` written whole, not as the start of a longer URL."""
     return rf"(?<![\w/.~%-]){re.escape(url)}(?![\w/.~%?#&=+-])" if url else ""
+
+
+def _source_image(src: str, page: Page | None) -> str:
+    """The file an editor wrote for an image: ``photo.jpg`` for the rendition
+    ``/en/news/x/photo-960w-1a2b3c4d.webp`` of a page's bundle photo."""
+    name = src.rsplit("/", 1)[-1]
+    if page is None or not RENDITION.search(name):
+        return src
+    stem = RENDITION.sub("", name).rsplit(".", 1)[0]
+    found = next((path.name for path in page.resources if path.stem == stem), None)
+    return found or src
 
 
 def _shortcode_name(text: str) -> str:

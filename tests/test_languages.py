@@ -69,3 +69,18 @@ def test_dates_in_the_locale_digits_unless_latin(site: Path) -> None:
     assert "14" in pashto and "2026" in pashto, 'digits = "latin" opts out'
     arabic = _page(site, "ar/news/a/index.html").xpath("//time")[0].text
     assert "2026" in arabic, "CLDR's default for ar is Latin digits"
+
+
+def test_check_names_the_photo_an_editor_wrote_at_its_body_line(
+        make_site: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    photo = (Path(__file__).parent / "fixtures/scripts/static/images/banner.jpg").read_bytes()
+    site = make_site({"content/en/news/x/photo.jpg": photo,
+                      "content/en/news/x/index.md": '---\ntitle: "X"\ndate: 2026-01-01\n'
+                                                    'image: photo.jpg\nimage_alt: "A photo"\n'
+                                                    '---\n\nIntro.\n\n![](photo.jpg)\n'})
+    assert main(["build", "--site", str(site), "--no-cards", "--quiet"]) == 0
+    capsys.readouterr()
+    main(["check", "--site", str(site)])
+    out = capsys.readouterr()
+    assert "content/en/news/x/index.md:10: warning: image photo.jpg has empty alt text" in \
+        out.out + out.err
