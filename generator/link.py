@@ -48,6 +48,8 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     tags: dict[str, dict[str, list[Page]]] = defaultdict(lambda: defaultdict(list))
     static: dict[str, list[Page]] = defaultdict(list)
     intros: dict[str, dict[str, str]] = defaultdict(dict)  # lang → section → its _index.md
+    terms: dict[str, dict[str, dict[str, list[Page]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list)))  # lang → taxonomy → term → pages
     for page in sorted(by_id.values(), key=lambda p: p.sort_key):  # every list: newest first
         key = "/".join(page.sections)
         for prefix in _prefixes(page.sections):  # every section exists, if only by its folder
@@ -67,6 +69,9 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
                 sections[page.lang][prefix].append(page)
         for tag in page.tags:
             tags[page.lang][tag].append(page)
+        for taxonomy, values in page.terms.items():
+            for term in values:
+                terms[page.lang][taxonomy][term].append(page)
     urgent = {lang: next((p.id for p in pages if p.urgent), "") for lang, pages in articles.items()}
     listed = _listed(config, articles, sections, translations, by_id)
     children = {lang: _children(own, intros.get(lang, {}), by_id)
@@ -98,6 +103,8 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
                                  for lang in config.language_codes}),
         children=MappingProxyType({lang: MappingProxyType(children.get(lang, {}))
                                    for lang in config.language_codes}),
+        terms=MappingProxyType({lang: _freeze_nested(terms[lang], tuple(terms[lang]))
+                                for lang in config.language_codes}),
         menus=MappingProxyType(menus),
         versions=MappingProxyType(versions),
         keys=MappingProxyType({pid: page_key(page) for pid, page in by_id.items()}),

@@ -178,6 +178,9 @@ class Site:
         default_factory=lambda: EMPTY)
     children: Mapping[str, Mapping[str, tuple[str, ...]]] = field(  # lang → section → subs
         default_factory=lambda: EMPTY)
+    # lang → taxonomy (other than tags) → term → ids, newest first
+    terms: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]] = field(
+        default_factory=lambda: EMPTY)
     keys: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # page id → page_key
     # translation_key → (lang, site path) of each version, in the site's language order
     versions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=lambda: EMPTY)

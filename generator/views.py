@@ -180,6 +180,25 @@ def tag_path(config: SiteConfig, lang: str, tag: str) -> str:
     return f"{config.root_path(lang)}tags/{tag_slug(config, tag, lang)}/"
 
 
+def term_path(config: SiteConfig, lang: str, taxonomy: str, term: str) -> str:
+    """A term's list, such as ``/en/categories/field-reports/``."""
+    return f"{config.root_path(lang)}{taxonomy}/{_slug(term_name(config, taxonomy, term, lang))}/"
+
+
+def term_name(config: SiteConfig, taxonomy: str, term: str, lang: str) -> str:
+    names = config.taxonomy_names.get(taxonomy, {}).get(term, {})
+    return names.get(lang) or term
+
+
+def _slug(name: str) -> str:
+    """A URL segment for a name: ASCII for Latin script (``Santé`` → ``sante``), the
+    name itself otherwise (URLs carry it percent-encoded)."""
+    if all(_latin(char) for char in name):
+        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or "-"
+    return re.sub(r"[\s/?#%]+", "-", name.strip()).strip("-") or "-"
+
+
 def tag_slug(config: SiteConfig, tag: str, lang: str) -> str:
     """The tag's URL segment in a language: its name there, transliterated to ASCII when
     the name is in Latin script (``Santé`` → ``sante``), otherwise the key itself."""

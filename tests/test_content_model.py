@@ -259,3 +259,19 @@ def test_verbose_names_every_ignored_source_and_why(make_site: MakeSite,
     err = capsys.readouterr().err
     assert "ignored content/en/news/_notes.md: a file whose name starts with _" in err
     assert "ignored content/en/news/b/more.md: Markdown inside a page bundle" in err
+
+
+def test_declared_taxonomies_get_term_lists(make_site: MakeSite) -> None:
+    story = '---\ntitle: "{title}"\ndate: {date}\ncategories: [Field reports]\n---\nx\n'
+    site = make_site({
+        "content/en/news/a.md": story.format(title="A", date="2026-01-02T10:00:00Z"),
+        "content/en/news/b.md": story.format(title="B", date="2026-01-03T10:00:00Z"),
+        "content/fr/news/a.md": story.format(title="Un", date="2026-01-02T10:00:00Z"),
+    }, 'taxonomies = ["tags", "categories"]\n' + CONFIG +
+       '[taxonomy.categories."Field reports"]\nfr = "Récits du terrain"\n')
+    assert _build(site) == 0
+    english = _html(site, "en/categories/field-reports/index.html")
+    assert english.xpath("//h1")[0].text == "Field reports"
+    assert _links(english, "//ol") == ["B", "A"]
+    french = _html(site, "fr/categories/recits-du-terrain/index.html")
+    assert french.xpath("//h1")[0].text == "Récits du terrain"

@@ -26,6 +26,8 @@ from generator.views import (
     section_title,
     tag_name,
     tag_path,
+    term_name,
+    term_path,
     url,
 )
 
@@ -89,6 +91,11 @@ def _groups(site: Site) -> dict[tuple[str, str], dict[str, Listing]]:
         for tag, ids in site.tags.get(lang, {}).items():
             add(Listing(lang, "tag", tag, tag_name(config, tag, lang), tag_path(config, lang, tag),
                         ids))
+        for taxonomy, terms in site.terms.get(lang, {}).items():
+            for term, ids in terms.items():
+                add(Listing(lang, "term", f"{taxonomy}/{term}",
+                            term_name(config, taxonomy, term, lang),
+                            term_path(config, lang, taxonomy, term), ids))
     return groups
 
 
@@ -124,7 +131,8 @@ def _listing_context(site: Site, assets: Mapping[str, str], listing: Listing, nu
                      total: int, ids: tuple[str, ...], versions: Mapping[str, str]) -> dict:
     config = site.config
     site_path = _page_path(listing.base_path, number)
-    intro = section_intro(site, listing.lang, listing.key) if listing.kind != "tag" else None
+    intro = section_intro(site, listing.lang, listing.key) \
+        if listing.kind in ("home", "section") else None
     description = (intro.description or intro.summary) if intro is not None else ""
     context = base_context(site, assets, listing.lang, title=listing.title,
                            description=description or config.language(listing.lang).description
@@ -142,11 +150,12 @@ def _listing_context(site: Site, assets: Mapping[str, str], listing: Listing, nu
         intro=LazyMarkup(partial(_intro_html, site, intro)) if intro is not None and number == 1
         else NO_MARKUP,
         description=intro.description if intro is not None else "",
-        sections=_subsections(site, listing) if number == 1 and listing.kind != "tag" else (),
+        sections=_subsections(site, listing) if number == 1 and listing.kind in ("home", "section")
+        else (),
         pages=_home_pages(site, listing) if listing.kind == "home" and not listing.ids else (),
         breadcrumbs=breadcrumbs(site, listing.lang, tuple(listing.key.split("/")[:-1]))
         if listing.kind == "section" and "/" in listing.key else (),
-        dated=any(item.date for item in items) or listing.kind == "tag",
+        dated=any(item.date for item in items) or listing.kind in ("tag", "term"),
     )
     return context
 

@@ -52,7 +52,7 @@ def _groups(site: Site) -> Iterator[tuple[Mapping[str, str], str]]:
     for listing in listings_of(site):
         by_key.setdefault((listing.kind, listing.key), {})[listing.lang] = listing.base_path
         intro = section_intro(site, listing.lang, listing.key) \
-            if listing.kind != "tag" else None
+            if listing.kind in ("home", "section") else None
         if intro is not None and intro.noindex:
             by_key[(listing.kind, listing.key)].pop(listing.lang)
         stamp = intro.updated or intro.date if intro is not None else None
