@@ -11,13 +11,13 @@ every file the same modification time.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from generator import history
 from generator.config import SiteConfig
 from generator.errors import Problem
 from generator.link import link_site
@@ -87,43 +87,13 @@ def translation_status(config: SiteConfig, now: datetime | None = None) -> Statu
 
 def git_times(root: Path, now: datetime) -> dict[str, datetime] | None:
     """Last change of each file under ``root/content`` (paths relative to ``root``),
-    or None when the site is not in a git work tree or git knows no history for it."""
-    log = _git(root, "-c", "log.showSignature=false", "log", "--format=%x00%ct", "--name-only",
-               "--no-renames", "--relative", "--", "content/")
-    if not log:
+    uncommitted edits counting as ``now``; None outside git or without history."""
+    times = history.committed_times(root)
+    if times is None:
         return None
-    times: dict[str, datetime] = {}
-    for chunk in log.split("\0")[1:]:
-        stamp, _, names = chunk.partition("\n")
-        when = datetime.fromtimestamp(int(stamp), UTC)
-        for name in filter(None, names.splitlines()):
-            if name not in times or times[name] < when:
-                times[name] = when
-    for name in _uncommitted(root):
+    for name in history.uncommitted(root):
         times[name] = now
     return times
-
-
-def _uncommitted(root: Path) -> list[str]:
-    """Files under content/ with uncommitted changes or untracked, relative to ``root``."""
-    status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all",
-                  "--no-renames", "--", "content/")
-    if not status:
-        return []
-    prefix = (_git(root, "rev-parse", "--show-prefix") or "").strip()  # porcelain: from top
-    entries = status.split("\0")
-    return [entry[3:].removeprefix(prefix) for entry in entries
-            if len(entry) > 3 and "D" not in entry[:2]]
-
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(root), "-c", "core.quotepath=off", *args],
-                              capture_output=True, text=True, encoding="utf-8",
-                              errors="replace", check=False)
-    except OSError:  # git is not installed
-        return None
-    return done.stdout if done.returncode == 0 else None
 
 
 def _story(site: Site, key: str, ids: tuple[str, ...],

@@ -4,6 +4,8 @@ nested pages, Hugo's front matter, aliases, language folders, one report of erro
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -275,3 +277,21 @@ def test_declared_taxonomies_get_term_lists(make_site: MakeSite) -> None:
     assert _links(english, "//ol") == ["B", "A"]
     french = _html(site, "fr/categories/recits-du-terrain/index.html")
     assert french.xpath("//h1")[0].text == "Récits du terrain"
+
+
+def test_undated_pages_take_their_sitemap_date_from_git(make_site: MakeSite) -> None:
+    site = make_site({"content/en/faq/q.md": '---\ntitle: "Q"\n---\nx\n',
+                      "content/en/news/a.md": NEWS.format(title="A", date="2026-01-02T10:00:00Z")},
+                     CONFIG)
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2025-06-01T12:00:00Z",
+           "GIT_COMMITTER_DATE": "2025-06-01T12:00:00Z", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", "-C", str(site), *command], env=env, check=True)
+    assert _build(site) == 0
+    tree = lxml.etree.parse(str(site / "output/sitemap.xml"))
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    lastmod = tree.xpath('//s:url[s:loc="https://example.org/en/faq/q/"]/s:lastmod/text()',
+                         namespaces=ns)
+    assert lastmod == ["2025-06-01T12:00:00+00:00"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from html import escape
 
+from generator import history
 from generator.deps import digest
 from generator.model import Site
 from generator.outputs.listings import listings_of
@@ -39,13 +41,16 @@ def sitemap(site: Site, groups: Iterable[tuple[Mapping[str, str], str]]) -> str:
 
 
 def _groups(site: Site) -> Iterator[tuple[Mapping[str, str], str]]:
-    """Each translation group as lang → site path, with its newest change."""
+    """Each translation group as lang → site path, with its newest change (from front
+    matter, else, for undated pages, from git)."""
+    committed = _committed(site)
     for ids in site.translations.values():
         pages = [page for page in (site.pages[pid] for pid in ids)
                  if page.kind != "section" and page.render and not page.noindex]
         if not pages:
             continue
-        stamps = [p.updated or p.date for p in pages if p.updated or p.date]
+        stamps = [stamp for p in pages
+                  if (stamp := p.updated or p.date or committed.get(p.source.as_posix()))]
         yield {p.lang: p.path for p in pages}, max(stamps).isoformat() if stamps else ""
     by_key: dict[tuple[str, str], dict[str, str]] = {}
     changed: dict[tuple[str, str], str] = {}
@@ -62,6 +67,16 @@ def _groups(site: Site) -> Iterator[tuple[Mapping[str, str], str]]:
     for key, group in by_key.items():
         if group:
             yield group, changed.get(key, "")
+
+
+def _committed(site: Site) -> Mapping[str, datetime]:
+    """When git last saw each undated page's source (one ``git log`` for all of them;
+    nothing when there are none, or outside git)."""
+    undated = sorted({page.source.as_posix() for page in site.pages.values()
+                      if not (page.updated or page.date) and not page.source.is_absolute()})
+    if not undated:
+        return {}
+    return history.committed_times(site.config.root, undated) or {}
 
 
 def _alternates(site: Site, group: Mapping[str, str]) -> str:
