@@ -433,7 +433,8 @@ def site_toml(data: Mapping[str, Any], languages: list[Language], default: Langu
         f"site.toml: {len(languages)} language{'s' if len(languages) != 1 else ''} ("
         + ", ".join(language.code for language in languages) + f"; default {default.code}"
         + (" at the site root" if at_root else " under /" + default.code + "/")
-        + f"), {count} menu entr{'ies' if count != 1 else 'y'}, {len(plain)} params, "
+        + f"), {count} menu entr{'ies' if count != 1 else 'y'}, "
+        f"{len(plain) + len(missing or ())} params, "
         f"{len(permalinks)} permalink pattern{'s' if len(permalinks) != 1 else ''}, "
         f"{len(sections)} section name{'s' if len(sections) != 1 else ''}")
     return "\n".join(lines) + "\n"
