@@ -160,6 +160,9 @@ def test_polylang_site_toml_names_languages_sections_and_tags(polylang) -> None:
                                                                "fr": "Reportages"}
     assert config["taxonomy"]["sections"]["news"]["ar"] == "أخبار"
     assert config["taxonomy"]["tags"]["water"] == {"en": "Water", "fr": "Eau"}
+    assert config["taxonomies"] == ["tags", "categories"]
+    assert config["taxonomy"]["categories"]["news"] == {"en": "News", "ar": "أخبار",
+                                                        "fr": "Actualités"}
 
 
 def test_old_permalinks_become_aliases_and_redirects(polylang) -> None:

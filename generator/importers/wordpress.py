@@ -374,13 +374,16 @@ def _write_site(out: Target, index: _Index, languages: Languages, plan: Plan) ->
              f"title = {toml_string(title)}"]
     if description:
         lines.append(f"description = {toml_string(description)}")
+    if _used_keys(plan, "categories"):
+        lines.append('taxonomies = ["tags", "categories"]  # a list page per category too')
     lines += ["", "[organisation]", f"name = {toml_string(title)}"]
     for code in languages.codes:
         lines += ["", f"[languages.{toml_key(code)}]", f"name = {toml_string(endonym(code))}",
                   f"title = {toml_string(title)}"]
         if description:
             lines.append(f"description = {toml_string(description)}")
-    for table, taxonomy in (("sections", plan.sections), ("tags", plan.tags)):
+    for table, taxonomy in (("sections", plan.sections), ("tags", plan.tags),
+                            ("categories", plan.categories)):
         used = _used_keys(plan, table)
         for key in sorted(used):
             names = {lang: name for lang, name in taxonomy.names.get(key, {}).items()
@@ -389,16 +392,6 @@ def _write_site(out: Target, index: _Index, languages: Languages, plan: Plan) ->
                 continue
             lines += ["", f"[taxonomy.{table}.{toml_key(key)}]"]
             lines += [f"{toml_key(lang)} = {toml_string(name)}"
-                      for lang, name in sorted(names.items(), key=lambda kv: _order(kv[0],
-                                                                               languages))]
-    categories = sorted(_used_keys(plan, "categories"))
-    if categories:
-        lines += ["", "# Category names per language (front matter `categories:`), for when "
-                  "site.toml", "# declares that taxonomy:"]
-        for key in categories:
-            names = plan.categories.names.get(key, {})
-            lines.append(f"# [taxonomy.categories.{toml_key(key)}]")
-            lines += [f"# {toml_key(lang)} = {toml_string(name)}"
                       for lang, name in sorted(names.items(), key=lambda kv: _order(kv[0],
                                                                                languages))]
     out.write(("site.toml",), ("\n".join(lines) + "\n").encode("utf-8"))
