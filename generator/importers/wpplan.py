@@ -311,7 +311,26 @@ def _taxonomy(domains: tuple[str, ...], taxonomy: str, terms: list[Term], items:
         if nicename in declared and not used.get(nicename):
             for lang in term_languages:
                 names.setdefault(key, {}).setdefault(lang, plain_text(declared[nicename].name))
+    _distinct_names(names, key_of, declared)
     return Taxonomy(key_of, names)
+
+
+def _distinct_names(names: dict[str, dict[str, str]], key_of: Mapping[str, str],
+                    declared: Mapping[str, Term]) -> None:
+    """Two terms of one language with the same name (WordPress allows it under different
+    parents) would get the same list page: the later one is named after its parent
+    ("Foo A (Foo Parent)"), else its key."""
+    lead = {key: nicename for nicename, key in sorted(key_of.items(), reverse=True)}
+    by_name: dict[tuple[str, str], list[str]] = {}
+    for key in sorted(names):
+        for lang, name in names[key].items():
+            by_name.setdefault((lang, name.casefold()), []).append(key)
+    for (lang, _), keys in by_name.items():
+        for key in keys[1:]:
+            term = declared.get(lead.get(key, ""))
+            parent = declared.get(term.parent) if term is not None and term.parent else None
+            suffix = plain_text(parent.name) if parent is not None else key
+            names[key][lang] = f"{names[key][lang]} ({suffix})"
 
 
 def _translation_keys(entries: dict[int, Entry], languages: Languages) -> None:
