@@ -1,4 +1,4 @@
-"""Command line: ``newshub build``, ``newshub serve``, ``newshub i18n extract|update|compile``.
+"""Command line: ``newshub init``, ``newshub build``, ``newshub serve``, ``newshub i18n``.
 
 The editorial workflow: ``newshub translations``, ``newshub new``, ``newshub check``.
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from generator import __version__, i18n
 from generator.build import build
-from generator.config import load_config
+from generator.config import DEFAULT_BASE_URL, load_config
 from generator.errors import SiteError
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -50,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if not getattr(args, "needs_site", True):
+        return args.handler(args, None)
     site = Path(args.site).resolve()
     if not site.is_dir():
         parser.error(f"--site {args.site}: no such folder")
@@ -67,9 +69,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newshub", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="newshub", description="Build multilingual, mobile-first news sites from Markdown.",
+        epilog="Start a site: newshub init mysite --languages en,fr,ar; then cd mysite and "
+               "run newshub build (or newshub serve to preview while you write).")
     parser.add_argument("--version", action="version", version=f"newshub {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init_cmd = commands.add_parser("init", help="start a new site in a new folder")
+    init_cmd.add_argument("folder", help="the new site's folder (created; must be empty)")
+    init_cmd.add_argument("--languages", default="en", metavar="en,fr,ar",
+                          help="language codes, the default language first (default: en)")
+    init_cmd.add_argument("--title", default="Our News", help="the site's and organisation's "
+                                                              "name (default: Our News)")
+    init_cmd.add_argument("--base-url", default=DEFAULT_BASE_URL,
+                          help="the address the site will be served from")
+    init_cmd.add_argument("--force", action="store_true",
+                          help="write into a folder that is not empty")
+    init_cmd.set_defaults(handler=_init, needs_site=False)
 
     build_cmd = commands.add_parser("build", help="build the site into the output folder")
     _site_option(build_cmd)
@@ -196,6 +213,29 @@ def _build(args: argparse.Namespace, site: Path) -> int:
         report = check.check_output(result.site, output, result.warnings)
         print(check.to_text(report, strict=True), file=sys.stderr)
         return EXIT_ERRORS if report.failed(strict=True) else EXIT_OK
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace, _site: None) -> int:
+    from generator.starter import InitError, NewSite, create_site, parse_languages
+
+    folder = Path(args.folder).resolve()
+    try:
+        languages = parse_languages(args.languages)
+        written = create_site(NewSite(folder, languages, args.title, args.base_url),
+                              force=args.force)
+    except InitError as exc:
+        print(f"newshub init: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    shown = Path(args.folder)
+    print(f"created a site in {shown} ({len(written)} files; languages: "
+          f"{', '.join(languages)})")
+    print("next:")
+    print(f"  cd {shown}")
+    print("  newshub serve          # preview at http://127.0.0.1:8000/ while you write")
+    print("  newshub build          # the site in output/")
+    print("  git init && git add . && git commit -m 'New site'   # then push to GitHub: "
+          "EDITORS.md says how it publishes itself")
     return EXIT_OK
 
 

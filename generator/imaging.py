@@ -384,7 +384,6 @@ def rewrite_images(body: str, page: Page, url: Callable[[str], str]) -> str:
     return TAG_OR_COMMENT.sub(replace, body) if "<img" in body else body
 
 
-
 def image_source(config: SiteConfig, page: Page) -> Path | None:
     """The file behind a page's front-matter image (its bundle's, ``static/``, or the
     one a translation inherits from its source)."""

@@ -17,6 +17,7 @@ from generator.deps import digest, file_stamp
 from generator.files import PUBLISHED_DOTFOLDERS, walk
 from generator.model import Site
 from generator.render import Job
+from generator.theme import theme_files
 
 FINGERPRINTED = {".css", ".js"}
 ASSET_PREFIX = "/assets/"
@@ -25,14 +26,13 @@ ASSET_PREFIX = "/assets/"
 def theme_assets(config: SiteConfig) -> Mapping[str, str]:
     """Theme static file name → URL; CSS and JS names carry a content hash so
     browsers may cache them for a year without ever serving a stale copy."""
-    root = config.theme_dir / "static"
-    return {name: config.path_prefix + site_path for name, site_path, _ in _theme_files(root)}
+    return {name: config.path_prefix + site_path for name, site_path, _ in _theme_files(config)}
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     config = site.config
     publish = partial(_publish, imaging.cache_dir(config, "images"))
-    for _name, site_path, source in _theme_files(config.theme_dir / "static"):
+    for _name, site_path, source in _theme_files(config):
         yield publish(site_path.lstrip("/"), source)
     site_static = config.root / "static"
     for source in _files(site_static, config.root):
@@ -57,9 +57,10 @@ def copy(path: str, source: Path) -> Job:
     return Job(path, "static", source=source, key=digest("copy", file_stamp(source)))
 
 
-def _theme_files(root: Path) -> Iterator[tuple[str, str, Path]]:
-    for source in _files(root, None):
-        name = source.relative_to(root).as_posix()
+def _theme_files(config: SiteConfig) -> Iterator[tuple[str, str, Path]]:
+    """The theme's static files (each from the first layer that has it), with the site
+    path each is published at."""
+    for name, source in theme_files(config, "static").items():
         target = name
         if source.suffix in FINGERPRINTED:
             content = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
