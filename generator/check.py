@@ -427,7 +427,10 @@ class _Checker:
 
     def _hreflang(self) -> Iterator[Finding]:
         """Every alternate must list this page back under the language it declares."""
-        by_url = {self.scan(f).canonical: f for f in self.pages if self.scan(f).canonical}
+        # A page is found by its canonical address where it stands there (a redirect
+        # from an old address names its target as canonical: it is not that page).
+        by_url = {self.scan(f).canonical: f for f in self.pages
+                  if self.scan(f).canonical == self._url_of(f)}
         for file in self.pages:
             scan = self.scan(file)
             alternates = [(lang, href) for lang, href in scan.alternates if lang != "x-default"]

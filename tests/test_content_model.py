@@ -295,3 +295,13 @@ def test_undated_pages_take_their_sitemap_date_from_git(make_site: MakeSite) -> 
     lastmod = tree.xpath('//s:url[s:loc="https://example.org/en/faq/q/"]/s:lastmod/text()',
                          namespaces=ns)
     assert lastmod == ["2025-06-01T12:00:00+00:00"]
+
+
+def test_a_redirect_page_does_not_stand_for_its_target_in_check(
+        make_site: MakeSite, capsys: pytest.CaptureFixture[str]) -> None:
+    story = '---\ntitle: "{title}"\ndate: 2026-01-02T10:00:00Z\ntranslation_key: k\n{extra}---\nx\n'
+    site = make_site({"content/en/news/a.md": story.format(title="A", extra="aliases: [/old/]\n"),
+                      "content/fr/news/a.md": story.format(title="Un", extra="")}, CONFIG)
+    assert _build(site) == 0
+    capsys.readouterr()
+    assert main(["check", "--site", str(site), "--strict"]) == 0, capsys.readouterr()

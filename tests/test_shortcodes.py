@@ -176,3 +176,20 @@ def test_check_flags_shortcode_text_outside_code(make_site: Callable[..., Path],
     assert "content/en/news/codes.md:9: error: shortcode left as text on the page: " \
         "'{{< youtube x >}}" in err
     assert "figure" not in err.split("shortcode left as text", 1)[1].split("\n", 1)[0]
+
+
+def test_audio_and_video_play_files_of_the_site(make_site: Callable[..., Path]) -> None:
+    site = make_site({
+        "content/en/news/clip/index.md": '---\ntitle: "Clip"\ndate: 2026-01-01T10:00:00Z\n'
+                                         '---\n{{< audio src="talk.mp3" caption="A talk" >}}\n\n'
+                                         '{{< video src="clip.mp4" >}}\n',
+        "content/en/news/clip/talk.mp3": b"ID3",
+        "content/en/news/clip/clip.mp4": b"\x00\x00\x00\x18ftyp",
+    })
+    assert _build(site) == 0
+    body = _body(site, "en/news/clip/index.html")
+    assert body.xpath("//audio/@src") == ["talk.mp3"] and body.xpath("//audio/@preload") == \
+        ["none"]
+    assert body.xpath("//video/@src") == ["clip.mp4"]
+    assert body.xpath('//figcaption')[0].text == "A talk"
+    assert (site / "output/en/news/clip/talk.mp3").is_file()
