@@ -144,6 +144,7 @@ class _Parser(HTMLParser):
         self.script: tuple[int, str | None, list[str]] | None = None  # inside <script>
         self.active: list[Active] = []
         self.shortcodes: list[tuple[int, str]] = []
+        self.data_block = False
         self.code = 0  # inside <code> or <pre>: shortcodes shown on purpose
 
     def result(self) -> Scan:
@@ -171,6 +172,7 @@ class _Parser(HTMLParser):
             self.style = []
         elif tag == "script":
             self.script = (line, values.get("src"), [])
+            self.data_block = _data_block(values.get("type", ""))
         elif tag == "meta" and values.get("http-equiv", "").lower() == \
                 "content-security-policy" and self.policy is None:
             self.policy = values.get("content", "")
@@ -201,7 +203,8 @@ class _Parser(HTMLParser):
             self.code -= 1
         elif tag == "script" and self.script is not None:
             line, src, text = self.script
-            self.scripts.append(Script(line, "".join(text), src))
+            if not self.data_block:  # JSON-LD and other data blocks never run
+                self.scripts.append(Script(line, "".join(text), src))
             self.script = None
         elif tag == "style" and self.style is not None:
             line = self.getpos()[0]
@@ -267,3 +270,14 @@ class _Parser(HTMLParser):
                 named.text.append(alt)  # an image with alt text names its link
             elif alt is not None:
                 named.images.append(image)
+
+
+JAVASCRIPT_TYPES = frozenset({"", "module", "text/javascript", "application/javascript",
+                              "application/ecmascript", "text/ecmascript", "text/jscript",
+                              "application/x-javascript", "text/x-javascript"})
+
+
+def _data_block(kind: str) -> bool:
+    """Whether a ``<script type>`` is data a browser does not run (HTML's rule: any type
+    that is not a JavaScript MIME type or ``module``)."""
+    return kind.split(";", 1)[0].strip().lower() not in JAVASCRIPT_TYPES

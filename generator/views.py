@@ -410,7 +410,7 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
     language = config.language(lang)
     found = alternates(site, versions, lang)
     default = next((a for a in found if a.code == config.default_language), found[0])
-    return {
+    context = {
         "site": derived(site, ("site", lang), partial(site_view, site, language)),
         "lang": language,
         "page_title": title,
@@ -430,6 +430,10 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
         "share": share_view(site, lang, title=title, description=description,
                             site_path=site_path, versions=versions, page=page),
     }
+    share = context["share"]
+    if share.kind == "article" or site_path == home_path(config, lang):
+        context["structured"] = structured_data(site, lang, share)
+    return context
 
 
 FEED_FORMATS = (
@@ -531,6 +535,32 @@ def share_view(site: Site, lang: str, *, title: str, description: str, site_path
         links=share_links(title, link) if article else (),
         email=_email_link(title, link) if article else "",
     )
+
+
+def structured_data(site: Site, lang: str, share: Share) -> dict[str, Any]:
+    """schema.org data for search engines and news aggregators: a NewsArticle on
+    articles, the Organization on homes (the template writes it as escaped JSON)."""
+    config = site.config
+    org = config.organisation
+    organisation: dict[str, Any] = {"@type": "Organization", "name": org.name_in(lang),
+                                    "url": absolute(config, home_path(config, lang))}
+    if org.logo:
+        organisation["logo"] = absolute(config, "/" + org.logo.lstrip("/"))
+    if share.kind != "article":
+        if org.social:
+            organisation["sameAs"] = list(org.social.values())
+        return {"@context": "https://schema.org", **organisation}
+    article: dict[str, Any] = {
+        "@context": "https://schema.org", "@type": "NewsArticle", "headline": share.title,
+        "inLanguage": lang, "mainEntityOfPage": share.url, "url": share.url,
+        "datePublished": share.published, "dateModified": share.modified or share.published,
+        "publisher": organisation,
+    }
+    if share.description:
+        article["description"] = share.description
+    if share.image:
+        article["image"] = [share.image]
+    return article
 
 
 def _share_image(config: SiteConfig, page: Page | None, lang: str,
