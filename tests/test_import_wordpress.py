@@ -24,11 +24,6 @@ from generator.importers.wxr import NotAnExport, read
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "wordpress"
-# Aliases, section _index.md files and undated pages come with the content model of issue
-# #16; until the build has them, the tests that build an import are skipped.
-CONTENT_MODEL = (REPO / "generator" / "outputs" / "aliases.py").is_file()
-needs_content_model = pytest.mark.skipif(not CONTENT_MODEL, reason="the build does not yet "
-                                         "read aliases and _index.md (issue #16)")
 THEME_UNIT_TEST = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / \
     "real" / "wordpress-theme-unit-test" / "themeunittestdata.wordpress.xml"
 
@@ -193,7 +188,6 @@ def test_report_counts_and_lists_what_was_left(polylang_report: str) -> None:
     assert "drafts (draft: true): 2" in report and "scheduled (future date): 15" in report
 
 
-@needs_content_model
 def test_polylang_site_builds_with_linked_translations(polylang) -> None:
     site, _ = polylang
     assert build(site) == 0
@@ -206,7 +200,6 @@ def test_polylang_site_builds_with_linked_translations(polylang) -> None:
     assert page.xpath("//img[contains(@src, 'pump')]")
 
 
-@needs_content_model
 def test_old_permalinks_resolve_in_the_built_site(polylang) -> None:
     site, _ = polylang
     output = site / "output"
@@ -252,8 +245,6 @@ def test_wpml_posts_are_linked_by_translation_group_and_duplicate(
     assert list(config["languages"]) == ["en", "ar", "fr"]
     assert config["taxonomy"]["sections"]["news"] == {"en": "News", "ar": "أخبار",
                                                       "fr": "Actualités"}
-    if not CONTENT_MODEL or not (REPO / "themes/default/shortcodes/video.html").is_file():
-        pytest.skip("the theme has no {{< video >}} shortcode yet (content model, issue #16)")
     assert build(site) == 0
 
 
@@ -406,8 +397,6 @@ def test_the_theme_unit_test_export_imports_and_builds(
     assert "draft" in front(site / "content/en/classic/template-password-protected.md")[0]
     _, video = front(site / "content/en/classic/post-format-video-youtube.md")
     assert "{{< youtube SQEQr7c0-dw >}}" in video
-    if not CONTENT_MODEL:
-        pytest.skip("building it needs the content model of issue #16 (nested pages)")
     assert build(site) == 0
     assert (site / "output/en/classic/markup-image-alignment/index.html").is_file()
 
