@@ -65,7 +65,8 @@ def test_nothing_is_loaded_from_another_host(example: Built, browser) -> None:
 
 
 @pytest.mark.parametrize(("languages", "expected"), [
-    (["fr-CA", "en"], "/fr/"), (["ar-EG"], "/ar/"), (["de-DE"], "/"), (["zh-CN"], "/zh/")])
+    (["fr-CA", "en"], "/fr/"), (["ar-EG"], "/ar/"), (["de-DE"], "/"), (["zh-CN"], "/zh/"),
+    (["uk-UA", "ru"], "/uk/"), (["am-ET"], "/am/"), (["bn-BD", "en"], "/bn/")])
 def test_root_chooser_follows_the_browser_languages(example: Built, browser, languages,
                                                     expected) -> None:
     context = browser.new_context(locale=languages[0],
