@@ -290,7 +290,7 @@ def source_body(config: SiteConfig, page: Page) -> str:
                                MappingProxyType(dict(front.values)))
     try:
         return _body_html(config, front.body, info)[0]
-    except shortcodes.ShortcodeError:
+    except (shortcodes.ShortcodeError, sanitize.TooDeep):
         return ""
 
 
@@ -438,6 +438,9 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
         problems.append(error(shown, front.body_line + exc.line - 1, exc.message))
         used = exc.expanded.template_files(config) if exc.expanded else ()
         return None, (*extra_inputs, *map(_stamp, used))
+    except sanitize.TooDeep as exc:
+        problems.append(error(shown, front.body_line + exc.line - 1, exc.message))
+        return None, extra_inputs
     extra_inputs = (*extra_inputs, *map(_stamp, expanded.template_files(config)))
     refs = shortcodes.refs_in(body_html) if expanded.refs else ()
     problems.extend(warning(shown, front.body_line + r.line - 1 if r.line else None, r.message)

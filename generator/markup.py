@@ -333,8 +333,17 @@ def _converters(raw_html: bool = True) -> tuple[markdown.Markdown, markdown.Mark
 
 def to_html(text: str, *, raw_html: bool = True) -> str:
     """Markdown to HTML with reused converters (much cheaper than one per page);
-    without ``raw_html``, HTML in the text is shown as text."""
+    without ``raw_html``, HTML in the text is shown as text.
+
+    A conversion that stops half way (a text nested too deep for Python-Markdown's
+    recursive block parser, an interrupt) leaves the parser's state stack behind, and
+    ``reset`` does not clear it: every later text would lose its paragraphs. The
+    converters are made again instead."""
     plain, with_contents = _converters(raw_html)
     md = with_contents if "[TOC]" in text else plain
     md.reset()
-    return md.convert(text)
+    try:
+        return md.convert(text)
+    except BaseException:
+        _converters.cache_clear()
+        raise

@@ -97,13 +97,80 @@ class Removal:
     message: str
 
 
+class TooDeep(ValueError):
+    """Markdown nested deeper than newshub reads; ``line`` is in the text."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+NESTING_LIMIT = 100  # quotes, list levels (or two columns of a list's indentation), [s
+NESTING_CHECKED_FROM = 64 * 1024  # characters; a smaller text fails fast if it nests deeper
+LEADING = re.compile(r"[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+[ \t>]*)*")
+FENCE = re.compile(r"[ \t>]*(?:```|~~~)")
+BRACKET = re.compile(r"(?<!\\)[\[\]]")
+
+
 def body_html(text: str, policy: str) -> tuple[str, tuple[Removal, ...]]:
-    """A Markdown body as HTML under the raw HTML ``policy``, with what was removed."""
-    converted = markup.to_html(text, raw_html=policy != "escape")
+    """A Markdown body as HTML under the raw HTML ``policy``, with what was removed;
+    ``TooDeep`` for a body nested too deep to read."""
+    if len(text) >= NESTING_CHECKED_FROM or text.count("[") >= NESTING_LIMIT:
+        check_nesting(text)
+    try:
+        converted = markup.to_html(text, raw_html=policy != "escape")
+    except RecursionError:
+        line, message, _over = _nesting(text)
+        raise TooDeep(line, message) from None
     if policy == "allow" or not _worth_cleaning(text, converted):
         return converted, ()
     cleaned = _clean(converted)
     return cleaned, _removals(converted, text)
+
+
+def check_nesting(text: str) -> None:
+    """Refuse Markdown nested deeper than ``NESTING_LIMIT``. Python-Markdown reads lists
+    and quotes recursively, so their depth costs stack (near 250 levels it fails) and
+    time with the size of the text; each open ``[`` of a link is a scan to its end. The
+    scan costs a pass over the lines, so it runs only on texts large enough for the
+    cost of depth to matter (a smaller one fails fast: ``body_html``) or with many
+    ``[``. Real articles nest a few levels."""
+    line, message, over = _nesting(text)
+    if over:
+        raise TooDeep(line, message)
+
+
+def _nesting(text: str) -> tuple[int, str, bool]:
+    """The first line nesting more than the limit, what it nests, True; else the
+    deepest line (for a text Python-Markdown gave up on), a message, False."""
+    deepest, deepest_line = 0, 1
+    fenced = False
+    brackets = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        if FENCE.match(line):
+            fenced = not fenced
+        if fenced:
+            continue
+        lead = LEADING.match(line).group()  # type: ignore[union-attr]
+        depth = 0
+        if lead:
+            markers = len(re.findall(r"(?:[-*+]|\d{1,9}[.)])[ \t]", lead))
+            indent = len(lead.expandtabs(4)) - len(lead.lstrip(" \t").expandtabs(4))
+            depth = lead.count(">") + markers + (indent // 2 if markers else 0)
+        if depth > NESTING_LIMIT:
+            return number, (f"lists or quotes nested {depth} levels deep (more than "
+                            f"{NESTING_LIMIT}): flatten them"), True
+        brackets = 0 if not line.strip() else brackets  # a paragraph ends
+        for mark in BRACKET.findall(line) if "[" in line or brackets else ():
+            brackets = brackets + 1 if mark == "[" else max(0, brackets - 1)
+            if brackets > NESTING_LIMIT:
+                return number, (f"more than {NESTING_LIMIT} '[' open at once: close them, "
+                                "or write \\[ for a bracket that opens no link"), True
+        if depth > deepest:
+            deepest, deepest_line = depth, number
+    return deepest_line, ("Markdown nested too deep to read (lists, quotes, tags or "
+                          "brackets inside one another): flatten it"), False
 
 
 def _worth_cleaning(text: str, converted: str) -> bool:
