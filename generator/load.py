@@ -60,7 +60,8 @@ SECTION_FILE = "_index.md"  # a section's (or the home's) own front matter and i
 SITE_FOLDERS = ("static", "themes", "locales")  # besides content/: published or read
 
 
-LOAD_VERSION = 6  # bump when parsing changes what a source turns into
+LOAD_VERSION = 8  # bump when parsing changes what a source turns into (8: shortcode
+# HTML under the raw HTML policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,11 +298,12 @@ def source_body(config: SiteConfig, page: Page) -> str:
 def _body_html(config: SiteConfig, text: str, info: shortcodes.PageInfo) -> tuple[
         str, tuple[sanitize.Removal, ...], shortcodes.Expanded]:
     """A Markdown body as HTML: shortcodes expanded, raw HTML under the site's policy
-    (the theme's shortcode HTML is put back after it), with what was removed and what
-    the shortcodes did."""
+    (the shortcodes' HTML too: it is put back before the policy applies), with what was
+    removed and what the shortcodes did."""
     expanded = shortcodes.expand(text, config, info)
-    html, removed = sanitize.body_html(expanded.text, config.markdown.html)
-    return (expanded.restore(html) if expanded.stash else html), removed, expanded
+    html, removed = sanitize.body_html(expanded.text, config.markdown.html,
+                                       expanded.restore if expanded.stash else None, text)
+    return html, removed, expanded
 
 
 BODY_FIELD = field_names(Page).index("body_html")

@@ -32,6 +32,7 @@ from functools import partial
 import nh3
 
 from generator import markup
+from generator.shortcodes import REF_SCHEME
 
 POLICIES = ("safe", "allow", "escape")
 KEPT_TAGS = frozenset(nh3.ALLOWED_TAGS | {"picture", "source", "tfoot", "input"})
@@ -58,6 +59,8 @@ KEPT_ATTRIBUTES = {
 FORCED_ATTRIBUTES = {"input": {"type": "checkbox", "disabled": ""}}
 KEPT_VALUES = {"input": {"checked": {"", "checked"}}}
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+# Besides those, a shortcode's ref marker (made the page's address when it renders).
+KEPT_SCHEMES = URL_SCHEMES | {REF_SCHEME.rstrip(":")}
 URL_ATTRIBUTES = frozenset({"href", "src", "cite", "action", "formaction", "poster",
                             "data", "background", "xlink:href"})
 SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data"})
@@ -113,9 +116,13 @@ FENCE = re.compile(r"[ \t>]*(?:```|~~~)")
 BRACKET = re.compile(r"(?<!\\)[\[\]]")
 
 
-def body_html(text: str, policy: str) -> tuple[str, tuple[Removal, ...]]:
+def body_html(text: str, policy: str, restore: Callable[[str], str] | None = None,
+              written: str | None = None) -> tuple[str, tuple[Removal, ...]]:
     """A Markdown body as HTML under the raw HTML ``policy``, with what was removed;
-    ``TooDeep`` for a body nested too deep to read."""
+    ``TooDeep`` for a body nested too deep to read. ``restore`` puts the HTML of the
+    text's shortcodes back first: the theme writes it, but with the editor's arguments
+    and inner text (a caption with a script, a ``javascript:`` link), so the policy
+    covers it too; removals are then looked for in the body as ``written``."""
     if len(text) >= NESTING_CHECKED_FROM or text.count("[") >= NESTING_LIMIT:
         check_nesting(text)
     try:
@@ -123,10 +130,12 @@ def body_html(text: str, policy: str) -> tuple[str, tuple[Removal, ...]]:
     except RecursionError:
         line, message, _over = _nesting(text)
         raise TooDeep(line, message) from None
+    if restore is not None:
+        converted = restore(converted)
     if policy == "allow" or not _worth_cleaning(text, converted):
         return converted, ()
     cleaned = _clean(converted)
-    return cleaned, _removals(converted, text)
+    return cleaned, _removals(converted, written or text)
 
 
 def check_nesting(text: str) -> None:
@@ -198,7 +207,7 @@ def _srcset_filter(element: str, name: str, value: str) -> str | None:
     """Ammonia checks the schemes of ``href`` and ``src`` only: ``srcset`` here."""
     if name == "srcset":
         urls = (html.unescape(part.split()[0]) for part in value.split(",") if part.strip())
-        if any(scheme_of(url) not in ("", *URL_SCHEMES) for url in urls):
+        if any(scheme_of(url) not in ("", *KEPT_SCHEMES) for url in urls):
             return None
     return value
 
@@ -213,7 +222,7 @@ OPTIONS = {
                              for tag, kept in KEPT_VALUES.items()},
     "set_tag_attribute_values": {tag: dict(values) for tag, values in FORCED_ATTRIBUTES.items()},
     "attribute_filter": _srcset_filter,
-    "url_schemes": set(URL_SCHEMES),
+    "url_schemes": set(KEPT_SCHEMES),
     "filter_style_properties": {"text-align"},
     "link_rel": None,  # links as written: Markdown's own carry no rel
     "strip_comments": True,
@@ -305,7 +314,7 @@ def _attribute_removals(tag: str, attributes: dict[str, str]) -> list[tuple[str,
         elif name not in kept and not name.startswith(tuple(GLOBAL_PREFIXES)):
             if tag in KEPT_TAGS:
                 found.append((where, f"attribute {name}= from <{tag}>"))
-        elif name in URL_ATTRIBUTES and scheme_of(value) not in ("", *URL_SCHEMES):
+        elif name in URL_ATTRIBUTES and scheme_of(value) not in ("", *KEPT_SCHEMES):
             scheme = scheme_of(value)
             found.append((scheme_pattern(scheme), f"{scheme}: URL from {name}= of <{tag}>"))
         elif name == "srcset" and _srcset_filter(tag, name, value) is None:

@@ -1,7 +1,8 @@
 """Shortcodes in Markdown, as Hugo writes them, expanded by the theme's Jinja2 templates.
 
-``{{< name args >}}`` inserts its template's HTML where it stands (left out of Markdown
-and of the raw-HTML sanitiser: it comes from the theme, with the arguments escaped);
+``{{< name args >}}`` inserts its template's HTML where it stands (left out of Markdown,
+and put back before the raw HTML policy applies: the theme writes it, but with the
+editor's arguments and inner text);
 ``{{% name args %}}`` inserts its template's output into the Markdown, so what it
 writes (and its inner text) is read as Markdown. Either may be paired,
 ``{{< name >}}…{{< /name >}}``, and nest. ``{{</* name */>}}`` shows the shortcode

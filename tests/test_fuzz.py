@@ -697,3 +697,46 @@ def test_a_text_too_deep_for_markdown_leaves_later_texts_intact() -> None:
     with pytest.raises(RecursionError):
         markup.to_html("- " * 2000 + "x")
     assert markup.to_html(ordinary) == before
+
+
+SHORTCODE_BYPASSES = """\
+---
+title: Shortcodes
+date: 2026-01-05T10:00:00Z
+link: "javascript:alert('param')"
+---
+
+{{< figure src="photo.jpg" caption="<script>alert(1)</script><img src=x onerror=alert(2)>" >}}
+
+{{< figure src="photo.jpg" alt="y" link="javascript:alert('link')" >}}
+
+{{< details summary="More" >}}In <script>alert(3)</script><a href="vbscript:x">v</a>{{< /details >}}
+
+[param link]({{< param "link" >}}) and [a ref]({{< ref "a.md" >}}).
+"""
+
+
+@pytest.mark.parametrize("mode", ["safe", "escape"])
+def test_shortcode_html_follows_the_raw_html_policy(tmp_path: Path, mode: str) -> None:
+    """A ``{{< >}}`` shortcode's HTML was put back after the sanitiser had run: a
+    caption or inner text with a script (markdownify, inner_html), a javascript: link
+    argument or front-matter value reached the page."""
+    lane = tiny_lane(tmp_path, mode)
+    start(lane)
+    bundle = lane.site / "content/en/news/codes"
+    bundle.mkdir()
+    (bundle / "index.md").write_text(SHORTCODE_BYPASSES)
+    (bundle / "photo.jpg").write_bytes(fuzz_inputs.jpeg_bytes(64, 48))
+    run = lane.build()
+    assert run.code == 0, run.err + run.error
+    page = (lane.output / "en/news/codes/index.html").read_bytes()
+    assert page_problems(page) == []
+    body = lxml.html.fromstring(page).xpath('//div[contains(@class, "body")]')[0]
+    assert body.xpath('.//figure/figcaption') and body.xpath('.//details/summary')
+    assert body.xpath('.//a[text()="a ref"]/@href') == ["/hub/en/news/a/"]
+    for line, what in ((7, "<script>"), (9, "javascript: URL"), (11, "<script>"),
+                       (11, "vbscript: URL")):
+        assert f"content/en/news/codes/index.md:{line}: warning: removed {what}" in run.err, \
+            (line, what, run.err)
+    assert judge_output(lane, Mutation(files={"content/en/news/codes/index.md": b""}),
+                        lane.clean, snapshot(lane.output)) == []
