@@ -25,7 +25,7 @@ from generator.link import link_site
 from generator.load import INDEX_REDUCERS, Parsed, Scan, load_site, reusable, source_body
 from generator.lock import build_locks
 from generator.model import Page, Site, well_typed
-from generator.outputs import KINDS, cards
+from generator.outputs import KINDS, aliases, cards
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
@@ -105,6 +105,12 @@ class BuildSession:
         self.output = output
         self.workers = jobs or default_workers()
         self.store = Store(config.root) if use_cache else None
+        if not use_cache and persist:
+            # --force: the stored manifest will not know what this build writes, and a
+            # later build trusting it would leave files no source has any more.
+            stale = Store(config.root)
+            for name in (manifest_name(output), SNAPSHOT_PREFIX + manifest_name(output)):
+                stale.delete(name)
         self.bodies = BodyStore(self.store) if self.store else None
         self.index = JournaledMapping(self.store, PAGES_ENTRY, reducers=INDEX_REDUCERS) \
             if self.store else None
@@ -422,7 +428,9 @@ def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
     for job in jobs:
         other = owners.setdefault(job.path, job)
         if other is not job:
-            problems.append(error(_job_source(site, job), 1,
+            source = _job_source(site, job) or _job_source(site, other)
+            line = 1 if source is not None and source.suffix == ".md" else None
+            problems.append(error(source, line,
                                   f"output {job.path} is produced twice ({other.kind} and "
                                   f"{job.kind}); rename the page, section or tag"))
     raise_if_errors(problems)
@@ -534,10 +542,23 @@ def _empty(folder: Path) -> bool:
 
 
 def _job_source(site: Site, job: Job) -> Path | None:
+    """The file an output comes from, as messages name it: the file it copies, the page
+    it renders or redirects to (an alias), the bundle or content file it publishes."""
+    root = site.config.root
     if job.source is not None:
-        return job.source
-    return next((page.source for page in site.pages.values() if page.output_path == job.path),
-                None)
+        return job.source.relative_to(root) if job.source.is_relative_to(root) else job.source
+    for page in site.pages.values():
+        if page.output_path == job.path or (job.kind == "alias" and
+                                            job.path in aliases.output_paths(page)):
+            return page.source
+        for resource in page.resources:
+            if page.path.lstrip("/") + resource.name == job.path:
+                return resource.relative_to(root) if resource.is_relative_to(root) \
+                    else page.source
+    for asset in site.assets:
+        if asset.path.lstrip("/") == job.path and asset.source.is_relative_to(root):
+            return asset.source.relative_to(root)
+    return None
 
 
 @contextmanager

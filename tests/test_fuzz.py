@@ -740,3 +740,38 @@ def test_shortcode_html_follows_the_raw_html_policy(tmp_path: Path, mode: str) -
             (line, what, run.err)
     assert judge_output(lane, Mutation(files={"content/en/news/codes/index.md": b""}),
                         lane.clean, snapshot(lane.output)) == []
+
+
+@pytest.mark.parametrize("files, named", [
+    ({"content/ar/index.html": b"<p>x</p>"}, "content/ar/index.html: "),  # a file and a list
+    ({"content/en/feed.json": b"{}"}, "content/en/feed.json: "),  # a file and a feed
+    ({"content/en/news/c.md": "---\ntitle: C\ndate: 2026-01-04T10:00:00Z\n"
+                              "aliases: [/en/news/]\n---\n\nC.\n"},
+     "content/en/news/c.md:1: "),  # an alias and a list
+])
+def test_an_output_produced_twice_names_a_file(tmp_path: Path, files: dict[str, str | bytes],
+                                               named: str) -> None:
+    """A file in content/ or an alias colliding with a list or a feed was reported as
+    'output ar/index.html is produced twice (static and listing)', naming no file."""
+    lane = built_tiny(tmp_path)
+    for relative, data in files.items():
+        path = lane.site / relative
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    run = lane.build()
+    assert run.code == 1, run.err + run.error
+    assert run.err.startswith(named) and "is produced twice" in run.err, run.err
+    assert snapshot(lane.output) == lane.clean
+
+
+def test_files_a_forced_build_published_go_when_their_source_goes(tmp_path: Path) -> None:
+    """``build --force`` left the stored manifest as the cached build before it wrote it:
+    a file published by the forced build, then deleted, stayed in the output for good."""
+    lane = built_tiny(tmp_path)
+    leak = lane.site / "content/en/news/embargoed.txt"
+    leak.write_text("embargoed until Friday")
+    assert lane.build("--force").code == 0
+    assert (lane.output / "en/news/embargoed.txt").is_file()
+    leak.unlink()
+    assert lane.build().code == 0
+    assert not (lane.output / "en/news/embargoed.txt").exists()
+    assert snapshot(lane.output) == lane.clean

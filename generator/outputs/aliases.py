@@ -43,6 +43,12 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
                   key=digest("redirects", tuple(lines)))
 
 
+def output_paths(page: Page) -> set[str]:
+    """The redirect pages a page's aliases make (an address with a query makes none)."""
+    return {url_to_output_path(_as_page_path(alias)) for alias in page.aliases
+            if "?" not in alias}
+
+
 def _as_page_path(path: str) -> str:
     """``/old`` → ``/old/`` (a folder with its index.html); ``/old.html`` stays."""
     last = path.rsplit("/", 1)[-1]
