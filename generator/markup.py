@@ -7,7 +7,10 @@ match any of them, so it is left as it is, and a pattern whose start character
 is not in a text is not tried on it; a block whose lines start with a letter and
 hold no markup character goes straight to the paragraph processor. Passes that
 only act on one piece of syntax are skipped for a text without it: raw HTML
-(``<``), fenced code (a fence), attribute lists (``{``), backslash escapes (``\\``).
+(``<``), fenced code (a fence), attribute lists (``{``), backslash escapes (``\\``),
+task lists (``[ ]``, ``[x]``), and the list layout pass for a text whose lists are
+already laid out as Python-Markdown reads them (``markdown_lists.needs_rewrite``);
+``~~`` gates strike-through, ``://`` or ``www.`` bare links, ``@`` bare addresses.
 The table of contents (pages never show it; headings still get their ids) is
 assembled only when the text asks for one with ``[TOC]``. The HTML is
 byte-identical to the stock converter's (tests compare both on every bundled
@@ -19,10 +22,9 @@ from __future__ import annotations
 
 import html
 import importlib
-import importlib.util
 import re
 import xml.etree.ElementTree as etree
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -39,30 +41,45 @@ from markdown.extensions.toc import (
     strip_tags,
     unique,
 )
+from markdown.inlinepatterns import AUTOLINK_RE, AutolinkInlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
-EXTENSIONS = ("tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists")
+from generator import markdown_lists
+
+# The Markdown editors write: GitHub's, on Python-Markdown. pymdownx (pymdown-extensions)
+# adds ~~strike~~, task lists and bare links; markdown_lists reads lists as GitHub does.
+EXTENSIONS = ("tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists",
+              "pymdownx.tilde", "pymdownx.tasklist", "pymdownx.magiclink",
+              "generator.markdown_lists")
+CONFIGS: dict[str, dict[str, Any]] = {
+    "toc": {"slugify": slugify_unicode},
+    "pymdownx.tilde": {"subscript": False},  # "~5 km ~10 km" stays text; ~~x~~ is <del>
+}
 # What each known inline pattern needs in a text to match there: code, escapes, links/
-# images/references/footnotes, autolinks/HTML, entities, emphasis, hard line breaks.
+# images/references/footnotes, autolinks/HTML, entities, emphasis (Python-Markdown 3.8's
+# em_strong reads both * and _; older ones had em_strong2 for _), hard line breaks,
+# ~~strike~~, bare URLs (http://, https://, ftp://, www. in any case) and addresses.
 PATTERN_MARKS = {
     "backtick": ("`",), "escape": ("\\",), "reference": ("[",), "link": ("[",),
     "image_link": ("[",), "image_reference": ("[",), "short_reference": ("[",),
     "short_image_ref": ("[",), "autolink": ("<",), "automail": ("<",), "linebreak": ("  \n",),
-    "html": ("<",), "entity": ("&",), "em_strong": ("*",), "em_strong2": ("_",),
-    "not_strong": ("*", "_"), "footnote": ("[",),
+    "html": ("<",), "entity": ("&",), "em_strong": ("*", "_"), "em_strong2": ("_",),
+    "not_strong": ("*", "_"), "footnote": ("[",), "delimiter": ("~~",),
+    "magic-link": ("://", "ww.", "Ww.", "wW.", "WW."), "magic-mail": ("@",),
 }
 GATED_PATTERNS = frozenset(PATTERN_MARKS)
 _MARKS = sorted({mark for marks in PATTERN_MARKS.values() for mark in marks})
-INLINE_TRIGGER = re.compile(  # any mark of any pattern: one character of a class, or longer
-    "[" + re.escape("".join(m for m in _MARKS if len(m) == 1)) + "]"
-    + "".join("|" + re.escape(m) for m in _MARKS if len(m) > 1))
+# Any one-character mark, found by a character class; the longer ones are looked for as
+# substrings (in a regex, "  \n" would make every space a place to try, "ww." every w).
+INLINE_TRIGGER = re.compile("[" + re.escape("".join(m for m in _MARKS if len(m) == 1)) + "]")
+LONGER_MARKS = (util.STX, *(m for m in _MARKS if len(m) > 1))
 
 
 def _inline(text: str) -> bool:
     """Whether inline patterns could change ``text``: it holds a mark one of them starts
     with, or a placeholder for stashed markup."""
-    return INLINE_TRIGGER.search(text) is not None or util.STX in text
+    return INLINE_TRIGGER.search(text) is not None or any(map(text.__contains__, LONGER_MARKS))
 
 
 class _GatedInlineProcessor(InlineProcessor):
@@ -135,7 +152,7 @@ class _GatedInlineProcessor(InlineProcessor):
         while patternIndex < len(marked):  # the stock loop, skipping hopeless patterns
             pattern, marks = marked[patternIndex]
             matched = False
-            if any(mark in data for mark in marks):
+            if any(map(data.__contains__, marks)):
                 data, matched, start = self._InlineProcessor__applyPattern(  # type: ignore[attr-defined]
                     pattern, data, patternIndex, start)
             if not matched:
@@ -187,9 +204,11 @@ class _GatedMarkdown(markdown.Markdown):
 
 
 class _SkippedWithout(Preprocessor):
-    """A pre- or tree-processor run only on a text containing one of ``marks``."""
+    """A pre- or tree-processor run only on a text containing one of ``marks`` (or, when
+    ``marks`` is a test, on a text it accepts)."""
 
-    def __init__(self, wrapped: Preprocessor | Treeprocessor, marks: tuple[str, ...]) -> None:
+    def __init__(self, wrapped: Preprocessor | Treeprocessor,
+                 marks: tuple[str, ...] | Callable[[str], bool]) -> None:
         super().__init__(wrapped.md)
         self.wrapped = wrapped
         self.marks = marks
@@ -201,7 +220,8 @@ class _SkippedWithout(Preprocessor):
 
     def run(self, value: Any) -> Any:  # lines for a preprocessor, the tree for the others
         text = self.md.source_text  # type: ignore[union-attr]
-        if any(mark in text for mark in self.marks):
+        marks = self.marks
+        if marks(text) if callable(marks) else any(mark in text for mark in marks):
             return self.wrapped.run(value)
         return value
 
@@ -267,9 +287,12 @@ class _KeptOrder(util.Registry):
         super().deregister(name, strict)
 
 
-SKIPPABLE = {  # passes that act only on a text holding one of these marks
-    "preprocessors": {"html_block": ("<",), "fenced_code_block": ("```", "~~~")},
-    "treeprocessors": {"attr_list": ("{",), "unescape": ("\\",)},
+SKIPPABLE: dict[str, dict[str, tuple[str, ...] | Callable[[str], bool]]] = {
+    # passes that act only on a text holding one of these marks (or that a test accepts)
+    "preprocessors": {"html_block": ("<",), "fenced_code_block": ("```", "~~~"),
+                      "list_layout": markdown_lists.needs_rewrite},
+    "treeprocessors": {"attr_list": ("{",), "unescape": ("\\",),
+                       "task-list": ("[ ]", "[x]", "[X]")},
 }
 
 
@@ -281,8 +304,8 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     written in the text is shown as text (``[markdown] html = "escape"``)."""
     made = [_extension(name) for name in extensions]
     if not gated:
-        return _without_raw_html(markdown.Markdown(extensions=made), raw_html)
-    md = _without_raw_html(_GatedMarkdown(extensions=made), raw_html)
+        return _finished(markdown.Markdown(extensions=made), raw_html)
+    md = _finished(_GatedMarkdown(extensions=made), raw_html)
     patterns = md.inlinePatterns
     if sum(name in patterns for name in GATED_PATTERNS) == len(patterns) and \
             "inline" in md.treeprocessors:
@@ -304,9 +327,13 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     return md
 
 
-def _without_raw_html(md: markdown.Markdown, raw_html: bool) -> markdown.Markdown:
-    """The converter without the passes that keep raw HTML (block and inline): the text
-    stays text, and the serialiser escapes its ``<``."""
+def _finished(md: markdown.Markdown, raw_html: bool) -> markdown.Markdown:
+    """The converter with Python-Markdown's own ``<scheme://…>`` autolinks (magiclink's
+    replacement takes http and ftp only, leaving ``<irc://…>`` to be read as a tag), and
+    without ``raw_html`` the passes that keep raw HTML (block and inline) taken out: the
+    text stays text, and the serialiser escapes its ``<``."""
+    if "autolink" in md.inlinePatterns:
+        md.inlinePatterns.register(AutolinkInlineProcessor(AUTOLINK_RE, md), "autolink", 120)
     if not raw_html:
         md.preprocessors.deregister("html_block", strict=False)
         md.inlinePatterns.deregister("html", strict=False)
@@ -314,13 +341,15 @@ def _without_raw_html(md: markdown.Markdown, raw_html: bool) -> markdown.Markdow
 
 
 def _extension(name: str) -> markdown.Extension:
-    """A bundled extension made from its module (asking the installed packages' entry
-    points, as a bare name does, imports ``importlib.metadata`` and scans them all)."""
-    configs = {"slugify": slugify_unicode} if name == "toc" else {}
-    if "." not in name and importlib.util.find_spec(f"markdown.extensions.{name}"):
-        module = importlib.import_module(f"markdown.extensions.{name}")
-        return module.makeExtension(**configs)
-    return markdown.Markdown().build_extension(name, configs)
+    """An extension made from its module: a bundled one by its short name, another by its
+    module's (asking the installed packages' entry points, as a bare name does, imports
+    ``importlib.metadata`` and scans them all)."""
+    configs = CONFIGS.get(name, {})
+    try:  # importing is quicker than asking importlib.util.find_spec first (1 ms a name)
+        module = importlib.import_module(name if "." in name else f"markdown.extensions.{name}")
+    except ModuleNotFoundError:
+        return markdown.Markdown().build_extension(name, configs)
+    return module.makeExtension(**configs)
 
 
 @cache

@@ -49,6 +49,27 @@ TRICKY = [
     "# Same\n\n## Same\n\n### Same {#same}\n\n## Labelled {data-toc-label=\"Short\"}",
     "## Note[^1] and <em>raw</em> &amp; `code`\n\n[^1]: The note.",
     "<h2 id=\"kept\">Raw heading</h2>\n\n## kept",
+    # GitHub-style Markdown (issue #16): each new pattern and pass, and texts that only
+    # look like them
+    "Only _underscore emphasis_ here.",
+    "~~struck~~ and ~single~ and a~~mid~~word, and \\~~escaped~~, ~~ spaced ~~",
+    "Tildes ~ alone, ~5 km and ~~~ not a fence in a line",
+    "- [ ] open\n- [x] done\n- [X] also done\n- [y] not a task\n\n1. [ ] numbered",
+    "- [ ] loose\n\n- [x] items",
+    "[ ] a box outside any list, and [x] another",
+    "Bare https://example.org/a_b?c=1&d=2 and http://x.org, www.example.org and WwW.Example.org.",
+    "ftp://files.example.org/x and <https://example.org> and [text](https://example.org/)",
+    "Write to press@example.org or <press@example.org>; not@ a mail, @handle, a@b",
+    "`https://example.org` in code and ~~`code`~~",
+    "Paragraph line\n- a list right after it\n- second\nlazy line",
+    "Paragraph\n1. numbered one\n2. two\n\nParagraph\n2019. a year",
+    "- a\n  - two spaces\n    - four\n  - back\n- top",
+    "1. a\n   - three spaces\n\n   paragraph in a\n2. b",
+    "- a\n\n  para of a\n\n      code in a\n- b",
+    "> quote\n> - list in it\n>   - nested\n\n> - again",
+    "Text\n* * *\n- after a rule\n\n    - code, not a list",
+    "\t- tab indented\n-\ttab after marker\n- a\n\t- nested by tab",
+    "1) paren\n+ plus\n* star\n- dash",
 ]
 
 
@@ -91,8 +112,34 @@ def test_syntax_passes_are_skipped_only_for_texts_without_their_syntax():
     md = markup.converter()
     assert isinstance(md.treeprocessors["attr_list"], markup._SkippedWithout)
     assert isinstance(md.treeprocessors["unescape"], markup._SkippedWithout)
+    assert isinstance(md.treeprocessors["task-list"], markup._SkippedWithout)
+    assert isinstance(md.preprocessors["list_layout"], markup._SkippedWithout)
+    assert markup.to_html("- [x] done") == \
+        '<ul class="task-list">\n<li class="task-list-item">' \
+        '<input type="checkbox" disabled checked/> done</li>\n</ul>'
+    assert markup.to_html("Text\n- item") == "<p>Text</p>\n<ul>\n<li>item</li>\n</ul>"
     assert markup.to_html("Para\n{: .lead }") == '<p class="lead">Para</p>'
     assert markup.to_html(r"\*not em\*") == "<p>*not em*</p>"
+
+
+def test_fast_path_matches_on_mixed_texts():
+    """Texts made of lines that start, end or only resemble the constructs the gates
+    look for, in many orders: each converts as the stock converter converts it."""
+    lines = ["- a", "  - b", "    - c", "1. x", "2. y", "   1. z", "Para text", "", "",
+             "    code", "> q", "> - q", ">   - r", "* * *", "~~s~~ and ~t~", "- [ ] t",
+             "- [x] u", "see www.x.org.", "https://a.b/c?d=1&e=2", "mail a@b.org", "  more",
+             "Title", "---", "```", "<div>", "</div>", "| a | b |", "|---|---|", "[^1]: n",
+             "x[^1]", "\\~~x~~", "+ p", "10. ten", "\t- tab", "## H", "WWW.CAPS.ORG",
+             "<irc://x.y>", "~~~", "*em* _u_", "_u_ alone", "a~~b~~c", "-", "[TOC]"]
+    stock = markup.converter(gated=False)
+    state = 3
+    for _ in range(400):
+        chosen = []
+        for _ in range(1 + state % 11):
+            state = (state * 1103515245 + 12345) % 2**31
+            chosen.append(lines[state % len(lines)])
+        text = "\n".join(chosen)
+        assert markup.to_html(text) == stock.reset().convert(text), text
 
 
 def test_block_level_lookup_matches_stock():
