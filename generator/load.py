@@ -179,7 +179,8 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
         scan = scan_content(config)
         fresh = [s for s in scan.sources
                  if s.path not in previous or previous[s.path].settings != settings
-                 or not _unchanged(previous[s.path].inputs, stamps)]
+                 or not _unchanged(previous[s.path].inputs, stamps)
+                 or not _same_resources(previous[s.path].inputs, s.resources)]
     else:
         fresh = [s for s in scan.sources if s.path in touched or s.path not in previous
                  or previous[s.path].settings != settings]
@@ -244,6 +245,15 @@ def _unchanged(inputs: tuple[tuple[str, int, int], ...],
                known: Mapping[str, tuple[str, int, int]] | None = None) -> bool:
     known = known or {}
     return all((known.get(stamp[0]) or _stamp(stamp[0])) == stamp for stamp in inputs)
+
+
+def _same_resources(inputs: tuple[tuple[str, int, int], ...],
+                    resources: tuple[Path, ...]) -> bool:
+    """Whether a bundle holds the files it held when its page was read (its inputs are
+    the source, then each resource, then other files): a file added beside index.md
+    must be read with the page (published, or the image its front matter names)."""
+    return len(inputs) > len(resources) and all(
+        stamp[0] == str(path) for stamp, path in zip(inputs[1:], resources, strict=False))
 
 
 def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],

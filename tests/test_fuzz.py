@@ -775,3 +775,24 @@ def test_files_a_forced_build_published_go_when_their_source_goes(tmp_path: Path
     assert lane.build().code == 0
     assert not (lane.output / "en/news/embargoed.txt").exists()
     assert snapshot(lane.output) == lane.clean
+
+
+def test_a_file_added_to_a_bundle_is_published_by_the_next_build(tmp_path: Path) -> None:
+    """A file dropped beside an unchanged index.md was never published (and a front
+    matter image added that way stayed 'not found') until the page itself changed:
+    the cached page record kept the bundle's old list of files."""
+    lane = built_tiny(tmp_path)
+    bundle = lane.site / "content/en/news/b"
+    (bundle / "report.pdf").write_bytes(b"%PDF-1.4 report")
+    assert lane.build().code == 0
+    assert (lane.output / "en/news/b/report.pdf").read_bytes() == b"%PDF-1.4 report"
+    story = lane.site / "content/en/news/c/index.md"
+    story.parent.mkdir()
+    story.write_text("---\ntitle: C\ndate: 2026-01-04T10:00:00Z\nimage: late.jpg\n"
+                     "image_alt: Late\n---\n\nC.\n")
+    run = lane.build()
+    assert run.code == 1 and "content/en/news/c/index.md:4: image 'late.jpg' not found" \
+        in run.err, run.err
+    (story.parent / "late.jpg").write_bytes(fuzz_inputs.jpeg_bytes(64, 48))
+    assert lane.build().code == 0, "the page was not read again"
+    assert (lane.output / "en/news/c/late.jpg").is_file()
