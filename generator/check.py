@@ -127,6 +127,14 @@ class _Checker:
         self.files = {p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file()}
         self.pages = sorted(f for f in self.files if f.endswith(".html"))
         self.by_output = {page.output_path: page for page in site.pages.values()}
+        root = self.config.root
+        # Files published as they are from content/ (beside the Markdown, in bundles): an
+        # editor's, not the theme's, whatever they hold.
+        copied = [(asset.path, asset.source) for asset in site.assets] + [
+            (page.path + resource.name, resource) for page in site.pages.values()
+            for resource in page.resources]
+        self.copied = {path.lstrip("/"): _relative(source, root) for path, source in copied
+                       if path.lstrip("/") in self.files}
         self.scans: dict[str, Scan] = {}
         self.cursors: dict[tuple[Path, str], int] = {}  # where the next search for code starts
         self.links = 0
@@ -140,6 +148,10 @@ class _Checker:
         findings: list[Finding] = documents
         for page in self.pages:
             findings.extend(self._page(page))
+        for file in sorted(self.copied):  # an SVG or XHTML file opened runs its scripts too
+            if file.endswith(SCRIPTED_DOCUMENTS):
+                findings.extend(f for f in self._scripts(file, self.scan(file), None)
+                                if f is not None and f.kind == "script")
         findings.extend(self._stylesheets())
         findings.extend(self._hreflang())
         return findings
@@ -277,6 +289,11 @@ class _Checker:
             needles.insert(0, _whole(script.src))
         needles.append(r"<\s*script\b")
         source, line = self._locate_code(page, needles, content_only=True)
+        if source is None and file in self.copied:
+            return Finding(ERROR, "script", "<script> in a file published as it is from the "
+                           "content: it runs when the file is opened; remove it (scripts "
+                           "belong in the theme)", self.copied[file], script.line, file,
+                           script.line)
         if script.src is not None:
             if source is None:
                 return None  # the theme's own file
@@ -450,6 +467,8 @@ class _Checker:
 
 
 XML_SUFFIXES = frozenset({"xml", "rss", "atom", "xsl", "svg"})
+# Besides pages (.html), files a browser runs scripts in when they are opened.
+SCRIPTED_DOCUMENTS = (".svg", ".htm", ".xhtml", ".xht", ".shtml")
 JSON_SUFFIXES = frozenset({"json", "webmanifest"})
 
 

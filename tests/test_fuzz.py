@@ -777,6 +777,27 @@ def test_files_a_forced_build_published_go_when_their_source_goes(tmp_path: Path
     assert snapshot(lane.output) == lane.clean
 
 
+def test_check_reports_scripts_in_files_published_as_they_are(tmp_path: Path) -> None:
+    """An HTML file or an SVG with a script in content/ is published as it is (as Hugo
+    does), and opened, it runs on the site's own origin: check said nothing."""
+    lane = built_tiny(tmp_path)
+    (lane.site / "content/en/news/flyer.html").write_bytes(fuzz_inputs.SCRIPT_HTML)
+    (lane.site / "content/en/news/b/chart.svg").write_bytes(fuzz_inputs.SCRIPT_SVG)
+    (lane.site / "content/en/news/b/plain.svg").write_bytes(LOGO)
+    assert lane.build().code == 0
+    run = lane.check()
+    found = {(f["kind"], f["source"], f["output"]) for f in json.loads(run.out)["findings"]
+             if f["severity"] == "error"}
+    assert run.code == 1
+    assert ("script", "content/en/news/flyer.html", "en/news/flyer.html") in found
+    assert ("script", "content/en/news/b/chart.svg", "en/news/b/chart.svg") in found
+    assert not [f for f in found if "plain.svg" in f[2]]
+    assert {f for f in found if f[0] == "script"} <= {
+        ("script", "content/en/news/flyer.html", "en/news/flyer.html"),
+        ("script", "content/en/news/b/chart.svg", "en/news/b/chart.svg"),
+        ("script", None, "en/news/b/chart.svg")}  # onload= found, its line not told
+
+
 def test_a_file_added_to_a_bundle_is_published_by_the_next_build(tmp_path: Path) -> None:
     """A file dropped beside an unchanged index.md was never published (and a front
     matter image added that way stayed 'not found') until the page itself changed:
