@@ -25,7 +25,7 @@ from generator.link import link_site
 from generator.load import INDEX_REDUCERS, Parsed, Scan, load_site, reusable, source_body
 from generator.lock import build_locks
 from generator.model import Page, Site, well_typed
-from generator.outputs import KINDS, aliases, cards
+from generator.outputs import KINDS, aliases, cards, search
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
@@ -65,15 +65,18 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     articles: tuple[tuple[str, int], ...] = ()  # articles per language, in site order
     pages: int = 0
+    search: tuple[search.SearchIndex, ...] = ()  # each language's search bundle
 
     def summary(self, seconds: float, output: Path) -> str:
         per_lang = ", ".join(f"{lang} {count}" for lang, count in self.articles)
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counts.items()))
         pages = f"{self.pages} page{'' if self.pages == 1 else 's'}"
+        indexes = search.describe(self.search)
         return (f"Built {pages} (articles: {per_lang}); {kinds}; "
                 f"{len(self.rendered)} rendered, "
                 f"{self.stats.written} written, {self.stats.unchanged} unchanged, "
-                f"{self.stats.removed} removed in {seconds:.2f} s → {output}")
+                f"{self.stats.removed} removed{'; ' + indexes if indexes else ''} "
+                f"in {seconds:.2f} s → {output}")
 
 
 def build(config: SiteConfig, output: Path, *, jobs: int | None = None,
@@ -127,6 +130,7 @@ class BuildSession:
         self.scan: Scan | None = None  # the last walk of content/, for a watcher's builds
         # What the last build left for ``finish``: the renderer, the jobs, their keys.
         self.pending: tuple[Renderer, list[Job], dict[str, str]] | None = None
+        self.pending_search: Callable[[], search.Indexed] | None = None  # the same, for search
         self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True,
@@ -143,6 +147,8 @@ class BuildSession:
 
     def finish(self) -> None:
         """Render and commit what the last build left for later."""
+        if self.pending_search is not None:
+            self._finish_search()
         if self.pending is None:
             return
         renderer, jobs, keys = self.pending
@@ -156,6 +162,23 @@ class BuildSession:
             if self.store and self.persist:
                 self.store.write(manifest_name(self.output), self.manifest)
 
+    def _finish_search(self) -> None:
+        """Index what the last build left for later (its warnings are the server's log's:
+        none is expected once a build passed)."""
+        run, self.pending_search = self.pending_search, None
+        assert run is not None
+        with self._locked():
+            self._mark_writing(True)
+            indexed = run()
+            manifest = {path: entry for path, entry in (self.manifest or {}).items()
+                        if not path.startswith(indexed.folders)}
+            self.manifest = {**manifest, **indexed.entries} if self.store else None
+            if self.store and self.persist:
+                self.store.write(manifest_name(self.output), self.manifest)
+            self._mark_writing(False)
+        if indexed.problems:
+            raise SiteError(list(indexed.problems))
+
     def _locked(self) -> AbstractContextManager[None]:
         """One build at a time in the output folder and in the site's cache."""
         root = self.config.root
@@ -165,6 +188,7 @@ class BuildSession:
 
     def _build(self, config: SiteConfig, shortcut: bool, touched: frozenset[str] | None,
                later: frozenset[str]) -> BuildResult:
+        config, search_problems = search.effective(config)  # no Pagefind: no search
         scan = self.scan if touched is not None and config == self.config else None
         self.config = config
         snapshot = self._snapshot(config) if self.store and self.persist else None
@@ -218,8 +242,9 @@ class BuildSession:
         with _phase("render", timings):
             staged = self._render(renderer, stale, save)
         with _phase("write", timings):
-            stats = commit(staged, self.output, {job.path for job in planned}, previous_paths,
-                           config.owns)
+            bundles = search.bundle_files(self.output, config)  # the search phase's to keep
+            stats = commit(staged, self.output, {job.path for job in planned} | bundles,
+                           previous_paths, config.owns)
             old = manifest or {}
             made = {item.path: (keys[item.path], *item.stamp) for item in staged}
             entries = {path: entry for path, entry in old.items()
@@ -229,17 +254,19 @@ class BuildSession:
             entries.update((job.path, old.get(job.path, NOT_BUILT)) for job in deferred)
             self.pending = (renderer, deferred, {job.path: keys[job.path] for job in deferred}) \
                 if deferred else None
-            self.manifest = entries if self.store else None
-            self.wrote_manifest = self.manifest is not None and not self.persist
-            if self.store and self.persist:
-                self.store.write(manifest_name(self.output), entries)
-            self._mark_writing(False)
+        indexed = self._search(site, entries, old, bundles, later, timings) \
+            if config.search else None
+        self.manifest = entries if self.store else None
+        self.wrote_manifest = self.manifest is not None and not self.persist
+        if self.store and self.persist:
+            self.store.write(manifest_name(self.output), entries)
+        self._mark_writing(False)
         counts: dict[str, int] = {}
         for job in planned:
             counts[job.kind] = counts.get(job.kind, 0) + 1
-        warnings = (*loaded.problems, *link_problems,
+        warnings = (*search_problems, *loaded.problems, *link_problems,
                     *self._missing_translations(config, templates, catalogs),
-                    *cards.problems(site))
+                    *cards.problems(site), *(indexed.problems if indexed else ()))
         if self.log:
             self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"
                               for name, seconds in timings.items()))
@@ -247,7 +274,8 @@ class BuildSession:
                          for lang in config.language_codes)
         result = BuildResult(site, stats, counts, tuple(warnings),
                              frozenset(job.path for job in stale), timings, articles,
-                             len(site.pages))
+                             len(site.pages), indexed.indexes if indexed else
+                             search.indexes_in(config, entries))
         if snapshot is not None and self.store:
             now = time.time()
             due = min((p.date.timestamp() for p in loaded.pages
@@ -256,6 +284,25 @@ class BuildSession:
                              Snapshot(snapshot, due, counts, warnings, articles,
                                       len(site.pages)))
         return result
+
+    def _search(self, site: Site, entries: dict[str, Entry], old: Mapping[str, Entry],
+                bundles: set[str], later: frozenset[str],
+                timings: dict[str, float]) -> search.Indexed | None:
+        """The search phase: Pagefind indexes the pages as written (``entries`` gains
+        the files of each language's bundle). With "search" in ``later`` (a server, so
+        that browsers reload first), ``finish`` runs it; until then the bundles on disk
+        stay as they are."""
+        run = partial(search.index, site, self.output, dict(entries), old,
+                      self.config.root / CACHE_FOLDER)
+        if "search" in later:
+            self.pending_search = run
+            entries.update((path, old[path]) for path in bundles if path in old)
+            return None
+        self.pending_search = None
+        with _phase("search", timings):
+            indexed = run()
+        entries.update(indexed.entries)
+        return indexed
 
     def _renderer(self, config: SiteConfig, templates: Mapping[str, str],
                   catalogs: Mapping[str, str]) -> Renderer:
@@ -353,7 +400,8 @@ class BuildSession:
         if not all(_intact(prefix + path, entry) for path, entry in owned):
             return None  # output files changed or removed: the full path repairs them
         return BuildResult(None, WriteStats(0, len(owned), 0), dict(last.counts),
-                           last.warnings, frozenset(), {}, last.articles, last.pages)
+                           last.warnings, frozenset(), {}, last.articles, last.pages,
+                           search.indexes_in(config, manifest))
 
     def _progress(self, phase: str) -> Callable[[int, int], None] | None:
         report = self.progress

@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--no-cards", action="store_true",
                            help="skip generating share-card images (og:image falls back to "
                                 "the article image)")
+    build_cmd.add_argument("--no-search", action="store_true",
+                           help="skip the search phase: no Pagefind index, search page or "
+                                "search link (quicker previews)")
     build_cmd.add_argument("--force", action="store_true",
                            help="ignore the cache in SITE/.newshub-cache: parse and render all")
     build_cmd.add_argument("--strict", action="store_true",
@@ -195,7 +198,8 @@ def _positive(text: str) -> int:
 def _build(args: argparse.Namespace, site: Path) -> int:
     start = time.perf_counter()
     config = load_config(site, base_url=args.base_url, include_drafts=args.drafts,
-                         share_cards=not args.no_cards, only_languages=args.languages)
+                         share_cards=not args.no_cards, only_languages=args.languages,
+                         search=not args.no_search)
     output = Path(args.output).resolve() if args.output else site / "output"
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     progress = _show_progress if sys.stderr.isatty() and not args.quiet else None

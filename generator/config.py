@@ -144,6 +144,7 @@ class SiteConfig:
     markdown: MarkdownSettings = MarkdownSettings()
     limits: Limits = Limits()
     share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
+    search: bool = True  # off with --no-search, or when Pagefind is not installed
     only_languages: tuple[str, ...] = ()  # --languages: build these languages' files only
     default_language_at_root: bool = False  # /news/x/ rather than /en/news/x/
     taxonomies: tuple[str, ...] = ("tags",)  # front-matter lists that make term pages
@@ -208,6 +209,7 @@ def load_config(
     include_drafts: bool = False,
     share_cards: bool = True,
     only_languages: tuple[str, ...] = (),
+    search: bool = True,
 ) -> SiteConfig:
     """Read ``root/site.toml`` (or infer a config) and apply command-line overrides."""
     path = root / CONFIG_FILE
@@ -281,6 +283,7 @@ def load_config(
         params=MappingProxyType(params),
         include_drafts=include_drafts,
         share_cards=share_cards,
+        search=search,
         only_languages=only_languages,
         budget=budget,
         markdown=markdown,

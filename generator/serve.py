@@ -44,7 +44,7 @@ EVENTS_PATH = "/__newshub/events"
 KEEPALIVE_SECONDS = 10.0
 IDLE_COLLECT_SECONDS = 1.0  # after a build: browsers have fetched the new pages by then
 COLLECT_AT_LEAST_EVERY = 10  # builds, when saves come faster than that
-LATER_KINDS = frozenset({"card"})  # made after the browsers reload: no page shows them
+LATER_KINDS = frozenset({"card", "search"})  # made after the browsers reload
 RELOAD_SCRIPT = (
     '<script>(function(){{var g={generation},s=new EventSource("{events}");'
     's.addEventListener("build",function(e){{if(+e.data!==g)location.reload()}})}})()</script>'
@@ -98,10 +98,10 @@ class DevSite:
             with self.changed:
                 self.state = BuildState(self.state.generation + 1, errors)
                 self.changed.notify_all()
-            if not errors and self.session is not None:  # cards, once browsers were told
+            if not errors and self.session is not None:  # cards and search, once browsers know
                 problems = self._run(self.session.finish)
                 if problems:
-                    self.log("✗ share cards failed:\n  " + "\n  ".join(problems))
+                    self.log("✗ share cards or search index failed:\n  " + "\n  ".join(problems))
         self._collect_when_idle()
 
     def _collect_when_idle(self) -> None:

@@ -172,6 +172,11 @@ def home_path(config: SiteConfig, lang: str) -> str:
     return config.root_path(lang)
 
 
+def search_path(config: SiteConfig, lang: str) -> str:
+    """A language's search page (``outputs/search.py``): ``/fr/search/``."""
+    return f"{config.root_path(lang)}search/"
+
+
 def section_path(config: SiteConfig, lang: str, section: str) -> str:
     return f"{config.root_path(lang)}{section}/"
 
@@ -427,6 +432,7 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
         "urgent": derived(site, ("urgent", lang), partial(urgent_appeal, site, lang)),
         "feeds": derived(site, ("feeds", lang), partial(feed_links, site, lang)),
         "assets": assets,
+        "search_url": url(config, search_path(config, lang)) if config.search else "",
         "share": share_view(site, lang, title=title, description=description,
                             site_path=site_path, versions=versions, page=page),
     }

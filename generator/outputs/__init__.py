@@ -12,8 +12,10 @@ from generator.outputs import (
     listings,
     notfound,
     pages,
+    search,
     sitemap,
     static,
 )
 
-KINDS = (static, images, cards, pages, listings, feeds, notfound, chooser, sitemap, aliases)
+KINDS = (static, images, cards, pages, listings, feeds, notfound, chooser, sitemap, aliases,
+         search)
