@@ -33,6 +33,7 @@ SITE_KEYS = {
     "base_url", "default_language", "theme", "title", "description", "brand_color",
     "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
     "markdown", "limits", "default_language_at_root", "taxonomies", "params",
+    "offline",
 }
 LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu", "folder", "params",
                  "digits"}
@@ -42,6 +43,7 @@ TAXONOMY_KEYS = {"sections", "tags"}  # and every name in `taxonomies`
 BUDGET_KEYS = {"article_kb", "images_kb"}
 MARKDOWN_KEYS = {"html"}
 LIMITS_KEYS = {"tags", "image_pixels"}
+OFFLINE_KEYS = {"enabled", "budget_kb", "pages"}
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -123,6 +125,17 @@ class MarkdownSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class OfflineSettings:
+    """Reading without a connection (``generator/outputs/offline.py``): whether pages
+    register the service worker, the KiB of its language's newest articles (HTML only)
+    it saves ahead for a reader, and how many opened pages it keeps."""
+
+    enabled: bool = True
+    budget_kb: float = 500
+    pages: int = 60
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """Everything ``site.toml`` and the command line say about a site."""
 
@@ -143,6 +156,7 @@ class SiteConfig:
     budget: Budget = Budget()
     markdown: MarkdownSettings = MarkdownSettings()
     limits: Limits = Limits()
+    offline: OfflineSettings = OfflineSettings()
     share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
     search: bool = True  # off with --no-search, or when Pagefind is not installed
     only_languages: tuple[str, ...] = ()  # --languages: build these languages' files only
@@ -248,6 +262,7 @@ def load_config(
     budget = _budget(data.get("budget", {}), path, text, problems)
     markdown = _markdown(data.get("markdown", {}), path, text, problems)
     limits = _limits(data.get("limits", {}), path, text, problems)
+    offline = _offline(data.get("offline", {}), path, text, problems)
     _check_values(data, languages, organisation, path, text, problems)
     taxonomies = _taxonomies(data.get("taxonomies", ["tags"]), path, text, problems)
     _check_keys(taxonomy, TAXONOMY_KEYS | set(taxonomies), path, text, "taxonomy.", problems)
@@ -288,6 +303,7 @@ def load_config(
         budget=budget,
         markdown=markdown,
         limits=limits,
+        offline=offline,
     )
 
 
@@ -574,6 +590,30 @@ def _markdown(table: Any, path: Path, text: str,
                               f"got {policy!r}"))
         return MarkdownSettings()
     return MarkdownSettings(html=policy)
+
+
+def _offline(table: Any, path: Path, text: str, problems: list[Problem]) -> OfflineSettings:
+    if not isinstance(table, dict):
+        problems.append(error(path, _line_of(text, "offline"),
+                              "offline must be a table: [offline]"))
+        return OfflineSettings()
+    found = len(problems)
+    _check_keys(table, OFFLINE_KEYS, path, text, "offline.", problems)
+    enabled, budget, pages = (table.get("enabled", True), table.get("budget_kb", 500),
+                              table.get("pages", 60))
+    if not isinstance(enabled, bool):
+        problems.append(error(path, _line_of(text, "enabled"),
+                              "offline.enabled must be true or false"))
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or budget < 0:
+        problems.append(error(path, _line_of(text, "budget_kb"),
+                              "offline.budget_kb must be a number of KB, 0 or more (0: save "
+                              "no article ahead, only the pages a reader opens)"))
+    if isinstance(pages, bool) or not isinstance(pages, int) or pages < 1:
+        problems.append(error(path, _line_of(text, "pages"),
+                              "offline.pages must be a positive integer (opened pages kept)"))
+    if len(problems) > found:
+        return OfflineSettings()
+    return OfflineSettings(enabled=enabled, budget_kb=budget, pages=pages)
 
 
 def _budget(table: Any, path: Path, text: str, problems: list[Problem]) -> Budget:

@@ -433,6 +433,7 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
         "feeds": derived(site, ("feeds", lang), partial(feed_links, site, lang)),
         "assets": assets,
         "search_url": url(config, search_path(config, lang)) if config.search else "",
+        "worker_url": url(config, "/sw.js") if config.offline.enabled else "",  # offline.py
         "share": share_view(site, lang, title=title, description=description,
                             site_path=site_path, versions=versions, page=page),
     }

@@ -11,6 +11,7 @@ from generator.outputs import (
     images,
     listings,
     notfound,
+    offline,
     pages,
     search,
     sitemap,
@@ -18,4 +19,4 @@ from generator.outputs import (
 )
 
 KINDS = (static, images, cards, pages, listings, feeds, notfound, chooser, sitemap, aliases,
-         search)
+         offline, search)

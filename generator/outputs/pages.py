@@ -16,12 +16,17 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for page in site.pages.values():
         if page.kind == "section" or not page.render:  # an introduction, or headless
             continue
-        group = site.versions[page.translation_key]
-        refs = tuple(ref_path(site, *ref) for ref in page.refs)  # where its links lead
-        key = remembered_digest("page", site.frames[page.lang], site.keys[page.id], group,
-                                imaging.pictures_key(site.config, page), refs)
-        yield Job(page.output_path, "page", page.lang, _template(page),
-                  partial(page_context, site, assets, page, group), key=key)
+        yield page_job(site, assets, page)
+
+
+def page_job(site: Site, assets: Mapping[str, str], page: Page) -> Job:
+    """The job of one page (the offline worker names the keys of those it saves)."""
+    group = site.versions[page.translation_key]
+    refs = tuple(ref_path(site, *ref) for ref in page.refs)  # where its links lead
+    key = remembered_digest("page", site.frames[page.lang], site.keys[page.id], group,
+                            imaging.pictures_key(site.config, page), refs)
+    return Job(page.output_path, "page", page.lang, _template(page),
+               partial(page_context, site, assets, page, group), key=key)
 
 
 def page_context(site: Site, assets: Mapping[str, str], page: Page,

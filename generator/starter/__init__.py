@@ -129,7 +129,11 @@ def site_toml(site: NewSite, texts: dict[str, dict[str, str]]) -> str:
     lines += [f"{_key(code)} = {_toml(_words(texts, code, site.title)['news'])}"
               for code in site.languages]
     lines += ["", "# Tag names per language, e.g.:", "# [taxonomy.tags.water]",
-              '# en = "Water"', '# fr = "Eau"', ""]
+              '# en = "Water"', '# fr = "Eau"', "",
+              "# Offline reading: phones keep every page their reader opens, and save ahead the",
+              "# newest stories of the reader's language up to this much HTML (these are the",
+              "# defaults; enabled = false turns it off).",
+              "# [offline]", "# budget_kb = 500", "# pages = 60", ""]
     return "\n".join(lines)
 
 
