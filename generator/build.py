@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from generator import __version__, i18n, imaging
+from generator import __version__, compress, i18n, imaging
 from generator.cache import CACHE_FOLDER, BodyStore, JournaledMapping, Store, manifest_name
 from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
@@ -25,7 +25,7 @@ from generator.link import link_site
 from generator.load import INDEX_REDUCERS, Parsed, Scan, load_site, reusable, source_body
 from generator.lock import build_locks
 from generator.model import Page, Site, well_typed
-from generator.outputs import KINDS, aliases, cards, search
+from generator.outputs import KINDS, aliases, cards, headers, search
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
@@ -38,6 +38,7 @@ Entry = tuple[str, int, int]  # an output's key, and its file's (size, mtime_ns)
 NOT_BUILT: Entry = ("", -1, -1)
 GAPS_ENTRY = "translation-gaps"
 SNAPSHOT_PREFIX = "snapshot-"
+POLICIES_PREFIX = "policies-"  # each page's CSP, for /_headers (outputs/headers.py)
 # Kinds whose files cost the most to make each, rendered first: workers then end the
 # phase on small pages together instead of one of them on a sitemap or a last list.
 COSTLIEST_FIRST = ("image", "card", "sitemap", "feed", "listing")
@@ -82,14 +83,14 @@ class BuildResult:
 def build(config: SiteConfig, output: Path, *, jobs: int | None = None,
           log: Callable[[str], None] | None = None, use_cache: bool = True,
           progress: Callable[[str, int, int], None] | None = None,
-          shortcut: bool = True) -> BuildResult:
+          shortcut: bool = True, precompress: bool = True) -> BuildResult:
     """Build the site into ``output``; raise ``SiteError`` with every problem found.
 
     With the cache, unchanged sources are not parsed again and outputs whose inputs
     did not change are not rendered again; the result is byte-identical either way.
     """
     return BuildSession(config, output, jobs=jobs, use_cache=use_cache, log=log,
-                        progress=progress).build(shortcut=shortcut)
+                        progress=progress, precompress=precompress).build(shortcut=shortcut)
 
 
 class BuildSession:
@@ -103,7 +104,8 @@ class BuildSession:
     def __init__(self, config: SiteConfig, output: Path, *, jobs: int | None = None,
                  use_cache: bool = True, log: Callable[[str], None] | None = None,
                  persist: bool = True,
-                 progress: Callable[[str, int, int], None] | None = None) -> None:
+                 progress: Callable[[str, int, int], None] | None = None,
+                 precompress: bool = True) -> None:
         self.config = config
         self.output = output
         self.workers = jobs or default_workers()
@@ -132,6 +134,8 @@ class BuildSession:
         self.pending: tuple[Renderer, list[Job], dict[str, str]] | None = None
         self.pending_search: Callable[[], search.Indexed] | None = None  # the same, for search
         self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
+        self.precompress = precompress  # .br and .gz beside text outputs (compress.py)
+        self.policies: dict[str, str] | None = None  # each page's CSP, for /_headers
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True,
               touched: frozenset[str] | None = None,
@@ -154,10 +158,10 @@ class BuildSession:
         renderer, jobs, keys = self.pending
         self.pending = None
         with self._locked(), _collector_paused():
-            staged = self._render(renderer, jobs, None)
+            staged, _policies = self._render(renderer, jobs, None)  # not pages: cards
             built = set(self.manifest or keys)
             commit(staged, self.output, built, built)  # nothing to remove
-            made = {item.path: (keys[item.path], *item.stamp) for item in staged}
+            made = {item.path: (_key_of(keys, item.path), *item.stamp) for item in staged}
             self.manifest = {**(self.manifest or {}), **made} if self.store else None
             if self.store and self.persist:
                 self.store.write(manifest_name(self.output), self.manifest)
@@ -225,7 +229,7 @@ class BuildSession:
                 keys = output_keys(config, planned, assets, templates, catalogs)
                 manifest = self._previous_manifest()
                 stale, disturbed = _stale(planned, keys, manifest, self.output,
-                                          self.wrote_manifest)
+                                          self.wrote_manifest, self.precompress)
                 deferred = [job for job in stale if job.kind in later]
                 stale = [job for job in stale if job.kind not in later] if deferred else stale
                 # A file changed by hand or by another build, or a build that stopped
@@ -239,18 +243,24 @@ class BuildSession:
             raise
         renderer = self._renderer(config, templates, catalogs)
         self._mark_writing(True)
+        uncompressed = _uncompressed(planned)
         with _phase("render", timings):
-            staged = self._render(renderer, stale, save)
+            staged, policies = self._render(renderer, stale, save, uncompressed)
+            staged += self._headers_file(config, planned, policies)
         with _phase("write", timings):
             bundles = search.bundle_files(self.output, config)  # the search phase's to keep
-            stats = commit(staged, self.output, {job.path for job in planned} | bundles,
-                           previous_paths, config.owns)
             old = manifest or {}
-            made = {item.path: (keys[item.path], *item.stamp) for item in staged}
+            kept = _kept_copies(planned, stale, old, uncompressed) if self.precompress else {}
+            stats = commit(staged, self.output, {job.path for job in planned} | bundles |
+                           kept.keys() | {item.path for item in staged},
+                           previous_paths, config.owns)
+            made = {item.path: (_key_of(keys, item.path), *item.stamp) for item in staged}
             entries = {path: entry for path, entry in old.items()
                        if not config.owns(path)}  # other languages' files, from their builds
             entries.update((job.path, made.get(job.path) or old.get(job.path, NOT_BUILT))
                            for job in planned)
+            entries.update(kept)  # compressed copies of outputs not rendered again
+            entries.update((path, entry) for path, entry in made.items() if path not in keys)
             entries.update((job.path, old.get(job.path, NOT_BUILT)) for job in deferred)
             self.pending = (renderer, deferred, {job.path: keys[job.path] for job in deferred}) \
                 if deferred else None
@@ -260,6 +270,7 @@ class BuildSession:
         self.wrote_manifest = self.manifest is not None and not self.persist
         if self.store and self.persist:
             self.store.write(manifest_name(self.output), entries)
+            self.store.write(POLICIES_PREFIX + manifest_name(self.output), self.policies)
         self._mark_writing(False)
         counts: dict[str, int] = {}
         for job in planned:
@@ -304,6 +315,28 @@ class BuildSession:
         entries.update(indexed.entries)
         return indexed
 
+    def _headers_file(self, config: SiteConfig, planned: list[Job],
+                      rendered: Mapping[str, str]) -> list[Staged]:
+        """``/_headers`` (outputs/headers.py), from the policy of every page: as rendered
+        now, else as recorded by the last build. None when the site publishes its own,
+        or when this build does not own the site root (``--languages``)."""
+        recorded = self.policies
+        if recorded is None and self.store is not None:
+            stored = self.store.read(POLICIES_PREFIX + manifest_name(self.output))
+            valid = isinstance(stored, dict) and all(
+                type(path) is str and type(policy) is str for path, policy in stored.items())
+            recorded = stored if valid else None
+        recorded = recorded or {}
+        paths = {job.path for job in planned}
+        pages = [path for path in paths if path.endswith(".html")]
+        self.policies = {path: policy for path, policy in recorded.items()
+                         if not config.owns(path)}  # other languages' pages, from their builds
+        self.policies.update(headers.policies(pages, rendered, recorded, self.output))
+        if headers.PATH in paths or not config.owns(headers.PATH):
+            return []
+        data = headers.headers_file(config, self.policies.values())
+        return [stage(self.output, headers.PATH, data)]
+
     def _renderer(self, config: SiteConfig, templates: Mapping[str, str],
                   catalogs: Mapping[str, str]) -> Renderer:
         """The session's renderer (its compiled templates), new when the settings, a
@@ -331,25 +364,31 @@ class BuildSession:
             renderer.compile_all(code)
 
     def _render(self, renderer: Renderer, jobs: list[Job],
-                meanwhile: Callable[[], None] | None) -> list[Staged]:
-        """Render the jobs, staging changed bytes beside their targets (``meanwhile`` is
-        this process's work while workers render); on any problem, remove what was
-        staged and stop."""
+                meanwhile: Callable[[], None] | None,
+                uncompressed: frozenset[str] = frozenset()) -> tuple[list[Staged],
+                                                                      dict[str, str]]:
+        """Render the jobs, staging changed bytes beside their targets with their
+        compressed copies (``meanwhile`` is this process's work while workers render);
+        on any problem, remove what was staged and stop. Also returns each rendered
+        page's Content-Security-Policy, for ``/_headers``."""
         existed = self.output.exists()
         try:
             with nullcontext() if self.store is not None else imaging.remaking():
-                staged, problems = render_all(renderer, _costliest_first(jobs), self.workers,
-                                              partial(_stage, self.output),
-                                              self._progress("rendering"), meanwhile)
+                delivered, problems = render_all(
+                    renderer, _costliest_first(jobs), self.workers,
+                    partial(_stage, self.output, self.precompress, uncompressed),
+                    self._progress("rendering"), meanwhile)
         except BaseException:  # an interrupt, or a failure outside any one job
             sweep(self.output)  # what was staged is not known here: no staging file stays
             raise
+        staged = [item for files, _policy in delivered for item in files]
+        policies = {files[0].path: policy for files, policy in delivered if policy is not None}
         if problems:
             discard(staged, self.output)
             if not existed and self.output.is_dir() and not any(self.output.iterdir()):
                 self.output.rmdir()
             raise_if_errors(problems)
-        return staged
+        return staged, policies
 
     def _missing_translations(self, config: SiteConfig, templates: Mapping[str, str],
                               catalogs: Mapping[str, str]) -> tuple[Problem, ...]:
@@ -486,8 +525,15 @@ def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
     return jobs, assets
 
 
-def _stage(output: Path, job: Job, data: bytes) -> Staged:
-    return stage(output, job.path, data)
+def _stage(output: Path, precompress: bool, uncompressed: frozenset[str], job: Job,
+           data: bytes) -> tuple[tuple[Staged, ...], str | None]:
+    """Stage an output and its compressed copies (in the render worker: compressing is
+    parallel too); with the page's policy when it is HTML (None otherwise)."""
+    staged = stage(output, job.path, data)
+    copies = compress.encoded(job.path, data) \
+        if precompress and job.path not in uncompressed else ()
+    policy = headers.policy_of(data) if job.path.endswith(".html") else None
+    return (staged, *(stage(output, path, packed) for path, packed in copies)), policy
 
 
 def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str],
@@ -511,11 +557,13 @@ def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str],
 
 
 def _stale(jobs: list[Job], keys: Mapping[str, str], manifest: Mapping[str, Entry] | None,
-           output: Path, trusted: bool) -> tuple[list[Job], bool]:
+           output: Path, trusted: bool, precompress: bool = False) -> tuple[list[Job], bool]:
     """The jobs to render: their key differs from the manifest's, or their file is not
     as the last build left it (changed or removed by hand or by another build; one stat
     each). And whether any file was so disturbed. ``trusted``: this session wrote the
-    manifest into a folder of its own, as ``newshub serve`` does: no file is looked at."""
+    manifest into a folder of its own, as ``newshub serve`` does: no file is looked at.
+    With ``precompress``, the same holds for an output's compressed copies, and one
+    that should have them but has none (the last build made none) is rendered again."""
     if manifest is None:
         return list(jobs), False
     stale = []
@@ -529,7 +577,42 @@ def _stale(jobs: list[Job], keys: Mapping[str, str], manifest: Mapping[str, Entr
         elif not trusted and not _intact(prefix + job.path, entry):
             stale.append(job)
             disturbed = True
+        elif precompress and entry[1] > compress.MIN_BYTES and compress.compressible(job.path):
+            copies = [(path, manifest.get(path)) for path in compress.siblings(job.path)]
+            if any(copy is None for _path, copy in copies):
+                stale.append(job)
+            elif not trusted and not all(_intact(prefix + path, copy)
+                                         for path, copy in copies if copy is not None):
+                stale.append(job)
+                disturbed = True
     return stale, disturbed
+
+
+def _uncompressed(jobs: list[Job]) -> frozenset[str]:
+    """Outputs not to compress: the site publishes files at their copies' paths itself
+    (``x.html.gz`` beside ``x.html`` in static/)."""
+    paths = {job.path for job in jobs}
+    return frozenset(source for path in paths
+                     if (source := compress.original(path)) is not None and source in paths)
+
+
+def _kept_copies(jobs: list[Job], rendered: list[Job], old: Mapping[str, Entry],
+                 uncompressed: frozenset[str]) -> dict[str, Entry]:
+    """The compressed copies of outputs not rendered again, as the last build recorded
+    them (``_stale`` checked they are intact)."""
+    again = {job.path for job in rendered}
+    return {path: old[path] for job in jobs if job.path not in again
+            and job.path not in uncompressed
+            for path in compress.siblings(job.path) if path in old}
+
+
+def _key_of(keys: Mapping[str, str], path: str) -> str:
+    """An output's key; a compressed copy's is its original's, and ``/_headers`` (made
+    from every page after rendering) has none."""
+    if path in keys:
+        return keys[path]
+    source = compress.original(path)
+    return keys.get(source, "") if source is not None else ""
 
 
 def _intact(file: str, entry: Entry) -> bool:

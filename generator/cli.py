@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--no-search", action="store_true",
                            help="skip the search phase: no Pagefind index, search page or "
                                 "search link (quicker previews)")
+    build_cmd.add_argument("--no-compress", action="store_true",
+                           help="skip the .br and .gz copies of text files (quicker previews; "
+                                "hosts that compress on the fly need none)")
     build_cmd.add_argument("--force", action="store_true",
                            help="ignore the cache in SITE/.newshub-cache: parse and render all")
     build_cmd.add_argument("--strict", action="store_true",
@@ -204,7 +207,8 @@ def _build(args: argparse.Namespace, site: Path) -> int:
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     progress = _show_progress if sys.stderr.isatty() and not args.quiet else None
     result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force,
-                   progress=progress, shortcut=not args.strict)  # --strict checks the site
+                   progress=progress, shortcut=not args.strict,  # --strict checks the site
+                   precompress=not args.no_compress)
     if not args.quiet:
         for problem in result.warnings if not args.strict else ():
             print(problem, file=sys.stderr)

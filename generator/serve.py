@@ -139,7 +139,10 @@ class DevSite:
         config = load_config(self.root, base_url=self.base_url, include_drafts=self.drafts)
         first = self.session is None
         if self.session is None:  # the first build runs before any thread: all cores
-            self.session = BuildSession(config, self.output, persist=False)
+            # No .br/.gz: the folder is read only by this server, which sends files as
+            # they are, and each save waits for its build.
+            self.session = BuildSession(config, self.output, persist=False,
+                                        precompress=False)
         else:  # later ones run beside the server's threads: never fork there
             self.session.workers = 1
         self.session.build(config, touched=touched, later=LATER_KINDS)
