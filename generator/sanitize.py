@@ -114,6 +114,9 @@ NESTING_CHECKED_FROM = 64 * 1024  # characters; a smaller text fails fast if it 
 LEADING = re.compile(r"[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+[ \t>]*)*")
 FENCE = re.compile(r"[ \t>]*(?:```|~~~)")
 BRACKET = re.compile(r"(?<!\\)[\[\]]")
+# What XML 1.0 forbids (as load.XML_FORBIDDEN): the sanitiser turns references such as
+# &#x1; into the characters, which would make every feed quoting the body unreadable.
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def body_html(text: str, policy: str, restore: Callable[[str], str] | None = None,
@@ -135,7 +138,14 @@ def body_html(text: str, policy: str, restore: Callable[[str], str] | None = Non
     if policy == "allow" or not _worth_cleaning(text, converted):
         return converted, ()
     cleaned = _clean(converted)
-    return cleaned, _removals(converted, written or text)
+    removals = _removals(converted, written or text)
+    if XML_FORBIDDEN.search(cleaned) is not None:  # written as references: &#x1;
+        codes = sorted({f"U+{ord(c):04X}" for c in XML_FORBIDDEN.findall(cleaned)})
+        line = _line((written or text).split("\n"), "&#", {})
+        removals = (*removals, Removal(line, f"removed character references to "
+                                             f"{', '.join(codes)}: XML does not allow them"))
+        cleaned = XML_FORBIDDEN.sub("", cleaned)
+    return cleaned, removals
 
 
 def check_nesting(text: str) -> None:
