@@ -132,6 +132,11 @@ def _yaml(block: str, first: int) -> Any:
         _refuse_anchors(block, first)
     try:
         values = yaml.load(block, Loader=FrontMatterLoader) or {}
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses (DEL, C1 controls)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise FrontMatterError(first + block.count("\n", 0, exc.position),
+                               f"invalid YAML in front matter: character U+{code:04X} is not "
+                               f"allowed ({exc.reason}); remove it") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         if mark is not None and mark.line > block.count("\n"):  # past the end: where it began

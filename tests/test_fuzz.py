@@ -874,3 +874,22 @@ def test_character_references_xml_forbids_never_reach_a_feed(tmp_path: Path, mod
         assert document_problems(feed, (lane.output / feed).read_bytes()) == []
     assert judge_output(lane, Mutation(files={"content/en/news/refs.md": b""}), lane.clean,
                         snapshot(lane.output)) == []
+
+
+@pytest.mark.parametrize("character", ["\x7f", "\x80", "\x9f"])
+def test_a_character_yaml_refuses_is_one_message_at_its_line(tmp_path: Path,
+                                                             character: str) -> None:
+    """DEL and C1 controls are legal in XML (so they were left in), but YAML's reader
+    refuses them: the message was PyYAML's two lines, at the block's first line."""
+    lane = built_tiny(tmp_path)
+    story = lane.site / "content/en/news/del.md"
+    story.write_text(f"---\ntitle: Fine\nsummary: a{character}b\ndate: 2026-01-06T10:00:00Z\n"
+                     "---\n\nText.\n")
+    run = lane.build()
+    assert run.code == 1
+    lines = run.err.splitlines()
+    assert len(lines) == 2 and lines[0] == (
+        f"content/en/news/del.md:3: invalid YAML in front matter: character "
+        f"U+{ord(character):04X} is not allowed (control characters are not allowed); "
+        "remove it"), lines
+    assert snapshot(lane.output) == lane.clean
