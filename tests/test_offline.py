@@ -41,6 +41,16 @@ def worker_settings(built: Built | Path) -> dict:
     return json.loads(found.group(1))
 
 
+def saved_list(built: Built | Path, lang: str, prefix: str = "") -> dict:
+    """A language's offline.json: its offline page and the articles saved ahead."""
+    folder = built.output if isinstance(built, Built) else built
+    settings = worker_settings(folder)
+    listed = local(folder, settings["languages"][lang]["list"], prefix)
+    data = json.loads(listed.read_text("utf-8"))
+    assert data["version"] == settings["languages"][lang]["version"]
+    return data
+
+
 def local(output: Path, url: str, prefix: str = "") -> Path:
     path = url.removeprefix(prefix).lstrip("/")
     return output / (path + "index.html" if path == "" or path.endswith("/") else path)
@@ -82,18 +92,20 @@ def test_the_worker_saves_the_shell_and_the_newest_articles_within_the_budget(
         assert local(offline.output, url).is_file(), url
     languages = settings["languages"]
     assert list(languages) == ["en", "ar"]
+    assert languages["en"]["root"] == "/en/" and languages["en"]["list"] == "/en/offline.json"
+    assert languages["en"]["offline"] == "/en/offline.html"
+    lists = {lang: saved_list(offline, lang) for lang in languages}
     # An article weighs about 6.4 KB (en) and 7.2 KB (ar): only the newest fits 10 KB.
-    assert languages["en"]["root"] == "/en/"
-    assert languages["en"]["offline"][0] == "/en/offline.html"
-    assert [path for path, _ in languages["en"]["saved"]] == ["news/story-4/"]
-    assert [path for path, _ in languages["ar"]["saved"]] == ["news/story-4/"]
-    revisions = [languages[lang]["offline"][1] for lang in languages] + \
-        [rev for lang in languages for _, rev in languages[lang]["saved"]]
+    assert [path for path, _ in lists["en"]["saved"]] == ["news/story-4/"]
+    assert [path for path, _ in lists["ar"]["saved"]] == ["news/story-4/"]
+    assert lists["en"]["offline"][0] == "/en/offline.html"
+    revisions = [lists[lang]["offline"][1] for lang in lists] + \
+        [rev for lang in lists for _, rev in lists[lang]["saved"]]
     assert all(re.fullmatch("[0-9a-f]{10}", rev) for rev in revisions)
     assert len(set(revisions)) == len(revisions)
-    for language in languages.values():
-        assert local(offline.output, language["offline"][0]).is_file()
-        for path, _ in language["saved"]:
+    for lang, language in languages.items():
+        assert local(offline.output, language["offline"]).is_file()
+        for path, _ in lists[lang]["saved"]:
             assert local(offline.output, language["root"] + path).is_file()
 
 
@@ -227,8 +239,10 @@ def test_a_path_prefix_and_a_default_language_at_the_root(tmp_path: Path) -> Non
     settings = worker_settings(out)
     assert settings["scope"] == "/hub/" and settings["caches"] == "newshub:/hub/:"
     assert settings["languages"]["en"]["root"] == "/hub/"
-    assert settings["languages"]["en"]["offline"][0] == "/hub/offline.html"
-    assert settings["languages"]["ar"]["offline"][0] == "/hub/ar/offline.html"
+    assert settings["languages"]["en"]["offline"] == "/hub/offline.html"
+    assert settings["languages"]["ar"]["offline"] == "/hub/ar/offline.html"
+    assert settings["languages"]["en"]["list"] == "/hub/offline.json"
+    assert saved_list(out, "en", "/hub")["offline"][0] == "/hub/offline.html"
     home = lxml.html.fromstring((out / "index.html").read_bytes())
     assert home.xpath('//link[@rel="manifest"]/@href') == ["/hub/manifest.webmanifest"]
     assert any('register("/hub/sw.js")' in (s.text or "") for s in home.xpath("//script"))
@@ -432,11 +446,11 @@ def test_a_page_read_online_reads_offline_and_an_unread_one_shows_the_offline_pa
         visit(page, f"{base}/en/")
         controlled(page)  # registered under the page's Content-Security-Policy
         visit(page, f"{base}/en/news/story-2/")
-        found = wait_until(page, lambda f: "/en/news/story-4/" in held(f, "pre-") and
+        found = wait_until(page, lambda f: "/en/news/story-4/" in held(f, "lang-") and
                            "/en/news/story-2/" in held(f, "pages"), "saved ahead and kept")
         assert held(found, "pages") == ["/en/", "/en/news/story-2/"], "the first page too"
-        assert "/en/news/story-3/" not in held(found, "pre-"), "beyond the budget"
-        assert re.search(r"/assets/style\.[0-9a-f]{10}\.css", " ".join(held(found, "pre-")))
+        assert "/en/news/story-3/" not in held(found, "lang-"), "beyond the budget"
+        assert re.search(r"/assets/style\.[0-9a-f]{10}\.css", " ".join(held(found, "shell-")))
 
         host.offline(context)
         page.reload()
@@ -471,8 +485,8 @@ def test_offline_on_the_arabic_site_the_offline_page_is_arabic_and_right_to_left
         visit(page, f"{base}/ar/")
         controlled(page)
         visit(page, f"{base}/ar/news/story-2/")
-        wait_until(page, lambda f: "/ar/offline.html" in held(f, "pre-") and
-                   "/ar/news/story-4/" in held(f, "pre-"), "the Arabic offline page")
+        wait_until(page, lambda f: "/ar/offline.html" in held(f, "lang-") and
+                   "/ar/news/story-4/" in held(f, "lang-"), "the Arabic offline page")
         host.offline(context)
         visit(page, f"{base}/ar/news/story-1/")
         assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") \
@@ -498,7 +512,7 @@ def test_after_a_new_build_the_new_pages_replace_the_saved_ones(tmp_path: Path,
         controlled(page)
         visit(page, f"{base}/en/news/story-2/")
         first = worker_settings(built)["version"]
-        wait_until(page, lambda f: "/en/news/story-4/" in held(f, "pre-"), "saved ahead")
+        wait_until(page, lambda f: "/en/news/story-4/" in held(f, "lang-"), "saved ahead")
 
         for story in ("story-2", "story-4"):  # one kept when read, one saved ahead
             source = built.site / f"content/en/news/{story}.md"
@@ -516,7 +530,11 @@ def test_after_a_new_build_the_new_pages_replace_the_saved_ones(tmp_path: Path,
         wait_until(page, lambda f: any(second in name for name in f) and
                    not any(first in name for name in f), "the new worker's cache only")
         page.reload()  # the page asks the new worker to save ahead again
-        wait_until(page, lambda f: "/en/news/story-4/" in held(f, "pre-"), "saved again")
+        listed = worker_settings(built)["languages"]["en"]["version"]
+        found = wait_until(page, lambda f: [n for n in f if ":lang-en-" in n] ==
+                           [f"newshub:/:lang-en-{listed}"] and "/en/offline.json" in
+                           f[f"newshub:/:lang-en-{listed}"], "the new list saved, the old gone")
+        assert "/en/news/story-4/" in found[f"newshub:/:lang-en-{listed}"]
         assert "/en/news/story-4/" in host.handler.requested, "changed: downloaded again"
         assert "/en/offline.html" not in host.handler.requested, \
             "unchanged: the new worker copied the old worker's copy"
@@ -552,7 +570,7 @@ def test_opened_pages_beyond_the_bound_go_oldest_first(tmp_path: Path, browser) 
                            len(held(f, "pages")) == 3, "three pages")
         assert held(found, "pages") == ["/en/news/story-2/", "/en/news/story-3/",
                                         "/en/news/story-1/"]
-        assert [p for p in held(found, "pre-") if p.endswith("/")] == [], "budget 0: none ahead"
+        assert [p for p in held(found, "lang-") if p.endswith("/")] == [], "budget 0: none ahead"
     context.close()
 
 

@@ -1,30 +1,34 @@
-"""Reading without a connection: a service worker, an offline page per language, and a
-web app manifest per language with its icons.
+"""Reading without a connection: a service worker, an offline page and a list of what to
+save ahead per language, and a web app manifest per language with its icons.
 
 ``/sw.js`` sits at the site root (under the base URL's path), so it may control every
 page. When a page registers it, it saves the shell (the fingerprinted stylesheet, the
 favicon, the logo) and the offline page of the reader's language; each page then asks
-it to save that language's newest articles, newest first, up to ``[offline] budget_kb``
+it to save its language's newest articles, newest first, up to ``[offline] budget_kb``
 of HTML. Every page a reader opens is kept (network first, the saved copy when the
 network fails or has not answered within 3 s; the oldest beyond ``[offline] pages``
 go); hashed assets and image renditions come from the cache first. Offline, a page never
 opened shows the offline page of its language, which lists what is saved.
 
-The worker's script is the theme's ``templates/sw.js`` (a site may replace it), given
-its settings as JSON. Each page it saves ahead carries a revision, a digest of the
-output's key as the build computes it (record, template closure, catalog, settings), so
-equal revisions mean equal bytes; the cache name carries a digest of the whole list. A
-build that changes any of it changes the script, browsers install the new worker, and
-it copies what kept its revision from the old cache and downloads only the rest.
+What a language saves ahead is ``<lang>/offline.json``: its offline page and articles,
+each with a revision, a digest of the output's key as the build computes it (record,
+template closure, catalog, settings), so equal revisions mean equal bytes. The worker
+keeps a language's copies in a cache named by the list's version, fetches the list only
+for the languages a reader reads, and fills a new version's cache by copying what kept
+its revision and downloading the rest. ``/sw.js`` names every list's version, so it
+changes (and browsers install it again) exactly when something it may save ahead does,
+while its size grows with the languages, not with the articles.
 
 Which articles fit the budget is estimated here, from each article's source plus the
-lightest page around it (rendered sizes are not known while planning), so the list may
+lightest page around it (rendered sizes are not known while planning), so a list may
 name a few more than fit: the worker counts the real bytes and stops at the budget.
 
-The manifest's icons are drawn with Pillow: the organisation's logo when it is a raster
-image, else its initials on the brand colour in a card font; both inside the maskable
-safe zone (the central circle of 80% of the width), as PNG without metadata, named by a
-hash of what they are drawn from.
+The worker's script is the theme's ``templates/sw.js`` (a site may replace it), given
+its settings as JSON. The manifest's icons are drawn with Pillow: the organisation's
+logo when it is a raster image, else its initials on the brand colour in a card font
+(a plain mark when no card font has their letters); both inside the maskable safe zone
+(the central circle of 80% of the width), as PNG without metadata, named by a hash of
+what they are drawn from.
 """
 
 from __future__ import annotations
@@ -32,11 +36,10 @@ from __future__ import annotations
 import io
 import json
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import PIL
 from markupsafe import Markup
@@ -55,6 +58,8 @@ from generator.views import base_context, url
 
 WORKER = "sw.js"
 OFFLINE_PAGE = "offline.html"
+SAVED_LIST = "offline.json"  # beside the offline page: what the worker saves ahead
+REVISION = 10  # hex digits of a revision
 SHELL_ASSETS = ("style.css",)  # theme static files every page loads
 MANIFEST = "manifest.webmanifest"
 ICON_SIZES = (192, 512)
@@ -78,12 +83,17 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     yield from icons
     offline_jobs = {lang: _offline_job(site, assets, lang) for lang in config.language_codes}
     yield from offline_jobs.values()
+    revision = revisions(site, assets)
+    lists = {}
     for lang in config.language_codes:
         data = manifest(config, lang, [(size, job.path) for size, job in zip(ICON_SIZES, icons,
                                                                             strict=True)])
         yield Job(f"{config.root_path(lang)}{MANIFEST}".lstrip("/"), "offline", lang,
                   data=data, key=digest("manifest", data))
-    settings = worker_settings(site, assets, offline_jobs)
+        lists[lang] = saved_list(site, assets, lang, offline_jobs[lang], revision)
+        yield Job(f"{config.root_path(lang)}{SAVED_LIST}".lstrip("/"), "offline", lang,
+                  data=lists[lang], key=digest("saved", lists[lang]))
+    settings = worker_settings(config, assets, lists)
     yield Job(WORKER, "offline", config.default_language, WORKER,
               {"settings": Markup(settings)}, key=digest("worker", settings))
 
@@ -114,32 +124,50 @@ def _offline_context(site: Site, assets: Mapping[str, str], lang: str) -> dict:
 
 # The worker ---------------------------------------------------------------------------
 
-def worker_settings(site: Site, assets: Mapping[str, str],
-                    offline_jobs: Mapping[str, Job]) -> str:
-    """The worker's settings as JSON, with ``version``: a digest of what it saves ahead
-    (the shell's files, and the full keys of the offline pages and articles)."""
+def revisions(site: Site, assets: Mapping[str, str]) -> Callable[[Job], str]:
+    """An output's revision: a digest of its key as the build computes it (the record,
+    the template closure, the catalog, the settings), so equal revisions mean equal
+    bytes and a reader's copy may be kept."""
     config = site.config
-    shell = _shell(config, assets)
     templates = template_digests(theme_folders(config, "templates"))
     catalogs = catalog_digests(config)
     salt = site_salt(replace(config, root=Path()), assets)  # where the site lies: not content
 
-    def full_key(job: Job) -> str:  # as the build keys the output (see build.output_keys)
-        return job.key + digest(salt, templates.get(job.template, ""),
-                                catalogs.get(job.lang or "", ""))
+    def revision(job: Job) -> str:  # the full key as in build.output_keys
+        return digest(job.key, salt, templates.get(job.template, ""),
+                      catalogs.get(job.lang or "", ""))[:REVISION]
 
-    def revision(job: Job) -> str:  # equal revisions, equal bytes: a copy may be kept
-        return digest(full_key(job))[:10]
+    return revision
 
-    languages: dict[str, Any] = {}
-    for lang in config.language_codes:
-        root = url(config, config.root_path(lang))
-        offline = offline_jobs[lang]
-        languages[lang] = {
-            "root": root, "offline": [url(config, "/" + offline.path), revision(offline)],
-            "saved": [[url(config, page.path)[len(root):], revision(page_job(site, assets, page))]
-                      for page in saved_ahead(site, lang)]}
-    version = digest("offline", tuple(shell.items()), json.dumps(languages))[:16]
+
+def saved_list(site: Site, assets: Mapping[str, str], lang: str, offline: Job,
+               revision: Callable[[Job], str]) -> bytes:
+    """``<lang>/offline.json``: the language's offline page and the articles saved ahead
+    (paths under the language's root), each with its revision, and a version (a digest
+    of the rest) the worker checks against its own settings."""
+    config = site.config
+    root = url(config, config.root_path(lang))
+    content = {"offline": [url(config, "/" + offline.path), revision(offline)],
+               "saved": [[url(config, page.path)[len(root):],
+                          revision(page_job(site, assets, page))]
+                         for page in saved_ahead(site, lang)]}
+    version = digest(json.dumps(content))[:REVISION]
+    return (json.dumps({"version": version, **content}, ensure_ascii=False,
+                       separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def worker_settings(config: SiteConfig, assets: Mapping[str, str],
+                    lists: Mapping[str, bytes]) -> str:
+    """The worker's settings as JSON: each language's list and its version, and
+    ``version``, a digest of the shell and of every list (so of everything the worker
+    may save ahead): the script changes exactly when one of them does."""
+    shell = _shell(config, assets)
+    languages = {lang: {"root": url(config, config.root_path(lang)),
+                        "offline": url(config, f"{config.root_path(lang)}{OFFLINE_PAGE}"),
+                        "list": url(config, f"{config.root_path(lang)}{SAVED_LIST}"),
+                        "version": json.loads(data)["version"]}
+                 for lang, data in lists.items()}
+    version = digest("offline", tuple(shell.items()), tuple(lists.values()))[:16]
     return json.dumps({
         "version": version, "caches": cache_prefix(config), "scope": url(config, "/"),
         "default": config.default_language, "shell": list(shell), "budget": _budget(config),
