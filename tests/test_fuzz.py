@@ -893,3 +893,17 @@ def test_a_character_yaml_refuses_is_one_message_at_its_line(tmp_path: Path,
         f"U+{ord(character):04X} is not allowed (control characters are not allowed); "
         "remove it"), lines
     assert snapshot(lane.output) == lane.clean
+
+
+def test_a_share_card_keeps_nothing_of_its_photos_metadata(tmp_path: Path) -> None:
+    """A card drawn from a bundle photo with a JPEG comment carried that comment: Pillow
+    writes the source image's comment again unless told not to."""
+    lane = built_tiny(tmp_path)
+    bundle = lane.site / "content/en/news/noted"
+    bundle.mkdir()
+    (bundle / "photo.jpg").write_bytes(fuzz_inputs.jpeg_bytes(700, 500, comment=True))
+    (bundle / "index.md").write_text("---\ntitle: Noted\ndate: 2026-01-06T10:00:00Z\n"
+                                     "image: photo.jpg\nimage_alt: A photo\n---\n\nText.\n")
+    assert lane.build().code == 0
+    for path in (lane.output / "en/news/noted").iterdir():
+        assert METADATA.encode() not in path.read_bytes(), path.name

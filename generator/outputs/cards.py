@@ -35,7 +35,7 @@ from generator.theme import BUNDLED_THEMES, DEFAULT_THEME, theme_files
 from generator.views import card_path, derived, section_name
 
 WIDTH, HEIGHT = 1200, 630
-LAYOUT_VERSION = 2  # bump when the drawing changes, so cached cards are drawn again
+LAYOUT_VERSION = 4  # bump when the drawing changes, so cached cards are drawn again
 MAX_BYTES = 300_000  # WhatsApp shows no preview for larger images
 QUALITIES = (86, 80, 72, 64, 56, 48)
 PAD = 72
@@ -244,7 +244,9 @@ def encode(image: Image.Image) -> bytes:
     data = b""
     for quality in QUALITIES:
         buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=quality, optimize=True, subsampling=0)
+        # comment=b"": Pillow otherwise writes the comment of the photo the card was
+        # drawn from (a JPEG's COM segment: a camera's, an editor's note).
+        image.save(buffer, "JPEG", quality=quality, optimize=True, subsampling=0, comment=b"")
         data = buffer.getvalue()
         if len(data) < MAX_BYTES:
             break
