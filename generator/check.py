@@ -322,6 +322,8 @@ class _Checker:
                        "runs with the page; remove it (scripts belong in the theme)")
             needles = [rf"\b{re.escape(active.name)}\s*="]
         source, line = self._locate_code(page, needles)
+        if source is None and file in self.copied:  # published as it is: its own line
+            source, line = self.copied[file], active.line
         return Finding(ERROR, "script", message, source, line, file, active.line)
 
     def _locate_code(self, page: Page | None, needles: list[str], *,
