@@ -691,6 +691,19 @@ def fuzz(lanes: dict[str, tuple[int, object]], tmp_path: Path) -> None:
     assert not failures, "\n\n".join(failures)
 
 
+def test_fuzz_tiny_site(tmp_path: Path) -> None:
+    """Most cases: a tiny site (English, Arabic), sanitised; every tenth escaped."""
+    examples = CASES // EXAMPLE_SHARE
+    tiny = CASES - examples
+    fuzz({"tiny-safe": (tiny - tiny // 10, lambda w: tiny_lane(w, "safe")),
+          "tiny-escape": (tiny // 10, lambda w: tiny_lane(w, "escape"))}, tmp_path)
+
+
+def test_fuzz_example_site(tmp_path: Path) -> None:
+    """A few cases on a copy of this repository's example site (five languages)."""
+    fuzz({"example": (max(1, CASES // EXAMPLE_SHARE), example_lane)}, tmp_path)
+
+
 # What the fuzz test found, one test each ----------------------------------------------
 
 def built_tiny(tmp_path: Path) -> Lane:
