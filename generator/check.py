@@ -30,6 +30,7 @@ from generator.htmlscan import Active, Image, Ref, Scan, Script, css_urls, scan_
 from generator.link import link_site
 from generator.load import load_site
 from generator.model import Page, Site
+from generator.outputs import cards
 from generator.sanitize import scheme_pattern
 from generator.theme import site_locales, theme_files
 
@@ -85,8 +86,16 @@ def check_site(config: SiteConfig, output: Path) -> Report:
     """Check the content (config should include drafts) and the site built from it."""
     loaded = load_site(config)
     site, link_problems = link_site(config, loaded.pages, loaded.assets)
-    problems = [*loaded.problems, *link_problems, *i18n.missing_translations(config)]
+    problems = [*loaded.problems, *link_problems, *i18n.missing_translations(config),
+                *_card_problems(site, output)]
     return check_output(site, output, problems)
+
+
+def _card_problems(site: Site, output: Path) -> list[Problem]:
+    """The share-card warnings ``build`` gives (characters no font has, no Raqm), for a
+    site built with cards: so ``check --strict`` fails where ``build --strict`` does."""
+    homes = (cards.home_card(site, lang).path for lang in site.config.language_codes)
+    return cards.problems(site) if any((output / path).is_file() for path in homes) else []
 
 
 def check_output(site: Site, output: Path, problems: Iterable[Problem] = ()) -> Report:

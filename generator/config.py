@@ -32,7 +32,7 @@ FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 SITE_KEYS = {
     "base_url", "default_language", "theme", "title", "description", "brand_color",
     "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
-    "markdown", "limits", "default_language_at_root", "taxonomies", "params",
+    "markdown", "limits", "default_language_at_root", "taxonomies", "params", "cards",
     "offline",
 }
 LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu", "folder", "params",
@@ -43,6 +43,7 @@ TAXONOMY_KEYS = {"sections", "tags"}  # and every name in `taxonomies`
 BUDGET_KEYS = {"article_kb", "images_kb"}
 MARKDOWN_KEYS = {"html"}
 LIMITS_KEYS = {"tags", "image_pixels"}
+CARDS_KEYS = {"fonts"}
 OFFLINE_KEYS = {"enabled", "budget_kb", "pages"}
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
@@ -125,6 +126,14 @@ class MarkdownSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CardSettings:
+    """Share cards: ``fonts``, font families tried first for every card's text
+    (``["Noto Sans Ethiopic"]``), from the theme's ``fonts/`` or the system's."""
+
+    fonts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class OfflineSettings:
     """Reading without a connection (``generator/outputs/offline.py``): whether pages
     register the service worker, the KiB of its language's newest articles (HTML only)
@@ -156,6 +165,7 @@ class SiteConfig:
     budget: Budget = Budget()
     markdown: MarkdownSettings = MarkdownSettings()
     limits: Limits = Limits()
+    cards: CardSettings = CardSettings()
     offline: OfflineSettings = OfflineSettings()
     share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
     search: bool = True  # off with --no-search, or when Pagefind is not installed
@@ -262,6 +272,7 @@ def load_config(
     budget = _budget(data.get("budget", {}), path, text, problems)
     markdown = _markdown(data.get("markdown", {}), path, text, problems)
     limits = _limits(data.get("limits", {}), path, text, problems)
+    cards = _cards(data.get("cards", {}), path, text, problems)
     offline = _offline(data.get("offline", {}), path, text, problems)
     _check_values(data, languages, organisation, path, text, problems)
     taxonomies = _taxonomies(data.get("taxonomies", ["tags"]), path, text, problems)
@@ -303,6 +314,7 @@ def load_config(
         budget=budget,
         markdown=markdown,
         limits=limits,
+        cards=cards,
         offline=offline,
     )
 
@@ -590,6 +602,20 @@ def _markdown(table: Any, path: Path, text: str,
                               f"got {policy!r}"))
         return MarkdownSettings()
     return MarkdownSettings(html=policy)
+
+
+def _cards(table: Any, path: Path, text: str, problems: list[Problem]) -> CardSettings:
+    if not isinstance(table, dict):
+        problems.append(error(path, _line_of(text, "cards"), "cards must be a table: [cards]"))
+        return CardSettings()
+    _check_keys(table, CARDS_KEYS, path, text, "cards.", problems)
+    fonts = table.get("fonts", [])
+    if not isinstance(fonts, list) or not all(isinstance(f, str) and f.strip() for f in fonts):
+        problems.append(error(path, _line_of(text, "fonts"), "cards.fonts must be a list of "
+                                                            "font family names, such as "
+                                                            '["Noto Sans Ethiopic"]'))
+        return CardSettings()
+    return CardSettings(fonts=tuple(name.strip() for name in fonts))
 
 
 def _offline(table: Any, path: Path, text: str, problems: list[Problem]) -> OfflineSettings:

@@ -2,11 +2,12 @@
 
 Pillow draws with one font per call, and no single font covers Latin, Arabic,
 Devanagari and Chinese. So a line is cut into runs, each drawn with the first font
-of a chain that has its glyphs; runs are put in display order with the parts of the
-Unicode bidi algorithm a title needs (a right-to-left line holding Latin names and
-numbers); and each run is shaped by Raqm in its own direction, which joins Arabic,
-builds Devanagari conjuncts and orders digits inside a run. Without Raqm, text is
-still laid out (unshaped) and the build says so.
+of a chain that has its glyphs (``fonts.covers``: the font's character map); the
+line's bidi levels (``bidi``: the Unicode algorithm, brackets paired) cut it too, and
+put the runs in display order; and each run is shaped by Raqm in its own direction,
+which joins Arabic, builds Devanagari conjuncts, mirrors brackets in right-to-left
+runs and orders digits inside a run. Without Raqm, text is still laid out (unshaped,
+mirrored by ``bidi``) and the build says so.
 """
 
 from __future__ import annotations
@@ -15,24 +16,25 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from functools import cache, lru_cache
 
 from PIL import ImageDraw, ImageFont, features
 
-COVERAGE_SIZE = 20  # glyph size for coverage checks: small is enough to tell .notdef
-NOTDEF = "\U0010fffd"  # a private-use code point no shipped font maps
-STRONG_RTL = {"R", "AL"}
-NEUTRAL = {"WS", "ON", "B", "S"}  # take the direction of their surroundings
+from generator import bidi, fonts
+from generator.fonts import Face, FontRef
+
 JOINERS = {"Mn", "Mc", "Me", "Cf"}  # marks and joiners stay with the letter before
 NO_LINE_START = {"Pe", "Pf", "Po"}  # closing marks (。」) never begin a line
 NO_LINE_END = {"Ps", "Pi"}  # opening marks (「《) never end one
 SMALL_KANA = set("\u3041\u3043\u3045\u3047\u3049\u3063\u3083\u3085\u3087\u30a1\u30a3"
                  "\u30a5\u30a7\u30a9\u30c3\u30e3\u30e5\u30e7\u30fc\u3005")
+VIRAMA = 9  # canonical combining class: the next consonant stacks under this one
 ELLIPSIS = "…"
 CAP_CENTRE = 0.36  # half a capital's height, in ems: lines centre on it
 NO_BREAK_SPACES = "\u00a0\u2007\u202f"  # French "Quoi ?" keeps its "?"
 SPACES = re.compile(r"[ \t\r\n]+")
+RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\u200f\u202b\u202e\u2067\ufb1d-\ufdff\ufe70-\ufefe"
+                           "\U00010800-\U00010fff\U0001e800-\U0001efff]")  # R, AL, AN, RLM…
 NARROWEST = 0.15  # ems: no visible character is narrower, so no line holds more of them
 
 
@@ -47,26 +49,22 @@ def layout_engine(shaped: bool | None = None) -> ImageFont.Layout:
     return ImageFont.Layout.RAQM if use_raqm else ImageFont.Layout.BASIC
 
 
-@cache
-def font(path: Path, size: int, engine: ImageFont.Layout) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), size, layout_engine=engine)
+def forget_fonts() -> None:
+    """Forget loaded fonts and which font has which character (font files changed)."""
+    font.cache_clear()
+    _first_fonts.cache_clear()
 
 
 @cache
-def covers(path: Path, char: str) -> bool:
-    """Whether the font maps ``char`` to a glyph (not .notdef)."""
-    face = font(path, COVERAGE_SIZE, ImageFont.Layout.BASIC)
-    if unicodedata.category(char) in ("Zs", "Cc") or char in "\u200c\u200d":
-        return True
-    return _glyph(face, char) != _glyph(face, NOTDEF)
+def font(ref: FontRef, size: int, engine: ImageFont.Layout) -> ImageFont.FreeTypeFont:
+    path, index = (ref.path, ref.index) if isinstance(ref, Face) else (ref, 0)
+    return ImageFont.truetype(str(path), size, index=index, layout_engine=engine)
 
 
-def _glyph(face: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], bytes]:
-    mask = face.getmask(char)
-    return mask.size, bytes(mask)
+covers = fonts.covers  # whether the font maps a character to a glyph (its cmap)
 
 
-def missing(chain: Sequence[Path], text: str) -> str:
+def missing(chain: Sequence[FontRef], text: str) -> str:
     """Characters of ``text`` that no font of the chain has, in order, once each."""
     found = dict.fromkeys(c for c in text if not any(covers(p, c) for p in chain))
     return "".join(found)
@@ -77,8 +75,9 @@ class Run:
     """A stretch of one line drawn in one font and one direction."""
 
     text: str
-    font: Path
+    font: FontRef
     direction: str  # "ltr" or "rtl"
+    level: int = 0  # bidi embedding level (numbers count at their surroundings' level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +104,7 @@ class Block:
 class Typesetter:
     """Sets text of one language: its font chain, paragraph direction and engine."""
 
-    chain: tuple[Path, ...]  # the language's own font first
+    chain: tuple[FontRef, ...]  # the language's own font first
     lang: str
     direction: str
     engine: ImageFont.Layout = ImageFont.Layout.RAQM
@@ -113,7 +112,9 @@ class Typesetter:
 
     def fit(self, text: str, width: int, height: int, sizes: Sequence[int],
             max_lines: int) -> Block:
-        """The largest size at which ``text`` fits; at the smallest, cut with an ellipsis.
+        """The largest size at which ``text`` fits without cutting a word (Thai, Khmer
+        and Burmese write many words without a space), else the largest at which it
+        fits; at the smallest, cut with an ellipsis.
 
         Text longer than the box could hold at the smallest size is cut first, so a
         title of a megabyte costs no more than one of a few lines."""
@@ -121,22 +122,32 @@ class Typesetter:
         longest = max(1, max_lines * int(width / (sizes[-1] * NARROWEST)))
         if len(text) > longest:
             text = text[:longest].rstrip() + ELLIPSIS
+        fitting = None
         for size in sizes:
-            block = self.block(text, size, width)
+            block, cut = self._block(text, size, width)
             if len(block.lines) <= max_lines and block.height <= height:
-                return block
+                if not cut:
+                    return block
+                fitting = fitting or block
+        if fitting is not None:
+            return fitting
         size = sizes[-1]
         return self.block(text, size, width,
                           max_lines=max(1, min(max_lines, height // self._line_height(size))))
 
     def block(self, text: str, size: int, width: int, max_lines: int = 0) -> Block:
-        pieces = wrap(tokens(text), lambda s: self.measure(s, size), width)
+        return self._block(text, size, width, max_lines)[0]
+
+    def _block(self, text: str, size: int, width: int,
+               max_lines: int = 0) -> tuple[Block, bool]:
+        """The block, and whether a word had to be cut to fit the width."""
+        pieces, cut = _wrap(tokens(text), lambda s: self.measure(s, size), width)
         if max_lines and len(pieces) > max_lines:
             pieces = [*pieces[:max_lines - 1], self._ellipsize(pieces[max_lines - 1], size,
                                                                width)]
         lines = tuple(self.line(piece, size) for piece in pieces)
         height = self._line_height(size)
-        return Block(lines, size, height, round(height / 2 + size * CAP_CENTRE))
+        return Block(lines, size, height, round(height / 2 + size * CAP_CENTRE)), cut
 
     def line(self, text: str, size: int) -> Line:
         runs = display_order(split_runs(text, self.chain, self.direction), self.direction)
@@ -173,7 +184,7 @@ class Typesetter:
     def _text(self, run: Run) -> str:
         if self.engine == ImageFont.Layout.RAQM or run.direction == "ltr":
             return run.text
-        return run.text[::-1]  # unshaped fallback: at least the letters come in order
+        return bidi.display(run.text, "rtl")  # unshaped: letters in order, mirrored
 
     def _options(self, run: Run) -> dict[str, str]:
         if self.engine != ImageFont.Layout.RAQM:
@@ -184,70 +195,89 @@ class Typesetter:
         return options
 
 
-def split_runs(text: str, chain: Sequence[Path], direction: str) -> list[Run]:
-    """Cut a line where the font changes; neutrals and marks stay in the current run."""
-    parts: list[tuple[Path, list[str]]] = []  # characters gathered, joined once
-    for char in text:
-        current = parts[-1][0] if parts else None
-        sticky = (unicodedata.category(char) in JOINERS
-                  or unicodedata.bidirectional(char) not in ("L", "R", "AL"))
-        if current is not None and sticky and covers(current, char):
-            chosen = current
-        else:
-            chosen = next((p for p in chain if covers(p, char)), chain[0])
-        if parts and parts[-1][0] == chosen:
-            parts[-1][1].append(char)
-        else:
-            parts.append((chosen, [char]))
-    runs = [Run(text, path, _direction(text, direction))
-            for path, text in ((path, "".join(chars)) for path, chars in parts)]
-    return _settle_neutrals(runs, direction)
+def split_runs(text: str, chain: Sequence[FontRef], direction: str) -> list[Run]:
+    """Cut a line where the font or the bidi level changes, in reading order.
+
+    Each letter takes the first font of the chain that has it; spaces, punctuation
+    and marks stay with the run they belong to by level (the letter before, else the
+    one after), when its font has them. Numbers in right-to-left text stay in its run
+    (Raqm keeps their digits left to right there), so a line is cut no more than it
+    must be."""
+    levels = _run_levels(text, direction)
+    first = _first_fonts(tuple(chain))
+    sticky = [_sticky(char) for char in text]
+    ahead = _letters_ahead(sticky, levels)
+    chosen: list[FontRef] = []
+    for index, char in enumerate(text):
+        font = first(char)
+        if sticky[index]:
+            if index and levels[index - 1] == levels[index] and covers(chosen[-1], char):
+                font = chosen[-1]  # with the run before
+            elif ahead[index] >= 0 and covers(after := first(text[ahead[index]]), char):
+                font = after  # else with the run it leads into
+        chosen.append(font)
+    runs: list[Run] = []
+    start = 0
+    for index in range(1, len(text) + 1):
+        if index == len(text) or chosen[index] is not chosen[start] or \
+                levels[index] != levels[start]:  # fonts are the chain's own objects
+            level = levels[start]
+            runs.append(Run(text[start:index], chosen[start], "rtl" if level % 2 else "ltr",
+                            level))
+            start = index
+    return runs
 
 
-def _direction(text: str, paragraph: str) -> str:
-    classes = {unicodedata.bidirectional(c) for c in text}
-    if classes & STRONG_RTL:
-        return "rtl"
-    return "ltr" if "L" in classes else paragraph
+def _run_levels(text: str, direction: str) -> list[int]:
+    """Bidi levels, numbers counted at the level of the right-to-left text around them."""
+    if direction == "ltr" and not RIGHT_TO_LEFT.search(text):
+        return [0] * len(text)  # the usual line: nothing to resolve
+    levels = bidi.levels(text, direction)
+    numbers = bidi.number_like(text, direction)
+    return [level - 1 if number and level % 2 == 0 and level else level
+            for level, number in zip(levels, numbers, strict=True)]
 
 
-def _settle_neutrals(found: list[Run], paragraph: str) -> list[Run]:
-    """Spaces and punctuation after a run against the paragraph direction belong to
-    what follows (bidi rule N1/N2: between opposite directions, the paragraph wins)."""
-    runs = list(found)
-    settled: list[Run] = []
-    for index, run in enumerate(runs):
-        if run.direction == paragraph:
-            settled.append(run)
-            continue
-        body = run.text.rstrip("".join(c for c in run.text
-                                       if unicodedata.bidirectional(c) in NEUTRAL))
-        tail = run.text[len(body):]
-        if not tail or not body:
-            settled.append(run)
-            continue
-        settled.append(Run(body, run.font, run.direction))
-        following = runs[index + 1] if index + 1 < len(runs) else None
-        if following is not None and all(covers(following.font, c) for c in tail):
-            runs[index + 1] = Run(tail + following.text, following.font, following.direction)
-        else:
-            settled.append(Run(tail, run.font, paragraph))
-    return settled
+def _letters_ahead(sticky: list[bool], levels: list[int]) -> list[int]:
+    """For each character, the next letter at the same level with only neutrals
+    between (-1: none), found in one pass from the end."""
+    ahead = [-1] * len(sticky)
+    following = -1
+    for index in range(len(sticky) - 1, -1, -1):
+        ahead[index] = following
+        if index and levels[index - 1] != levels[index]:
+            following = -1
+        elif not sticky[index]:
+            following = index
+    return ahead
+
+
+@lru_cache(maxsize=256)
+def _first_fonts(chain: tuple[FontRef, ...]) -> Callable[[str], FontRef]:
+    """The first font of a chain that has a character (remembered per character)."""
+    found: dict[str, FontRef] = {}
+
+    def first(char: str) -> FontRef:
+        font = found.get(char)
+        if font is None:
+            font = found[char] = next((ref for ref in chain if covers(ref, char)), chain[0])
+        return font
+
+    return first
+
+
+@cache
+def _sticky(char: str) -> bool:
+    """Marks, joiners, spaces, digits and punctuation: drawn in a neighbour's font."""
+    return unicodedata.category(char) in JOINERS or \
+        unicodedata.bidirectional(char) not in ("L", "R", "AL")
 
 
 def display_order(runs: Sequence[Run], paragraph: str) -> tuple[Run, ...]:
-    """Runs left to right: groups of one direction reversed in a right-to-left
-    paragraph, and runs within a right-to-left group reversed (bidi rule L2)."""
-    groups: list[list[Run]] = []
-    for run in runs:
-        if groups and groups[-1][0].direction == run.direction:
-            groups[-1].append(run)
-        else:
-            groups.append([run])
-    if paragraph == "rtl":
-        groups.reverse()
-    return tuple(run for group in groups
-                 for run in (reversed(group) if group[0].direction == "rtl" else group))
+    """Runs left to right (bidi rule L2 over the runs' levels; ``paragraph`` is the
+    line's direction, which the levels already carry)."""
+    order = bidi.visual_order([run.level for run in runs])
+    return tuple(runs[index] for index in order)
 
 
 def tokens(text: str) -> list[str]:
@@ -289,6 +319,11 @@ def _ideographic(char: str) -> bool:
 
 def wrap(pieces: list[str], measure: Callable[[str], float], width: float) -> list[str]:
     """Greedy lines of whole pieces; a piece wider than a line is cut between letters."""
+    return _wrap(pieces, measure, width)[0]
+
+
+def _wrap(pieces: list[str], measure: Callable[[str], float],
+          width: float) -> tuple[list[str], bool]:
     lines: list[str] = []
     current = ""
     for piece in pieces:
@@ -300,12 +335,13 @@ def wrap(pieces: list[str], measure: Callable[[str], float], width: float) -> li
         current = piece
     if current.strip():
         lines.append(current.rstrip())
-    return [part for line in lines for part in _cut(line, measure, width)]
+    parts = [part for line in lines for part in _cut(line, measure, width)]
+    return parts, len(parts) > len(lines)
 
 
 def _cut(line: str, measure: Callable[[str], float], width: float) -> list[str]:
-    """The line in pieces that fit, cut between letters but never before a mark: each
-    cut found by halving (a few measures, not one per letter)."""
+    """The line in pieces that fit, cut between letters but never before a mark nor
+    after a virama: each cut found by halving (a few measures, not one per letter)."""
     pieces = []
     while len(line) >= 2 and measure(line) > width:
         low, high = 1, len(line) - 1  # the longest start of the line that fits
@@ -316,8 +352,9 @@ def _cut(line: str, measure: Callable[[str], float], width: float) -> list[str]:
             else:
                 high = middle - 1
         end = low
-        while end > 1 and unicodedata.category(line[end]) in JOINERS:
-            end -= 1
+        while end > 1 and (unicodedata.category(line[end]) in JOINERS
+                           or unicodedata.combining(line[end - 1]) == VIRAMA):
+            end -= 1  # nor inside a cluster: after a virama (Khmer coeng, Myanmar asat)
         pieces.append(line[:end])
         line = line[end:].lstrip()
     pieces.append(line)

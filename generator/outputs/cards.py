@@ -3,10 +3,15 @@ title set in the page's own script (Arabic joined right to left, Devanagari
 conjuncts, Chinese wrapped between characters) over the brand colour or the
 article's photo.
 
+Each card names the fonts its texts need (``fonts.FontBook``: the theme's, then the
+system's for scripts the theme lacks), so a Hebrew or Amharic card is drawn in
+Hebrew or Ethiopic letters, and every text a card shows is checked: one warning per
+language and kind of card names the characters no font has.
+
 Cards are queued work. Planning names each card and its key, a hash of everything
-that shapes it (texts, language, fonts, background, brand, layout version); the
-render phase makes the bytes only when ``.newshub-cache/cards/<key>.jpg`` is
-missing, so a rebuild with nothing changed draws no card.
+that shapes it (texts, language, the bytes of its fonts, background, brand, layout
+version); the render phase makes the bytes only when ``.newshub-cache/cards/<key>.jpg``
+is missing, so a rebuild with nothing changed draws no card.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cache, lru_cache, partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,17 +30,18 @@ from urllib.parse import urlsplit
 import PIL
 from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 
-from generator import imaging, typeset
-from generator.config import SiteConfig
+from generator import fonts, imaging, typeset
+from generator.config import CONFIG_FILE, SiteConfig
 from generator.errors import Problem, warning
+from generator.fonts import Face, FontBook
 from generator.i18n import localised_date
 from generator.model import Page, Site
 from generator.render import Job
-from generator.theme import BUNDLED_THEMES, DEFAULT_THEME, theme_files
+from generator.theme import BUNDLED_THEMES, DEFAULT_THEME, theme_candidates, theme_files
 from generator.views import card_path, derived, section_name
 
 WIDTH, HEIGHT = 1200, 630
-LAYOUT_VERSION = 4  # bump when the drawing changes, so cached cards are drawn again
+LAYOUT_VERSION = 5  # bump when the drawing changes, so cached cards are drawn again
 MAX_BYTES = 300_000  # WhatsApp shows no preview for larger images
 QUALITIES = (86, 80, 72, 64, 56, 48)
 PAD = 72
@@ -49,6 +55,13 @@ DEFAULT_FONTS = tuple(BUNDLED_THEMES / DEFAULT_THEME / "fonts" / n for n in FONT
 DEFAULT_BRAND = "#0b6e4f"
 WHITE = (255, 255, 255)
 LEADING = {"NotoSansArabic-Bold.ttf": 1.45, "NotoSansDevanagari-Bold.ttf": 1.4}  # tall marks
+SCRIPT_LEADING = {  # by a word of the family's name: scripts with marks above and below
+    "arabic": 1.45, "naskh": 1.45, "kufi": 1.45, "nastaliq": 1.9, "urdu": 1.9,
+    "devanagari": 1.4, "bengali": 1.4, "gujarati": 1.4, "gurmukhi": 1.4, "oriya": 1.4,
+    "tamil": 1.35, "telugu": 1.45, "kannada": 1.45, "malayalam": 1.4, "sinhala": 1.45,
+    "thai": 1.45, "lao": 1.45, "khmer": 1.6, "myanmar": 1.7, "tibetan": 1.7,
+    "ethiopic": 1.3, "hebrew": 1.3, "georgian": 1.3, "armenian": 1.3,
+}
 FOOT = 580  # baseline of the date and host line
 NO_RAQM = ("Pillow cannot shape text here (no Raqm layout: libraqm/FriBiDi missing), so "
            "share cards are drawn unshaped: Arabic, Persian and Hindi titles will look "
@@ -69,7 +82,7 @@ class Card:
     organisation: str
     host: str
     brand_color: str
-    fonts: tuple[Path, ...]
+    fonts: tuple[Face, ...]  # what its texts need, in the order they are tried
     shaped: bool  # drawn with Raqm
     background: Path | None = None
     logo: Path | None = None
@@ -89,17 +102,18 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     known = _remembered(site)
     known.forget_beyond(len(articles))
     for page in articles:
-        yield known.job(page, partial(_article_job, site, page))
+        yield known.entry(page, partial(_article_entry, site, page))[1]
 
 
 def article_job(site: Site, page: Page) -> Job:
     """The article's card job (its key and bytes): remembered between builds while its
     page record and the card settings stay the same (feeds name the same card)."""
-    return _remembered(site).job(page, partial(_article_job, site, page))
+    return _remembered(site).entry(page, partial(_article_entry, site, page))[1]
 
 
-def _article_job(site: Site, page: Page) -> Job:
-    return _job(article_card(site, page), _folder(site), file_digests(site))
+def _article_entry(site: Site, page: Page) -> tuple[Card, Job]:
+    card = article_card(site, page)
+    return card, _job(card, _folder(site), file_digests(site))
 
 
 def _folder(site: Site) -> Path:
@@ -113,9 +127,8 @@ def _remembered(site: Site) -> _RememberedJobs:
 
 def _jobs_for_settings(site: Site) -> _RememberedJobs:
     digest_of = file_digests(site)
-    fonts, logo = _card_fonts(site), _card_logo(site)
-    return _REMEMBERED.for_settings((site.config, tuple(map(digest_of, fonts)),
-                                     digest_of(logo) if logo else ""))
+    book, logo = card_fonts(site), _card_logo(site)
+    return _REMEMBERED.for_settings((site.config, book, digest_of(logo) if logo else ""))
 
 
 def _job(card: Card, folder: Path, digest_of: Callable[[Path], str]) -> Job:
@@ -124,14 +137,15 @@ def _job(card: Card, folder: Path, digest_of: Callable[[Path], str]) -> Job:
 
 
 class _RememberedJobs:
-    """Each article's card job, kept while its page record and the card settings (the
-    configuration, the font and logo bytes) stay the same: a long-running ``serve``
-    plans 10,000 cards after every save, and a page record that is the very same object
-    was made from unchanged files (anything a card shows is in it or in the settings)."""
+    """Each article's card and job, kept while its page record and the card settings
+    (the configuration, the fonts and logo bytes) stay the same: a long-running
+    ``serve`` plans 10,000 cards after every save, and a page record that is the very
+    same object was made from unchanged files (anything a card shows is in it or in the
+    settings)."""
 
     def __init__(self) -> None:
         self.settings: object = None
-        self.jobs: dict[int, tuple[Page, Job]] = {}
+        self.jobs: dict[int, tuple[Page, Card, Job]] = {}
 
     def for_settings(self, settings: object) -> _RememberedJobs:
         if settings != self.settings:
@@ -143,11 +157,11 @@ class _RememberedJobs:
         if len(self.jobs) > 2 * pages + 100:
             self.jobs = {}
 
-    def job(self, page: Page, make: Callable[[], Job]) -> Job:
+    def entry(self, page: Page, make: Callable[[], tuple[Card, Job]]) -> tuple[Card, Job]:
         entry = self.jobs.get(id(page))
         if entry is None or entry[0] is not page:
-            entry = self.jobs[id(page)] = (page, make())
-        return entry[1]
+            entry = self.jobs[id(page)] = (page, *make())
+        return entry[1], entry[2]
 
 
 _REMEMBERED = _RememberedJobs()
@@ -160,7 +174,7 @@ def article_card(site: Site, page: Page) -> Card:
                  meta=localised_date(page.date, page.lang,
                                      digits=config.language(page.lang).digits),
                  background=imaging.image_source(config, page), logo=_card_logo(site),
-                 fonts=_card_fonts(site))
+                 book=card_fonts(site))
 
 
 def home_card(site: Site, lang: str) -> Card:
@@ -168,7 +182,7 @@ def home_card(site: Site, lang: str) -> Card:
     language = config.language(lang)
     return _card(config, lang, card_path(config, None, lang), language.title or config.title,
                  kicker="", meta=language.description or config.description, background=None,
-                 logo=_card_logo(site), fonts=_card_fonts(site))
+                 logo=_card_logo(site), book=card_fonts(site))
 
 
 def _card_logo(site: Site) -> Path | None:
@@ -176,8 +190,31 @@ def _card_logo(site: Site) -> Path | None:
     return derived(site, ("card logo",), partial(_logo_file, site.config))
 
 
-def _card_fonts(site: Site) -> tuple[Path, ...]:
-    return derived(site, ("card fonts",), partial(font_files, site.config))
+def card_fonts(site: Site) -> FontBook:
+    """The fonts cards may use (looked up once a build, kept while they stay the same)."""
+    return derived(site, ("card fonts",), partial(_font_book, site.config))
+
+
+def _font_book(config: SiteConfig) -> FontBook:
+    faces = theme_faces(config)
+    folder = imaging.cache_dir(config, "fonts")
+    settings = (tuple((face, imaging.digest(face.path)) for face in faces),
+                config.cards.fonts, folder)
+    if _BOOK[0] != settings:
+        if _BOOK[0] is not None:
+            typeset.forget_fonts()  # a font file may have changed in place
+        _BOOK[:] = [settings, FontBook(faces, config.cards.fonts, folder)]
+    return _BOOK[1]
+
+
+_BOOK: list = [None, None]  # the last settings and their FontBook (for serve's builds)
+
+
+def theme_faces(config: SiteConfig) -> tuple[Face, ...]:
+    """The theme's card fonts: the site's own new files first, then newshub's four
+    (each replaced by a site's file of the same name), then any other."""
+    own = theme_candidates(config)[0] / "fonts"
+    return fonts.theme_faces(theme_files(config, "fonts"), own, FONT_FILES)
 
 
 def _logo_file(config: SiteConfig) -> Path | None:
@@ -200,30 +237,31 @@ def file_digests(site: Site) -> Callable[[Path], str]:
 
 
 def _card(config: SiteConfig, lang: str, site_path: str, title: str, *, kicker: str,
-          meta: str, background: Path | None, logo: Path | None,
-          fonts: tuple[Path, ...]) -> Card:
+          meta: str, background: Path | None, logo: Path | None, book: FontBook) -> Card:
+    organisation, host = config.organisation.name_in(lang), urlsplit(config.base_url).netloc
+    drawn = "\n".join((title, kicker, meta, organisation, host, _initial(organisation),
+                       typeset.ELLIPSIS))
     return Card(
         path=site_path.lstrip("/"), lang=lang, direction=config.language(lang).direction,
-        title=title, kicker=kicker, meta=meta, organisation=config.organisation.name_in(lang),
-        host=urlsplit(config.base_url).netloc, brand_color=config.brand_color,
-        fonts=fonts, shaped=typeset.raqm_available(),
+        title=title, kicker=kicker, meta=meta, organisation=organisation, host=host,
+        brand_color=config.brand_color, fonts=book.faces(lang, drawn),
+        shaped=typeset.raqm_available(),
         background=background if background and imaging.is_raster(background) else None,
         logo=logo,
     )
 
 
-def font_files(config: SiteConfig) -> tuple[Path, ...]:
-    """The card fonts, each from the first theme layer that has it (a site's own
-    ``themes/<name>/fonts/`` replaces a font file by file)."""
-    fonts = theme_files(config, "fonts")
-    return tuple(fonts.get(name, default) for name, default in zip(FONT_FILES, DEFAULT_FONTS,
-                                                                   strict=True))
+def _initial(organisation: str) -> str:
+    """What the drawn mark shows when the logo is not a raster image."""
+    return organisation.strip()[:1].upper() or "·"
 
 
 def key(card: Card, digest_of: Callable[[Path], str] = imaging.digest) -> str:
     """A hash of everything that shapes the card: its texts and settings, and the
-    contents (not the paths) of its fonts, background and logo."""
-    files = tuple(digest_of(p) if p else "" for p in (*card.fonts, card.background, card.logo))
+    contents (not the paths) of its fonts (which face of a collection too),
+    background and logo."""
+    files = (*(f"{digest_of(face.path)}#{face.index}" for face in card.fonts),
+             *(digest_of(p) if p else "" for p in (card.background, card.logo)))
     return _hashed(card, files)
 
 
@@ -253,7 +291,7 @@ def encode(image: Image.Image) -> bytes:
     return data
 
 
-def chain(fonts: tuple[Path, ...], text: str) -> tuple[Path, ...]:
+def chain(fonts: tuple[Face | Path, ...], text: str) -> tuple[Face | Path, ...]:
     """The fonts with the one drawing most of the text's letters first."""
     letters = Counter(next((f for f in fonts if typeset.covers(f, c)), None)
                       for c in text if unicodedata.bidirectional(c) in ("L", "R", "AL"))
@@ -261,40 +299,74 @@ def chain(fonts: tuple[Path, ...], text: str) -> tuple[Path, ...]:
     return (head, *(f for f in fonts if f != head))
 
 
-def draw(card: Card) -> Image.Image:
-    """The card's pixels: background, organisation, section, title, date, host, brand bar."""
-    engine = typeset.layout_engine(card.shaped)
-    image, ink = _background(card)
-    canvas = ImageDraw.Draw(image)
-    rtl = card.direction == "rtl"
-    soft = (224, 224, 224) if ink == WHITE else (51, 51, 51)  # secondary text
-    inner = WIDTH - 2 * PAD
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """One text of a card, set and placed: what ``draw`` draws (tests read its runs)."""
 
-    _mark(image, card, (WIDTH - PAD - MARK if rtl else PAD, 52), engine)
+    field: str  # "title", "kicker", "meta", "organisation", "host" or "mark"
+    setter: typeset.Typesetter
+    block: typeset.Block
+    left: int
+    top: int
+    width: int
+    soft: bool = False  # in the secondary text colour
+
+
+def layout(card: Card, initial: bool | None = None) -> list[Placed]:
+    """Every text of the card set in its box: the mark's initial (when there is no
+    raster logo), organisation, host, date (or the home's description), title, section."""
+    engine = typeset.layout_engine(card.shaped)
+    rtl = card.direction == "rtl"
+    inner = WIDTH - 2 * PAD
+    placed = []
+    if initial is None:
+        initial = card.logo is None or _logo(card.logo) is None
+    if initial:
+        at = (WIDTH - PAD - MARK if rtl else PAD, 52)
+        letter = _initial(card.organisation)
+        setter = _setter(card, letter, engine)
+        block = setter.block(letter, 34, MARK)
+        width = round(block.lines[0].width) if block.lines else 0
+        placed.append(Placed("mark", setter, block, at[0] + (MARK - width) // 2,
+                             at[1] + (MARK - block.height) // 2, width))
     org = _setter(card, card.organisation, engine)
     block = org.fit(card.organisation, inner - MARK - 20, 60, (32, 28, 24), 1)
-    org.draw(canvas, block, PAD if rtl else PAD + MARK + 20, 52 + (MARK - block.height) // 2,
-             inner - MARK - 20, ink)
+    placed.append(Placed("organisation", org, block, PAD if rtl else PAD + MARK + 20,
+                         52 + (MARK - block.height) // 2, inner - MARK - 20))
 
     host = _setter(card, card.host, engine, "en", "ltr")
     block = host.fit(card.host, 420, 40, (26, 22), 1)
     host_width = round(block.lines[0].width) if block.lines else 0
-    host.draw(canvas, block, PAD if rtl else WIDTH - PAD - host_width, FOOT - block.baseline,
-              host_width, soft)
+    placed.append(Placed("host", host, block, PAD if rtl else WIDTH - PAD - host_width,
+                         FOOT - block.baseline, host_width, soft=True))
     meta = _setter(card, card.meta, engine)
     meta_width = inner - host_width - 40
     block = meta.fit(card.meta, meta_width, 40, (28, 24), 1)
-    meta.draw(canvas, block, WIDTH - PAD - meta_width if rtl else PAD, FOOT - block.baseline,
-              meta_width, soft)
+    placed.append(Placed("meta", meta, block, WIDTH - PAD - meta_width if rtl else PAD,
+                         FOOT - block.baseline, meta_width, soft=True))
 
     title = _setter(card, card.title, engine)
     block = title.fit(card.title, inner, TITLE_BOTTOM - TITLE_TOP, TITLE_SIZES, 4)
     top = TITLE_BOTTOM - block.height
-    title.draw(canvas, block, PAD, top, inner, ink)
+    placed.append(Placed("title", title, block, PAD, top, inner))
     if card.kicker:
         kicker = _setter(card, card.kicker, engine)
         block = kicker.fit(card.kicker, inner, 44, (28,), 1)
-        kicker.draw(canvas, block, PAD, max(124, top - block.height), inner, soft)
+        placed.append(Placed("kicker", kicker, block, PAD, max(124, top - block.height), inner,
+                             soft=True))
+    return placed
+
+
+def draw(card: Card) -> Image.Image:
+    """The card's pixels: background, organisation, section, title, date, host, brand bar."""
+    image, ink = _background(card)
+    canvas = ImageDraw.Draw(image)
+    rtl = card.direction == "rtl"
+    soft = (224, 224, 224) if ink == WHITE else (51, 51, 51)  # secondary text
+    logo = _mark(image, card, (WIDTH - PAD - MARK if rtl else PAD, 52))
+    for text in layout(card, initial=not logo):
+        fill = _brand(card) if text.field == "mark" else soft if text.soft else ink
+        text.setter.draw(canvas, text.block, text.left, text.top, text.width, fill)
     canvas.rectangle((0, HEIGHT - 14, WIDTH, HEIGHT), fill=_brand(card))
     return image.convert("RGB")
 
@@ -303,7 +375,15 @@ def _setter(card: Card, text: str, engine: ImageFont.Layout, lang: str = "",
             direction: str = "") -> typeset.Typesetter:
     fonts = chain(card.fonts, text)
     return typeset.Typesetter(fonts, lang or card.lang, direction or card.direction, engine,
-                              LEADING.get(fonts[0].name, 1.22))
+                              _leading(fonts[0]))
+
+
+def _leading(face: Face | Path) -> float:
+    """Line height per size: more for scripts with marks above and below the letters."""
+    if face.name in LEADING:
+        return LEADING[face.name]
+    family = face.family.lower().split() if isinstance(face, Face) else []
+    return max((SCRIPT_LEADING.get(word, 1.22) for word in family), default=1.22)
 
 
 def _brand(card: Card) -> tuple[int, int, int]:
@@ -362,24 +442,17 @@ def _luminance(rgb: tuple[int, int, int]) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def _mark(image: Image.Image, card: Card, at: tuple[int, int],
-          engine: ImageFont.Layout) -> None:
-    """The organisation's raster logo, or a drawn mark with its initial (Pillow cannot
-    draw SVG logos)."""
+def _mark(image: Image.Image, card: Card, at: tuple[int, int]) -> bool:
+    """The organisation's raster logo (True), or the white square on which ``layout``
+    puts its initial (Pillow cannot draw SVG logos)."""
     logo = _logo(card.logo) if card.logo else None
     if logo is not None:
         image.alpha_composite(logo, (at[0] + (MARK - logo.width) // 2,
                                      at[1] + (MARK - logo.height) // 2))
-        return
-    canvas = ImageDraw.Draw(image)
-    canvas.rounded_rectangle((at[0], at[1], at[0] + MARK, at[1] + MARK), radius=12,
-                             fill=(255, 255, 255, 255))
-    initial = card.organisation.strip()[:1].upper() or "·"
-    setter = _setter(card, initial, engine)
-    block = setter.block(initial, 34, MARK)
-    width = round(block.lines[0].width) if block.lines else 0
-    setter.draw(canvas, block, at[0] + (MARK - width) // 2, at[1] + (MARK - block.height) // 2,
-                width, _brand(card))
+        return True
+    ImageDraw.Draw(image).rounded_rectangle((at[0], at[1], at[0] + MARK, at[1] + MARK),
+                                            radius=12, fill=(255, 255, 255, 255))
+    return False
 
 
 def _logo(path: Path) -> Image.Image | None:
@@ -392,23 +465,74 @@ def _logo(path: Path) -> Image.Image | None:
     return logo
 
 
-@lru_cache(maxsize=1 << 15)
-def _missing(fonts: tuple[Path, ...], title: str) -> str:
-    return typeset.missing(fonts, title)  # the same titles, build after build
+@dataclass
+class _Gap:
+    """Characters no font has, on the cards of one language and kind."""
+
+    where: Path | None  # the first card's source
+    chars: dict[str, None] = field(default_factory=dict)
+    texts: dict[str, None] = field(default_factory=dict)
+    cards: int = 0
+
+
+TEXTS = {"title": "title", "kicker": "section", "organisation": "organisation name",
+         "host": "host"}
+KINDS = {"article": ("article share card", "article share cards"),
+         "home": ("language home share card (static pages and lists use it)",
+                  "language home share cards")}
 
 
 def problems(site: Site, shaped: bool | None = None) -> list[Problem]:
-    """One warning when Raqm is missing; one per card title with characters no font has."""
-    if not site.config.share_cards:
+    """One warning when Raqm is missing; one per ``[cards] fonts`` family not found; one
+    per language and kind of card (article, language home) whose texts have characters
+    no font has, naming them, the texts that hold them and the fonts tried."""
+    config = site.config
+    if not config.share_cards:
         return []
     shaped = typeset.raqm_available() if shaped is None else shaped
     found = [] if shaped else [warning(None, None, NO_RAQM)]
-    fonts = font_files(site.config)
+    book = card_fonts(site)
+    settings = config.root / CONFIG_FILE
+    for name in book.unknown:
+        found.append(warning(settings, None, f"[cards] fonts: no font of the family {name!r} "
+                                             "is in the theme's fonts/ folder or installed "
+                                             f"(looked in {book.tried()})"))
+    gaps: dict[tuple[str, str], _Gap] = {}
+    for lang in config.language_codes:
+        _gather(gaps, book, "home", home_card(site, lang),
+                settings if settings.is_file() else None)
+    remembered = _remembered(site)
     for page in site.pages.values():
-        if page.kind != "article":
-            continue
-        missing = _missing(fonts, page.title)
-        if missing:
-            found.append(warning(page.source, None, f"the share card cannot draw {missing!r} "
-                                                    "(no card font has it): it shows as boxes"))
+        if page.kind == "article":
+            card = remembered.entry(page, partial(_article_entry, site, page))[0]
+            _gather(gaps, book, "article", card, page.source)
+    for (lang, kind), gap in gaps.items():
+        chars = "".join(gap.chars)
+        one, many = KINDS[kind]
+        cards = f"{gap.cards} {many}" if gap.cards > 1 else f"the {one}"
+        theme = config.theme
+        found.append(warning(gap.where, None, (
+            f"{lang}: {cards} cannot draw {chars!r} (in the {', '.join(gap.texts)}): no card "
+            f"font has {'it' if len(chars) == 1 else 'them'}, so the card shows boxes. "
+            f"Fonts tried: {book.tried()}. Install fonts for the script (Debian: "
+            f"apt-get install fonts-noto-core fonts-noto-cjk), put one in "
+            f"themes/{theme}/fonts/, or name an installed family in [cards] fonts")))
     return found
+
+
+def _gather(gaps: dict[tuple[str, str], _Gap], book: FontBook, kind: str, card: Card,
+            where: Path | None) -> None:
+    drawn = "\n".join((card.title, card.kicker, card.meta, card.organisation, card.host,
+                       _initial(card.organisation), typeset.ELLIPSIS))
+    if not book.unavailable(card.lang, drawn):
+        return  # the usual case, answered from what planning the card found
+    texts = {**TEXTS, "meta": "date" if kind == "article" else "description"}
+    gap = None
+    for name, label in texts.items():
+        lacking = book.unavailable(card.lang, getattr(card, name))
+        if lacking:
+            gap = gaps.setdefault((card.lang, kind), _Gap(where))
+            gap.chars.update(dict.fromkeys(lacking))
+            gap.texts[label] = None
+    if gap is not None:
+        gap.cards += 1
