@@ -48,6 +48,7 @@ from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 from generator import imaging, typeset
 from generator.config import SiteConfig
 from generator.deps import catalog_digests, digest, site_salt, template_digests
+from generator.fonts import Face
 from generator.model import Page, Site
 from generator.outputs import cards
 from generator.outputs.pages import page_job
@@ -263,14 +264,14 @@ class IconSpec:
     brand: str
     logo: Path | None = None
     initials: str = ""
-    font: Path | None = None
+    font: Face | None = None
 
 
 def _icon_jobs(site: Site) -> Iterator[Job]:
     config = site.config
     logo = _raster_logo(config)
     initials = "" if logo else site_initials(config.organisation.name or config.title)
-    font = None if logo else _initials_font(config, initials)
+    font = None if logo else _initials_font(site, initials)
     for size in ICON_SIZES:
         spec = IconSpec(size, config.brand_color, logo, initials if font else "", font)
         name = _icon_key(spec)
@@ -279,8 +280,10 @@ def _icon_jobs(site: Site) -> Iterator[Job]:
 
 
 def _icon_key(spec: IconSpec) -> str:
-    files = tuple(imaging.digest(path) for path in (spec.logo, spec.font) if path is not None)
-    return digest(ICON_VERSION, PIL.__version__, spec.size, spec.brand, spec.initials, files)
+    files = tuple(imaging.digest(path) for path in (spec.logo, spec.font and spec.font.path)
+                  if path is not None)
+    return digest(ICON_VERSION, PIL.__version__, spec.size, spec.brand, spec.initials,
+                  spec.font.index if spec.font else 0, files)
 
 
 def _raster_logo(config: SiteConfig) -> Path | None:
@@ -302,12 +305,12 @@ def site_initials(name: str) -> str:
     return unicodedata.normalize("NFC", letters[0])
 
 
-def _initials_font(config: SiteConfig, initials: str) -> Path | None:
-    """The first card font (each from the first theme layer that has it, as for share
-    cards) that draws every initial; None when none does."""
-    fonts = theme_files(config, "fonts")
-    return next((fonts[name] for name in cards.FONT_FILES if name in fonts
-                 and all(typeset.covers(fonts[name], char) for char in initials)), None)
+def _initials_font(site: Site, initials: str) -> Face | None:
+    """The card font that draws every initial (``cards.card_fonts``: the theme's, then
+    the system's for other scripts); None when none does."""
+    faces = cards.card_fonts(site).faces(site.config.default_language, initials)
+    return next((face for face in faces
+                 if all(typeset.covers(face, char) for char in initials)), None)
 
 
 def icon_bytes(spec: IconSpec) -> bytes:
@@ -361,7 +364,9 @@ def _initials_icon(spec: IconSpec) -> Image.Image:
 
 
 def _font(spec: IconSpec, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(spec.font), size, layout_engine=ImageFont.Layout.BASIC)
+    assert spec.font is not None
+    return ImageFont.truetype(str(spec.font.path), size, index=spec.font.index,
+                              layout_engine=ImageFont.Layout.BASIC)
 
 
 def _contrast(one: tuple[int, int, int], other: tuple[int, int, int]) -> float:
