@@ -90,6 +90,7 @@ _INFO: dict[tuple[Path, int], _Info] = {}  # by face, while its file is unchange
 _STAMP: dict[tuple[Path, int], tuple[int, int]] = {}  # size and mtime it was read at
 _BY_DIGEST: dict[tuple[str, int], _Info] = {}
 _POINTS: dict[FontRef, frozenset[int]] = {}  # ``covers``' own lookup: called per character
+_KEPT: set[tuple[Path, Path, int]] = set()  # (cache folder, font, face) already stored
 
 
 @cache
@@ -120,20 +121,28 @@ def covers(ref: FontRef, char: str) -> bool:
 
 
 def info(ref: FontRef, folder: Path | None = None) -> _Info:
-    """A face's family, style, weight and coverage: read once per file digest."""
+    """A face's family, style, weight and coverage: read once per file digest, and kept
+    in ``folder`` (the site's cache) when it is not there yet."""
     path, index = (ref, 0) if isinstance(ref, Path) else (ref.path, ref.index)
     known = _INFO.get((path, index))
-    if known is not None:
+    if known is not None and (folder is None or (folder, path, index) in _KEPT):
         return known
     digest = imaging.digest(path)
-    found = _BY_DIGEST.get((digest, index)) or _stored(folder, digest, index)
+    found = known or _BY_DIGEST.get((digest, index))
     if found is None:
-        found = _read(path, index)
-        _store(folder, digest, index, found)
+        found = _stored(folder, digest, index) or _read(path, index)
+    if folder is not None:
+        if not _cache_file(folder, digest, index).is_file():
+            _store(folder, digest, index, found)
+        _KEPT.add((folder, path, index))
     _BY_DIGEST[digest, index] = _INFO[path, index] = found
     stat = path.stat()
     _STAMP[path, index] = (stat.st_size, stat.st_mtime_ns)
     return found
+
+
+def _cache_file(folder: Path, digest: str, index: int) -> Path:
+    return folder / f"{digest[:40]}-{index}.json"
 
 
 def forget_changed() -> None:
@@ -149,6 +158,7 @@ def forget_changed() -> None:
             _INFO.pop((path, index), None)
             del _STAMP[path, index]
             _POINTS.clear()
+            _KEPT.clear()
 
 
 def _read(path: Path, index: int) -> _Info:
@@ -168,7 +178,7 @@ def _stored(folder: Path | None, digest: str, index: int) -> _Info | None:
     if folder is None:
         return None
     try:
-        data = json.loads((folder / f"{digest[:40]}-{index}.json").read_text(encoding="utf-8"))
+        data = json.loads(_cache_file(folder, digest, index).read_text(encoding="utf-8"))
         ranges = data["ranges"]
         points = frozenset(point for low, high in zip(ranges[::2], ranges[1::2], strict=True)
                            for point in range(low, high + 1))
@@ -187,7 +197,7 @@ def _store(folder: Path | None, digest: str, index: int, found: _Info) -> None:
             ranges[-1] = point
         else:
             ranges += [point, point]
-    target = folder / f"{digest[:40]}-{index}.json"
+    target = _cache_file(folder, digest, index)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / f".{target.name}.{os.getpid()}.tmp"
