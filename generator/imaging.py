@@ -31,12 +31,22 @@ from generator.sanitize import TAG_OR_COMMENT, attribute, read_attributes
 
 VERSION = 1  # bump when encoding changes, so cached files are made again
 CACHE = ".newshub-cache"
-WIDTHS = (480, 960, 1600)
+# Rendition widths: a 360–430 px phone at a pixel ratio of 2–3 needs 656–1290 px (the
+# text column or the full width), and from 640 up each width is at most 1.25 times the
+# one below (1.125 from 1280), so a browser that takes the first width at least as wide
+# as it needs fetches at most about 1.5 times the pixels it shows there (Chromium often
+# takes the width below when it is close).
+WIDTHS = (480, 640, 800, 960, 1120, 1280, 1440, 1600)
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 SUFFIXES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 QUALITY = {"JPEG": 82, "WEBP": 78}
-SIZES = "(min-width: 42rem) 40rem, calc(100vw - 2rem)"  # the theme's text column
+# What ``sizes`` says must be the width the theme's stylesheet gives the image, or the
+# browser picks the wrong file: the text column (``main``: 42rem at most, 1rem padding
+# either side) for images in the text, and the full width of a phone below 42rem for the
+# page's lead image (``.hero``: it bleeds into the padding there).
+SIZES = "(min-width: 42rem) 40rem, calc(100vw - 2rem)"
+HERO_SIZES = "(min-width: 42rem) 40rem, 100vw"
 ORIENTATION = 0x0112
 SWAPPED = {5, 6, 7, 8}  # orientations that turn the picture a quarter
 
@@ -331,10 +341,11 @@ def _picture(source: Path, site_path: str, length: int, mtime: int) -> Picture |
 
 def picture_html(found: Picture, url: Callable[[str], str], alt: str, *,
                  hero: bool = False, css_class: str = "") -> str:
-    """``<picture>`` with a WebP source and an ``<img>`` in the original format."""
+    """``<picture>`` with a WebP source and an ``<img>`` in the original format; a
+    ``hero`` is the page's lead image (full width on phones, fetched first)."""
     largest = found.fallback()
     loading = 'fetchpriority="high"' if hero else 'loading="lazy"'
-    sizes = attribute(SIZES)
+    sizes = attribute(HERO_SIZES if hero else SIZES)
     source = ""
     if found.format != "WEBP":
         source = (f'<source type="image/webp" srcset="{attribute(found.srcset("WEBP", url))}" '

@@ -97,6 +97,7 @@ class PageView:
     breadcrumbs: tuple[Link, ...] = ()  # the home and the sections the page is in
     link_title: str = ""  # the short title, for lists and menus
     params: Mapping[str, Any] | None = None  # the front matter newshub does not use itself
+    appeal: bool = False  # an appeal for donations (``is_appeal``): its own look, a donate link
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +315,22 @@ def _page_view(site: Site, page: Page) -> PageView:
                                 else page.sections[:-1]),
         link_title=page.link_title or page.title,
         params=page.extra,
+        appeal=is_appeal(page),
     )
+
+
+APPEALS_SECTION = "appeals"
+
+
+def is_appeal(page: Page) -> bool:
+    """An article asking for donations: filed in the ``appeals`` section (its
+    translations are too, by their path), or, wherever it is filed, with ``kind: appeal``
+    in its front matter."""
+    if page.kind != "article":
+        return False
+    kind = page.extra.get("kind")
+    return page.sections[:1] == (APPEALS_SECTION,) or \
+        (isinstance(kind, str) and kind.casefold() == "appeal")
 
 
 def content_html(site: Site, page: Page) -> str:

@@ -125,9 +125,9 @@ def test_tag_pages_use_translated_names(multilingual: Built) -> None:
 
 
 def test_urgent_banner_links_the_newest_urgent_post(multilingual: Built) -> None:
-    banner = multilingual.html("en/about/index.html").xpath('//p[@class="urgent"]/a')
+    banner = multilingual.html("en/about/index.html").xpath('//aside[@class="urgent"]/a')
     assert [a.get("href") for a in banner] == ["/en/news/appeal/"]
-    assert not multilingual.html("fr/about/index.html").xpath('//p[@class="urgent"]')
+    assert not multilingual.html("fr/about/index.html").xpath('//*[@class="urgent"]')
 
 
 def test_root_chooser_links_every_language_without_javascript(multilingual: Built) -> None:

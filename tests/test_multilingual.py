@@ -69,9 +69,9 @@ def test_translations_inherit_what_they_do_not_set(depth: Built) -> None:
 
 
 def test_inherited_urgency_puts_the_translation_in_the_banner(depth: Built) -> None:
-    banner = depth.html("fr/about/index.html").xpath('//p[@class="urgent"]/a/@href')
+    banner = depth.html("fr/about/index.html").xpath('//aside[@class="urgent"]/a/@href')
     assert banner == ["/fr/news/wells/"]
-    assert not depth.html("zh-Hans/index.html").xpath('//p[@class="urgent"]'), \
+    assert not depth.html("zh-Hans/index.html").xpath('//*[@class="urgent"]'), \
         "urgent: false in the translation wins"
 
 
