@@ -35,7 +35,10 @@ from generator import markup
 from generator.shortcodes import REF_SCHEME
 
 POLICIES = ("safe", "allow", "escape")
-KEPT_TAGS = frozenset(nh3.ALLOWED_TAGS | {"picture", "source", "tfoot", "input"})
+# Audio and video of the site (the audio and video shortcodes): they run no code, and
+# a file from another host is blocked by the pages' policy and reported by check.
+KEPT_TAGS = frozenset(nh3.ALLOWED_TAGS | {"picture", "source", "tfoot", "input", "audio",
+                                          "video"})
 # Removed with everything inside them (the rest keep their text when removed).
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "frame",
                                   "frameset", "noscript", "template", "svg", "math",
@@ -43,9 +46,12 @@ DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed"
 GLOBAL_ATTRIBUTES = frozenset({"id", "class", "title", "lang", "dir", "role"})
 GLOBAL_PREFIXES = frozenset({"aria-"})
 KEPT_ATTRIBUTES = {
-    "a": {"href", "hreflang", "rel", "target"},  # nh3 adds rel="noopener noreferrer"
+    "a": {"href", "hreflang", "rel", "target", "download"},
     "img": {"src", "alt", "width", "height", "loading", "decoding", "srcset", "sizes"},
-    "source": {"srcset", "sizes", "type", "media", "width", "height"},
+    "source": {"src", "srcset", "sizes", "type", "media", "width", "height"},
+    "audio": {"src", "controls", "preload", "loop", "muted"},
+    "video": {"src", "poster", "controls", "preload", "playsinline", "loop", "muted", "width",
+              "height"},
     "th": {"style", "align", "colspan", "rowspan", "scope", "abbr"},  # tables' alignment
     "td": {"style", "align", "colspan", "rowspan"},
     "col": {"span"}, "colgroup": {"span"},
@@ -135,8 +141,8 @@ def body_html(text: str, policy: str, restore: Callable[[str], str] | None = Non
         raise TooDeep(line, message) from None
     if restore is not None:
         converted = restore(converted)
-    if policy == "allow" or not _worth_cleaning(text, converted):
-        return converted, ()
+    if policy == "allow" or (restore is None and not _worth_cleaning(text, converted)):
+        return converted, ()  # (a shortcode's HTML is always looked at: its text is not)
     cleaned = _clean(converted)
     removals = _removals(converted, written or text)
     if XML_FORBIDDEN.search(cleaned) is not None:  # written as references: &#x1;
@@ -214,7 +220,10 @@ def _unusual_url(converted: str) -> bool:
 
 
 def _srcset_filter(element: str, name: str, value: str) -> str | None:
-    """Ammonia checks the schemes of ``href`` and ``src`` only: ``srcset`` here."""
+    """Ammonia checks the schemes of ``href`` and ``src`` only: ``poster`` and ``srcset``
+    here."""
+    if name == "poster" and scheme_of(html.unescape(value)) not in ("", *KEPT_SCHEMES):
+        return None
     if name == "srcset":
         urls = (html.unescape(part.split()[0]) for part in value.split(",") if part.strip())
         if any(scheme_of(url) not in ("", *KEPT_SCHEMES) for url in urls):

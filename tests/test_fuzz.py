@@ -529,6 +529,23 @@ def judge_output(lane: Lane, mutation: Mutation, before: dict[str, str],
     return problems
 
 
+def refused_links(lane: Lane, mutation: Mutation, applied: Applied) -> list[str]:
+    """The case's symlinks the build must refuse by name: those leading out of the site
+    folder, or into its cache."""
+    refused = []
+    site = os.path.realpath(lane.site)
+    for link in mutation.links:
+        path = lane.site / link
+        if not path.is_symlink() or any(link.startswith(s.split(":")[0])
+                                         for s in applied.skipped):
+            continue
+        target = os.path.realpath(path)
+        inside = target == site or target.startswith(site + os.sep)
+        if not inside or os.path.relpath(target, site).split(os.sep)[0] == CACHE:
+            refused.append(link)
+    return refused
+
+
 def judge_failure(lane: Lane, mutation: Mutation, applied: Applied, run: Run,
                   before: dict[str, str], after: dict[str, str]) -> list[str]:
     """An exit 1: every message names a file of the site; the output is untouched."""
@@ -580,7 +597,11 @@ def run_case(lane: Lane, number: int) -> tuple[str, list[str]]:
                 problems += judge_output(lane, mutation, before, after)
             elif run.code == 1:
                 problems += judge_failure(lane, mutation, applied, run, before, after)
-            elif not run.error:
+            for link in refused_links(lane, mutation, applied):
+                if run.code != 1 or not re.search(rf"^{re.escape(link)}: symlink", run.err, re.M):
+                    problems.append(f"the symlink {link} leads out of the site, and the build "
+                                    f"(exit {run.code}) did not refuse it by name")
+            if not run.error and run.code not in (0, 1):
                 problems.append(f"exit {run.code}:\n{run.err[-2000:]}")
             extra = site_entries(lane.site) - lane.entries - mutation.paths() - {
                 str(Path(p).parent) for p in mutation.paths()}
@@ -919,3 +940,36 @@ def test_a_share_card_keeps_nothing_of_its_photos_metadata(tmp_path: Path) -> No
     assert lane.build().code == 0
     for path in (lane.output / "en/news/noted").iterdir():
         assert METADATA.encode() not in path.read_bytes(), path.name
+
+
+def test_a_body_of_prose_and_one_shortcode_is_cleaned_too(tmp_path: Path) -> None:
+    """The sanitiser skips a body without '<' or '{' in its text, and with its shortcodes
+    replaced by placeholders a body of prose and one {{< details >}} had neither: the
+    script inside the shortcode reached the page."""
+    lane = built_tiny(tmp_path)
+    intro = lane.site / "content/ar/news/_index.md"
+    intro.write_text("---\ntitle: Section\n---\nPlain prose.\n\n"
+                     "{{< details summary=\"More\" >}}body<script>alert(1)</script>"
+                     "{{< /details >}}\n")
+    run = lane.build()
+    assert run.code == 0, run.err + run.error
+    assert "content/ar/news/_index.md:6: warning: removed <script>" in run.err, run.err
+    assert page_problems((lane.output / "ar/news/index.html").read_bytes()) == []
+
+
+def test_audio_and_video_pass_the_policy_without_their_script_urls() -> None:
+    """Cleaning shortcode HTML must keep the audio and video shortcodes' players; a
+    poster (which Ammonia does not check) keeps no script or data URL."""
+    from generator import sanitize
+
+    html, removed = sanitize.body_html(
+        '<video poster="javascript:alert(1)" src="clip.mp4" controls onplay="x"></video>\n\n'
+        '<figure class="media"><audio controls preload="none" src="talk.mp3"></audio>'
+        '<p><a href="talk.mp3" download>talk.mp3</a></p></figure>', "safe")
+    doc = lxml.html.fragment_fromstring(html, create_parent="div")
+    assert doc.xpath("//video/@src") == ["clip.mp4"] and not doc.xpath("//video/@poster")
+    assert not doc.xpath("//video/@onplay")
+    assert doc.xpath("//audio/@preload") == ["none"] and doc.xpath("//a/@download") == [""]
+    assert [r.message.split(" (")[0] for r in removed] == [
+        "removed javascript: URL from poster= of <video>", "removed event handler onplay= from "
+        "<video>"]
