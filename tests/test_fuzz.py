@@ -973,3 +973,20 @@ def test_audio_and_video_pass_the_policy_without_their_script_urls() -> None:
     assert [r.message.split(" (")[0] for r in removed] == [
         "removed javascript: URL from poster= of <video>", "removed event handler onplay= from "
         "<video>"]
+
+
+def test_a_tag_on_undated_pages_only_builds_with_an_empty_feed(tmp_path: Path) -> None:
+    """An undated page (about, FAQ) with a tag no article has stopped the build with
+    'AssertionError:  (rendering en/tags/lonely/atom.xml)': the tag's feed took the
+    undated page as an entry. Undated pages are in no feed."""
+    lane = built_tiny(tmp_path)
+    (lane.site / "content/en/about.md").write_text(
+        "---\ntitle: About\ntags: [lonely, water]\n---\n\nWho we are.\n")
+    run = lane.build()
+    assert run.code == 0, run.err + run.error
+    lonely = feedparser.parse((lane.output / "en/tags/lonely/atom.xml").read_bytes())
+    assert not lonely.bozo and lonely.entries == []
+    water = feedparser.parse((lane.output / "en/tags/water/atom.xml").read_bytes())
+    assert [entry.title for entry in water.entries] == ["First story"]
+    assert lxml.html.fromstring((lane.output / "en/tags/lonely/index.html").read_bytes()) \
+        .xpath('//a[contains(@href, "/en/about/")]')

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import partial
 from html import unescape
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree as ET
 
@@ -79,8 +80,9 @@ def feeds_of(site: Site) -> Iterator[Feed]:
         yield Feed(lang, title, home, home, tuple(site.pages[i] for i in ids))
         for tag, tag_ids in site.tags.get(lang, {}).items():
             path = tag_path(config, lang, tag)
+            dated = (site.pages[i] for i in tag_ids if site.pages[i].date)  # undated: no feed
             yield Feed(lang, f"{title}: {tag_name(config, tag, lang)}", path, path,
-                       tuple(site.pages[i] for i in tag_ids[:limit]))
+                       tuple(islice(dated, limit)))
 
 
 def entry_id(site: Site, page: Page) -> str:
