@@ -304,7 +304,7 @@ class BuildSession:
         that browsers reload first), ``finish`` runs it; until then the bundles on disk
         stay as they are."""
         run = partial(search.index, site, self.output, dict(entries), old,
-                      self.config.root / CACHE_FOLDER)
+                      self.config.root / CACHE_FOLDER, self.precompress)
         if "search" in later:
             self.pending_search = run
             entries.update((path, old[path]) for path in bundles if path in old)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import brotli
 import pytest
 
 from generator import check
@@ -83,6 +84,12 @@ def test_each_language_has_an_index_of_its_own(site: Built) -> None:
         assert not {n for n in names if n.startswith("pagefind-ui") or "modular" in n}, \
             "Pagefind's own interface is not published: the theme has its own"
         assert [n for n in names if n.startswith("wasm.")] == [f"wasm.{wasm}.pagefind"]
+        for script in ("pagefind.js", "pagefind-worker.js"):  # precompressed like all text
+            source = (folder / script).read_bytes()
+            assert gzip.decompress((folder / f"{script}.gz").read_bytes()) == source
+            assert brotli.decompress((folder / f"{script}.br").read_bytes()) == source
+        assert not [n for n in names if n.endswith((".pf_fragment.gz", ".pagefind.br"))], \
+            "the index files are compressed already"
 
 
 def test_the_index_holds_titles_bodies_and_dates_not_navigation(site: Built) -> None:

@@ -40,7 +40,7 @@ from pathlib import Path
 from babel.plural import PluralRule
 from markupsafe import Markup
 
-from generator import i18n
+from generator import compress, i18n
 from generator.config import SiteConfig
 from generator.deps import digest
 from generator.errors import Problem, warning
@@ -78,6 +78,7 @@ class SearchIndex:
     @classmethod
     def of(cls, lang: str, sizes: Mapping[str, int], indexed: bool) -> SearchIndex:
         """From the sizes of its files (paths ending in their names in the bundle)."""
+        sizes = {path: size for path, size in sizes.items() if compress.original(path) is None}
         runtime = sum(size for path, size in sizes.items() if _is_runtime(path))
         return cls(lang, sum(sizes.values()) - runtime, runtime, indexed)
 
@@ -206,11 +207,14 @@ def bundle_files(output: Path, config: SiteConfig) -> set[str]:
 
 
 def index(site: Site, output: Path, written: Mapping[str, Entry],
-          previous: Mapping[str, Entry], scratch: Path | None = None) -> Indexed:
+          previous: Mapping[str, Entry], scratch: Path | None = None,
+          precompress: bool = False) -> Indexed:
     """Bring each language's bundle up to date with its pages as ``written`` (the
     manifest entries this build recorded); ``previous`` is the last build's manifest.
     Pagefind reads the pages from a folder made in ``scratch`` (best on the output's
-    file system: the pages are hard-linked there, else copied)."""
+    file system: the pages are hard-linked there, else copied). With ``precompress``,
+    Pagefind's script and worker get .br and .gz copies like every text output (its
+    index files are compressed already)."""
     config = site.config
     binary = executable()
     entries: dict[str, Entry] = {}
@@ -224,7 +228,7 @@ def index(site: Site, output: Path, written: Mapping[str, Entry],
         folders.append(folder)
         pages = indexed_pages(site, lang)
         existing = _files_under(output, folder)
-        key = digest(INDEX_VERSION, _version(binary), tuple(
+        key = digest(INDEX_VERSION, _version(binary), precompress, tuple(
             (path, *written.get(path, ("", -1, -1))[1:]) for path in pages))
         # Up to date: the files the last build recorded, all there as it left them, no
         # other file beside them, and made under this key.
@@ -240,6 +244,9 @@ def index(site: Site, output: Path, written: Mapping[str, Entry],
         except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
             problems.append(warning(None, None, f"search index for {lang} not made: {exc}"))
             continue  # the last bundle stays, not recorded: the next build tries again
+        if precompress:
+            files.update(copy for name, data in list(files.items())
+                         for copy in compress.encoded(name, data))
         staged = [stage(output, folder + name, data) for name, data in sorted(files.items())]
         commit(staged, output, {item.path for item in staged}, existing)
         entries.update((item.path, (key, *item.stamp)) for item in staged)
