@@ -520,9 +520,55 @@ def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
             problems.append(error(source, line,
                                   f"output {job.path} is produced twice ({other.kind} and "
                                   f"{job.kind}); rename the page, section or tag"))
+    problems += _unwritable(site, owners)
     raise_if_errors(problems)
     check_paths(owners)
     return jobs, assets
+
+
+NAME_BYTES = 255 - len(".") - len(".newshub-tmp") - len(".br")  # a staging copy of a .br
+
+
+def _unwritable(site: Site, owners: Mapping[str, Job]) -> list[Problem]:
+    """Outputs no file system can hold: a name too long (with its staging or compressed
+    copy's suffix), or a path inside another output's file (a page whose address is
+    /en/news/index.html/). Found here, they are errors naming the source, not a
+    'cannot write' after rendering."""
+    folders: set[str] = set()
+    for path in owners:
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    problems = []
+    for path in sorted(owners.keys() & folders):  # a file other outputs need as a folder
+        within = sorted(other for other in owners if other.startswith(path + "/"))
+        named = [(other, _job_source(site, owners[other])) for other in within]
+        inside, source = next(((o, s) for o, s in named if s is not None), named[0])
+        source = source or _job_source(site, owners[path])
+        problems.append(error(source, _first_line(source),
+                              f"output {_shown_path(inside)} would be inside {path}, which is "
+                              f"a file of the site ({owners[path].kind}): rename the page or "
+                              "file"))
+    for path, job in owners.items():
+        if len(path.encode()) <= NAME_BYTES:
+            continue  # no name in it can be too long
+        longest = max(len(part.encode()) for part in path.split("/"))
+        if longest > NAME_BYTES:
+            source = _job_source(site, job)
+            problems.append(error(source, _first_line(source),
+                                  f"output {_shown_path(path)} has a name of {longest} bytes "
+                                  f"(more than {NAME_BYTES}, which file systems refuse): "
+                                  "shorten the file name, slug, tag or address"))
+    return problems
+
+
+def _first_line(source: Path | None) -> int | None:
+    return 1 if source is not None and source.suffix == ".md" else None
+
+
+def _shown_path(path: str) -> str:
+    return path if len(path) <= 100 else path[:60] + "…" + path[-30:]
 
 
 def _stage(output: Path, precompress: bool, uncompressed: frozenset[str], job: Job,

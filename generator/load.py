@@ -49,6 +49,9 @@ KNOWN_KEYS = {
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 BAD_SLUG = re.compile(r"[/\\?#%\s<>\"'\x00-\x1f\x7f]|^\.+$")
 SUMMARY_LENGTH = 200
+# Bytes in one name of an output path (a slug, a tag, a url's or alias's folders): file
+# systems take 255, and a staging or .br copy adds to it.
+SEGMENT_BYTES = 200
 # What XML 1.0 forbids (C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF):
 # one such character in a title or body makes every feed quoting it unreadable.
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -581,7 +584,8 @@ class _Fields:
             return ""
         path = "/" + value.strip("/") + ("" if "." in value.rsplit("/", 1)[-1] else "/")
         if _bad_path(path):
-            self._fail("url", f"url {value!r} is not a site path such as /about-us/")
+            self._fail("url", f"url {_shown_value(value)} is not a site path such as "
+                              f"/about-us/ (each name at most {SEGMENT_BYTES} bytes)")
             return ""
         return path.replace("//", "/")
 
@@ -603,7 +607,8 @@ class _Fields:
             path = alias if alias.startswith("/") else \
                 root + "".join(f"{part}/" for part in folders) + alias
             if _bad_path(path.split("?", 1)[0]):
-                self._fail("aliases", f"alias {alias!r} is not a site path")
+                self._fail("aliases", f"alias {_shown_value(alias)} is not a site path (each "
+                                      f"name at most {SEGMENT_BYTES} bytes)")
                 continue
             found[path] = None
         return tuple(found)
@@ -632,13 +637,22 @@ class _Fields:
         if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
             self._fail(taxonomy, f"'{taxonomy}' must be a list such as [Field, Health]")
             return ()
-        return tuple(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+        terms = tuple(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+        for term in terms:
+            if len(term.encode()) > SEGMENT_BYTES:
+                self._fail(taxonomy, f"{taxonomy[:-1] if taxonomy.endswith('s') else taxonomy}"
+                                     f" {_shown_value(term)} is {len(term.encode())} bytes: "
+                                     f"it names a folder of the site, of at most "
+                                     f"{SEGMENT_BYTES} bytes")
+                return ()
+        return terms
 
     def slug(self, default: str) -> str:
         value = self.text("slug") or default
-        if BAD_SLUG.search(value) or ".." in value:
-            self._fail("slug", f"slug {value!r} is not allowed: a slug is one URL segment "
-                               "without '/', '..', spaces or '?#%'")
+        if BAD_SLUG.search(value) or ".." in value or len(value.encode()) > SEGMENT_BYTES:
+            self._fail("slug", f"slug {_shown_value(value)} is not allowed: a slug is one URL "
+                               f"segment without '/', '..', spaces or '?#%', of at most "
+                               f"{SEGMENT_BYTES} bytes")
             return default
         return value
 
@@ -654,7 +668,11 @@ class _Fields:
         tags: dict[str, None] = {}
         for tag in (t.strip() for t in value):
             if BAD_SLUG.search(tag.replace(" ", "-")) or ".." in tag:
-                self._fail("tags", f"tag {tag!r} cannot be a URL segment")
+                self._fail("tags", f"tag {_shown_value(tag)} cannot be a URL segment")
+            elif len(tag.encode()) > SEGMENT_BYTES:
+                self._fail("tags", f"tag {_shown_value(tag)} is {len(tag.encode())} bytes: a "
+                                   f"tag names a folder of the site, of at most "
+                                   f"{SEGMENT_BYTES} bytes (a comma inside quotes?)")
             elif tag:
                 tags[tag] = None
         if len(tags) > limit:
@@ -772,8 +790,16 @@ def _title_from(relative: tuple[str, ...]) -> str:
 
 
 def _bad_path(path: str) -> bool:
-    """Whether a site path could leave the site or break a URL."""
-    return ".." in path.split("/") or bool(re.search(r"[\s<>\"'\\#\x00-\x1f]", path))
+    """Whether a site path could leave the site, break a URL or name a file no file
+    system takes."""
+    parts = path.split("/")
+    return ".." in parts or bool(re.search(r"[\s<>\"'\\#\x00-\x1f]", path)) or \
+        any(len(part.encode()) > SEGMENT_BYTES for part in parts)
+
+
+def _shown_value(value: str) -> str:
+    """A value as messages quote it: on one line, a long one cut."""
+    return repr(value if len(value) <= 80 else value[:60] + "…" + value[-10:])
 
 
 def _image_size(file: Path | None) -> tuple[int, int] | None:

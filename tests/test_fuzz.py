@@ -990,3 +990,38 @@ def test_a_tag_on_undated_pages_only_builds_with_an_empty_feed(tmp_path: Path) -
     assert [entry.title for entry in water.entries] == ["First story"]
     assert lxml.html.fromstring((lane.output / "en/tags/lonely/index.html").read_bytes()) \
         .xpath('//a[contains(@href, "/en/about/")]')
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"content/en/news/c.md": "---\ntitle: C\ndate: 2026-01-04T10:00:00Z\n"
+                              "tags: 'x, " + "x, " * 200 + "x'\n---\n\nC.\n"},
+     "content/en/news/c.md:4: tag 'x, x, x"),  # a list written as one quoted string
+    ({"content/en/news/c.md": "---\ntitle: C\ndate: 2026-01-04T10:00:00Z\nslug: " +
+                              "s" * 230 + "\n---\n\nC.\n"},
+     "content/en/news/c.md:4: slug 'sss"),
+    ({"content/en/news/c.md": "---\ntitle: C\ndate: 2026-01-04T10:00:00Z\naliases: [/" +
+                              "a" * 230 + "/]\n---\n\nC.\n"},
+     "content/en/news/c.md:4: alias '/aaa"),
+    ({"content/en/news/index.html/index.md": "---\ntitle: C\ndate: 2026-01-04T10:00:00Z\n"
+                                             "---\n\nC.\n"},
+     "content/en/news/index.html/index.md:1: output en/news/index.html/index.html would be "
+     "inside en/news/index.html, which is a file of the site (listing)"),
+    ({"content/en/news/b/" + "r" * 245 + ".pdf": b"%PDF"},
+     "content/en/news/b/rrrr"),
+])
+def test_an_output_no_file_system_holds_is_an_error_naming_its_source(
+        tmp_path: Path, files: dict[str, str | bytes], message: str) -> None:
+    """A tag of a few hundred bytes (a list written as one quoted string), a long slug
+    or alias, or a page bundle named index.html stopped the build with 'cannot write
+    en/tags/x, x, x…: File name too long' or '…: Not a directory', naming no file (and a
+    tag only undated pages have with an AssertionError)."""
+    lane = built_tiny(tmp_path)
+    for relative, data in files.items():
+        path = lane.site / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    run = lane.build()
+    assert run.code == 1 and not run.error, run.err + run.error
+    assert run.err.startswith(message), run.err[:500]
+    assert "cannot write" not in run.err and len(run.err) < 2000, run.err[:500]
+    assert snapshot(lane.output) == lane.clean
