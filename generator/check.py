@@ -25,7 +25,7 @@ from xml.parsers import expat
 
 from generator import csp, i18n
 from generator.config import SiteConfig
-from generator.errors import Problem
+from generator.errors import Problem, one_line
 from generator.htmlscan import Active, Image, Ref, Scan, Script, css_urls, scan_html
 from generator.link import link_site
 from generator.load import load_site
@@ -590,8 +590,9 @@ def to_text(report: Report, strict: bool) -> str:
     lines = []
     for finding, others in _grouped(report.findings):
         where = finding.where(report.output)
-        text = f"{where}: {finding.severity}: {finding.message}" if where else \
-            f"{finding.severity}: {finding.message}"
+        message = one_line(finding.message)
+        text = f"{where}: {finding.severity}: {message}" if where else \
+            f"{finding.severity}: {message}"
         if finding.source is not None and finding.output:
             text += f" [{finding.output}]"
         if others:

@@ -6,6 +6,7 @@ phase, so an editor sees all of them at once instead of fixing them one by one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,16 @@ class Problem:
         if self.path is not None:
             where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
         prefix = "" if self.severity == "error" else f"{self.severity}: "
-        return f"{where}{prefix}{self.message}"
+        return f"{where}{prefix}{one_line(self.message)}"
+
+
+def one_line(message: str) -> str:
+    """A message on one line, as editors and CI read ``path:line: message`` (a value it
+    quotes may hold line breaks: a front-matter string with \\n in it)."""
+    return LINE_BREAKS.sub(" ", message) if LINE_BREAKS.search(message) else message
+
+
+LINE_BREAKS = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 
 
 class SiteError(Exception):

@@ -1025,3 +1025,21 @@ def test_an_output_no_file_system_holds_is_an_error_naming_its_source(
     assert run.err.startswith(message), run.err[:500]
     assert "cannot write" not in run.err and len(run.err) < 2000, run.err[:500]
     assert snapshot(lane.output) == lane.clean
+
+
+def test_every_message_is_one_line_whatever_value_it_quotes(tmp_path: Path) -> None:
+    """'translation_of 'fr\\n…': there is no version…' quoted the front-matter value with
+    its line break, so the message ran onto a second line that named no file."""
+    lane = built_tiny(tmp_path)
+    (lane.site / "content/ar/news/a.md").write_text(
+        '---\ntitle: t\ndate: 2026-01-02T10:00:00Z\ntranslation_of: "fr\\nsecond\\u2028third"\n'
+        "---\n\nText.\n")
+    run = lane.build()
+    assert run.code == 1
+    assert run.err.splitlines() == [
+        "content/ar/news/a.md:1: translation_of 'fr second third': there is no version of "
+        "this story in that language",
+        "newshub: 1 error; nothing was written (the previous output is unchanged)"]
+    check = newshub("check", "--site", str(lane.site), "--output", str(lane.output))
+    assert "content/ar/news/a.md:1: error: translation_of 'fr second third': there is" \
+        in check.out, check.out
