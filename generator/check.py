@@ -26,6 +26,7 @@ from xml.parsers import expat
 from generator import csp, i18n
 from generator.config import SiteConfig
 from generator.errors import Problem, one_line
+from generator.files import PUBLISHED_DOTFOLDERS, walk
 from generator.htmlscan import Active, Image, Ref, Scan, Script, css_urls, scan_html
 from generator.link import link_site
 from generator.load import load_site
@@ -137,11 +138,16 @@ class _Checker:
         self.pages = sorted(f for f in self.files if f.endswith(".html"))
         self.by_output = {page.output_path: page for page in site.pages.values()}
         root = self.config.root
-        # Files published as they are from content/ (beside the Markdown, in bundles): an
-        # editor's, not the theme's, whatever they hold.
+        # Files published as they are from content/ (beside the Markdown, in bundles) and
+        # static/ (copied byte for byte by importers too): an editor's, not the theme's,
+        # whatever they hold.
+        static = root / "static"
         copied = [(asset.path, asset.source) for asset in site.assets] + [
             (page.path + resource.name, resource) for page in site.pages.values()
-            for resource in page.resources]
+            for resource in page.resources] + [
+            (Path(folder, name).relative_to(static).as_posix(), Path(folder, name))
+            for folder, _folders, names in walk(static, root, [], keep=PUBLISHED_DOTFOLDERS)
+            for name in names]
         self.copied = {path.lstrip("/"): _relative(source, root) for path, source in copied
                        if path.lstrip("/") in self.files}
         self.scans: dict[str, Scan] = {}
@@ -299,10 +305,9 @@ class _Checker:
         needles.append(r"<\s*script\b")
         source, line = self._locate_code(page, needles, content_only=True)
         if source is None and file in self.copied:
-            return Finding(ERROR, "script", "<script> in a file published as it is from the "
-                           "content: it runs when the file is opened; remove it (scripts "
-                           "belong in the theme)", self.copied[file], script.line, file,
-                           script.line)
+            return Finding(ERROR, "script", "<script> in a file published as it is: it runs "
+                           "when the file is opened; remove it (scripts belong in the theme)",
+                           self.copied[file], script.line, file, script.line)
         if script.src is not None:
             if source is None:
                 return None  # the theme's own file

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import posixpath
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -653,6 +654,12 @@ def mutation(rng: Random, layout: Layout) -> Mutation:
         rng.choice(CHANGES)(rng, found, layout)
     if rng.random() < 0.15:
         found.args.append(rng.choice(["--drafts", "--force", "--no-cards"]))
+    normal = posixpath.normpath  # "a//b" and "a/./b" are the paths the build reports
+    found.files = {normal(path): data for path, data in found.files.items()}
+    found.links = {normal(path): target for path, target in found.links.items()}
+    found.fifos = [normal(path) for path in found.fifos]
+    found.folders = [normal(path) for path in found.folders]
+    found.verbatim = {normal(path) for path in found.verbatim}
     return found
 
 
@@ -670,7 +677,7 @@ def new_page(rng: Random, found: Mutation, layout: Layout) -> None:
 def new_bundle(rng: Random, found: Mutation, layout: Layout) -> None:
     lang = rng.choice(layout.languages)
     folder = f"content/{lang}/{rng.choice(layout.sections)}/" + \
-        (rng.choice(NAMES).removesuffix(".md") if rng.random() < 0.2 else
+        ((rng.choice(NAMES).removesuffix(".md") or "bundle") if rng.random() < 0.2 else
          f"bundle-{rng.randint(0, 9)}")
     images = rng.sample(IMAGE_KINDS, rng.randint(1, 4))
     for kind in images:
