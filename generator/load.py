@@ -587,6 +587,11 @@ class _Fields:
             self._fail("url", f"url {_shown_value(value)} is not a site path such as "
                               f"/about-us/ (each name at most {SEGMENT_BYTES} bytes)")
             return ""
+        if not path.endswith("/") and not path.lower().endswith((".html", ".htm")):
+            self._fail("url", f"url {_shown_value(value)} names a "
+                              f"{path.rsplit('.', 1)[-1][:10]} file, but a page is HTML: end "
+                              "it with / or .html")
+            return ""
         return path.replace("//", "/")
 
     def aliases(self, root: str, folders: tuple[str, ...]) -> tuple[str, ...]:
@@ -609,6 +614,10 @@ class _Fields:
             if _bad_path(path.split("?", 1)[0]):
                 self._fail("aliases", f"alias {_shown_value(alias)} is not a site path (each "
                                       f"name at most {SEGMENT_BYTES} bytes)")
+                continue
+            if re.search(r"[\s\x00-\x1f\x7f]", path):  # its query: one field of _redirects
+                self._fail("aliases", f"alias {_shown_value(alias)} has a space or a line "
+                                      "break: write it as one address (%20 for a space)")
                 continue
             found[path] = None
         return tuple(found)

@@ -79,6 +79,8 @@ URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "poster", "da
                             "background", "cite", "xlink:href", "ping", "manifest",
                             "codebase", "longdesc", "lowsrc", "dynsrc", "srcdoc"})
 SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
+# One rule of /_redirects: an old site path (and its query), the page's address, 301.
+REDIRECT_LINE = re.compile(r"/\S* (\S+ )?(/hub)?/\S* 301")
 THEME_SCRIPT = re.compile(r"(/hub)?/assets/[a-z-]+\.[0-9a-f]{10}\.js")  # the theme's own files
 ACTIVE_TAGS = frozenset({"iframe", "frame", "frameset", "object", "embed", "applet", "base"})
 
@@ -506,6 +508,10 @@ def judge_output(lane: Lane, mutation: Mutation, before: dict[str, str],
             flagged[relative] = found
         elif found:
             problems.extend(f"{relative}: {item}" for item in found[:5])
+    if after.get("_redirects") not in (None, before.get("_redirects")):
+        problems += [f"_redirects: {line!r} is not 'from [query] to 301'"
+                     for line in (output / "_redirects").read_text().splitlines()
+                     if not REDIRECT_LINE.fullmatch(line)]
     real = os.path.realpath(output)
     for directory, _folders, _files in os.walk(output):
         if not os.path.realpath(directory).startswith(real):
@@ -1048,3 +1054,38 @@ def test_every_message_is_one_line_whatever_value_it_quotes(tmp_path: Path) -> N
     check = newshub("check", "--site", str(lane.site), "--output", str(lane.output))
     assert "content/ar/news/a.md:1: error: translation_of 'fr second third': there is" \
         in check.out, check.out
+
+
+def test_an_alias_cannot_write_a_rule_of_its_own_into_redirects(tmp_path: Path) -> None:
+    """An alias's query was written into /_redirects as it was: with a line break in
+    it, an editor added any rule (an open redirect from the site to another host)."""
+    lane = built_tiny(tmp_path)
+    story = lane.site / "content/en/news/c.md"
+    story.write_text('---\ntitle: C\ndate: 2026-01-04T10:00:00Z\naliases: ["/?p=1\\n/admin '
+                     'https://evil.example 301", "/?p=2 /x https://evil.example/ 302"]\n'
+                     "---\n\nC.\n")
+    run = lane.build()
+    assert run.code == 1
+    assert run.err.count("content/en/news/c.md:4: alias") == 2, run.err
+    assert "has a space or a line break" in run.err
+    assert snapshot(lane.output) == lane.clean
+
+
+def test_a_page_or_redirect_is_never_html_under_another_files_name(tmp_path: Path) -> None:
+    """url: /x.svg wrote the page's HTML into x.svg, and an alias /old-feed.xml a
+    redirect page into old-feed.xml: served as an image or XML, and check reported the
+    site's own file as not well-formed."""
+    lane = built_tiny(tmp_path)
+    story = lane.site / "content/en/news/c.md"
+    story.write_text("---\ntitle: C\ndate: 2026-01-04T10:00:00Z\nurl: /x.svg\n---\n\nC.\n")
+    run = lane.build()
+    assert run.code == 1 and run.err.startswith("content/en/news/c.md:4: url '/x.svg' names "
+                                                "a svg file, but a page is HTML"), run.err
+    story.write_text("---\ntitle: C\ndate: 2026-01-04T10:00:00Z\naliases: [/old-feed.xml, "
+                     "/old.html, /older]\n---\n\nC.\n")
+    assert lane.build().code == 0
+    assert not (lane.output / "old-feed.xml").exists()
+    assert (lane.output / "old.html").is_file() and (lane.output / "older/index.html").is_file()
+    assert "/hub/old-feed.xml /hub/en/news/c/ 301" in (lane.output / "_redirects").read_text()
+    report = json.loads(lane.check().out)
+    assert not [f for f in report["findings"] if f["kind"] in NEVER], report["findings"]

@@ -4,7 +4,8 @@ Each alias becomes a small page at that address (a refresh to the page, its cano
 link, a visible link, ``noindex``, never in the sitemap), so any static host keeps old
 links working; ``/_redirects`` lists them too, for hosts that read it (Netlify,
 Cloudflare Pages) and answer with a real 301. An address with a query (WordPress's
-``/?p=123``) cannot be a file: it is only in ``_redirects``.
+``/?p=123``) cannot be a file, nor should one naming another kind of file
+(``/feed.xml``): they are only in ``_redirects``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
             seen.add(alias)
             path, _, query = alias.partition("?")
             lines.append(f"{url(site.config, path)}{' ' + query if query else ''} {target} 301")
-            if query:
+            if query or not _page_address(path):
                 continue
             yield Job(url_to_output_path(_as_page_path(path)), "alias", page.lang, "alias.html",
                       partial(_context, site, page), key=digest("alias", page.path, page.title,
@@ -46,7 +47,15 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
 def output_paths(page: Page) -> set[str]:
     """The redirect pages a page's aliases make (an address with a query makes none)."""
     return {url_to_output_path(_as_page_path(alias)) for alias in page.aliases
-            if "?" not in alias}
+            if "?" not in alias and _page_address(alias)}
+
+
+def _page_address(path: str) -> bool:
+    """Whether a redirect page can stand at ``path``: a folder or an .html file. An old
+    address of another kind (/feed.xml, /index.php) is only in ``_redirects``: HTML in
+    a file of that name would be served as what its name says."""
+    last = path.rsplit("/", 1)[-1]
+    return "." not in last or last.lower().endswith((".html", ".htm"))
 
 
 def _as_page_path(path: str) -> str:
