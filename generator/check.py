@@ -377,7 +377,10 @@ class _Checker:
 
     def _finding(self, severity: str, kind: str, message: str, file: str, line: int,
                  page: Page | None, needle: str, *, image: bool = False) -> Finding:
-        """Point at the Markdown line holding ``needle`` when there is one."""
+        """Point at the Markdown line holding ``needle`` when there is one (a file
+        published as it is is its own source)."""
+        if file in self.copied:
+            return Finding(severity, kind, message, self.copied[file], line, file, line)
         source, source_line = self._locate(page, needle, image)
         return Finding(severity, kind, message, source, source_line, file, line)
 

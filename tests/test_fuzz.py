@@ -1089,3 +1089,16 @@ def test_a_page_or_redirect_is_never_html_under_another_files_name(tmp_path: Pat
     assert "/hub/old-feed.xml /hub/en/news/c/ 301" in (lane.output / "_redirects").read_text()
     report = json.loads(lane.check().out)
     assert not [f for f in report["findings"] if f["kind"] in NEVER], report["findings"]
+
+
+def test_check_names_the_file_published_as_it_is_for_any_finding(tmp_path: Path) -> None:
+    """A resource from another host in an HTML file copied from content/ was reported
+    with no source; the file is its own source."""
+    lane = built_tiny(tmp_path)
+    (lane.site / "content/en/news/flyer.html").write_text(
+        '<!doctype html><title>x</title>\n<p>x</p>\n<img src="https://evil.example/x.png" '
+        'alt="x">\n')
+    assert lane.build().code == 0
+    report = json.loads(lane.check().out)
+    assert [(f["source"], f["line"]) for f in report["findings"]
+            if f["kind"] == "foreign-resource"] == [("content/en/news/flyer.html", 3)]
