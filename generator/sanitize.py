@@ -120,6 +120,7 @@ NESTING_CHECKED_FROM = 64 * 1024  # characters; a smaller text fails fast if it 
 LEADING = re.compile(r"[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+[ \t>]*)*")
 FENCE = re.compile(r"[ \t>]*(?:```|~~~)")
 BRACKET = re.compile(r"(?<!\\)[\[\]]")
+LINES = re.compile(r"\r\n?|\n")  # as Python-Markdown reads them
 # What XML 1.0 forbids (as load.XML_FORBIDDEN): the sanitiser turns references such as
 # &#x1; into the characters, which would make every feed quoting the body unreadable.
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -172,7 +173,7 @@ def _nesting(text: str) -> tuple[int, str, bool]:
     deepest, deepest_line = 0, 1
     fenced = False
     brackets = 0
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(LINES.split(text), 1):  # CR alone ends a line too
         if FENCE.match(line):
             fenced = not fenced
         if fenced:

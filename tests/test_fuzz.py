@@ -745,6 +745,7 @@ def built_tiny(tmp_path: Path) -> Lane:
 @pytest.mark.parametrize("body", [
     "- " * 600 + "deep",  # one line: Python-Markdown's recursion limit
     "\n".join("  " * i + "- item" for i in range(1500)),  # 1.6 MB: minutes before it failed
+    "\r".join("  " * i + "- item" for i in range(1500)),  # the same, lines ended by CR alone
     "[" * 20000 + "x",  # each open bracket a scan to the end: seconds per thousand
     "Text.\n\n" + "\n".join(">" * i + " q" for i in range(1, 1000)) + "\n\n> quote",
 ])
