@@ -171,12 +171,15 @@ def _nesting(text: str) -> tuple[int, str, bool]:
     """The first line nesting more than the limit, what it nests, True; else the
     deepest line (for a text Python-Markdown gave up on), a message, False."""
     deepest, deepest_line = 0, 1
-    fenced = False
+    lines = LINES.split(text)  # CR alone ends a line too
+    fences = [index for index, line in enumerate(lines) if FENCE.match(line)]
+    if len(fences) % 2:
+        fences.pop()  # a fence never closed fences nothing in: what follows is read
+    code = {index for start, end in zip(fences[::2], fences[1::2], strict=True)
+            for index in range(start, end + 1)}
     brackets = 0
-    for number, line in enumerate(LINES.split(text), 1):  # CR alone ends a line too
-        if FENCE.match(line):
-            fenced = not fenced
-        if fenced:
+    for number, line in enumerate(lines, 1):
+        if number - 1 in code:
             continue
         lead = LEADING.match(line).group()  # type: ignore[union-attr]
         depth = 0

@@ -5,23 +5,27 @@ process, every time judged the way a reader, a feed reader and an editor would:
 - the build exits 0, and every page parses with lxml and holds no script but the
   theme's (each inline script's hash in the page's Content-Security-Policy), no event
   handler and no ``javascript:``/``vbscript:``/``data:`` URL; every XML file parses
-  strictly, feeds read without error in feedparser, ``feed.json`` is JSON; nothing in
-  the output is a symlink, editor noise, a file from outside the site or an image's
-  metadata; ``newshub check`` finds no script, no foreign resource (unless the content
-  loads one on purpose), no ill-formed file and no page without a policy;
+  strictly, feeds read without error in feedparser, ``feed.json`` is JSON, every rule of
+  ``_redirects`` is one rule; nothing in the output is a symlink, editor noise, a file
+  from outside the site or an image's metadata; ``newshub check`` finds no script, no
+  foreign resource (unless the content loads one on purpose), no ill-formed file and no
+  page without a policy, and reports every script in a file published as it is;
 - or it exits 1, every message names ``path:line:`` (or ``path:``) of a file in the
   site, one of them a changed one, and the output folder is byte for byte as it was;
-- never exit 2, never a Python exception, never "Traceback";
-- and once the case's files are taken away again, the next build exits 0 with exactly
-  the output of the clean site (incremental builds forget hostile input completely).
+- a symlink out of the site (or into its cache) is always refused by name;
+- never exit 2, never a Python exception, never "Traceback", nothing written into the
+  site folder but the cache;
+- and once the case's files are taken away again, a build of the clean site gives
+  exactly the clean output (checked every ``RESTORE_EVERY`` cases and after a failure).
 
-Most cases change a tiny two-language site (one RTL); a few change a copy of this
-repository's example site. Each case's random generator is seeded by the seed, the
-lane and the case number, so one case replays on its own:
+Most cases change a tiny two-language site (one RTL), a tenth of them with raw HTML
+escaped; a few change a copy of this repository's example site. Each case's random
+generator is seeded by the seed, the lane and the case number, so a case replays with
+the few before it since the last restore (a failure prints the line to use):
 
-    NEWSHUB_FUZZ_CASES=3000 pytest tests/test_fuzz.py          # a longer exploration
-    NEWSHUB_FUZZ_SEED=7 pytest tests/test_fuzz.py               # another sequence
-    NEWSHUB_FUZZ_ONLY=tiny:123 pytest tests/test_fuzz.py -s    # replay one case
+    NEWSHUB_FUZZ_CASES=3000 pytest tests/test_fuzz.py              # a longer exploration
+    NEWSHUB_FUZZ_SEED=7 NEWSHUB_FUZZ_CASES=3000 pytest tests/test_fuzz.py  # another one
+    NEWSHUB_FUZZ_ONLY=tiny-safe:123 pytest tests/test_fuzz.py -s   # replay one case
 """
 
 from __future__ import annotations
@@ -746,6 +750,7 @@ def built_tiny(tmp_path: Path) -> Lane:
     "- " * 600 + "deep",  # one line: Python-Markdown's recursion limit
     "\n".join("  " * i + "- item" for i in range(1500)),  # 1.6 MB: minutes before it failed
     "\r".join("  " * i + "- item" for i in range(1500)),  # the same, lines ended by CR alone
+    "~~~\n" + "\n".join("  " * i + "- item" for i in range(1500)),  # after a fence never closed
     "[" * 20000 + "x",  # each open bracket a scan to the end: seconds per thousand
     "Text.\n\n" + "\n".join(">" * i + " q" for i in range(1, 1000)) + "\n\n> quote",
 ])
