@@ -63,9 +63,9 @@ SECTION_FILE = "_index.md"  # a section's (or the home's) own front matter and i
 SITE_FOLDERS = ("static", "themes", "locales")  # besides content/: published or read
 
 
-LOAD_VERSION = 10  # bump when parsing changes what a source turns into (8: shortcode
-# HTML under the raw HTML policy; 9: no character XML forbids from a reference; 10: a body
-# whose only markup is a shortcode is cleaned too)
+LOAD_VERSION = 10  # bump when parsing changes what a source turns into (7: GitHub Markdown;
+# 8: shortcode HTML under the raw HTML policy; 9: no character XML forbids from a reference;
+# 10: a body whose only markup is a shortcode is cleaned too)
 
 
 @dataclass(frozen=True, slots=True)
