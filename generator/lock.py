@@ -37,19 +37,51 @@ def build_locks(output: Path, cache: Path, shown: str,
     """Hold the output folder's lock, then the cache's (always in this order, so two
     builds never wait for each other in a circle). ``shown`` names the output folder
     in messages. An output folder this creates is removed again if it stays empty."""
-    created = _make_folder(output, shown)
+    with ExitStack() as held:
+        held.enter_context(_output_locked(output, shown, say))
+        cache_lock = _cache_lock_file(cache)
+        if cache_lock is not None:
+            held.enter_context(_locked(cache_lock, f"another build using the cache "
+                                                   f"{cache}", say))
+        yield
+
+
+@contextmanager
+def _output_locked(output: Path, shown: str, say: Callable[[str], None]) -> Iterator[None]:
+    """The output folder's lock, the folder made when missing. When the build that made
+    it removes it again (nothing was written) while this one waits, the lock held is on
+    a folder that is gone: make the folder anew and lock that."""
+    while True:
+        created = _make_folder(output, shown)
+        try:
+            descriptor = os.open(output, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # removed between making and opening it
+        try:
+            _acquire(descriptor, True, f"another build of {shown}", say)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        if _still_there(output, descriptor):
+            break
+        os.close(descriptor)
     try:
-        with ExitStack() as held:
-            held.enter_context(_locked(output, f"another build of {shown}", say))
-            cache_lock = _cache_lock_file(cache)
-            if cache_lock is not None:
-                held.enter_context(_locked(cache_lock, f"another build using the cache "
-                                                       f"{cache}", say))
-            yield
+        yield
     finally:
         if created:
             with suppress(OSError):
                 output.rmdir()  # only when nothing was written into it
+        os.close(descriptor)  # releases the lock
+
+
+def _still_there(path: Path, descriptor: int) -> bool:
+    """Whether ``path`` still names the folder open as ``descriptor``."""
+    try:
+        named = os.stat(path)
+    except OSError:
+        return False
+    held = os.fstat(descriptor)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def timeout() -> float:
@@ -117,18 +149,22 @@ def _holder(descriptor: int, folder: bool) -> str:
 
 
 def _make_folder(output: Path, shown: str) -> bool:
-    """Create the output folder (to lock it); True when it did not exist before."""
-    if output.is_dir():
-        return False
-    if output.exists() or output.is_symlink():
-        raise SiteError(error(None, None, f"{shown} is not a folder: remove it or choose "
-                                          "another --output"))
-    try:
-        output.mkdir(parents=True)
-    except OSError as exc:
-        raise SiteError(error(None, None, f"cannot create the output folder {shown}: "
-                                          f"{exc.strerror or exc}")) from exc
-    return True
+    """Create the output folder (to lock it); True when it did not exist before. Other
+    builds may make or remove it meanwhile: look again until one of the two holds."""
+    while True:
+        try:
+            output.mkdir(parents=True)
+            return True
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise SiteError(error(None, None, f"cannot create the output folder {shown}: "
+                                              f"{exc.strerror or exc}")) from exc
+        if output.is_dir():
+            return False
+        if output.is_symlink() or (output.exists() and not output.is_dir()):
+            raise SiteError(error(None, None, f"{shown} is not a folder: remove it or "
+                                              "choose another --output"))
 
 
 def _cache_lock_file(cache: Path) -> Path | None:

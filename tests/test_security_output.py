@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from PIL import Image
 from generator.cache import CACHE_FOLDER, CACHE_VERSION, Store, manifest_name
 from generator.files import is_noise
 from generator.load import INDEX_REDUCERS, Parsed
+from generator.lock import build_locks
 from generator.model import replaced
 from tests.conftest import DEFAULT_CONFIG, REPO
 
@@ -246,6 +248,35 @@ def _story_site(root: Path, name: str, count: int) -> Path:
         for n in range(count)}
     files["static/site.txt"] = name
     return make_site(root, files)
+
+
+def test_builds_creating_one_new_output_folder_at_once_all_get_it(tmp_path: Path) -> None:
+    """Many builds making the same missing output folder in the same instant: each
+    either creates it or finds it made, then takes the lock in turn (none fails)."""
+    output = tmp_path / "deep" / "new-output"
+    start_together = threading.Barrier(8)
+    held: list[int] = []
+    failures: list[BaseException] = []
+
+    def one_build(number: int) -> None:
+        start_together.wait()
+        try:
+            with build_locks(output, tmp_path / f"cache-{number}", "new-output/",
+                             say=lambda _line: None):
+                held.append(number)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    for _round in range(5):
+        held.clear()
+        shutil.rmtree(tmp_path / "deep", ignore_errors=True)
+        threads = [threading.Thread(target=one_build, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+        assert sorted(held) == list(range(8))
 
 
 def test_two_sites_building_into_one_folder_at_once_take_turns(tmp_path: Path) -> None:
