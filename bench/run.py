@@ -90,6 +90,9 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--jobs", type=int, default=None, help="newshub --jobs")
     parser.add_argument("--no-hugo", action="store_true")
+    parser.add_argument("--option", action="append", default=[], dest="options",
+                        metavar="OPTION", help="pass OPTION to every newshub build, e.g. "
+                        "--option=--no-search --option=--no-compress")
     parser.add_argument("--corpus-script", type=Path, default=CORPUS_SCRIPT)
     args = parser.parse_args()
     trash = Trash(args.work)
@@ -100,7 +103,7 @@ def main() -> int:
     hugo = hugo_binary() if not args.no_hugo and shutil.which("hugo") else None
     hugo_sites = {layouts: prepare_hugo(site, args.work / f"hugo-{layouts}", trash, layouts)
                   for layouts in HUGO_LAYOUTS} if hugo else {}
-    newshub = build_command(site, output, args.jobs)
+    newshub = build_command(site, output, args.jobs, args.options)
     cold: list[tuple[float, float]] = []
     hugo_cold: dict[str, list[tuple[float, float]]] = {layouts: [] for layouts in hugo_sites}
     for _ in range(args.repeat):
@@ -139,9 +142,10 @@ def make_corpus(script: Path, site: Path, articles: int, trash: Trash) -> None:
                    check=True)
 
 
-def build_command(site: Path, output: Path, jobs: int | None) -> list[str]:
+def build_command(site: Path, output: Path, jobs: int | None,
+                  options: list[str] | None = None) -> list[str]:
     command = [sys.executable, "-m", "generator", "build", "--site", str(site),
-               "--output", str(output), "--quiet", "--no-cards"]
+               "--output", str(output), "--quiet", "--no-cards", *(options or [])]
     return [*command, "--jobs", str(jobs)] if jobs else command
 
 
@@ -229,16 +233,21 @@ def session_edit(site: Path, output: Path) -> None:
 
     from generator.build import BuildSession
     from generator.config import load_config
+    from generator.serve import LATER_KINDS
 
     config = load_config(site, share_cards=False)
-    session = BuildSession(config, output, persist=False)
-    session.build()
+    # As the server does: no .br/.gz, the first build on every core, then one; cards
+    # and the search index after the browsers reloaded (not timed here).
+    session = BuildSession(config, output, persist=False, precompress=False)
+    session.build(later=LATER_KINDS)
+    session.finish()
     session.prepare()  # as the server does after its first build
+    session.workers = 1
     touched = frozenset({str(edited_article(config.root))})  # what the watcher reports
     edit(site)
     settle()
     start = time.perf_counter()
-    session.build(touched=touched)
+    session.build(touched=touched, later=LATER_KINDS)
     seconds = time.perf_counter() - start
     check_edit_shown(site, output)
     print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 
+from generator import permalinks
 from generator.errors import Problem, SiteError, error
 
 CONFIG_FILE = "site.toml"
@@ -33,7 +34,7 @@ SITE_KEYS = {
     "base_url", "default_language", "theme", "title", "description", "brand_color",
     "paginate", "feed_entries", "organisation", "languages", "taxonomy", "budget",
     "markdown", "limits", "default_language_at_root", "taxonomies", "params", "cards",
-    "offline",
+    "offline", "permalinks",
 }
 LANGUAGE_KEYS = {"name", "title", "description", "fallback", "menu", "folder", "params",
                  "digits"}
@@ -175,6 +176,8 @@ class SiteConfig:
     taxonomy_names: Mapping[str, Mapping[str, Mapping[str, str]]] = field(
         default_factory=lambda: MappingProxyType({}))  # taxonomy → term → lang → name
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    permalinks: Mapping[str, str] = field(  # section → pattern (generator/permalinks.py)
+        default_factory=lambda: MappingProxyType({}))
 
     def owns(self, output_path: str) -> bool:
         """Whether this build produces ``output_path``: every file, or with --languages the
@@ -274,6 +277,7 @@ def load_config(
     limits = _limits(data.get("limits", {}), path, text, problems)
     cards = _cards(data.get("cards", {}), path, text, problems)
     offline = _offline(data.get("offline", {}), path, text, problems)
+    permalinks = _permalinks(data.get("permalinks", {}), path, text, problems)
     _check_values(data, languages, organisation, path, text, problems)
     taxonomies = _taxonomies(data.get("taxonomies", ["tags"]), path, text, problems)
     _check_keys(taxonomy, TAXONOMY_KEYS | set(taxonomies), path, text, "taxonomy.", problems)
@@ -316,7 +320,31 @@ def load_config(
         limits=limits,
         cards=cards,
         offline=offline,
+        permalinks=permalinks,
     )
+
+
+def _permalinks(table: object, path: Path, text: str,
+                problems: list[Problem]) -> Mapping[str, str]:
+    """``[permalinks]``: section → pattern (Hugo's ``[permalinks.page]`` table too)."""
+    if not isinstance(table, dict):
+        problems.append(error(path, _line_of(text, "permalinks"),
+                              "permalinks must be a table: [permalinks]"))
+        return MappingProxyType({})
+    page = table.get("page")
+    entries = {**{k: v for k, v in table.items() if k != "page"},
+               **(page if isinstance(page, dict) else {})}
+    patterns: dict[str, str] = {}
+    for key, pattern in entries.items():
+        section = key.strip("/")
+        why = permalinks.pattern_problem(pattern) if section else \
+            "names no section (write the folder under content/<lang>/, such as news)"
+        if why:
+            line = _line_of(text, key) or _line_of(text, f'"{key}"')
+            problems.append(error(path, line, f"permalinks.{key} {why}"))
+            continue
+        patterns[section] = pattern
+    return MappingProxyType(dict(sorted(patterns.items())))
 
 
 @lru_cache(maxsize=16)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from generator import shortcodes
+from generator import permalinks, shortcodes
 from generator.config import SiteConfig
 from generator.deps import digest, page_key
 from generator.errors import Problem, error, warning
@@ -33,7 +33,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     """
     problems: list[Problem] = []
     now = now or datetime.now(UTC)
-    complete = inherit(config, list(pages), problems)
+    complete = _permalinked(config, inherit(config, list(pages), problems), problems)
     published = [page for page in (_schedule(page, now) for page in complete)
                  if config.include_drafts or not (page.draft or page.scheduled
                                                   or _expired(page, now))]
@@ -219,6 +219,26 @@ def inherit(config: SiteConfig, pages: list[Page], problems: list[Problem]) -> l
         if page.kind == "article" and page.date is None:  # an undated page of its section
             page = replaced(page, kind="page")
         result.append(page)
+    return result
+
+
+def _permalinked(config: SiteConfig, pages: list[Page], problems: list[Problem]) -> list[Page]:
+    """Pages at the addresses ``[permalinks]`` gives them (after ``inherit``: a
+    translation is dated like its source). A bundle photo named under a moved page's
+    old address (the page's own, or its source's for a translation) moves with it."""
+    moved = permalinks.addresses(config, pages, problems)
+    if not moved:
+        return pages
+    by_old_path = {page.path: moved[page.id] for page in pages if page.id in moved}
+    static = config.root / "static"
+    result = []
+    for page in pages:
+        folder, _, name = page.image.rpartition("/")
+        new_folder = by_old_path.get(folder + "/")
+        changes: dict[str, object] = {"path": moved[page.id]} if page.id in moved else {}
+        if new_folder and page.image_file and not page.image_file.is_relative_to(static):
+            changes["image"] = new_folder + name
+        result.append(replaced(page, **changes) if changes else page)
     return result
 
 

@@ -128,7 +128,7 @@ def test_toml_menus_params_permalinks_taxonomies(toml_import: tuple[Path, str]) 
     assert data["taxonomy"]["sections"] == {"news": {"en": "Field news", "zh-TW": "新聞"}}
     for expected in ("author, social", "menu entry 'Team' (en): a sub-entry",
                      "menu 'footer' (en)", "menu entry '首頁' (zh-tw): the home page",
-                     "newshub may not support :yearday", "permalinks.section",
+                     "permalinks.stories = '/:2006/:01/:slug/': left out", "permalinks.section",
                      "layouts/ (1 file)", "data/ (1 file)", "archetypes/ (1 file)",
                      "enableRobotsTXT, summaryLength", "languageCode 'en-us'",
                      "front matter 'layout'",

@@ -23,6 +23,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
+from generator import permalinks
 from generator.config import DEFAULT_BASE_URL, LANGUAGE_CODE
 from generator.importers import hugo_config, hugo_content, hugo_shortcodes
 from generator.importers.hugo_config import HugoConfigError, get
@@ -30,8 +31,6 @@ from generator.importers.hugo_content import Item, Root
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 DEFAULT_TAXONOMIES = ("tags", "categories")
-PERMALINK_TOKENS = frozenset({"year", "month", "monthname", "day", "weekday", "section",
-                              "sections", "title", "slug", "filename", "contentbasename"})
 HANDLED = frozenset({
     "baseurl", "title", "languagecode", "defaultcontentlanguage",
     "defaultcontentlanguageinsubdir", "languages", "menus", "menu", "params", "taxonomies",
@@ -495,13 +494,15 @@ def _permalinks(data: Mapping[str, Any], report: Report) -> list[tuple[str, str]
             report.left_out.append(f"permalinks.{key}: term page patterns are not read")
         elif isinstance(value, str):
             found.append((str(key), value))
+    kept = []
     for key, pattern in found:
-        odd = sorted({token for token in re.findall(r":(\w+)", pattern)
-                      if token not in PERMALINK_TOKENS})
-        if odd:
-            report.attention.append(f"permalinks.{key} = {pattern!r}: newshub may not "
-                                    "support " + ", ".join(f":{token}" for token in odd))
-    return found
+        why = permalinks.pattern_problem(pattern)
+        if why:
+            report.left_out.append(f"permalinks.{key} = {pattern!r}: left out, the pattern "
+                                   f"{why}; add aliases for its old addresses")
+        else:
+            kept.append((key, pattern))
+    return kept
 
 
 def _menus(data: Mapping[str, Any], languages: list[Language], pages: list[Page],
