@@ -275,7 +275,7 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     resources = tuple(_stamp(p) for p in source.resources)
     hashed = hashlib.blake2b(raw, digest_size=16)
     hashed.update(repr((LOAD_VERSION, config.markdown.html,
-                        [(Path(n).name, m, s) for n, m, s in resources])).encode())
+                        [_resource_identity(Path(n), s) for n, _m, s in resources])).encode())
     if b"{{<" in raw or b"{{%" in raw:  # made with the theme's shortcode templates too
         hashed.update(shortcode_templates.encode())
     digest = hashed.hexdigest()
@@ -288,6 +288,19 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     page, extra_inputs = _load_page(config, source, raw, digest, problems)
     return Parsed((stamp, *resources, *extra_inputs), digest, page, tuple(problems),
                   markup_settings(config))
+
+
+def _resource_identity(path: Path, size: int) -> tuple[str, int, str]:
+    """What a page's record depends on in a bundle file: its name, and the bytes of a
+    raster image (read to check it). Never its time: a fresh checkout (each machine of a
+    ``--languages`` CI matrix) gives new times, and a page's digest reaches its bytes
+    (the offline list's revisions, and so ``/sw.js``)."""
+    if size < 0 or not imaging.is_raster(path):
+        return (path.name, size, "")
+    try:
+        return (path.name, size, imaging.digest(path))
+    except OSError:
+        return (path.name, -1, "")
 
 
 def source_body(config: SiteConfig, page: Page) -> str:

@@ -1,0 +1,223 @@
+"""A CI matrix of ``--languages`` builds: each machine builds one language into a folder
+of its own (its own checkout, its own cache), the folders are merged by plain copying,
+and the merged site equals one build of every language, byte for byte.
+
+The merge rule these tests hold the build to: a file that several machines produce is
+the same on all of them, so the order of copying never matters. Without
+``default_language_at_root`` every machine writes the shared files at the site root
+(the chooser, ``/404.html``, the sitemap, ``/robots.txt``, ``/_headers``,
+``/_redirects``, the service worker, the theme's assets, static files and the
+precompressed copies of all of these); with it, the default language's machine alone
+writes the root, which is its language's folder. Every machine reads all content, so
+hreflang links, language switchers and sitemap alternates name every language.
+
+Built through the real command line, with search (when Pagefind is installed) and
+precompression on, as a CI job would run it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lxml.etree
+import lxml.html
+import pytest
+from PIL import Image
+
+from generator.outputs import search
+from tests.conftest import FIXTURES, REPO
+
+LANGS = ("en", "fr", "ar")
+SHARED_AT_ROOT = ("index.html", "404.html", "sitemap.xml", "robots.txt", "_headers",
+                  "_redirects", "sw.js")
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9",
+              "x": "http://www.w3.org/1999/xhtml"}
+needs_pagefind = pytest.mark.skipif(search.executable() is None,
+                                    reason="Pagefind is not installed (pip install "
+                                           "'pagefind[extended]')")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def merge(parts: list[Path], target: Path) -> dict[str, list[str]]:
+    """Copy every machine's folder into ``target``; return which machines wrote each
+    file, after checking that a file written by several is the same on all of them."""
+    owners: dict[str, list[str]] = {}
+    merged: dict[str, bytes] = {}
+    for part in parts:
+        for path, data in snapshot(part).items():
+            assert merged.setdefault(path, data) == data, \
+                f"{path}: {part.name} wrote other bytes than {owners[path]}"
+            owners.setdefault(path, []).append(part.name)
+        shutil.copytree(part, target, dirs_exist_ok=True)
+    return owners
+
+
+def make_site(folder: Path, *, at_root: bool = False) -> Path:
+    """The multilingual fixture (en, fr, ar: a right-to-left language, tags, an urgent
+    appeal, a draft, a story dated later) with what a split must also keep whole: old
+    addresses of a French and an Arabic story (pages at the site root and lines in
+    ``/_redirects``), a French photo story (its renditions), files in ``static/`` both
+    shared and in a language's folder."""
+    site = folder / "site"
+    shutil.copytree(FIXTURES / "multilingual", site,
+                    ignore=shutil.ignore_patterns("output", ".newshub-cache"))
+    for name in ("themes", "locales"):
+        shutil.copytree(REPO / name, site / name)
+    files = {
+        "content/fr/news/old-wells.md": '---\ntitle: "Les anciens puits"\n'
+        'date: 2026-01-10T08:00:00Z\ntags: [water]\naliases: [/puits/, "/?p=12"]\n---\n'
+        "Les puits de 2025.\n",
+        "content/ar/news/clinic.md": '---\ntitle: "عيادة متنقلة"\ndate: 2026-02-10T08:00:00Z\n'
+        "aliases: [/ar-clinic.html]\n---\nعيادة جديدة.\n",
+        "content/fr/news/photo/index.md": '---\ntitle: "En images"\n'
+        'date: 2026-02-20T08:00:00Z\n---\n![Une pompe réparée](pump.jpg)\n\nDes photos.\n',
+        "static/files/report.txt": "Annual report\n",
+        "static/fr/guide.txt": "Guide en français\n",
+    }
+    for relative, text in files.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text, encoding="utf-8")
+    photo = io.BytesIO()
+    Image.new("RGB", (1200, 800), (40, 120, 200)).save(photo, "JPEG", quality=80)
+    (site / "content/fr/news/photo/pump.jpg").write_bytes(photo.getvalue())
+    if at_root:
+        toml = site / "site.toml"
+        toml.write_text("default_language_at_root = true\n" + toml.read_text(encoding="utf-8"),
+                        encoding="utf-8")
+    return site
+
+
+def newshub_build(site: Path, output: Path, *options: str) -> None:
+    """``newshub build`` as a CI job runs it: a process of its own."""
+    done = subprocess.run([sys.executable, "-m", "generator", "build", "--site", str(site),
+                           "--output", str(output), "--quiet", *options],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def split_build(tmp: Path, *, at_root: bool = False) -> tuple[dict[str, bytes], Path,
+                                                               dict[str, list[str]]]:
+    """One whole build, and one build per language on its own "machine" (a copy of the
+    site with its own cache), merged: (the whole build, the merged folder, which
+    machines wrote each file)."""
+    whole = tmp / "whole"
+    newshub_build(make_site(whole, at_root=at_root), whole / "output")
+    parts = []
+    for lang in LANGS:
+        machine = tmp / f"machine-{lang}"
+        newshub_build(make_site(machine, at_root=at_root), machine / lang, "--languages", lang)
+        parts.append(machine / lang)
+    merged = tmp / "merged"
+    owners = merge(parts, merged)
+    return snapshot(whole / "output"), merged, owners
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, bytes], Path,
+                                                              dict[str, list[str]]]:
+    return split_build(tmp_path_factory.mktemp("split"))
+
+
+@pytest.fixture(scope="module")
+def split_at_root(tmp_path_factory: pytest.TempPathFactory) -> tuple[
+        dict[str, bytes], Path, dict[str, list[str]]]:
+    return split_build(tmp_path_factory.mktemp("split-root"), at_root=True)
+
+
+def _assert_equal(whole: dict[str, bytes], merged: dict[str, bytes]) -> None:
+    assert sorted(set(whole) - set(merged)) == [], "files no machine wrote"
+    assert sorted(set(merged) - set(whole)) == [], "files only the split wrote"
+    assert sorted(path for path in whole if whole[path] != merged[path]) == []
+
+
+def test_the_merged_machines_equal_one_build(split: tuple) -> None:
+    whole, merged, _owners = split
+    _assert_equal(whole, snapshot(merged))
+    for path in ("fr/news/photo/index.html", "fr/guide.txt", "ar/news/clinic/index.html"):
+        assert path in whole, path
+    assert any(path.endswith(".br") for path in whole), "precompressed copies are compared"
+
+
+def test_every_machine_writes_the_shared_root_and_only_its_language(split: tuple) -> None:
+    _whole, _merged, owners = split
+    machines = list(LANGS)
+    for path in (*SHARED_AT_ROOT, "files/report.txt", "puits/index.html", "ar-clinic.html",
+                 "index.html.br", "sitemap.xml.gz"):
+        assert sorted(owners[path]) == sorted(machines), path
+    assert any(path.startswith("assets/") and owners[path] == machines for path in owners)
+    for path, wrote in owners.items():
+        first = path.split("/", 1)[0]
+        if first in LANGS:
+            assert wrote == [first], path
+
+
+@needs_pagefind
+def test_each_machine_indexes_its_own_language_for_search(split: tuple) -> None:
+    whole, _merged, owners = split
+    for lang in LANGS:
+        bundle = [path for path in whole if path.startswith(f"{lang}/search/pagefind/")]
+        assert f"{lang}/search/pagefind/pagefind.js" in bundle
+        assert {machine for path in bundle for machine in owners[path]} == {lang}
+
+
+def test_a_machine_links_every_language(split: tuple) -> None:
+    """What one machine writes about its language names the others' pages too:
+    hreflang alternates, the language switcher, the sitemap's alternates."""
+    _whole, merged, owners = split
+    page = lxml.html.fromstring((merged / "fr/news/wells/index.html").read_bytes())
+    assert owners["fr/news/wells/index.html"] == ["fr"]
+    alternates = {link.get("hreflang") for link in page.xpath('//link[@rel="alternate"]'
+                                                              '[@hreflang]')}
+    assert {"en", "fr", "ar", "x-default"} <= alternates
+    switcher = {a.get("hreflang") for a in page.xpath("//a[@hreflang]")}
+    assert {"en", "ar"} <= switcher
+    tree = lxml.etree.fromstring((merged / "sitemap.xml").read_bytes())
+    wells = tree.xpath('//s:url[s:loc="https://hub.example.org/fr/news/wells/"]'
+                       "/x:link/@hreflang", namespaces=SITEMAP_NS)
+    assert set(wells) == {"en", "fr", "ar", "x-default"}
+
+
+def test_the_merged_machines_equal_one_build_with_the_default_language_at_root(
+        split_at_root: tuple) -> None:
+    whole, merged, owners = split_at_root
+    _assert_equal(whole, snapshot(merged))
+    assert "index.html" in whole and "news/wells/index.html" in whole
+    for path, wrote in owners.items():
+        first = path.split("/", 1)[0]
+        assert wrote == [first if first in ("fr", "ar") else "en"], path
+    for path in ("sitemap.xml", "_headers", "_redirects", "sw.js", "puits/index.html"):
+        assert owners[path] == ["en"], path
+
+
+def test_a_checkout_with_other_file_times_builds_the_same_site(tmp_path: Path) -> None:
+    """Each machine's checkout gives its files new times: no byte may depend on them (a
+    photo's time once reached the offline list's revisions, and so ``/sw.js``)."""
+    site = make_site(tmp_path)
+    newshub_build(site, tmp_path / "output")
+    before = snapshot(tmp_path / "output")
+    later = time.time() + 3600
+    for path in (site / "content").rglob("*"):
+        os.utime(path, (later, later))
+    newshub_build(site, tmp_path / "output")
+    assert snapshot(tmp_path / "output") == before
+    newshub_build(site, tmp_path / "clean", "--force")
+    assert snapshot(tmp_path / "clean") == before
+
+
+def test_a_file_written_differently_by_two_machines_fails_the_merge(tmp_path: Path) -> None:
+    one, other = tmp_path / "one", tmp_path / "other"
+    for folder, text in ((one, "a"), (other, "b")):
+        folder.mkdir()
+        (folder / "sw.js").write_text(text)
+    with pytest.raises(AssertionError, match=r"sw\.js"):
+        merge([one, other], tmp_path / "merged")
