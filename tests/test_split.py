@@ -221,3 +221,18 @@ def test_a_file_written_differently_by_two_machines_fails_the_merge(tmp_path: Pa
         (folder / "sw.js").write_text(text)
     with pytest.raises(AssertionError, match=r"sw\.js"):
         merge([one, other], tmp_path / "merged")
+
+
+CORPUS_SCRIPT = REPO.parent / "shared" / "corpus" / "make_corpus.py"
+
+
+@pytest.mark.skipif(not CORPUS_SCRIPT.is_file(), reason="../shared/corpus is not beside the repo")
+def test_the_split_benchmark_runs_and_compares(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "split.py"), "--articles", "3",
+                           "--work", str(tmp_path), "--option=--no-search"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "merged site EQUALS the whole build" in done.stdout
+    for row in ("whole site", "--languages zh", "matrix (slowest machine)"):
+        assert row in done.stdout, row
+    assert not (tmp_path / "merged").exists(), "output folders are removed at the end"
