@@ -14,8 +14,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from types import MappingProxyType
 
-from generator import __version__, compress, i18n, imaging
+from generator import __version__, compress, delta, i18n, imaging
 from generator.cache import CACHE_FOLDER, BodyStore, JournaledMapping, Store, manifest_name
 from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
@@ -38,6 +39,7 @@ Entry = tuple[str, int, int]  # an output's key, and its file's (size, mtime_ns)
 NOT_BUILT: Entry = ("", -1, -1)
 GAPS_ENTRY = "translation-gaps"
 SNAPSHOT_PREFIX = "snapshot-"
+STAMPS_PREFIX = "stamps-"  # each input file's stamp at the last build, to find what changed
 POLICIES_PREFIX = "policies-"  # each page's CSP, for /_headers (outputs/headers.py)
 # Kinds whose files cost the most to make each, rendered first: workers then end the
 # phase on small pages together instead of one of them on a sitemap or a last list.
@@ -54,6 +56,19 @@ class Snapshot:
     warnings: tuple[Problem, ...]
     articles: tuple[tuple[str, int], ...]
     pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """A session's last build, for the next one to start from (``generator.delta``)."""
+
+    config: SiteConfig
+    templates: Mapping[str, str]
+    catalogs: Mapping[str, str]
+    site: Site
+    counts: dict[str, int]
+    warnings: tuple[Problem, ...]
+    articles: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +151,11 @@ class BuildSession:
         self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
         self.precompress = precompress  # .br and .gz beside text outputs (compress.py)
         self.policies: dict[str, str] | None = None  # each page's CSP, for /_headers
+        self.last: Remembered | None = None  # the last build, for an edit's (delta.py)
+        self.settings = ""  # the settings and refused links, as the snapshot took them
+        # Told the renderer and the jobs once a build's render phase began (after its
+        # workers forked): a server renders a requested output itself until it is written.
+        self.rendering: Callable[[Renderer, list[Job]], None] | None = None
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True,
               touched: frozenset[str] | None = None,
@@ -200,6 +220,11 @@ class BuildSession:
             done = self._unchanged_result(config, snapshot)
             if done is not None:
                 return done
+        if shortcut and (snapshot is not None or touched is not None):
+            done = self._edited(config, snapshot, touched, later)
+            if done is not None:
+                return done
+        self.last = None
         timings: dict[str, float] = {}
         templates = template_digests(theme_folders(config, "templates"))
         catalogs = catalog_digests(config)
@@ -244,12 +269,16 @@ class BuildSession:
         renderer = self._renderer(config, templates, catalogs)
         self._mark_writing(True)
         uncompressed = _uncompressed(planned)
+        if snapshot is not None and self.store:  # for the next build's edits (delta.py)
+            save = _then(save, partial(delta.save_layout, self.store, site))
         with _phase("render", timings):
-            staged, policies = self._render(renderer, stale, save, uncompressed)
+            staged, policies = self._render(renderer, stale, self._meanwhile(save, renderer, stale),
+                                            uncompressed)
             staged += self._headers_file(config, planned, policies)
         with _phase("write", timings):
-            bundles = search.bundle_files(self.output, config)  # the search phase's to keep
             old = manifest or {}
+            bundles = search.bundle_files(  # the search phase's to keep: as recorded, when
+                self.output, config, old if previous_paths is not None else None)  # trusted
             kept = _kept_copies(planned, stale, old, uncompressed) if self.precompress else {}
             stats = commit(staged, self.output, {job.path for job in planned} | bundles |
                            kept.keys() | {item.path for item in staged},
@@ -294,7 +323,175 @@ class BuildSession:
             self.store.write(SNAPSHOT_PREFIX + manifest_name(self.output),
                              Snapshot(snapshot, due, counts, warnings, articles,
                                       len(site.pages)))
+            self.store.write(STAMPS_PREFIX + manifest_name(self.output),
+                             (self.settings, self.stamps))
+            delta.mark_layout(self.store, snapshot)
+        self.last = Remembered(config, templates, catalogs, site, counts, tuple(warnings),
+                               articles)
         return result
+
+    def _edited(self, config: SiteConfig, snapshot: str | None,
+                touched: frozenset[str] | None, later: frozenset[str]) -> BuildResult | None:
+        """A build of Markdown sources edited in place that keep the site's shape: only
+        the outputs showing the edited pages are planned and rendered (``delta.py``).
+        None when the full path is needed (then nothing was written)."""
+        start = time.perf_counter()
+        if self.pending is not None or self.pending_search is not None or \
+                self._interrupted():
+            return None
+        templates = template_digests(theme_folders(config, "templates"))
+        catalogs = catalog_digests(config)
+        last = self.last
+        layout = None
+        if last is not None and (last.config, last.templates, last.catalogs) != \
+                (config, templates, catalogs):
+            last = None
+        if snapshot is not None:  # what changed since this folder's last build
+            found = self._changed_sources(config)
+            if found is None:
+                return None
+            stored, changed = found
+            counts, warnings, articles = stored.counts, stored.warnings, stored.articles
+            if last is None:
+                assert self.store is not None
+                layout = delta.read_layout(self.store, stored.inputs, config)
+                if layout is None:
+                    return None
+                site = delta.site_from(config, layout, delta.ShardedPages(
+                    self.store, layout.shards), self._stored_body)
+            else:
+                site = last.site
+        else:  # a session told what its watcher saw
+            if last is None or touched is None or self.scan is None or \
+                    not touched <= {source.path for source in self.scan.sources}:
+                return None
+            site, changed = last.site, sorted(touched)
+            counts, warnings, articles = last.counts, last.warnings, last.articles
+        if not changed:
+            return None
+        timings: dict[str, float] = {}
+        try:
+            with _phase("load", timings):
+                edit = delta.edit_of(config, site, layout, changed, self.parsed or {},
+                                     (problem.path for problem in warnings))
+            if edit is None:
+                return None
+            with _phase("plan", timings):
+                assets = theme_assets(config)
+                jobs = [job for job in delta.affected(edit.site, assets, edit.pages)
+                        if config.owns(job.path)]
+                keys = output_keys(config, jobs, assets, templates, catalogs)
+        except delta.MissingRecord:
+            return None
+        manifest = self._previous_manifest()
+        if manifest is None:
+            return None
+        stale, disturbed = _stale(jobs, keys, manifest, self.output, self.wrote_manifest,
+                                  self.precompress)
+        if disturbed:
+            return None  # a file changed by hand: the full path looks at every file
+        deferred = [job for job in stale if job.kind in later]
+        stale = [job for job in stale if job.kind not in later]
+        uncompressed = frozenset(job.path for job in jobs for copy in
+                                 compress.siblings(job.path)
+                                 if copy in manifest and manifest[copy][0] !=
+                                 manifest.get(job.path, NOT_BUILT)[0])
+        renderer = self._renderer(config, templates, catalogs)
+        self._mark_writing(True)
+        with _phase("render", timings):
+            staged, policies = self._render(renderer, stale, None, uncompressed)
+            staged += self._edited_headers(config, manifest, policies)
+        with _phase("write", timings):
+            paths = {job.path for job in jobs} | {item.path for item in staged}
+            written = commit(staged, self.output, paths, paths, config.owns).written
+            entries = dict(manifest)
+            entries.update((item.path, (_key_of(keys, item.path), *item.stamp))
+                           for item in staged)
+            self.pending = (renderer, deferred, {job.path: keys[job.path] for job in deferred}) \
+                if deferred else None
+        indexed = None
+        if config.search:
+            bundles = search.bundle_files(self.output, config)
+            indexed = self._search(edit.site, entries, manifest, bundles, later, timings)
+        self.manifest = entries if self.store else None
+        self.wrote_manifest = self.manifest is not None and not self.persist
+        self._keep_edit(edit, layout, snapshot, entries, counts, warnings, articles)
+        self._mark_writing(False)
+        self.last = Remembered(config, templates, catalogs, edit.site, counts, warnings,
+                               articles)
+        timings["edit"] = time.perf_counter() - start
+        if self.log:
+            self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"
+                              for name, seconds in timings.items()))
+        owned = sum(1 for path in entries if config.owns(path))
+        return BuildResult(edit.site, WriteStats(written, owned - written, 0), dict(counts),
+                           warnings, frozenset(job.path for job in stale), timings, articles,
+                           len(edit.site.pages), indexed.indexes if indexed else
+                           search.indexes_in(config, entries))
+
+    def _changed_sources(self, config: SiteConfig) -> tuple[Snapshot, list[str]] | None:
+        """The last snapshot of this folder and the input files changed since (stamps
+        taken by ``_snapshot``); None when a file came or went, or the settings changed."""
+        assert self.store is not None
+        name = manifest_name(self.output)
+        last = self.store.read(SNAPSHOT_PREFIX + name)
+        stored = self.store.read(STAMPS_PREFIX + name)
+        if not _valid_snapshot(last) or time.time() >= last.due or \
+                not (type(stored) is tuple and len(stored) == 2 and
+                     stored[0] == self.settings and type(stored[1]) is dict):
+            return None
+        before: dict[str, object] = stored[1]
+        if before.keys() != self.stamps.keys():
+            return None
+        changed = [path for path, stamp in self.stamps.items() if before[path] != stamp]
+        return last, changed
+
+    def _edited_headers(self, config: SiteConfig, manifest: Mapping[str, Entry],
+                        rendered: Mapping[str, str]) -> list[Staged]:
+        """``/_headers`` again when a page rendered for an edit has another policy than
+        it had (the union of every page's policy: rare, an edit seldom adds a script)."""
+        recorded = self.policies
+        if recorded is None and self.store is not None:
+            stored = self.store.read(POLICIES_PREFIX + manifest_name(self.output))
+            recorded = stored if isinstance(stored, dict) else None
+        if recorded is not None and all(recorded.get(path) == policy
+                                        for path, policy in rendered.items()):
+            self.policies = recorded
+            return []
+        self.policies = recorded
+        pages = [Job(path, "page") for path in manifest if path.endswith(".html") or
+                 (path == headers.PATH and manifest[path][0])]  # the site's own
+        return self._headers_file(config, pages, rendered)
+
+    def _keep_edit(self, edit: delta.Edit, layout: delta.Layout | None,
+                   snapshot: str | None, entries: dict[str, Entry], counts: dict[str, int],
+                   warnings: tuple[Problem, ...], articles: tuple[tuple[str, int], ...]) -> None:
+        """Record an edit's build: in memory for a session, in the cache for the next
+        process (the manifest, the parse results, the edited records' shards)."""
+        if self.parsed is not None:
+            self.parsed = MappingProxyType({**self.parsed, **edit.parsed})
+            self.unsaved = True
+        if not (self.store and self.persist and snapshot is not None):
+            return
+        name = manifest_name(self.output)
+        self.store.write(name, entries)
+        if self.policies is not None:
+            self.store.write(POLICIES_PREFIX + name, self.policies)
+        if self.unsaved:
+            self._save_parsed()
+        elif self.index is not None and self.bodies is not None:
+            self.index.amend(edit.parsed)
+            self.bodies.add({page.digest: page.body_html for page in
+                             (parsed.page for parsed in edit.parsed.values()) if page})
+        if layout is not None:
+            delta.update_shards(self.store, layout, edit.pages, edit.site.pages)
+        stored = self.store.read(SNAPSHOT_PREFIX + name)
+        if _valid_snapshot(stored):
+            self.store.write(SNAPSHOT_PREFIX + name, Snapshot(
+                snapshot, stored.due, counts, warnings, articles, stored.pages))
+        self.store.write(STAMPS_PREFIX + name, (self.settings, self.stamps))
+        if layout is not None:
+            delta.mark_layout(self.store, snapshot)
 
     def _search(self, site: Site, entries: dict[str, Entry], old: Mapping[str, Entry],
                 bundles: set[str], later: frozenset[str],
@@ -304,7 +501,7 @@ class BuildSession:
         that browsers reload first), ``finish`` runs it; until then the bundles on disk
         stay as they are."""
         run = partial(search.index, site, self.output, dict(entries), old,
-                      self.config.root / CACHE_FOLDER, self.precompress)
+                      self.config.root / CACHE_FOLDER, self.precompress, bundles, self.workers)
         if "search" in later:
             self.pending_search = run
             entries.update((path, old[path]) for path in bundles if path in old)
@@ -424,6 +621,8 @@ class BuildSession:
         if toml.is_file():
             stamps.append(_file_stamp(str(toml)))
         self.stamps = {stamp[0]: stamp for stamp in stamps}
+        self.settings = digest(ENGINE_VERSION, __version__, repr(config),
+                               tuple(map(str, refused)))
         return digest(ENGINE_VERSION, __version__, repr(config), tuple(stamps),
                       tuple(map(str, refused)))
 
@@ -445,6 +644,44 @@ class BuildSession:
     def _progress(self, phase: str) -> Callable[[int, int], None] | None:
         report = self.progress
         return (lambda done, total: report(phase, done, total)) if report else None
+
+    def _meanwhile(self, save: Callable[[], None] | None, renderer: Renderer,
+                   jobs: list[Job]) -> Callable[[], None] | None:
+        """This process's work while the workers render: save the parse cache, and tell
+        ``rendering`` what is being rendered."""
+        tell = self.rendering
+        if tell is None:
+            return save
+
+        def both() -> None:
+            tell(renderer, jobs)
+            if save is not None:
+                save()
+
+        return both
+
+    def resume(self) -> None:
+        """Start from the manifest ``keep`` left for this output folder (a server's own
+        folder, between runs), so only what changed since is rendered; and take it out
+        of the cache, since this session's builds change the folder without writing it
+        there (a session that dies without ``keep`` leaves none to trust)."""
+        if self.store is None or not self.output.is_dir():
+            return
+        name = manifest_name(self.output)
+        stored = self.store.read(name)
+        self.store.delete(name)
+        if _valid_manifest(stored) and not self._interrupted():
+            self.manifest = stored
+
+    def keep(self) -> None:
+        """Store the manifest and the pages' policies of the last build for ``resume``
+        (a session with ``persist=False`` writes neither after each build)."""
+        if self.store is None or self.manifest is None:
+            return  # (outputs left for ``finish`` are recorded as the folder still has them)
+        with self._locked():
+            self.store.write(manifest_name(self.output), self.manifest)
+            if self.policies is not None:
+                self.store.write(POLICIES_PREFIX + manifest_name(self.output), self.policies)
 
     def close(self) -> None:
         """Save what only memory holds, for the next process's first build."""
@@ -699,6 +936,18 @@ def _file_stamp(path: str) -> tuple[str, int, int]:
     except OSError:  # removed meanwhile: the load phase will see it
         return (path, -1, -1)
     return (path, stat.st_mtime_ns, stat.st_size)
+
+
+def _then(first: Callable[[], None] | None, then: Callable[[], None]) -> Callable[[], None]:
+    """``first`` (if any), then ``then``."""
+    if first is None:
+        return then
+
+    def both() -> None:
+        first()
+        then()
+
+    return both
 
 
 def _costliest_first(jobs: list[Job]) -> list[Job]:

@@ -159,6 +159,14 @@ class JournaledMapping:
             self.store.write(self.name + "-journal", self.journal, self.reducers)
         self.saved = dict(current)
 
+    def amend(self, changed: Mapping[str, Any]) -> None:
+        """Add ``changed`` to the journal without reading the full copy (a build that
+        read none of it: an edit's, ``generator.delta``); the next ``write`` folds it."""
+        journal = self.store.read(self.name + "-journal")
+        journal = dict(journal) if isinstance(journal, dict) else {}
+        journal.update(changed)
+        self.store.write(self.name + "-journal", journal, self.reducers)
+
 
 KEY_BYTES = 32
 
@@ -239,6 +247,17 @@ class BodyStore:
             kept = {digest: body for digest, body in bodies.items() if digest in live}
             self.store.write(name, kept)
             self._shards[name] = kept
+
+
+    def add(self, new: dict[str, str]) -> None:
+        """Add bodies (an edit's), leaving the rest of their shards as they are."""
+        for digest, body in new.items():
+            name = body_shard(digest)
+            bodies = dict(self._shards.get(name) or _bodies(self.store.read(name)))
+            if bodies.get(digest) != body:
+                bodies[digest] = body
+                self.store.write(name, bodies)
+            self._shards[name] = bodies
 
 
 def _bodies(shard: Any) -> dict[str, str]:

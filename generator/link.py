@@ -33,7 +33,9 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     """
     problems: list[Problem] = []
     now = now or datetime.now(UTC)
-    complete = _permalinked(config, inherit(config, list(pages), problems), problems)
+    inherited: set[str] = set()
+    complete = _permalinked(config, inherit(config, list(pages), problems, inherited),
+                            problems)
     published = [page for page in (_schedule(page, now) for page in complete)
                  if config.include_drafts or not (page.draft or page.scheduled
                                                   or _expired(page, now))]
@@ -109,6 +111,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         versions=MappingProxyType(versions),
         keys=MappingProxyType({pid: page_key(page) for pid, page in by_id.items()}),
         bodies=bodies,
+        inherited=frozenset(inherited),
     )
     return site, problems
 
@@ -190,9 +193,11 @@ def _menu_target(config: SiteConfig, lang: str, name: str,
     return ""
 
 
-def inherit(config: SiteConfig, pages: list[Page], problems: list[Problem]) -> list[Page]:
+def inherit(config: SiteConfig, pages: list[Page], problems: list[Problem],
+            inherited: set[str] | None = None) -> list[Page]:
     """Translations take the date, image, tags and urgency they do not set from their
-    source: the default language's version, or the one ``translation_of`` names."""
+    source: the default language's version, or the one ``translation_of`` names (the
+    translation keys where one did are added to ``inherited``)."""
     groups: dict[str, dict[str, Page]] = defaultdict(dict)
     for page in pages:
         groups[page.translation_key].setdefault(page.lang, page)
@@ -209,7 +214,10 @@ def inherit(config: SiteConfig, pages: list[Page], problems: list[Problem]) -> l
                                                   "there is no version of this story in "
                                                   "that language"))
         if source is not None and source is not page and source.id not in chain:
-            page = _inherit_from(page, resolve(source, (*chain, page.id)))
+            taken = _inherit_from(page, resolve(source, (*chain, page.id)))
+            if taken is not page and inherited is not None:
+                inherited.add(page.translation_key)
+            page = taken
         done[page.id] = page
         return page
 
@@ -278,8 +286,13 @@ def _prefixes(sections: tuple[str, ...]) -> tuple[str, ...]:
 def section_order(pages: Iterable[Page]) -> list[Page]:
     """Hugo's order for a section: by weight (unweighted last), newest first, then by
     title: news stays newest first, weighted docs come in their order."""
-    return sorted(pages, key=lambda p: (p.weight == 0, p.weight, p.sort_key[0],
-                                        (p.link_title or p.title).casefold(), p.id))
+    return sorted(pages, key=section_key)
+
+
+def section_key(page: Page) -> tuple[bool, int, float, str, str]:
+    """A page's place in its section's list (``section_order``)."""
+    return (page.weight == 0, page.weight, page.sort_key[0],
+            (page.link_title or page.title).casefold(), page.id)
 
 
 def _children(listed: Mapping[str, list[Page]], intros: Mapping[str, str],

@@ -186,6 +186,8 @@ class Site:
     versions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=lambda: EMPTY)
     # restores the HTML body of a page record read from the cache index without it
     bodies: Callable[[Page], str] | None = None
+    # translation keys whose versions take fields from another (``link.inherit``)
+    inherited: frozenset[str] = frozenset()
     # views derived from the site and made once per process (see ``views.derived``);
     # a build links a new site, so nothing here outlives the records it came from
     derived: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False,

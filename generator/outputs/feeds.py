@@ -57,19 +57,30 @@ class Feed:
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for feed in feeds_of(site):
-        formats = [("atom.xml", atom)]
-        if feed.site_path == site.config.root_path(feed.lang):
-            formats += [("rss.xml", rss), ("feed.json", json_feed)]
-        images = tuple(image.key if (image := enclosure(site, page)) else ""
-                       for page in feed.pages)
-        entries = tuple(site.keys[page.id] for page in feed.pages)
-        for name, write in formats:
-            key = digest("feed", name, feed.title, feed.folder, entries, images)
-            yield Job(f"{feed.folder}{name}".lstrip("/"), "feed", feed.lang,
-                      produce=partial(write, site, feed), key=key)
+        yield from _jobs(site, feed)
 
 
-def feeds_of(site: Site) -> Iterator[Feed]:
+def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> Iterator[Job]:
+    """The feeds the edited pages may be entries of (``generator.delta``)."""
+    for feed in feeds_of(site, frozenset(page.id for page in pages)):
+        yield from _jobs(site, feed)
+
+
+def _jobs(site: Site, feed: Feed) -> Iterator[Job]:
+    formats = [("atom.xml", atom)]
+    if feed.site_path == site.config.root_path(feed.lang):
+        formats += [("rss.xml", rss), ("feed.json", json_feed)]
+    images = tuple(image.key if (image := enclosure(site, page)) else ""
+                   for page in feed.pages)
+    entries = tuple(site.keys[page.id] for page in feed.pages)
+    for name, write in formats:
+        key = digest("feed", name, feed.title, feed.folder, entries, images)
+        yield Job(f"{feed.folder}{name}".lstrip("/"), "feed", feed.lang,
+                  produce=partial(write, site, feed), key=key)
+
+
+def feeds_of(site: Site, showing: frozenset[str] | None = None) -> Iterator[Feed]:
+    """Every feed; with ``showing``, only those whose lists hold one of these ids."""
     config = site.config
     limit = config.feed_entries
     for language in config.languages:
@@ -77,8 +88,11 @@ def feeds_of(site: Site) -> Iterator[Feed]:
         ids = site.articles.get(lang, ())[:limit]
         title = language.title or config.title
         home = config.root_path(lang)
-        yield Feed(lang, title, home, home, tuple(site.pages[i] for i in ids))
+        if showing is None or not showing.isdisjoint(ids):
+            yield Feed(lang, title, home, home, tuple(site.pages[i] for i in ids))
         for tag, tag_ids in site.tags.get(lang, {}).items():
+            if showing is not None and showing.isdisjoint(tag_ids):
+                continue
             path = tag_path(config, lang, tag)
             dated = (site.pages[i] for i in tag_ids if site.pages[i].date)  # undated: no feed
             yield Feed(lang, f"{title}: {tag_name(config, tag, lang)}", path, path,

@@ -66,6 +66,27 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
         yield _tag_index(site, assets, lang)
 
 
+def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> Iterator[Job]:
+    """The list pages the edited pages are on (``generator.delta``), as ``plan`` makes
+    them: found by position in each list, nothing else planned."""
+    ids = [page.id for page in pages]
+    size = site.config.paginate
+    for group in _groups(site).values():
+        for listing in group.values():
+            numbers = sorted({listing.ids.index(pid) // size + 1 for pid in ids
+                              if pid in listing.ids})
+            if not numbers:
+                continue
+            siblings = {lang: (other.base_path, _page_count(other.ids, size))
+                        for lang, other in group.items()}
+            total = _page_count(listing.ids, size)
+            for number in numbers:
+                versions = {lang: _page_path(base, number)
+                            for lang, (base, count) in siblings.items() if number <= count}
+                yield _job(site, assets, listing, number, total,
+                           listing.ids[(number - 1) * size:number * size], versions)
+
+
 def listings_of(site: Site) -> list[Listing]:
     """Every listing of the site (page one of each), for the sitemap."""
     return [item for group in _groups(site).values() for item in group.values()]

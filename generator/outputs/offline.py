@@ -99,6 +99,14 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
               {"settings": Markup(settings)}, key=digest("worker", settings))
 
 
+def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> Iterator[Job]:
+    """What follows the pages' records (``generator.delta``): the lists of what to save
+    ahead (their revisions) and the worker, which names the lists' versions."""
+    if any(page.kind == "article" for page in pages):
+        yield from (job for job in plan(site, assets)
+                    if job.path == WORKER or job.path.endswith(SAVED_LIST))
+
+
 def cache_prefix(config: SiteConfig) -> str:
     """The start of every cache name the worker uses: sites sharing an origin under
     different paths keep apart."""

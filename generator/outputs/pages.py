@@ -19,6 +19,13 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
         yield page_job(site, assets, page)
 
 
+def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> Iterator[Job]:
+    """The edited pages' own outputs (``generator.delta``: the outputs that show them)."""
+    for page in pages:
+        if page.kind != "section" and page.render:
+            yield page_job(site, assets, page)
+
+
 def page_job(site: Site, assets: Mapping[str, str], page: Page) -> Job:
     """The job of one page (the offline worker names the keys of those it saves)."""
     group = site.versions[page.translation_key]

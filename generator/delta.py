@@ -1,0 +1,421 @@
+"""Small changes rebuilt in proportion to their size, not to the site's.
+
+An edit that leaves the site's shape as it was (every page at its address, in the
+lists, tags, feeds and translation groups where it was, in the same order) changes
+only the outputs that show an edited page: its own page, the list pages and feeds it
+is on, its share card, the offline lists. Each output kind names those outputs itself
+(``showing`` in its module: the reverse index, page → outputs that show it), so such
+a build neither links nor plans the whole site. Anything else (a file added or
+removed, a template, catalog, setting or static file changed, a page moved, dated,
+tagged or filed anew, a page every page of its language shows: the menu's, the urgent
+banner's, a section's introduction, the footer's) takes the full path.
+
+A running session keeps its last linked site in memory. A new process reads the last
+build's *layout* instead: the linked site without its page records (every list of
+ids, the frames, the translation groups), and the page records it needs from shards
+of linked pages, one per language and month, so the neighbours on a list page or in
+a feed sit together (an edit of the newest story reads a few shards of 100,000).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from generator import shortcodes
+from generator.cache import Store
+from generator.config import SiteConfig
+from generator.deps import digest, page_key
+from generator.link import (
+    _expired,
+    _inherit_from,
+    _prefixes,
+    _schedule,
+    section_key,
+)
+from generator.load import INDEX_REDUCERS, SECTION_FILE, Parsed, Source, _parse, reusable
+from generator.model import Asset, Page, Site, field_names, replaced
+from generator.outputs import KINDS, cards
+from generator.render import Job
+
+LAYOUT_ENTRY = "layout"
+LAYOUT_MARK = "layout-inputs"  # the inputs the stored layout and shards were made from
+SHARD_DIGESTS_ENTRY = "linked-digests"
+SHARD_PREFIX = "linked-"
+# What an edit may change in a page record without changing the site's shape: each is
+# shown only by the outputs that show the page (``showing``); every other field places
+# the page (address, date, lists, groups, images, build options).
+CONTENT_FIELDS = frozenset({"title", "summary", "body_html", "digest", "description",
+                            "link_title", "image_alt", "extra", "fields_set"})
+STRUCTURE_FIELDS = tuple(name for name in field_names(Page) if name not in CONTENT_FIELDS)
+SITE_MAPS = ("translations", "articles", "tags", "static_pages", "urgent", "frames",
+             "listed", "menus", "intros", "children", "terms")
+
+
+# The layout: the linked site without its page records -------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The last full build's linked site as lists of ids (plain data in the cache)."""
+
+    settings: str  # digest of the settings it was linked under
+    maps: Mapping[str, Any]  # the Site's fields named in SITE_MAPS
+    assets: tuple[Asset, ...]
+    shards: Mapping[str, str]  # page id → its shard, in the site's page order
+    frame_ids: frozenset[str]  # pages every page of their language shows
+    inherited: frozenset[str]  # translation keys whose versions take fields from another
+
+
+def settings_digest(config: SiteConfig) -> str:
+    return digest(repr(config))
+
+
+def shard_of(page: Page) -> str:
+    """A page's shard: its language and month (undated pages: their language's)."""
+    month = page.date.strftime("%Y-%m") if page.date is not None else "undated"
+    return f"{page.lang}-{month}"
+
+
+def frame_ids(site: Site) -> frozenset[str]:
+    """Pages whose records reach every page of their language (``Site.frames``): the
+    footer's pages, the urgent banner's story, section introductions, menu targets."""
+    found = {pid for ids in site.static_pages.values() for pid in ids}
+    found.update(pid for pid in site.urgent.values() if pid)
+    found.update(pid for intros in site.intros.values() for pid in intros.values())
+    targets = {path for items in site.menus.values() for _name, path in items}
+    if targets:
+        found.update(pid for pid, page in site.pages.items() if page.path in targets)
+    return frozenset(found)
+
+
+def layout_of(site: Site) -> Layout:
+    maps = {name: _plain(getattr(site, name)) for name in SITE_MAPS}
+    return Layout(settings_digest(site.config), maps, site.assets,
+                  {pid: shard_of(page) for pid, page in site.pages.items()},
+                  frame_ids(site), site.inherited)
+
+
+def _plain(value: Any) -> Any:
+    """Read-only mappings as dicts, for the cache (its reader builds no other type)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def save_layout(store: Store, site: Site) -> None:
+    """Write the layout and the shards of linked pages that changed (each shard's digest
+    covers its pages' keys and the settings, which decide the rest of a record). Valid
+    only once ``mark_layout`` names the inputs, when the build has finished."""
+    store.delete(LAYOUT_MARK)
+    layout = layout_of(site)
+    members: dict[str, list[str]] = {}
+    for pid, shard in layout.shards.items():
+        members.setdefault(shard, []).append(pid)
+    stored = store.read(SHARD_DIGESTS_ENTRY)
+    stored = stored if isinstance(stored, dict) else {}
+    digests = {shard: digest(layout.settings, tuple(site.keys[pid] for pid in ids))
+               for shard, ids in members.items()}
+    for shard, ids in members.items():
+        if stored.get(shard) != digests[shard]:
+            store.write(SHARD_PREFIX + shard, {pid: site.pages[pid] for pid in ids},
+                        INDEX_REDUCERS)
+    for shard in stored.keys() - digests.keys():
+        store.delete(SHARD_PREFIX + shard)
+    store.write(SHARD_DIGESTS_ENTRY, digests)
+    store.write(LAYOUT_ENTRY, _as_plain(layout))
+
+
+def mark_layout(store: Store, inputs: str) -> None:
+    """The stored layout is the linked site of these inputs (a snapshot's digest)."""
+    store.write(LAYOUT_MARK, inputs)
+
+
+def _as_plain(layout: Layout) -> dict[str, Any]:
+    return {"settings": layout.settings, "maps": layout.maps,
+            "assets": tuple((str(a.source), a.path, a.owner) for a in layout.assets),
+            "shards": layout.shards, "frame_ids": tuple(sorted(layout.frame_ids)),
+            "inherited": tuple(sorted(layout.inherited))}
+
+
+def read_layout(store: Store, inputs: str, config: SiteConfig) -> Layout | None:
+    """The stored layout when it is the linked site of ``inputs`` under ``config``; None
+    when it is another's, missing, or not as this version writes it."""
+    if store.read(LAYOUT_MARK) != inputs:
+        return None
+    value = store.read(LAYOUT_ENTRY)
+    try:
+        maps = value["maps"]
+        if not (isinstance(maps, dict) and set(maps) == set(SITE_MAPS) and
+                all(isinstance(item, dict) for item in maps.values()) and
+                isinstance(value["shards"], dict) and
+                value["settings"] == settings_digest(config)):
+            return None
+        assets = tuple(Asset(Path(source), path, owner)
+                       for source, path, owner in value["assets"])
+        return Layout(value["settings"], maps, assets, value["shards"],
+                      frozenset(value["frame_ids"]), frozenset(value["inherited"]))
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def update_shards(store: Store, layout: Layout, pages: Iterable[Page],
+                  lookup: Mapping[str, Page]) -> None:
+    """Write the shards holding ``pages`` (edited records) again, with their digests
+    (the layout is another's until ``mark_layout`` names the new inputs)."""
+    store.delete(LAYOUT_MARK)
+    touched = {layout.shards[page.id] for page in pages}
+    stored = store.read(SHARD_DIGESTS_ENTRY)
+    stored = dict(stored) if isinstance(stored, dict) else {}
+    for shard in touched:
+        ids = [pid for pid, name in layout.shards.items() if name == shard]
+        records = {pid: lookup[pid] for pid in ids}
+        store.write(SHARD_PREFIX + shard, records, INDEX_REDUCERS)
+        stored[shard] = digest(layout.settings, tuple(page_key(records[pid]) for pid in ids))
+    store.write(SHARD_DIGESTS_ENTRY, stored)
+
+
+class ShardedPages(Mapping[str, Page]):
+    """The site's page records, read shard by shard as they are asked for (iterating
+    reads them all); ``edited`` records stand in for their stored ones."""
+
+    def __init__(self, store: Store, shards: Mapping[str, str],
+                 edited: Mapping[str, Page] | None = None) -> None:
+        self.store = store
+        self.shards = shards
+        self.edited = dict(edited or {})
+        self._loaded: dict[str, dict[str, Page]] = {}
+
+    def with_edits(self, edited: Mapping[str, Page]) -> ShardedPages:
+        pages = ShardedPages(self.store, self.shards, {**self.edited, **edited})
+        pages._loaded = self._loaded
+        return pages
+
+    def __getitem__(self, pid: str) -> Page:
+        page = self.edited.get(pid)
+        if page is not None:
+            return page
+        shard = self.shards[pid]
+        records = self._loaded.get(shard)
+        if records is None:
+            records = self._loaded[shard] = _records(self.store.read(SHARD_PREFIX + shard))
+        found = records.get(pid)
+        if found is None:
+            raise MissingRecord(pid)
+        return found
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self.shards
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.shards)
+
+    def __len__(self) -> int:
+        return len(self.shards)
+
+
+class MissingRecord(KeyError):
+    """A shard lost or damaged: the build takes the full path."""
+
+
+def _records(value: object) -> dict[str, Page]:
+    if not isinstance(value, dict):
+        return {}
+    return {pid: page for pid, page in value.items()
+            if type(pid) is str and reusable(Parsed((), "", page, ()))}
+
+
+class _Derived(Mapping[str, Any]):
+    """A mapping made on demand from another (page keys, translation groups' paths)."""
+
+    def __init__(self, keys: Mapping[str, Any], make: Callable[[str], Any]) -> None:
+        self.keys_of, self.make = keys, make
+        self.made: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.made:
+            if key not in self.keys_of:
+                raise KeyError(key)
+            self.made[key] = self.make(key)
+        return self.made[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_of)
+
+    def __len__(self) -> int:
+        return len(self.keys_of)
+
+
+def site_from(config: SiteConfig, layout: Layout, pages: Mapping[str, Page],
+              bodies: Callable[[Page], str] | None) -> Site:
+    """The site the layout describes, its page records read as needed."""
+    maps = {name: MappingProxyType(value) for name, value in layout.maps.items()}
+    translations = maps["translations"]
+    return Site(config=config, pages=pages, assets=layout.assets, bodies=bodies,
+                keys=_Derived(pages, lambda pid: page_key(pages[pid])),
+                versions=_Derived(translations, lambda key: tuple(
+                    (pages[pid].lang, pages[pid].path) for pid in translations[key])),
+                inherited=layout.inherited, **{name: maps[name] for name in SITE_MAPS
+                                               if name != "translations"},
+                translations=translations)
+
+
+def with_edits(site: Site, edited: Mapping[str, Page]) -> Site:
+    """The site with edited page records that keep its shape."""
+    pages = site.pages.with_edits(edited) if isinstance(site.pages, ShardedPages) else \
+        MappingProxyType({**site.pages, **edited})
+    keys = _Derived(pages, lambda pid: page_key(pages[pid])) \
+        if isinstance(site.keys, _Derived) else \
+        MappingProxyType({**site.keys, **{pid: page_key(p) for pid, p in edited.items()}})
+    return Site(config=site.config, pages=pages, translations=site.translations,
+                articles=site.articles, tags=site.tags, static_pages=site.static_pages,
+                assets=site.assets, urgent=site.urgent, frames=site.frames,
+                listed=site.listed, menus=site.menus, intros=site.intros,
+                children=site.children, terms=site.terms, keys=keys,
+                versions=site.versions, bodies=site.bodies, inherited=site.inherited)
+
+
+# An edit ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Sources edited in place whose pages keep the site's shape."""
+
+    site: Site  # the site with the edited records
+    pages: tuple[Page, ...]  # the edited pages, as linked
+    parsed: Mapping[str, Parsed]  # each source's new load result
+
+
+def source_of(config: SiteConfig, path: str) -> Source | None:
+    """The source record of a Markdown file that is a page of its own (not a bundle's
+    ``index.md``, a section's ``_index.md``, or inside a bundle or a ``_`` folder)."""
+    content = str(config.content_dir) + os.sep
+    if not path.startswith(content) or not path.endswith(".md"):
+        return None
+    parts = tuple(path[len(content):].split(os.sep))
+    lang = config.language_of_folder(parts[0]) if len(parts) > 1 else None
+    if lang is None or parts[-1] in ("index.md", SECTION_FILE) or \
+            any(part.startswith("_") or part.startswith(".") for part in parts):
+        return None
+    folder = config.content_dir / parts[0]
+    for part in parts[1:-1]:  # a folder with an index.md is a bundle: its .md are not pages
+        folder = folder / part
+        if (folder / "index.md").exists():
+            return None
+    return Source(lang, path, parts[1:], ())
+
+
+def edit_of(config: SiteConfig, site: Site, layout: Layout | None, paths: Iterable[str],
+            previous: Mapping[str, Parsed], warned: Iterable[Path | None],
+            now: datetime | None = None) -> Edit | None:
+    """The edit of ``paths`` (absolute paths of Markdown sources that were pages of
+    ``site`` and still exist), or None when it changes the site's shape or needs the
+    full path for another reason (a problem to report, a page the frames show)."""
+    if config.permalinks:  # an address may follow a title
+        return None
+    now = now or datetime.now(UTC)
+    warned = set(warned)
+    frames = layout.frame_ids if layout is not None else frame_ids(site)
+    templates = shortcodes.templates_digest(config)
+    edited: dict[str, Page] = {}
+    parsed: dict[str, Parsed] = {}
+    for path in paths:
+        source = source_of(config, path)
+        if source is None:
+            return None
+        result = _parse(config, previous, templates, source)
+        page = result.page
+        if page is None or result.problems or page.source in warned or \
+                page.id in frames or page.id in edited or page.aliases:
+            return None
+        parsed[path] = result
+        edited[page.id] = page
+    linked: dict[str, Page] = {}
+    for pid, page in edited.items():
+        old = site.pages.get(pid)
+        new = _linked(config, site, page, edited, now)
+        if old is None or new is None or any(getattr(old, name) != getattr(new, name)
+                                             for name in STRUCTURE_FIELDS):
+            return None
+        linked[pid] = new
+    result_site = with_edits(site, linked)
+    if not all(_same_place(result_site, site.pages[pid], page)
+               for pid, page in linked.items()):
+        return None
+    if config.share_cards and not all(_drawable(result_site, page)
+                                      for page in (*linked.values(),
+                                                   *(site.pages[pid] for pid in linked))):
+        return None
+    return Edit(result_site, tuple(linked.values()), parsed)
+
+
+def _linked(config: SiteConfig, site: Site, page: Page, edited: Mapping[str, Page],
+            now: datetime) -> Page | None:
+    """The record linking would make of an edited page, when no version of its story
+    takes anything from another (else None: linking is the full path's)."""
+    if page.translation_key in site.inherited:
+        return None
+    group = {pid: edited.get(pid) or site.pages[pid]
+             for pid in site.translations.get(page.translation_key, ())}
+    group[page.id] = page
+    versions = {version.lang: version for version in group.values()}
+    for version in group.values():
+        source = versions.get(version.translation_of or config.default_language)
+        if source is not None and source is not version and \
+                _inherit_from(version, source) is not version:
+            return None
+    if page.kind == "article" and page.date is None:
+        page = replaced(page, kind="page")
+    page = _schedule(page, now)
+    if not config.include_drafts and (page.draft or page.scheduled or _expired(page, now)):
+        return None
+    return page
+
+
+def _same_place(site: Site, old: Page, new: Page) -> bool:
+    """Whether the page keeps its place in the section lists, which order a section's
+    undated pages (and pages of one date and weight) by title."""
+    if (old.title, old.link_title) == (new.title, new.link_title) or not new.sections:
+        return True
+    mine = section_key(new)
+    for lang in site.config.language_codes:
+        listed = site.listed.get(lang, {})
+        for prefix in _prefixes(new.sections):
+            ids = listed.get(prefix, ())
+            if new.id not in ids:
+                continue
+            at = ids.index(new.id)
+            if (at > 0 and section_key(site.pages[ids[at - 1]]) >= mine) or \
+                    (at + 1 < len(ids) and section_key(site.pages[ids[at + 1]]) <= mine):
+                return False
+    return True
+
+
+def _drawable(site: Site, page: Page) -> bool:
+    """Whether the page's share card has every character in a font (else the card
+    warnings, counted over the whole site, are the full path's to make)."""
+    if page.kind != "article":
+        return True
+    card = cards.article_card(site, page)
+    text = "\n".join((card.title, card.kicker, card.meta, card.organisation, card.host))
+    return not cards.card_fonts(site).unavailable(card.lang, text)
+
+
+def affected(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> list[Job]:
+    """The outputs that show the edited pages, as each output kind names them (kinds
+    without ``showing`` have no output that shows a page's words)."""
+    jobs: dict[str, Job] = {}
+    for kind in KINDS:
+        showing = getattr(kind, "showing", None)
+        if showing is not None:
+            jobs.update((job.path, job) for job in showing(site, assets, pages))
+    if site.config.share_cards:
+        for page in pages:
+            if page.kind == "article":
+                job = cards.article_job(site, page)
+                jobs[job.path] = job
+    return list(jobs.values())
