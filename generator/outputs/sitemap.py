@@ -1,12 +1,23 @@
-"""``/sitemap.xml`` with hreflang alternates for every page, and ``/robots.txt``."""
+"""``/sitemap.xml`` with hreflang alternates for every page, and ``/robots.txt``.
+
+A sitemap file may hold 50,000 addresses and 50 MB; an archive of 100,000 stories holds
+more. A site with more than ``URLS_PER_FILE`` addresses gets a sitemap per language
+instead, in files of at most ``URLS_PER_FILE`` (``/fr/sitemap.xml``,
+``/fr/sitemap-2.xml``; a default language at the site root has ``/sitemap-en.xml``),
+and ``/sitemap.xml`` is their index. Each language's files lie in its folder, so a
+``--languages`` build writes only its own, while the index (made from all content, as
+every build reads it) is the same whichever languages a build writes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from html import escape
 
 from generator import history
+from generator.config import SiteConfig
 from generator.deps import digest
 from generator.model import Site
 from generator.outputs.listings import listings_of
@@ -15,13 +26,20 @@ from generator.views import absolute, section_intro
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
+# A file's addresses past which each language gets its own files: with alternates in 25
+# languages, 10,000 addresses make about 40 MB, under the protocol's 50 MB.
+URLS_PER_FILE = 10_000
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     groups = tuple(_groups(site))
-    key = digest("sitemap", tuple((tuple(group.items()), lastmod) for group, lastmod in groups))
-    yield Job("sitemap.xml", "sitemap", produce=lambda: sitemap(site, groups).encode("utf-8"),
-              key=key)
+    if sum(len(group) for group, _lastmod in groups) <= URLS_PER_FILE:
+        key = digest("sitemap", tuple((tuple(group.items()), lastmod)
+                                      for group, lastmod in groups))
+        yield Job("sitemap.xml", "sitemap",
+                  produce=lambda: sitemap(site, groups).encode("utf-8"), key=key)
+    else:
+        yield from _split(site, groups)
     robots = f"User-agent: *\nAllow: /\n\nSitemap: {absolute(site.config, '/sitemap.xml')}\n"
     yield Job("robots.txt", "sitemap", data=robots.encode("utf-8"), key=digest("robots"))
 
@@ -38,6 +56,59 @@ def sitemap(site: Site, groups: Iterable[tuple[Mapping[str, str], str]]) -> str:
                      "</url>" for path in group.values())
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
+
+
+def _split(site: Site, groups: tuple[tuple[Mapping[str, str], str], ...]) -> Iterator[Job]:
+    """A sitemap per language in files of ``URLS_PER_FILE`` addresses, and
+    ``/sitemap.xml`` as their index, each file with its newest change."""
+    config = site.config
+    files: list[tuple[str, str]] = []  # (site path, lastmod) for the index
+    for lang in config.language_codes:
+        entries = [(group, lastmod) for group, lastmod in groups if lang in group]
+        for number, start in enumerate(range(0, len(entries), URLS_PER_FILE), 1):
+            chunk = tuple(entries[start:start + URLS_PER_FILE])
+            path = language_file(config, lang, number)
+            newest = max((lastmod for _group, lastmod in chunk), default="")
+            files.append((path, newest))
+            key = digest("sitemap", lang, tuple((tuple(group.items()), lastmod)
+                                                for group, lastmod in chunk))
+            yield Job(path.lstrip("/"), "sitemap", lang, key=key,
+                      produce=partial(_language_sitemap, site, lang, chunk))
+    index = sitemap_index(config, files).encode("utf-8")
+    yield Job("sitemap.xml", "sitemap", data=index, key=digest("sitemap index", index))
+
+
+def language_file(config: SiteConfig, lang: str, number: int) -> str:
+    """The site path of a language's sitemap file: ``/fr/sitemap.xml``, then
+    ``/fr/sitemap-2.xml``; ``/sitemap-en.xml`` for a default language at the root
+    (``/sitemap.xml`` is the index there)."""
+    suffix = "" if number == 1 else f"-{number}"
+    root = config.root_path(lang)
+    return f"/sitemap-{lang.lower()}{suffix}.xml" if root == "/" else \
+        f"{root}sitemap{suffix}.xml"
+
+
+def sitemap_index(config: SiteConfig, files: Iterable[tuple[str, str]]) -> str:
+    """``/sitemap.xml`` naming each sitemap file (site path, newest change)."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<sitemapindex xmlns="{SITEMAP_NS}">']
+    lines.extend(f"  <sitemap><loc>{escape(absolute(config, path))}</loc>"
+                 f"{f'<lastmod>{lastmod}</lastmod>' if lastmod else ''}</sitemap>"
+                 for path, lastmod in files)
+    lines.append("</sitemapindex>")
+    return "\n".join(lines) + "\n"
+
+
+def _language_sitemap(site: Site, lang: str,
+                      entries: Iterable[tuple[Mapping[str, str], str]]) -> bytes:
+    """One language's addresses, each with its group's alternates in every language."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">']
+    for group, lastmod in entries:
+        stamp = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
+        lines.append(f"  <url><loc>{escape(absolute(site.config, group[lang]))}</loc>{stamp}"
+                     f"{_alternates(site, group)}</url>")
+    lines.append("</urlset>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def _groups(site: Site) -> Iterator[tuple[Mapping[str, str], str]]:
