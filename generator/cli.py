@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="the address the site will be served from")
     init_cmd.add_argument("--force", action="store_true",
                           help="write into a folder that is not empty")
+    init_cmd.add_argument("--ci-matrix", action="store_true",
+                          help="a publishing workflow that builds each language on a "
+                               "machine of its own and merges them (large archives)")
     init_cmd.set_defaults(handler=_init, needs_site=False)
 
     build_cmd = commands.add_parser("build", help="build the site into the output folder")
@@ -230,8 +233,8 @@ def _init(args: argparse.Namespace, _site: None) -> int:
     folder = Path(args.folder).resolve()
     try:
         languages = parse_languages(args.languages)
-        written = create_site(NewSite(folder, languages, args.title, args.base_url),
-                              force=args.force)
+        written = create_site(NewSite(folder, languages, args.title, args.base_url,
+                                      ci_matrix=args.ci_matrix), force=args.force)
     except InitError as exc:
         print(f"newshub init: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -28,9 +28,12 @@ from pathlib import Path
 import lxml.etree
 import lxml.html
 import pytest
+import yaml
 from PIL import Image
 
-from generator.outputs import search
+from generator import __version__
+from generator.cli import main
+from generator.outputs import search, sitemap
 from tests.conftest import FIXTURES, REPO
 
 LANGS = ("en", "fr", "ar")
@@ -199,6 +202,57 @@ def test_the_merged_machines_equal_one_build_with_the_default_language_at_root(
         assert owners[path] == ["en"], path
 
 
+def _urls(folder: Path, files: list[str]) -> dict[str, frozenset[tuple[str, str]]]:
+    """Each address in these sitemap files with its alternates (hreflang, href)."""
+    found = {}
+    for name in files:
+        tree = lxml.etree.parse(str(folder / name))
+        assert tree.getroot().tag == f"{{{SITEMAP_NS['s']}}}urlset", name
+        for url in tree.getroot():
+            loc = url.findtext("s:loc", namespaces=SITEMAP_NS)
+            assert loc not in found, f"{loc} twice"
+            found[loc] = frozenset((link.get("hreflang"), link.get("href"))
+                                   for link in url.findall("x:link", namespaces=SITEMAP_NS))
+    return found
+
+
+@pytest.mark.parametrize("at_root", [False, True])
+def test_a_large_site_has_a_sitemap_per_language_each_machine_writes_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_root: bool) -> None:
+    """Past ``URLS_PER_FILE`` addresses (here 3), ``/sitemap.xml`` is an index of each
+    language's files, which hold the same addresses and alternates as one sitemap."""
+    one = tmp_path / "one"
+    site = make_site(one, at_root=at_root)
+    assert main(["build", "--site", str(site), "--output", str(one / "output"), "--quiet",
+                 "--no-search", "--no-cards"]) == 0
+    expected = _urls(one / "output", ["sitemap.xml"])
+    monkeypatch.setattr(sitemap, "URLS_PER_FILE", 3)
+    whole = tmp_path / "whole"
+    assert main(["build", "--site", str(make_site(whole, at_root=at_root)), "--output",
+                 str(whole / "output"), "--quiet", "--no-search", "--no-cards"]) == 0
+    parts = []
+    for lang in LANGS:
+        machine = tmp_path / lang
+        assert main(["build", "--site", str(make_site(machine, at_root=at_root)), "--output",
+                     str(machine / lang), "--quiet", "--no-search", "--no-cards",
+                     "--languages", lang]) == 0
+        parts.append(machine / lang)
+    owners = merge(parts, tmp_path / "merged")
+    _assert_equal(snapshot(whole / "output"), snapshot(tmp_path / "merged"))
+    index = lxml.etree.parse(str(tmp_path / "merged/sitemap.xml")).getroot()
+    assert index.tag == f"{{{SITEMAP_NS['s']}}}sitemapindex"
+    files = [loc.text.removeprefix("https://hub.example.org/")
+             for loc in index.iterfind("s:sitemap/s:loc", namespaces=SITEMAP_NS)]
+    assert files[:2] == (["sitemap-en.xml", "sitemap-en-2.xml"] if at_root
+                         else ["en/sitemap.xml", "en/sitemap-2.xml"])
+    assert "fr/sitemap.xml" in files and "ar/sitemap.xml" in files
+    assert _urls(tmp_path / "merged", files) == expected
+    for name in files:
+        lang = next(lang for lang in LANGS if f"{lang}/" in name or f"-{lang}" in name)
+        assert owners[name] == [lang], name
+    assert sorted(owners["sitemap.xml"]) == (["en"] if at_root else sorted(LANGS))
+
+
 def test_a_checkout_with_other_file_times_builds_the_same_site(tmp_path: Path) -> None:
     """Each machine's checkout gives its files new times: no byte may depend on them (a
     photo's time once reached the offline list's revisions, and so ``/sw.js``)."""
@@ -236,3 +290,68 @@ def test_the_split_benchmark_runs_and_compares(tmp_path: Path) -> None:
     for row in ("whole site", "--languages zh", "matrix (slowest machine)"):
         assert row in done.stdout, row
     assert not (tmp_path / "merged").exists(), "output folders are removed at the end"
+
+
+# The CI recipe: `newshub init --ci-matrix` ---------------------------------------------
+
+PAGES_URL = "https://acacia.github.io/news"
+
+
+def test_the_matrix_workflow_passes_actionlint(tmp_path: Path) -> None:
+    from tests.test_distribution import _actionlint
+
+    assert main(["init", str(tmp_path / "acacia"), "--languages", "en,fr,ar,zh",
+                 "--ci-matrix"]) == 0
+    workflow = tmp_path / "acacia/.github/workflows/deploy.yml"
+    spec = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    assert spec["jobs"]["build"]["strategy"]["matrix"]["languages"] == ["en", "fr", "ar", "zh"]
+    assert spec["env"]["NEWSHUB_VERSION"] == __version__
+    done = _actionlint([workflow])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_matrix_workflow_builds_merges_and_checks_one_site(tmp_path: Path) -> None:
+    """The workflow's own steps, run as GitHub's runner would (``uses:`` steps stood in
+    for: each machine's folder is "uploaded" into parts/site-<index>/): the merged
+    output/ equals one build, passes ``newshub check --strict``, and a machine that
+    made a shared file differently stops the merge."""
+    from tests.test_distribution import Runner
+
+    assert main(["init", str(tmp_path / "acacia"), "--languages", "en,fr,ar",
+                 "--ci-matrix"]) == 0
+    site = tmp_path / "acacia"
+    workflow = site / ".github/workflows/deploy.yml"
+    matrix = yaml.safe_load(workflow.read_text(encoding="utf-8"))[
+        "jobs"]["build"]["strategy"]["matrix"]["languages"]
+    bin_folder = Path(sys.executable).parent
+    assert (bin_folder / "newshub").is_file(), "the newshub command beside this Python"
+    for index, languages in enumerate(matrix):
+        machine = tmp_path / f"machine-{index}"
+        shutil.copytree(site, machine)
+        runner = Runner(workflow, "build", bin_folder, machine, {
+            "steps.pages.outputs.base_url": PAGES_URL, "matrix.languages": languages})
+        runner.job["steps"] = [step for step in runner.job["steps"]
+                               if step.get("name", "").startswith("Build")]
+        runner.run()
+        shutil.copytree(machine / "output", site / "parts" / f"site-{index}")
+    newshub_build(site, tmp_path / "whole", "--base-url", PAGES_URL)
+
+    def merge_job() -> dict[str, dict[str, str]]:
+        runner = Runner(workflow, "merge", bin_folder, site, {
+            "steps.pages.outputs.base_url": PAGES_URL, "github.event_name": "push",
+            "steps.published.outputs.cache-hit": ""})
+        runner.job["steps"] = [step for step in runner.job["steps"]
+                               if not step.get("name", "").startswith("Install")]
+        return runner.run()
+
+    outputs = merge_job()
+    assert snapshot(site / "output") == snapshot(tmp_path / "whole")
+    assert outputs["decide"]["changed"] == "true"
+    assert not (site / "parts").exists()
+    for index in range(len(matrix)):  # again, with one machine's sitemap changed
+        shutil.copytree(tmp_path / f"machine-{index}/output", site / "parts" / f"site-{index}")
+    sitemap = site / "parts/site-1/sitemap.xml"
+    sitemap.write_text(sitemap.read_text(encoding="utf-8").replace("</urlset>", "<!-- -->"
+                                                                   "</urlset>"))
+    with pytest.raises(AssertionError, match=r"(?s)Merge the folders.*sitemap\.xml differ"):
+        merge_job()

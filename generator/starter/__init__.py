@@ -40,6 +40,7 @@ class NewSite:
     languages: tuple[str, ...]
     title: str
     base_url: str = DEFAULT_BASE_URL
+    ci_matrix: bool = False  # publish with one build machine per language
 
 
 def create_site(site: NewSite, *, force: bool = False,
@@ -53,7 +54,7 @@ def create_site(site: NewSite, *, force: bool = False,
         "static/images/logo.svg": logo_svg(site.title, BRAND_COLOR),
         ".gitignore": _resource("gitignore"),
         "EDITORS.md": _fill(_resource("EDITORS.md"), site),
-        ".github/workflows/deploy.yml": workflow(site.languages),
+        ".github/workflows/deploy.yml": workflow(site.languages, matrix=site.ci_matrix),
     }
     for code in site.languages:
         words = _words(texts, code, site.title)
@@ -137,11 +138,14 @@ def site_toml(site: NewSite, texts: dict[str, dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def workflow(languages: tuple[str, ...]) -> str:
-    """The site repository's GitHub Pages workflow, pinned to this release."""
+def workflow(languages: tuple[str, ...], *, matrix: bool = False) -> str:
+    """The site repository's GitHub Pages workflow, pinned to this release; with
+    ``matrix``, one that builds each language on a machine of its own and merges them
+    (``newshub build --languages``: for archives too large for one machine)."""
     fonts = SYSTEM_FONT_PACKAGES if _needs_system_fonts(languages) else ""
-    return (_resource("deploy.yml").replace("@NEWSHUB_VERSION@", __version__)
-            .replace("@CARD_FONTS@", fonts))
+    text = _resource("deploy-matrix.yml" if matrix else "deploy.yml")
+    return (text.replace("@NEWSHUB_VERSION@", __version__).replace("@CARD_FONTS@", fonts)
+            .replace("@LANGUAGES@", json.dumps(list(languages))))
 
 
 def logo_svg(title: str, color: str) -> str:
