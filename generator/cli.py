@@ -202,6 +202,11 @@ def _positive(text: str) -> int:
 
 
 def _build(args: argparse.Namespace, site: Path) -> int:
+    if args.strict and args.languages:  # its pages link to languages it does not write
+        print("newshub build: --strict checks the whole site, which a --languages build "
+              "does not write: merge the builds' folders, then run newshub check --strict "
+              "--output FOLDER", file=sys.stderr)
+        return EXIT_USAGE
     start = time.perf_counter()
     config = load_config(site, base_url=args.base_url, include_drafts=args.drafts,
                          share_cards=not args.no_cards, only_languages=args.languages,

@@ -355,3 +355,11 @@ def test_the_matrix_workflow_builds_merges_and_checks_one_site(tmp_path: Path) -
                                                                    "</urlset>"))
     with pytest.raises(AssertionError, match=r"(?s)Merge the folders.*sitemap\.xml differ"):
         merge_job()
+
+
+def test_a_language_build_leaves_the_strict_check_to_the_merged_site(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site(tmp_path)
+    assert main(["build", "--site", str(site), "--languages", "fr", "--strict"]) == 2
+    assert "newshub check --strict" in capsys.readouterr().err
+    assert not (site / "output").exists()
