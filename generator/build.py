@@ -82,6 +82,7 @@ class BuildResult:
     articles: tuple[tuple[str, int], ...] = ()  # articles per language, in site order
     pages: int = 0
     search: tuple[search.SearchIndex, ...] = ()  # each language's search bundle
+    planned: int = 0  # outputs planned (an edit's: those that show the edited pages)
 
     def summary(self, seconds: float, output: Path) -> str:
         per_lang = ", ".join(f"{lang} {count}" for lang, count in self.articles)
@@ -315,7 +316,7 @@ class BuildSession:
         result = BuildResult(site, stats, counts, tuple(warnings),
                              frozenset(job.path for job in stale), timings, articles,
                              len(site.pages), indexed.indexes if indexed else
-                             search.indexes_in(config, entries))
+                             search.indexes_in(config, entries), len(planned))
         if snapshot is not None and self.store:
             now = time.time()
             due = min((p.date.timestamp() for p in loaded.pages
@@ -427,7 +428,7 @@ class BuildSession:
         return BuildResult(edit.site, WriteStats(written, owned - written, 0), dict(counts),
                            warnings, frozenset(job.path for job in stale), timings, articles,
                            len(edit.site.pages), indexed.indexes if indexed else
-                           search.indexes_in(config, entries))
+                           search.indexes_in(config, entries), len(jobs))
 
     def _changed_sources(self, config: SiteConfig) -> tuple[Snapshot, list[str]] | None:
         """The last snapshot of this folder and the input files changed since (stamps

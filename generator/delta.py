@@ -208,6 +208,11 @@ class ShardedPages(Mapping[str, Page]):
             raise MissingRecord(pid)
         return found
 
+    @property
+    def shards_read(self) -> int:
+        """How many shards were read (what an edit costs grows with this)."""
+        return len(self._loaded)
+
     def __contains__(self, pid: object) -> bool:
         return pid in self.shards
 

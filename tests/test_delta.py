@@ -1,0 +1,122 @@
+"""Edits rebuilt in proportion to their size (generator/delta.py): what an edit plans,
+renders and reads is counted, and the result equals a clean build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.build import BuildSession, build
+from generator.cache import CACHE_FOLDER
+from generator.config import load_config
+from generator.delta import ShardedPages
+from tests.conftest import FIXTURES
+from tests.test_incremental import Workspace, snapshot
+
+SHOWING_WELLS = {  # the French story's page, the lists and feeds it is on, its card
+    "fr/news/wells/index.html", "fr/news/wells/card.jpg", "fr/index.html",
+    "fr/news/index.html", "fr/tags/eau/index.html", "fr/atom.xml", "fr/rss.xml",
+    "fr/feed.json", "fr/tags/eau/atom.xml", "fr/offline.json", "sw.js",
+}
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Workspace:
+    workspace = Workspace(tmp_path, FIXTURES / "multilingual")
+    workspace.build()
+    return workspace
+
+
+def test_a_headline_edit_plans_and_renders_only_what_shows_the_story(work: Workspace) -> None:
+    full = planned_in_full(work)
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs")
+    result = work.build()
+    assert result.rendered == SHOWING_WELLS
+    assert result.planned < 20 < full, "planned: the outputs that show it, not the site"
+    assert isinstance(result.site.pages, ShardedPages), "a new process reads the layout"
+    work.assert_matches_clean_build()
+
+
+def test_an_edit_in_a_new_process_reads_the_shards_it_needs(tmp_path: Path) -> None:
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    add_months_of_stories(work.site, months=36)
+    work.build()
+    newest = work.site / "content/en/news/story-35-2.md"
+    newest.write_text(newest.read_text().replace("Story 35-2", "Story thirty-five, two"))
+    result = work.build()
+    pages = result.site.pages
+    assert isinstance(pages, ShardedPages)
+    shards = len(set(pages.shards.values()))
+    assert shards > 40 and pages.shards_read <= 8, (pages.shards_read, shards)
+    assert "en/news/story-35-2/index.html" in result.rendered
+    work.assert_matches_clean_build()
+
+
+@pytest.mark.parametrize("change", [
+    ("content/en/news/older.md", "2025-12-01", "2026-01-15"),  # its place in the lists
+    ("content/fr/news/wells.md", "tags: [", "tags: [health, "),  # a tag of its own
+    ("content/en/news/appeal.md", "Please give.", "Please give now."),  # the urgent banner
+    ("content/en/about.md", "title:", "title: About"),  # in every page's footer
+])
+def test_edits_that_change_the_site_s_shape_take_the_full_path(
+        work: Workspace, change: tuple[str, str, str]) -> None:
+    full = planned_in_full(work)
+    work.edit(*change)
+    result = work.build()
+    assert result.planned >= full
+    work.assert_matches_clean_build()
+
+
+def test_a_session_rebuilds_an_edit_from_its_memory(tmp_path: Path) -> None:
+    """What ``newshub serve`` does after a save its watcher reported."""
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    session = BuildSession(load_config(work.site), work.output, jobs=1, persist=False)
+    full = session.build().planned
+    for words in ("Puits et pompes neufs", "Puits réparés"):
+        text = (work.site / "content/fr/news/wells.md").read_text(encoding="utf-8")
+        (work.site / "content/fr/news/wells.md").write_text(
+            text.replace(text.split('title: ')[1].split("\n")[0], words, 1), encoding="utf-8")
+        result = session.build(touched=frozenset({str(work.site / "content/fr/news/wells.md")}))
+        assert result.rendered == SHOWING_WELLS and result.planned < 20 < full
+        assert not isinstance(result.site.pages, ShardedPages), "its own site, in memory"
+        work.assert_matches_clean_build()
+
+
+def test_lost_shards_cost_the_full_path_not_the_result(work: Workspace) -> None:
+    for shard in (work.site / CACHE_FOLDER).rglob("linked-*.pickle"):
+        shard.write_bytes(b"damaged")
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs")
+    work.build()
+    work.assert_matches_clean_build()
+
+
+def test_another_folder_s_layout_is_not_used(work: Workspace) -> None:
+    """The layout is the last full build's: a folder built before it starts again."""
+    work.edit("content/fr/news/wells.md", "tags: [", "tags: [health, ")
+    other = work.output.parent / "other"
+    build(load_config(work.site), other, jobs=1)  # the layout now has the new tag
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs")
+    result = work.build()  # the first output still has the old tag: the full path
+    assert "fr/tags/health/index.html" in result.rendered
+    work.assert_matches_clean_build()
+    assert snapshot(other) != {}
+
+
+def planned_in_full(work: Workspace) -> int:
+    """How many outputs the full path plans for the site (a build without the cache)."""
+    return build(load_config(work.site), work.tmp / "full", jobs=1, use_cache=False).planned
+
+
+def add_months_of_stories(site: Path, months: int) -> None:
+    """Three English stories a month, the newest last (a shard of their own each month),
+    three entries a feed, and a small offline list."""
+    for month in range(months):
+        for number in range(3):
+            (site / f"content/en/news/story-{month:02d}-{number}.md").write_text(
+                f"---\ntitle: Story {month:02d}-{number}\ndate: {2022 + month // 12}-"
+                f"{month % 12 + 1:02d}-{10 + number}T08:00:00Z\ntags: [water]\n---\n\n"
+                f"Story {month} {number}.\n", encoding="utf-8")
+    settings = site / "site.toml"
+    settings.write_text("feed_entries = 3\n" + settings.read_text(encoding="utf-8") +
+                        "\n[offline]\nbudget_kb = 12\n", encoding="utf-8")
