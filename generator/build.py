@@ -41,6 +41,7 @@ GAPS_ENTRY = "translation-gaps"
 SNAPSHOT_PREFIX = "snapshot-"
 STAMPS_PREFIX = "stamps-"  # each input file's stamp at the last build, to find what changed
 POLICIES_PREFIX = "policies-"  # each page's CSP, for /_headers (outputs/headers.py)
+SEARCH_PREFIX = "search-shards-"  # each language's search shards (outputs/search.py)
 # Kinds whose files cost the most to make each, rendered first: workers then end the
 # phase on small pages together instead of one of them on a sitemap or a last list.
 COSTLIEST_FIRST = ("image", "card", "sitemap", "feed", "listing")
@@ -149,6 +150,7 @@ class BuildSession:
         # What the last build left for ``finish``: the renderer, the jobs, their keys.
         self.pending: tuple[Renderer, list[Job], dict[str, str]] | None = None
         self.pending_search: Callable[[], search.Indexed] | None = None  # the same, for search
+        self.search_plan: dict[str, tuple[search.Shard, ...]] | None = None  # its shards
         self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
         self.precompress = precompress  # .br and .gz beside text outputs (compress.py)
         self.policies: dict[str, str] | None = None  # each page's CSP, for /_headers
@@ -413,7 +415,8 @@ class BuildSession:
         indexed = None
         if config.search:
             bundles = search.bundle_files(self.output, config)
-            indexed = self._search(edit.site, entries, manifest, bundles, later, timings)
+            indexed = self._search(edit.site, entries, manifest, bundles, later, timings,
+                                   same_shape=True)
         self.manifest = entries if self.store else None
         self.wrote_manifest = self.manifest is not None and not self.persist
         self._keep_edit(edit, layout, snapshot, entries, counts, warnings, articles)
@@ -496,13 +499,16 @@ class BuildSession:
 
     def _search(self, site: Site, entries: dict[str, Entry], old: Mapping[str, Entry],
                 bundles: set[str], later: frozenset[str],
-                timings: dict[str, float]) -> search.Indexed | None:
+                timings: dict[str, float], same_shape: bool = False) -> search.Indexed | None:
         """The search phase: Pagefind indexes the pages as written (``entries`` gains
         the files of each language's bundle). With "search" in ``later`` (a server, so
         that browsers reload first), ``finish`` runs it; until then the bundles on disk
-        stay as they are."""
-        run = partial(search.index, site, self.output, dict(entries), old,
-                      self.config.root / CACHE_FOLDER, self.precompress, bundles, self.workers)
+        stay as they are. ``same_shape``: no page came, went or moved since the last
+        build (an edit, ``delta.py``): its shards serve again, no page record is read."""
+        plan = self._search_plan() if same_shape else None
+        run = partial(self._run_search, partial(
+            search.index, site, self.output, dict(entries), old,
+            self.config.root / CACHE_FOLDER, self.precompress, bundles, self.workers, plan))
         if "search" in later:
             self.pending_search = run
             entries.update((path, old[path]) for path in bundles if path in old)
@@ -510,8 +516,27 @@ class BuildSession:
         self.pending_search = None
         with _phase("search", timings):
             indexed = run()
+        for path in bundles - indexed.entries.keys():  # files of the shards made again
+            entries.pop(path, None)
         entries.update(indexed.entries)
         return indexed
+
+    def _run_search(self, run: Callable[[], search.Indexed]) -> search.Indexed:
+        """Run the search phase; keep its shards for the next edit's (and store them)."""
+        indexed = run()
+        if indexed.plan != self.search_plan:
+            self.search_plan = indexed.plan
+            if self.store and self.persist:
+                self.store.write(SEARCH_PREFIX + manifest_name(self.output),
+                                 search.plan_data(indexed.plan))
+        return indexed
+
+    def _search_plan(self) -> dict[str, tuple[search.Shard, ...]] | None:
+        """The last search phase's shards: kept by this session, else stored."""
+        if self.search_plan is None and self.store is not None:
+            self.search_plan = search.plan_from(
+                self.store.read(SEARCH_PREFIX + manifest_name(self.output)))
+        return self.search_plan
 
     def _headers_file(self, config: SiteConfig, planned: list[Job],
                       rendered: Mapping[str, str]) -> list[Staged]:

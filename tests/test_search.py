@@ -6,7 +6,9 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -402,4 +404,220 @@ def test_other_pages_fetch_nothing_for_search(browser, served: str) -> None:
     link.click()
     page.wait_for_url(f"{served}/ar/search/")
     assert page.evaluate("document.activeElement.id") == "search-words"
+    page.close()
+
+
+# Shards ----------------------------------------------------------------------------------------
+# An edit re-indexes the shard of the pages it changed, not its language. Small shard sizes
+# (set while building) cut the fixture's English into several; the archive articles add
+# years before the newest (2026), whose pages go in shards of their own.
+
+ARCHIVE = 36  # extra English articles, one every 53 days from 2021 to January 2026
+SIZES = {"RECENT_PAGES": 4, "ARCHIVE_PAGES": 8}
+CISTERN_REPORT = 17  # the one article with the word in its title (and not its text)
+CISTERN = f"/en/news/report-{CISTERN_REPORT}/"
+CISTERNS = {n for n in range(ARCHIVE) if n % 3 == 0} | {CISTERN_REPORT}
+
+
+def report_date(number: int) -> datetime:
+    return datetime(2021, 1, 5, 8, 0, tzinfo=UTC) + timedelta(days=53 * number)
+
+
+def add_archive(site: Path) -> None:
+    """Articles of which every third mentions the cistern programme (so the word is
+    about as common in each shard); the oldest also a tamarind tree, the newest a
+    baobab, and one has the cistern in its title."""
+    for number in range(ARCHIVE):
+        date = report_date(number)
+        title = "Cistern lining rebuilt in the hills" if number == CISTERN_REPORT else \
+            f"Field report {number}"
+        work = "cistern programme" if number % 3 == 0 else "road repair"
+        extra = " Volunteers planted a tamarind tree." if number == 0 else \
+            " A baobab shades the new pump." if number == ARCHIVE - 1 else ""
+        (site / f"content/en/news/report-{number}.md").write_text(
+            f'---\ntitle: "{title}"\ndate: {date.isoformat()}\n---\n\n'
+            f"The {work} continued in district number {number}, where committees met "
+            f"to plan the next dry season.{extra}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def small_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, size in SIZES.items():
+        monkeypatch.setattr(search, name, size)
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    workdir = tmp_path_factory.mktemp("sharded")
+    source = workdir / "source"
+    shutil.copytree(FIXTURES / "search", source)
+    add_archive(source)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, size in SIZES.items():
+            patch.setattr(search, name, size)
+        built = build_copy(source, workdir)
+    assert built.code == 0
+    return built
+
+
+def shard_folders(output: Path, lang: str) -> list[Path]:
+    """A language's shards, the first (in the bundle folder itself) first."""
+    root = output / lang / "search" / "pagefind"
+    listed = json.loads((root / "shards.json").read_bytes())["shards"]
+    return [root, *(root / folder for folder in listed)]
+
+
+def urls_in(folder: Path) -> set[str]:
+    found = set()
+    for path in (folder / "fragment").iterdir():
+        data = gzip.decompress(path.read_bytes())
+        found.add(json.loads(data[data.index(b"{"):])["url"])
+    return found
+
+
+def test_a_language_is_cut_into_shards_each_page_in_one(sharded: Built) -> None:
+    folders = shard_folders(sharded.output, "en")
+    assert len(folders) >= 4
+    assert [f.name for f in folders[1:]] == sorted(
+        {p.name for p in folders[0].iterdir() if p.name.startswith("shard-")},
+        key=[f.name for f in folders[1:]].index), "shards.json names every shard folder"
+    held = [urls_in(folder) for folder in folders]
+    everything = INDEXED["en"] | {f"/en/news/report-{n}/" for n in range(ARCHIVE)}
+    assert sum(len(urls) for urls in held) == len(everything)
+    assert set().union(*held) == everything
+    assert "/en/news/report-0/" in held[0], "the oldest first"
+    for folder, urls in zip(folders, held, strict=True):
+        entry = json.loads((folder / "pagefind-entry.json").read_bytes())
+        assert entry["languages"]["en"]["page_count"] == len(urls)
+        newest = {u in INDEXED["en"] or report_date(int(u.split("-")[1][:-1])).year == 2026
+                  for u in urls}
+        assert len(newest) == 1, "the newest year's pages are never in an archive shard"
+        scripts = {p.name for p in folder.iterdir() if p.name.startswith(("pagefind.js",
+                                                                           "wasm."))}
+        assert bool(scripts) == (folder == folders[0]), "Pagefind's script in the first only"
+    for lang in ("fr", "ar", "zh"):
+        assert set().union(*map(urls_in, shard_folders(sharded.output, lang))) == \
+            INDEXED[lang]
+
+
+def test_shard_ends_stay_where_they_were_when_a_page_comes_or_goes() -> None:
+    """A page added or removed anywhere changes the shard it is in, now and then the
+    next one or two (after a shard cut at its largest size), never the rest."""
+    paths = [f"en/news/{n:05}/index.html" for n in range(5000)]
+    before = list(search._runs(paths, 16))
+    assert 14 <= len(paths) / len(before) <= 22 and max(map(len, before)) == 32
+    changed_pages = []
+    for at in range(0, len(paths), 97):
+        for changed in ([*paths[:at], "en/news/new/index.html", *paths[at:]],
+                        [*paths[:at], *paths[at + 1:]]):
+            after = list(search._runs(changed, 16))
+            moved = [run for run in after if run not in before]
+            assert 1 <= len(moved) <= 6 and sum(map(len, moved)) <= 6 * 32
+            changed_pages.append(sum(map(len, moved)))
+    assert sum(changed_pages) / len(changed_pages) <= 2 * 16
+
+
+def test_an_edit_re_indexes_only_its_shard(tmp_path: Path, small_shards: None) -> None:
+    work = Workspace(tmp_path, FIXTURES / "search")
+    add_archive(work.site)
+    work.build()
+    before = bundles(snapshot(work.output))
+    folders = shard_folders(work.output, "en")
+    newest = next(f for f in folders if "/en/news/report-35/" in urls_in(f))
+    work.edit("content/en/news/report-35.md", "A baobab shades", "A mango tree shades")
+    result = work.build()
+    english = next(index for index in result.search if index.lang == "en")
+    assert (english.shards_indexed, english.shards) == (1, len(folders))
+    assert english.pages_indexed == len(urls_in(newest)) < len(INDEXED["en"]) + ARCHIVE
+    assert not any(index.indexed for index in result.search if index.lang != "en")
+    after = bundles(snapshot(work.output))
+    changed = {path for path in after.keys() | before.keys()
+               if after.get(path) != before.get(path)}
+    shard = newest.relative_to(work.output).as_posix() + "/"
+    assert changed and all(path.startswith(shard) for path in changed), changed
+    assert "indexed now: en (1 of" in search.describe(result.search)
+    work.assert_matches_clean_build()
+    # An old article: its archive shard only.
+    work.edit("content/en/news/report-3.md", "district number 3", "district number three")
+    result = work.build()
+    english = next(index for index in result.search if index.lang == "en")
+    assert english.shards_indexed == 1
+    assert english.pages_indexed == len(next(
+        urls_in(f) for f in folders if "/en/news/report-3/" in urls_in(f)))
+    work.assert_matches_clean_build()
+
+
+def test_new_and_deleted_articles_change_only_shards_near_them(
+        tmp_path: Path, small_shards: None) -> None:
+    work = Workspace(tmp_path, FIXTURES / "search")
+    add_archive(work.site)
+    work.build()
+    count = len(shard_folders(work.output, "en"))
+    (work.site / "content/en/news/latest.md").write_text(
+        '---\ntitle: "Latest"\ndate: 2026-04-01T08:00:00Z\n---\n\nA new cistern.\n',
+        encoding="utf-8")
+    result = work.build()
+    english = next(index for index in result.search if index.lang == "en")
+    assert 1 <= english.shards_indexed <= 2 and english.shards in (count, count + 1)
+    work.assert_matches_clean_build()
+    for number in range(ARCHIVE - 1):  # the archive goes: its shards' folders too
+        (work.site / f"content/en/news/report-{number}.md").unlink()
+    result = work.build()
+    assert len(shard_folders(work.output, "en")) < count
+    assert not [p for p in bundle(Built(work.site, work.output, 0), "en").iterdir()
+                if p.name.startswith("shard-") and not (p / "pagefind-entry.json").exists()]
+    work.assert_matches_clean_build()
+
+
+def test_a_damaged_shard_is_made_again_and_no_other(tmp_path: Path,
+                                                    small_shards: None) -> None:
+    work = Workspace(tmp_path, FIXTURES / "search")
+    add_archive(work.site)
+    work.build()
+    folders = shard_folders(work.output, "en")
+    next((folders[2] / "fragment").iterdir()).unlink()
+    (folders[3] / "index" / "stray.pf_index").write_bytes(b"")
+    result = work.build()
+    english = next(index for index in result.search if index.lang == "en")
+    assert english.shards_indexed == 2
+    assert english.pages_indexed == len(urls_in(folders[2])) + len(urls_in(folders[3]))
+    work.assert_matches_clean_build()
+    result = work.build()
+    assert not any(index.indexed for index in result.search)
+
+
+@pytest.fixture(scope="module")
+def served_shards(sharded: Built) -> Iterator[str]:
+    with serve(sharded.output) as base:
+        yield base
+
+
+@needs_chromium
+@pytest.mark.parametrize("worker", [True, False])
+def test_one_search_box_searches_every_shard(sharded: Built, browser, served_shards: str,
+                                             worker: bool) -> None:
+    page, requested = open_search(browser, served_shards, "en",
+                                  script="" if worker else "window.Worker = undefined;")
+    field = page.locator("#search-words")
+    field.fill("cistern")
+    page.locator("[role=status]").filter(has_text="results").wait_for()
+    assert page.locator("[role=status]").inner_text() == f"{len(CISTERNS)} results", \
+        "every article from every shard"
+    assert page.locator(".search-results li h2 a").first.get_attribute("href") == CISTERN, \
+        "the one with the word in its title first, whichever shard it is in"
+    shown = page.eval_on_selector_all(".search-results li h2 a",
+                                      "links => links.map(a => a.getAttribute('href'))")
+    assert len(shown) == 10 and set(shown) <= {f"/en/news/report-{n}/" for n in CISTERNS}
+    for words, found in (("tamarind", "/en/news/report-0/"),  # the oldest shard
+                         ("baobab", f"/en/news/report-{ARCHIVE - 1}/"),  # the newest
+                         ("wells", "/en/news/wells/")):
+        field.fill(words)
+        page.wait_for_function("([href]) => document.querySelector("
+                               "'.search-results li h2 a')?.getAttribute('href') === href",
+                               arg=[found])
+    assert page.evaluate("window.__violations") == []
+    assert all(urlsplit(url).netloc == urlsplit(served_shards).netloc for url in requested)
+    merged = {urlsplit(url).path.split("/pagefind/")[1].split("/")[0] for url in requested
+              if "/pagefind/shard-" in url and url.split("?")[0].endswith("entry.json")}
+    assert len(merged) == len(shard_folders(sharded.output, "en")) - 1
     page.close()

@@ -8,21 +8,34 @@ PyPI's ``pagefind[extended]`` ships it; its extended build segments Chinese and
 Japanese into words. Without it the build warns once and makes no search page, link
 or index (a site's own environment may lack it; nothing breaks).
 
-One bundle per language, beside its search page (``/fr/search/pagefind/``), rather
+An index per language, beside its search page (``/fr/search/pagefind/``), rather
 than one for the site: a reader downloads only their language's index (Pagefind picks
-by ``<html lang>`` anyway), an edit re-indexes its own language only, and the folders
-of a ``--languages`` CI matrix merge into the full site. Pagefind is given exactly the
-pages to index (hard links in a scratch folder at their output paths): a language at
-the site root never mixes with the other languages' folders. Only what a browser
-needs is published (the script, its worker, the WebAssembly for the language, the
-index); Pagefind's own interface files are left out: the theme's search page has its
-own, translated through the theme's catalogs.
+by ``<html lang>`` anyway) and the folders of a ``--languages`` CI matrix merge into
+the full site. Pagefind is given exactly the pages to index (hard links in a scratch
+folder at their output paths): a language at the site root never mixes with the other
+languages' folders. Only what a browser needs is published (the script, its worker, the
+WebAssembly for the language, the index); Pagefind's own interface files are left out:
+the theme's search page has its own, translated through the theme's catalogs.
 
-A language's bundle is up to date while its key (the Pagefind version and the size
-and mtime of each page it indexes, as the write phase recorded them) is the one its
-files were made under and they are as that build left them. Pagefind's output is
-deterministic (the same pages give the same bytes), so an incremental build still
-equals a clean one.
+Pagefind cannot update an index in place, so a language's index is cut into *shards*,
+each a Pagefind bundle of its own, and an edit re-indexes only the shard of the pages it
+changed. The search page's script merges them in the browser (Pagefind's
+``mergeIndex``), so one search box searches them all and results are ranked together.
+Where a shard ends depends only on the pages next to that end (a page whose path's
+checksum is a multiple of the shard size ends one, within bounds), so adding or
+removing a page moves no other shard's pages. The newest year's pages (and undated
+ones) go in small shards: they are the ones edited, and an edit re-indexes about
+``RECENT_PAGES`` pages; earlier years in larger ones: each shard costs a search a
+request per word, so fewer of them cost readers less. When a new year begins, the one
+before is cut again into the larger shards (once a year). The first shard holds
+Pagefind's script, worker and WebAssembly; ``shards.json`` beside it names the others.
+
+A shard is up to date while its key (the Pagefind version, its folder and the size and
+mtime of each page it indexes, as the write phase recorded them) is the one its files
+were made under and its folders are as that build left them (their mtimes, and the
+stamps of the files at its top: a removed or added file changes its folder's mtime), a
+few stats per shard whatever its size. Pagefind's output is deterministic (the same
+pages give the same bytes), so an incremental build still equals a clean one.
 """
 
 from __future__ import annotations
@@ -32,8 +45,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -50,8 +66,13 @@ from generator.views import base_context, search_path, url
 from generator.write import commit, stage
 
 BUNDLE_FOLDER = "pagefind/"  # a language's index, in its search page's folder
-INDEX_VERSION = 1  # bump when the same pages should give a different bundle
-RUNTIME = frozenset({"pagefind.js", "pagefind-worker.js", "pagefind-entry.json"})
+INDEX_VERSION = 2  # bump when the same pages should give a different bundle
+ENTRY = "pagefind-entry.json"  # a bundle's entry: the file its up-to-date mark is kept on
+SHARDS_FILE = "shards.json"  # in the first shard's folder: the others, for the script
+SHARD_PREFIX = "shard-"  # a shard's folder beside the first's files: shard-<digest>/
+RECENT_PAGES = 256  # the average shard of the newest year's pages: what an edit indexes
+ARCHIVE_PAGES = 1024  # of earlier years' pages: fewer requests per search word
+RUNTIME = frozenset({"pagefind.js", "pagefind-worker.js"})
 DATA_FOLDERS = ("index/", "fragment/", "filter/")
 DATA_SUFFIXES = (".pf_meta",)
 INDEXED_KINDS = frozenset({"article", "page"})
@@ -66,32 +87,45 @@ Entry = tuple[str, int, int]  # as the build's manifest: key, size, mtime_ns
 
 @dataclass(frozen=True, slots=True)
 class SearchIndex:
-    """One language's search bundle after a build: the bytes of its index (what grows
+    """One language's search index after a build: the bytes of its index (what grows
     with the site) and of Pagefind's script, worker and WebAssembly (the same for any
-    site), and whether this build made it (False: the last build's, still up to date)."""
+    site), its number of shards, and how many of them (and of their pages) this build
+    indexed (none: the last build's, still up to date)."""
 
     lang: str
     index_bytes: int
     runtime_bytes: int
-    indexed: bool
+    shards: int = 1
+    shards_indexed: int = 0
+    pages_indexed: int = 0
+
+    @property
+    def indexed(self) -> bool:
+        return self.shards_indexed > 0
 
     @classmethod
-    def of(cls, lang: str, sizes: Mapping[str, int], indexed: bool) -> SearchIndex:
+    def of(cls, lang: str, sizes: Mapping[str, int], shards_indexed: int = 0,
+           pages_indexed: int = 0) -> SearchIndex:
         """From the sizes of its files (paths ending in their names in the bundle)."""
         sizes = {path: size for path, size in sizes.items() if compress.original(path) is None}
         runtime = sum(size for path, size in sizes.items() if _is_runtime(path))
-        return cls(lang, sum(sizes.values()) - runtime, runtime, indexed)
+        shards = sum(1 for path in sizes if path.endswith("/" + ENTRY))
+        return cls(lang, sum(sizes.values()) - runtime, runtime, shards, shards_indexed,
+                   pages_indexed)
 
 
 @dataclass(frozen=True, slots=True)
 class Indexed:
     """What the search phase did: the manifest entries of every bundle file it keeps,
-    each language's bundle, and what went wrong (as warnings: the pages are written)."""
+    each language's bundle, and what went wrong (as warnings: the pages are written);
+    and each language's shards (``plan``), which a build that leaves every page where
+    it was (``generator.delta``) hands to the next instead of reading every page."""
 
     entries: dict[str, Entry]
     indexes: tuple[SearchIndex, ...]
     problems: tuple[Problem, ...]
     folders: tuple[str, ...]  # the bundle folders it looked after
+    plan: dict[str, tuple[Shard, ...]] = field(default_factory=dict)
 
 
 # Settings --------------------------------------------------------------------------------
@@ -182,81 +216,290 @@ def plural_samples(lang: str) -> tuple[tuple[str, int], ...]:
 
 # The search phase ------------------------------------------------------------------------
 
-def indexed_pages(site: Site, lang: str) -> list[str]:
-    """The output paths of a language's pages that search finds: its articles and
-    pages, except those kept out of search engines (``noindex``)."""
-    return sorted(page.output_path for page in site.pages.values()
-                  if page.lang == lang and _searchable(page))
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """A part of a language's index: a Pagefind bundle of its own in ``folder`` (a path
+    in the output folder) of ``pages`` (output paths). The language's first shard sits
+    in the bundle folder itself and holds Pagefind's script, worker and WebAssembly."""
+
+    folder: str
+    pages: tuple[str, ...]
+    first: bool
+
+
+def searchable_pages(site: Site) -> dict[str, list[Page]]:
+    """Each language's pages that search finds: its articles and pages, except those
+    kept out of search engines (``noindex``)."""
+    found: dict[str, list[Page]] = defaultdict(list)
+    for page in site.pages.values():
+        if _searchable(page):
+            found[page.lang].append(page)
+    return found
 
 
 def _searchable(page: Page) -> bool:
     return page.kind in INDEXED_KINDS and page.render and not page.noindex
 
 
-def bundle_files(output: Path, config: SiteConfig) -> set[str]:
+def shards(folder: str, pages: list[Page]) -> list[Shard]:
+    """A language's pages (in ``folder``, its bundle folder) cut into shards, oldest
+    first: the years before the newest dated page's in shards of about
+    ``ARCHIVE_PAGES``, the newest year and the undated pages in shards of about
+    ``RECENT_PAGES``."""
+    dated = sorted((page for page in pages if page.date is not None),
+                   key=lambda page: (page.date.timestamp(), page.output_path))
+    newest = dated[-1].date.year if dated else 0
+    archive = [page.output_path for page in dated if page.date.year < newest]
+    recent = [page.output_path for page in dated if page.date.year >= newest]
+    recent += sorted(page.output_path for page in pages if page.date is None)
+    runs = [*_runs(archive, ARCHIVE_PAGES), *_runs(recent, RECENT_PAGES)]
+    return [Shard(folder if number == 0 else f"{folder}{SHARD_PREFIX}{digest(run[0])[:10]}/",
+                  tuple(run), number == 0) for number, run in enumerate(runs)]
+
+
+def _runs(paths: list[str], average: int) -> Iterator[list[str]]:
+    """``paths`` cut after each path whose checksum is a multiple of ``average``, once a
+    run has a quarter of that, and at twice that whatever the checksums: where a run
+    ends depends on the paths before it back to the last such path, never on how many
+    came before, so an added or removed page changes its own run (now and then the one
+    after too), not every run after it."""
+    run: list[str] = []
+    least, most = max(1, average // 4), 2 * average
+    for path in paths:
+        run.append(path)
+        if len(run) >= most or (len(run) >= least and _spread(path) % average == 0):
+            yield run
+            run = []
+    if run:
+        yield run
+
+
+def _spread(path: str) -> int:
+    """A checksum of the path with its bits spread (CRC-32's low bits follow the last
+    characters, which sibling paths share), quicker than a cryptographic digest."""
+    return ((zlib.crc32(path.encode("utf-8")) * 0x9E3779B1) & 0xFFFFFFFF) >> 12
+
+
+def bundle_files(output: Path, config: SiteConfig,
+                 manifest: Mapping[str, Entry] | None = None) -> set[str]:
     """Every file in the bundles of the languages this build indexes (the write phase
-    leaves them to the search phase)."""
+    leaves them to the search phase): as ``manifest`` (the last build's, when the
+    output folder is as it left it) records them, else as found on disk."""
     if not config.search:
         return set()
+    folders = tuple(folder for lang in config.language_codes
+                    if config.owns(folder := bundle_folder(config, lang)))
+    if manifest is not None:
+        return {path for path in manifest if path.startswith(folders)}
     found: set[str] = set()
-    for lang in config.language_codes:
-        folder = bundle_folder(config, lang)
-        if config.owns(folder):
-            found.update(_files_under(output, folder))
+    for folder in folders:
+        found.update(_files_under(output, folder))
     return found
 
 
 def index(site: Site, output: Path, written: Mapping[str, Entry],
           previous: Mapping[str, Entry], scratch: Path | None = None,
-          precompress: bool = False) -> Indexed:
-    """Bring each language's bundle up to date with its pages as ``written`` (the
-    manifest entries this build recorded); ``previous`` is the last build's manifest.
+          precompress: bool = False, bundles: set[str] | None = None,
+          workers: int = 1, plan: Mapping[str, tuple[Shard, ...]] | None = None) -> Indexed:
+    """Bring each language's shards up to date with its pages as ``written`` (the
+    manifest entries this build recorded); ``previous`` is the last build's manifest and
+    ``bundles`` the files in the bundle folders (``bundle_files``; None: look on disk).
     Pagefind reads the pages from a folder made in ``scratch`` (best on the output's
-    file system: the pages are hard-linked there, else copied). With ``precompress``,
-    Pagefind's script and worker get .br and .gz copies like every text output (its
-    index files are compressed already)."""
+    file system: the pages are hard-linked there, else copied), up to ``workers``
+    shards at once. With ``precompress``, Pagefind's script and worker get .br and .gz
+    copies like every text output (its index files are compressed already). ``plan``:
+    the shards of the last build (``Indexed.plan``), when no page came, went, moved or
+    changed its date since: the pages are not read at all."""
     config = site.config
     binary = executable()
+    version = _version(binary)
+    searchable = searchable_pages(site) if plan is None else {}
+    folders = [folder for lang in config.language_codes
+               if config.owns(folder := bundle_folder(config, lang))]
+    on_disk = _by_shard(folders, bundles if bundles is not None else
+                        {path for folder in folders for path in _files_under(output, folder)})
     entries: dict[str, Entry] = {}
     indexes: list[SearchIndex] = []
     problems: list[Problem] = []
-    folders: list[str] = []
+    layout: dict[str, tuple[Shard, ...]] = {}
     for lang in config.language_codes:
         folder = bundle_folder(config, lang)
         if not config.owns(folder):
             continue
-        folders.append(folder)
-        pages = indexed_pages(site, lang)
-        existing = _files_under(output, folder)
-        key = digest(INDEX_VERSION, _version(binary), precompress, tuple(
-            (path, *written.get(path, ("", -1, -1))[1:]) for path in pages))
-        # Up to date: the files the last build recorded, all there as it left them, no
-        # other file beside them, and made under this key.
-        kept = {path: entry for path, entry in previous.items() if path.startswith(folder)}
-        if pages and kept and kept.keys() == existing and all(
-                entry[0] == key and _intact(output / path, entry)
-                for path, entry in kept.items()):
-            entries.update(kept)
-            indexes.append(SearchIndex.of(lang, {p: e[1] for p, e in kept.items()}, False))
+        parts = [] if not binary else list(plan.get(lang, ())) if plan is not None else \
+            shards(folder, searchable.get(lang, []))
+        layout[lang] = tuple(parts)
+        made: dict[str, Entry] = {}
+        stale: list[tuple[Shard, str, set[str]]] = []
+        for shard in parts:
+            key = digest(INDEX_VERSION, version, shard.folder, shard.first and precompress,
+                         tuple((path, *written.get(path, ("", -1, -1))[1:])
+                               for path in shard.pages))
+            had = on_disk.pop(shard.folder, set())
+            if _up_to_date(output, shard, key, had, previous):
+                made.update((path, previous[path]) for path in had)
+            else:
+                stale.append((shard, key, had))
+        done = pages_done = 0
+        for (shard, key, had), files in zip(stale, _index_all(binary, output, stale,
+                                                               scratch, workers), strict=True):
+            if isinstance(files, Exception):
+                problems.append(warning(None, None, f"search index for {lang} not made: "
+                                                    f"{files}"))
+                continue  # the last bundle stays, not recorded: the next build tries again
+            made.update(_commit_shard(output, shard, key, files, had, precompress))
+            done, pages_done = done + 1, pages_done + len(shard.pages)
+        for gone in [folder_ for folder_ in on_disk if folder_.startswith(folder)]:
+            commit([], output, set(), on_disk.pop(gone), config.owns)  # shards no more
+        made.update(_shard_list(output, folder, parts, on_disk.pop(SHARDS_FILE + folder, set())))
+        entries.update(made)
+        if parts:
+            indexes.append(SearchIndex.of(lang, {path: entry[1] for path, entry in made.items()},
+                                          done, pages_done))
+    return Indexed(entries, tuple(indexes), tuple(problems), tuple(folders), layout)
+
+
+def plan_data(plan: Mapping[str, tuple[Shard, ...]]) -> dict[str, list[tuple]]:
+    """``Indexed.plan`` as plain values, for the build's cache."""
+    return {lang: [(shard.folder, shard.pages, shard.first) for shard in parts]
+            for lang, parts in plan.items()}
+
+
+def plan_from(data: object) -> dict[str, tuple[Shard, ...]] | None:
+    """A plan from ``plan_data``; None when what was read is not one."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        plan = {lang: tuple(Shard(folder, tuple(pages), first) for folder, pages, first
+                            in parts) for lang, parts in data.items()}
+    except (TypeError, ValueError):
+        return None
+    valid = all(type(lang) is str and all(
+        type(shard.folder) is str and type(shard.first) is bool and
+        all(type(page) is str for page in shard.pages) for shard in parts)
+        for lang, parts in plan.items())
+    return plan if valid else None
+
+
+def _by_shard(folders: list[str], paths: Iterable[str]) -> dict[str, set[str]]:
+    """Bundle files by the folder of the shard they belong to (a language's list of
+    shards under the key ``SHARDS_FILE + folder``)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in paths:
+        folder = next((folder for folder in folders if path.startswith(folder)), None)
+        if folder is None:
             continue
+        rest = path[len(folder):]
+        if rest == SHARDS_FILE:
+            found[SHARDS_FILE + folder].add(path)
+        elif rest.startswith(SHARD_PREFIX) and "/" in rest:
+            found[folder + rest.split("/", 1)[0] + "/"].add(path)
+        else:
+            found[folder].add(path)
+    return found
+
+
+def _up_to_date(output: Path, shard: Shard, key: str, had: set[str],
+                previous: Mapping[str, Entry]) -> bool:
+    """The shard's files are the ones the last build made under ``key``, and its
+    folders and top files are as it left them (its entry's mark)."""
+    mark = previous.get(shard.folder + ENTRY)
+    if mark is None or shard.folder + ENTRY not in had:
+        return False
+    if not all(previous.get(path, ("",))[0] in (key, mark[0]) for path in had):
+        return False
+    return mark[0] == _mark(key, _stamps(output, shard, had))
+
+
+def _mark(key: str, stamps: tuple) -> str:
+    return digest(key, stamps)
+
+
+def _stamps(output: Path, shard: Shard, files: Iterable[str]) -> tuple:
+    """What shows the shard's files changed, a few stats whatever its size: the size and
+    mtime of each file at its top (the entry, the metadata, Pagefind's script) and the
+    mtimes of its folders (a file added to or removed from a folder changes them)."""
+    top = sorted(path for path in files if "/" not in path[len(shard.folder):])
+    folders = [shard.folder + name for name in DATA_FOLDERS]
+    if not shard.first:
+        folders.append(shard.folder)
+    found = []
+    for path in (*top, *folders):
         try:
-            files = _run_pagefind(binary, output, pages, scratch) if pages and binary else {}
+            status = os.stat(output / path)
+        except OSError:
+            found.append((path, -1, -1))
+            continue
+        found.append((path, -1 if path in folders else status.st_size, status.st_mtime_ns))
+    return tuple(found)
+
+
+def _index_all(binary: Path | None, output: Path, stale: list[tuple[Shard, str, set[str]]],
+               scratch: Path | None, workers: int) -> Iterator[dict[str, bytes] | Exception]:
+    """Each stale shard's bundle files (or what went wrong), in order, ``workers`` at a
+    time (Pagefind runs in a process of its own: threads suffice)."""
+    def run(shard: Shard) -> dict[str, bytes] | Exception:
+        try:
+            return _run_pagefind(binary, output, list(shard.pages), scratch, shard.first) \
+                if binary else {}
         except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
-            problems.append(warning(None, None, f"search index for {lang} not made: {exc}"))
-            continue  # the last bundle stays, not recorded: the next build tries again
-        if precompress:
-            files.update(copy for name, data in list(files.items())
-                         for copy in compress.encoded(name, data))
-        staged = [stage(output, folder + name, data) for name, data in sorted(files.items())]
-        commit(staged, output, {item.path for item in staged}, existing)
-        entries.update((item.path, (key, *item.stamp)) for item in staged)
-        if staged:
-            indexes.append(SearchIndex.of(lang, {n: len(d) for n, d in files.items()}, True))
-    return Indexed(entries, tuple(indexes), tuple(problems), tuple(folders))
+            return exc
+
+    if workers <= 1 or len(stale) <= 1:
+        yield from (run(shard) for shard, _key, _had in stale)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A few shards ahead at most: each shard's files are held until committed.
+        for start in range(0, len(stale), 2 * workers):
+            yield from pool.map(run, [shard for shard, _key, _had
+                                      in stale[start:start + 2 * workers]])
+
+
+def _commit_shard(output: Path, shard: Shard, key: str, files: dict[str, bytes],
+                  had: set[str], precompress: bool) -> dict[str, Entry]:
+    """Write a shard's files (only those whose bytes changed), remove the ones it no
+    longer has, and give the manifest entries: the entry's key is the shard's mark."""
+    if precompress:
+        files.update(copy for name, data in list(files.items()) if _is_runtime(name)
+                     for copy in compress.encoded(name, data))
+    staged = [stage(output, shard.folder + name, data) for name, data in sorted(files.items())]
+    commit(staged, output, {item.path for item in staged}, had | _files_of(output, shard))
+    stamps = {item.path: item.stamp for item in staged}
+    mark = _mark(key, _stamps(output, shard, stamps))
+    return {path: (mark if path == shard.folder + ENTRY else key, *stamp)
+            for path, stamp in stamps.items()}
+
+
+def _files_of(output: Path, shard: Shard) -> set[str]:
+    """The files in a shard's folders now (what the last build made, and whatever else
+    came there), not the other shards' or their list."""
+    found = {path for name in DATA_FOLDERS for path in _files_under(output, shard.folder + name)}
+    try:
+        with os.scandir(output / shard.folder) as entries:
+            found.update(shard.folder + entry.name for entry in entries
+                         if entry.is_file() and entry.name != SHARDS_FILE)
+    except OSError:
+        pass
+    return found
+
+
+def _shard_list(output: Path, folder: str, parts: list[Shard],
+                had: set[str]) -> dict[str, Entry]:
+    """``shards.json`` in the first shard's folder: the others' folders (relative to
+    it), oldest first, which the search page's script merges into the first."""
+    path = folder + SHARDS_FILE
+    if not parts:
+        commit([], output, set(), had)
+        return {}
+    others = [shard.folder[len(folder):] for shard in parts if not shard.first]
+    data = (json.dumps({"shards": others}, indent=0) + "\n").encode("utf-8")
+    staged = stage(output, path, data)
+    commit([staged], output, {path}, had)
+    return {path: (digest(data), *staged.stamp)}
 
 
 def indexes_in(config: SiteConfig, manifest: Mapping[str, Entry]) -> tuple[SearchIndex, ...]:
-    """Each language's bundle as a manifest records it (a build with nothing to do)."""
+    """Each language's index as a manifest records it (a build with nothing to do)."""
     if not config.search:
         return ()
     found = []
@@ -264,18 +507,20 @@ def indexes_in(config: SiteConfig, manifest: Mapping[str, Entry]) -> tuple[Searc
         folder = bundle_folder(config, lang)
         sizes = {path: entry[1] for path, entry in manifest.items() if path.startswith(folder)}
         if sizes and config.owns(folder):
-            found.append(SearchIndex.of(lang, sizes, False))
+            found.append(SearchIndex.of(lang, sizes))
     return tuple(found)
 
 
 def describe(indexes: tuple[SearchIndex, ...]) -> str:
     """``search index: en 61.2 KB, fr 58.0 KB (+ Pagefind 155.4 KB each); indexed now:
-    fr`` for the build summary."""
+    fr (1 of 12 shards, 240 pages)`` for the build summary."""
     if not indexes:
         return ""
     sizes = ", ".join(f"{index.lang} {_size(index.index_bytes)}" for index in indexes)
     runtime = max(index.runtime_bytes for index in indexes)
-    fresh = [index.lang for index in indexes if index.indexed]
+    fresh = [f"{index.lang} ({index.shards_indexed} of {index.shards} shard"
+             f"{'' if index.shards == 1 else 's'}, {index.pages_indexed} pages)"
+             for index in indexes if index.indexed]
     return (f"search index: {sizes} (+ Pagefind {_size(runtime)} each)"
             + (f"; indexed now: {', '.join(fresh)}" if fresh else ""))
 
@@ -291,9 +536,10 @@ def _is_runtime(path: str) -> bool:
 
 
 def _run_pagefind(binary: Path, output: Path, pages: list[str],
-                  parent: Path | None) -> dict[str, bytes]:
+                  parent: Path | None, runtime: bool = True) -> dict[str, bytes]:
     """Index ``pages`` (paths in ``output``) with Pagefind; the bundle's files that a
-    browser needs, by their path in the bundle."""
+    browser needs, by their path in the bundle (with ``runtime``, Pagefind's script,
+    worker and WebAssembly too)."""
     parent = parent if parent is not None and parent.is_dir() else None
     with tempfile.TemporaryDirectory(prefix="search-", dir=parent) as scratch:
         site, bundle = Path(scratch, "site"), Path(scratch, "bundle")
@@ -306,11 +552,11 @@ def _run_pagefind(binary: Path, output: Path, pages: list[str],
         done = subprocess.run([str(binary), "--site", str(site), "--output-path", str(bundle),
                                "--silent"], cwd=scratch, env=environment,
                               capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not (bundle / "pagefind-entry.json").is_file():
+        if done.returncode != 0 or not (bundle / ENTRY).is_file():
             said = (done.stderr or done.stdout).strip().splitlines()
             raise RuntimeError(f"Pagefind exited with {done.returncode}"
                                + (f": {said[-1]}" if said else ""))
-        return {name: (bundle / name).read_bytes() for name in _published(bundle)}
+        return {name: (bundle / name).read_bytes() for name in _published(bundle, runtime)}
 
 
 def _mirror(source: Path, target: Path) -> None:
@@ -322,16 +568,17 @@ def _mirror(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _published(bundle: Path) -> list[str]:
-    """The bundle files a browser fetches: the script and its worker, the entry, the
-    WebAssembly its language uses, the index; not Pagefind's interface files."""
-    entry = json.loads((bundle / "pagefind-entry.json").read_bytes())
+def _published(bundle: Path, runtime: bool) -> list[str]:
+    """The bundle files a browser fetches: the entry, the index and (with ``runtime``)
+    the script and its worker and the WebAssembly its language uses; not Pagefind's
+    interface files."""
+    entry = json.loads((bundle / ENTRY).read_bytes())
     wasm = {f"wasm.{language.get('wasm') or 'unknown'}.pagefind"
-            for language in entry.get("languages", {}).values()}
+            for language in entry.get("languages", {}).values()} if runtime else set()
     names = []
     for name in sorted(_files_under(bundle, "")):
-        if name in RUNTIME or name in wasm or name.endswith(DATA_SUFFIXES) or \
-                name.startswith(DATA_FOLDERS):
+        if name == ENTRY or (runtime and name in RUNTIME) or name in wasm or \
+                name.endswith(DATA_SUFFIXES) or name.startswith(DATA_FOLDERS):
             names.append(name)
     return names
 

@@ -16,12 +16,25 @@ let pagefind = null; // the import of Pagefind's script, once started
 let results = [];
 let latest = 0; // the newest search: an older one's answer is dropped
 
+// The index comes in shards (an edit re-indexes one): the first holds Pagefind's script,
+// and shards.json beside it names the others, merged into it so that one search ranks
+// the results of all.
+async function shards() {
+  const response = await fetch(messages.bundle + "shards.json", { cache: "no-cache" });
+  if (!response.ok) throw new Error(`shards.json: ${response.status}`);
+  return (await response.json()).shards;
+}
+
 function load() {
-  pagefind ??= import(messages.bundle + "pagefind.js").then(async (module) => {
-    await module.options({ baseUrl: messages.base, excerptLength: 24 });
-    await module.init();
-    return module;
-  });
+  pagefind ??= Promise.all([import(messages.bundle + "pagefind.js"), shards()])
+    .then(async ([module, others]) => {
+      await module.destroy(); // what a failed start left (shards merged twice otherwise)
+      await module.options({ baseUrl: messages.base, excerptLength: 24 });
+      await module.init();
+      await Promise.all(others.map((shard) =>
+        module.mergeIndex(messages.bundle + shard, { baseUrl: messages.base })));
+      return module;
+    });
   return pagefind;
 }
 
