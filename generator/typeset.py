@@ -53,6 +53,7 @@ def forget_fonts() -> None:
     """Forget loaded fonts and which font has which character (font files changed)."""
     font.cache_clear()
     _first_fonts.cache_clear()
+    _run_length.cache_clear()
 
 
 @cache
@@ -179,7 +180,9 @@ class Typesetter:
         return round(size * self.leading)
 
     def _length(self, run: Run, size: int) -> float:
-        return font(run.font, size, self.engine).getlength(self._text(run), **self._options(run))
+        options = self._options(run)
+        return _run_length(self._text(run), run.font, size, self.engine,
+                           options.get("direction", ""), options.get("language", ""))
 
     def _text(self, run: Run) -> str:
         if self.engine == ImageFont.Layout.RAQM or run.direction == "ltr":
@@ -193,6 +196,17 @@ class Typesetter:
         if run.font == self.chain[0]:
             options["language"] = self.lang
         return options
+
+
+@lru_cache(maxsize=1 << 14)
+def _run_length(text: str, ref: FontRef, size: int, engine: ImageFont.Layout, direction: str,
+                language: str) -> float:
+    """A run's advance, remembered: wrapping measures a line's text before it is set,
+    and the cards of a language repeat their section names and dates."""
+    options = {"direction": direction} if direction else {}
+    if language:
+        options["language"] = language
+    return font(ref, size, engine).getlength(text, **options)
 
 
 def split_runs(text: str, chain: Sequence[FontRef], direction: str) -> list[Run]:

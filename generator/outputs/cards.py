@@ -22,7 +22,7 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cache, lru_cache, partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,9 +41,11 @@ from generator.theme import BUNDLED_THEMES, DEFAULT_THEME, theme_candidates, the
 from generator.views import card_path, derived, section_name
 
 WIDTH, HEIGHT = 1200, 630
-LAYOUT_VERSION = 5  # bump when the drawing changes, so cached cards are drawn again
+LAYOUT_VERSION = 6  # bump when the drawing changes, so cached cards are drawn again
 MAX_BYTES = 300_000  # WhatsApp shows no preview for larger images
 QUALITIES = (86, 80, 72, 64, 56, 48)
+SUBSAMPLING = 2  # 4:2:0
+FRAMES = 16  # shared backgrounds kept per process (a language's cards share one)
 PAD = 72
 MARK = 56  # logo box
 TITLE_SIZES = (76, 72, 68, 64, 60, 56, 52, 48, 44, 40)
@@ -203,6 +205,7 @@ def _font_book(config: SiteConfig) -> FontBook:
     if _BOOK[0] != settings:
         if _BOOK[0] is not None:
             typeset.forget_fonts()  # a font file may have changed in place
+            forget_frames()
         _BOOK[:] = [settings, FontBook(faces, config.cards.fonts, folder)]
     return _BOOK[1]
 
@@ -238,7 +241,8 @@ def file_digests(site: Site) -> Callable[[Path], str]:
 
 def _card(config: SiteConfig, lang: str, site_path: str, title: str, *, kicker: str,
           meta: str, background: Path | None, logo: Path | None, book: FontBook) -> Card:
-    organisation, host = config.organisation.name_in(lang), urlsplit(config.base_url).netloc
+    organisation = config.organisation.name_in(lang)
+    host = config.share_host or urlsplit(config.base_url).netloc
     drawn = "\n".join((title, kicker, meta, organisation, host, _initial(organisation),
                        typeset.ELLIPSIS))
     return Card(
@@ -278,13 +282,18 @@ def card_bytes(card: Card, folder: Path) -> bytes:
 
 
 def encode(image: Image.Image) -> bytes:
-    """JPEG at the best quality that stays under the preview size limit."""
+    """JPEG at the best quality that stays under the preview size limit.
+
+    Colour at half resolution (4:2:0, as the platforms that show cards store them) and
+    libjpeg's standard Huffman tables: a card is smaller than at full colour resolution
+    with optimised tables (4:4:4), and encoded in a third of the time."""
     data = b""
     for quality in QUALITIES:
         buffer = io.BytesIO()
         # comment=b"": Pillow otherwise writes the comment of the photo the card was
         # drawn from (a JPEG's COM segment: a camera's, an editor's note).
-        image.save(buffer, "JPEG", quality=quality, optimize=True, subsampling=0, comment=b"")
+        image.save(buffer, "JPEG", quality=quality, optimize=False, subsampling=SUBSAMPLING,
+                   comment=b"")
         data = buffer.getvalue()
         if len(data) < MAX_BYTES:
             break
@@ -315,6 +324,13 @@ class Placed:
 def layout(card: Card, initial: bool | None = None) -> list[Placed]:
     """Every text of the card set in its box: the mark's initial (when there is no
     raster logo), organisation, host, date (or the home's description), title, section."""
+    shared = _shared_layout(card, initial)
+    host = next(text.width for text in shared if text.field == "host")
+    return [*shared, *_own_layout(card, host)]
+
+
+def _shared_layout(card: Card, initial: bool | None = None) -> list[Placed]:
+    """The texts every card of a language shows: the mark's initial, organisation, host."""
     engine = typeset.layout_engine(card.shaped)
     rtl = card.direction == "rtl"
     inner = WIDTH - 2 * PAD
@@ -339,6 +355,15 @@ def layout(card: Card, initial: bool | None = None) -> list[Placed]:
     host_width = round(block.lines[0].width) if block.lines else 0
     placed.append(Placed("host", host, block, PAD if rtl else WIDTH - PAD - host_width,
                          FOOT - block.baseline, host_width, soft=True))
+    return placed
+
+
+def _own_layout(card: Card, host_width: int) -> list[Placed]:
+    """The card's own texts: date (or the home's description), title, section."""
+    engine = typeset.layout_engine(card.shaped)
+    rtl = card.direction == "rtl"
+    inner = WIDTH - 2 * PAD
+    placed = []
     meta = _setter(card, card.meta, engine)
     meta_width = inner - host_width - 40
     block = meta.fit(card.meta, meta_width, 40, (28, 24), 1)
@@ -358,17 +383,86 @@ def layout(card: Card, initial: bool | None = None) -> list[Placed]:
 
 
 def draw(card: Card) -> Image.Image:
-    """The card's pixels: background, organisation, section, title, date, host, brand bar."""
-    image, ink = _background(card)
+    """The card's pixels: background, organisation, section, title, date, host, brand bar.
+
+    What the cards of a language share on the brand colour (background, mark,
+    organisation, host, brand bar) is drawn once per process (``_frame``); each card
+    draws its own texts on a copy. Over a photo, a card draws them all."""
+    photo = _photo(card.background) if card.background else None
+    if photo is None:
+        frame = _frame(_shared(card), _stamp(card.logo))
+        image, ink, host_width = frame.image.copy(), frame.ink, frame.host_width
+    else:
+        base = ImageOps.fit(photo, (WIDTH, HEIGHT), Image.Resampling.LANCZOS).convert("RGBA")
+        image, ink = Image.composite(_black(), base, _shade(120, 210)), WHITE
+        host_width = _draw_shared(image, card, ink)
+        image = image.convert("RGB")
+    canvas = ImageDraw.Draw(image)
+    for text in _own_layout(card, host_width):
+        text.setter.draw(canvas, text.block, text.left, text.top, text.width,
+                         _soft(ink) if text.soft else ink)
+    return image
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """A plain card without its own texts, and what drawing them needs."""
+
+    image: Image.Image  # RGB
+    ink: tuple[int, int, int]
+    host_width: int
+
+
+def _shared(card: Card) -> Card:
+    """The card without what only it shows: the same for every card of a language (and
+    set of fonts), so the key of its frame."""
+    return replace(card, path="", title="", kicker="", meta="", background=None)
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    """A file's size and time: a logo changed in place (while serving) is a new frame."""
+    if path is None:
+        return None
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+@lru_cache(maxsize=FRAMES)
+def _frame(shared: Card, _logo_stamp: tuple[int, int] | None) -> _Frame:
+    brand = _brand(shared)
+    light = _luminance(brand) > 0.4
+    image, ink = _plain(brand, light).copy(), (17, 17, 17) if light else WHITE
+    host_width = _draw_shared(image, shared, ink)
+    return _Frame(image.convert("RGB"), ink, host_width)
+
+
+def _draw_shared(image: Image.Image, card: Card, ink: tuple[int, int, int]) -> int:
+    """Draw the mark (logo or initial), organisation, host and brand bar on an RGBA
+    image; the host's width (the date's box ends before it)."""
     canvas = ImageDraw.Draw(image)
     rtl = card.direction == "rtl"
-    soft = (224, 224, 224) if ink == WHITE else (51, 51, 51)  # secondary text
     logo = _mark(image, card, (WIDTH - PAD - MARK if rtl else PAD, 52))
-    for text in layout(card, initial=not logo):
-        fill = _brand(card) if text.field == "mark" else soft if text.soft else ink
+    host_width = 0
+    for text in _shared_layout(card, initial=not logo):
+        fill = _brand(card) if text.field == "mark" else _soft(ink) if text.soft else ink
         text.setter.draw(canvas, text.block, text.left, text.top, text.width, fill)
+        if text.field == "host":
+            host_width = text.width
     canvas.rectangle((0, HEIGHT - 14, WIDTH, HEIGHT), fill=_brand(card))
-    return image.convert("RGB")
+    return host_width
+
+
+def _soft(ink: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The secondary text colour (section, date, host)."""
+    return (224, 224, 224) if ink == WHITE else (51, 51, 51)
+
+
+def forget_frames() -> None:
+    """Forget the shared frames (a font file changed in place)."""
+    _frame.cache_clear()
 
 
 def _setter(card: Card, text: str, engine: ImageFont.Layout, lang: str = "",
@@ -391,17 +485,6 @@ def _brand(card: Card) -> tuple[int, int, int]:
         return ImageColor.getrgb(card.brand_color)[:3]  # type: ignore[return-value]
     except ValueError:
         return ImageColor.getrgb(DEFAULT_BRAND)[:3]  # type: ignore[return-value]
-
-
-def _background(card: Card) -> tuple[Image.Image, tuple[int, int, int]]:
-    """The photo darkened towards the text, or the brand colour; and the text colour."""
-    photo = _photo(card.background) if card.background else None
-    if photo is not None:
-        base = ImageOps.fit(photo, (WIDTH, HEIGHT), Image.Resampling.LANCZOS).convert("RGBA")
-        return Image.composite(_black(), base, _shade(120, 210)), WHITE
-    brand = _brand(card)
-    light = _luminance(brand) > 0.4
-    return _plain(brand, light).copy(), (17, 17, 17) if light else WHITE
 
 
 @cache
