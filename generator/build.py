@@ -17,7 +17,15 @@ from pathlib import Path
 from types import MappingProxyType
 
 from generator import __version__, compress, delta, i18n, imaging
-from generator.cache import CACHE_FOLDER, BodyStore, JournaledMapping, Store, manifest_name
+from generator.cache import (
+    CACHE_FOLDER,
+    BodyStore,
+    DamagedShard,
+    JournaledMapping,
+    ShardedView,
+    Store,
+    manifest_name,
+)
 from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, SiteError, error, raise_if_errors
@@ -133,6 +141,7 @@ class BuildSession:
             stale = Store(config.root)
             for name in (manifest_name(output), SNAPSHOT_PREFIX + manifest_name(output)):
                 stale.delete(name)
+            stale.delete_sharded(manifest_name(output))
         self.bodies = BodyStore(self.store) if self.store else None
         self.index = JournaledMapping(self.store, PAGES_ENTRY, reducers=INDEX_REDUCERS) \
             if self.store else None
@@ -187,7 +196,7 @@ class BuildSession:
             made = {item.path: (_key_of(keys, item.path), *item.stamp) for item in staged}
             self.manifest = {**(self.manifest or {}), **made} if self.store else None
             if self.store and self.persist:
-                self.store.write(manifest_name(self.output), self.manifest)
+                self.store.write_sharded(manifest_name(self.output), self.manifest)
 
     def _finish_search(self) -> None:
         """Index what the last build left for later (its warnings are the server's log's:
@@ -201,7 +210,7 @@ class BuildSession:
                         if not path.startswith(indexed.folders)}
             self.manifest = {**manifest, **indexed.entries} if self.store else None
             if self.store and self.persist:
-                self.store.write(manifest_name(self.output), self.manifest)
+                self.store.write_sharded(manifest_name(self.output), self.manifest)
             self._mark_writing(False)
         if indexed.problems:
             raise SiteError(list(indexed.problems))
@@ -301,8 +310,9 @@ class BuildSession:
         self.manifest = entries if self.store else None
         self.wrote_manifest = self.manifest is not None and not self.persist
         if self.store and self.persist:
-            self.store.write(manifest_name(self.output), entries)
-            self.store.write(POLICIES_PREFIX + manifest_name(self.output), self.policies)
+            self.store.write_sharded(manifest_name(self.output), entries)
+            self.store.write_sharded(POLICIES_PREFIX + manifest_name(self.output),
+                                     self.policies or {})
         self._mark_writing(False)
         counts: dict[str, int] = {}
         for job in planned:
@@ -384,42 +394,48 @@ class BuildSession:
                 jobs = [job for job in delta.affected(edit.site, assets, edit.pages)
                         if config.owns(job.path)]
                 keys = output_keys(config, jobs, assets, templates, catalogs)
-        except delta.MissingRecord:
+            manifest = self.manifest if self.manifest is not None else self._manifest_view()
+            if manifest is None:
+                return None
+            stale, disturbed = _stale(jobs, keys, manifest, self.output, self.wrote_manifest,
+                                      self.precompress)
+            uncompressed = frozenset(job.path for job in jobs for copy in
+                                     compress.siblings(job.path)
+                                     if copy in manifest and manifest[copy][0] !=
+                                     manifest.get(job.path, NOT_BUILT)[0])
+            recorded = self._recorded_policies(jobs)
+        except (delta.MissingRecord, DamagedShard):
             return None
-        manifest = self._previous_manifest()
-        if manifest is None:
-            return None
-        stale, disturbed = _stale(jobs, keys, manifest, self.output, self.wrote_manifest,
-                                  self.precompress)
         if disturbed:
             return None  # a file changed by hand: the full path looks at every file
         deferred = [job for job in stale if job.kind in later]
         stale = [job for job in stale if job.kind not in later]
-        uncompressed = frozenset(job.path for job in jobs for copy in
-                                 compress.siblings(job.path)
-                                 if copy in manifest and manifest[copy][0] !=
-                                 manifest.get(job.path, NOT_BUILT)[0])
         renderer = self._renderer(config, templates, catalogs)
         self._mark_writing(True)
         with _phase("render", timings):
             staged, policies = self._render(renderer, stale, None, uncompressed)
-            staged += self._edited_headers(config, manifest, policies)
+            same = recorded is not None and all(recorded.get(path) == policy
+                                                for path, policy in policies.items())
+            whole = _whole(manifest) if config.search or not same or \
+                not isinstance(manifest, ShardedView) else None  # None: damaged, or not needed
+            if not same and whole is not None:  # scripts changed: /_headers from every page's
+                staged += self._headers_file(config, [  # policy (and the site's own file)
+                    Job(path, "page") for path, entry in whole.items()
+                    if path.endswith(".html") or (path == headers.PATH and entry[0])], policies)
         with _phase("write", timings):
             paths = {job.path for job in jobs} | {item.path for item in staged}
             written = commit(staged, self.output, paths, paths, config.owns).written
-            entries = dict(manifest)
-            entries.update((item.path, (_key_of(keys, item.path), *item.stamp))
-                           for item in staged)
+            made = {item.path: (_key_of(keys, item.path), *item.stamp) for item in staged}
+            entries = {**whole, **made} if whole is not None else None
             self.pending = (renderer, deferred, {job.path: keys[job.path] for job in deferred}) \
                 if deferred else None
         indexed = None
-        if config.search:
+        if entries is not None and config.search:
             bundles = search.bundle_files(self.output, config)
             indexed = self._search(edit.site, entries, manifest, bundles, later, timings,
                                    same_shape=True)
-        self.manifest = entries if self.store else None
-        self.wrote_manifest = self.manifest is not None and not self.persist
-        self._keep_edit(edit, layout, snapshot, entries, counts, warnings, articles)
+        self._keep_edit(edit, layout, snapshot, entries, made, not same,
+                        (counts, warnings, articles))
         self._mark_writing(False)
         self.last = Remembered(config, templates, catalogs, edit.site, counts, warnings,
                                articles)
@@ -427,11 +443,11 @@ class BuildSession:
         if self.log:
             self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"
                               for name, seconds in timings.items()))
-        owned = sum(1 for path in entries if config.owns(path))
+        owned = len(entries if entries is not None else manifest)
         return BuildResult(edit.site, WriteStats(written, owned - written, 0), dict(counts),
                            warnings, frozenset(job.path for job in stale), timings, articles,
                            len(edit.site.pages), indexed.indexes if indexed else
-                           search.indexes_in(config, entries), len(jobs))
+                           search.indexes_in(config, entries or {}), len(jobs))
 
     def _changed_sources(self, config: SiteConfig) -> tuple[Snapshot, list[str]] | None:
         """The last snapshot of this folder and the input files changed since (stamps
@@ -450,37 +466,42 @@ class BuildSession:
         changed = [path for path, stamp in self.stamps.items() if before[path] != stamp]
         return last, changed
 
-    def _edited_headers(self, config: SiteConfig, manifest: Mapping[str, Entry],
-                        rendered: Mapping[str, str]) -> list[Staged]:
-        """``/_headers`` again when a page rendered for an edit has another policy than
-        it had (the union of every page's policy: rare, an edit seldom adds a script)."""
-        recorded = self.policies
-        if recorded is None and self.store is not None:
-            stored = self.store.read(POLICIES_PREFIX + manifest_name(self.output))
-            recorded = stored if isinstance(stored, dict) else None
-        if recorded is not None and all(recorded.get(path) == policy
-                                        for path, policy in rendered.items()):
-            self.policies = recorded
-            return []
-        self.policies = recorded
-        pages = [Job(path, "page") for path in manifest if path.endswith(".html") or
-                 (path == headers.PATH and manifest[path][0])]  # the site's own
-        return self._headers_file(config, pages, rendered)
+    def _manifest_view(self) -> Mapping[str, Entry] | None:
+        """The stored manifest, read shard by shard as an edit looks outputs up."""
+        if self.store is None or not self.persist or not self.output.is_dir():
+            return None
+        return self.store.sharded_view(manifest_name(self.output), _valid_manifest)
 
-    def _keep_edit(self, edit: delta.Edit, layout: delta.Layout | None,
-                   snapshot: str | None, entries: dict[str, Entry], counts: dict[str, int],
-                   warnings: tuple[Problem, ...], articles: tuple[tuple[str, int], ...]) -> None:
+    def _recorded_policies(self, jobs: list[Job]) -> Mapping[str, str] | None:
+        """The policies the last build recorded for these outputs' pages."""
+        if self.policies is not None:
+            return self.policies
+        view = self.store.sharded_view(POLICIES_PREFIX + manifest_name(self.output),
+                                       _valid_policies) if self.store else None
+        return {job.path: view[job.path] for job in jobs if job.path in view} \
+            if view is not None else None
+
+    def _keep_edit(self, edit: delta.Edit, layout: delta.Layout | None, snapshot: str | None,
+                   entries: dict[str, Entry] | None, made: dict[str, Entry],
+                   policies_changed: bool, last: tuple[dict[str, int], tuple[Problem, ...],
+                                                       tuple[tuple[str, int], ...]]) -> None:
         """Record an edit's build: in memory for a session, in the cache for the next
-        process (the manifest, the parse results, the edited records' shards)."""
+        process (the manifest's changed shards, the parse results, the edited records'
+        shards, the snapshot)."""
         if self.parsed is not None:
             self.parsed = MappingProxyType({**self.parsed, **edit.parsed})
             self.unsaved = True
+        self.manifest = entries if self.store else None
+        self.wrote_manifest = self.manifest is not None and not self.persist
         if not (self.store and self.persist and snapshot is not None):
             return
         name = manifest_name(self.output)
-        self.store.write(name, entries)
-        if self.policies is not None:
-            self.store.write(POLICIES_PREFIX + name, self.policies)
+        if entries is not None:
+            self.store.write_sharded(name, entries)
+        elif not self.store.update_sharded(name, made):
+            return  # a damaged manifest: the next build takes the full path
+        if policies_changed and self.policies is not None:
+            self.store.write_sharded(POLICIES_PREFIX + name, self.policies)
         if self.unsaved:
             self._save_parsed()
         elif self.index is not None and self.bodies is not None:
@@ -492,7 +513,7 @@ class BuildSession:
         stored = self.store.read(SNAPSHOT_PREFIX + name)
         if _valid_snapshot(stored):
             self.store.write(SNAPSHOT_PREFIX + name, Snapshot(
-                snapshot, stored.due, counts, warnings, articles, stored.pages))
+                snapshot, stored.due, *last, stored.pages))
         self.store.write(STAMPS_PREFIX + name, (self.settings, self.stamps))
         if layout is not None:
             delta.mark_layout(self.store, snapshot)
@@ -545,7 +566,7 @@ class BuildSession:
         or when this build does not own the site root (``--languages``)."""
         recorded = self.policies
         if recorded is None and self.store is not None:
-            stored = self.store.read(POLICIES_PREFIX + manifest_name(self.output))
+            stored = self.store.read_sharded(POLICIES_PREFIX + manifest_name(self.output))
             valid = isinstance(stored, dict) and all(
                 type(path) is str and type(policy) is str for path, policy in stored.items())
             recorded = stored if valid else None
@@ -655,9 +676,11 @@ class BuildSession:
     def _unchanged_result(self, config: SiteConfig, snapshot: str) -> BuildResult | None:
         assert self.store is not None
         last = self.store.read(SNAPSHOT_PREFIX + manifest_name(self.output))
-        manifest = self._previous_manifest()
-        if not _valid_snapshot(last) or last.inputs != snapshot or manifest is None \
+        if not _valid_snapshot(last) or last.inputs != snapshot \
                 or time.time() >= last.due or self._interrupted():
+            return None
+        manifest = self._previous_manifest()
+        if manifest is None:
             return None
         owned = [(path, entry) for path, entry in manifest.items() if config.owns(path)]
         prefix = os.path.join(self.output, "")
@@ -694,7 +717,7 @@ class BuildSession:
         if self.store is None or not self.output.is_dir():
             return
         name = manifest_name(self.output)
-        stored = self.store.read(name)
+        stored = self.store.read_sharded(name)
         self.store.delete(name)
         if _valid_manifest(stored) and not self._interrupted():
             self.manifest = stored
@@ -705,9 +728,10 @@ class BuildSession:
         if self.store is None or self.manifest is None:
             return  # (outputs left for ``finish`` are recorded as the folder still has them)
         with self._locked():
-            self.store.write(manifest_name(self.output), self.manifest)
+            self.store.write_sharded(manifest_name(self.output), self.manifest)
             if self.policies is not None:
-                self.store.write(POLICIES_PREFIX + manifest_name(self.output), self.policies)
+                self.store.write_sharded(POLICIES_PREFIX + manifest_name(self.output),
+                                         self.policies)
 
     def close(self) -> None:
         """Save what only memory holds, for the next process's first build."""
@@ -732,7 +756,7 @@ class BuildSession:
         if not self.store or not self.output.is_dir():
             return None
         if self.manifest is None and self.persist:
-            stored = self.store.read(manifest_name(self.output))
+            stored = self.store.read_sharded(manifest_name(self.output))
             self.manifest = stored if _valid_manifest(stored) else None
         return self.manifest
 
@@ -939,6 +963,18 @@ def _valid_manifest(value: object) -> bool:
         type(path) is str and type(entry) is tuple and len(entry) == 3 and
         type(entry[0]) is str and type(entry[1]) is int and type(entry[2]) is int
         for path, entry in value.items())
+
+
+def _whole(manifest: Mapping[str, Entry]) -> dict[str, Entry] | None:
+    """Every entry of a manifest (None when a shard of it is damaged)."""
+    try:
+        return dict(manifest)
+    except DamagedShard:
+        return None
+
+
+def _valid_policies(value: dict[str, object]) -> bool:
+    return all(type(path) is str and type(policy) is str for path, policy in value.items())
 
 
 def _valid_snapshot(value: object) -> bool:

@@ -23,7 +23,8 @@ import importlib
 import os
 import pickle
 import shutil
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from functools import cache
 from pathlib import Path
@@ -92,6 +93,70 @@ class Store:
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             temporary.unlink(missing_ok=True)  # a value too deep to store is made again
 
+    def write_sharded(self, name: str, mapping: Mapping[str, Any]) -> None:
+        """Store a large mapping of paths in ``SHARDS`` entries by folder, so a lookup
+        or a change of a few entries reads and writes a few (``read_sharded``,
+        ``sharded_view``, ``update_sharded``); a header names each shard's size."""
+        parts: list[dict[str, Any]] = [{} for _ in range(SHARDS)]
+        for key, value in mapping.items():
+            parts[shard_index(key)][key] = value
+        self.delete(name)  # no header until every shard is written
+        for index, part in enumerate(parts):
+            self.write(_shard_name(name, index), part)
+        self.write(name, (SHARDED, tuple(map(len, parts))))
+
+    def read_sharded(self, name: str) -> dict[str, Any] | None:
+        """The whole mapping (one stored whole, as older versions did, too); None when a
+        shard is missing or damaged."""
+        head = self.read(name)
+        if isinstance(head, dict):
+            return head
+        sizes = _sizes(head)
+        if sizes is None:
+            return None
+        found: dict[str, Any] = {}
+        for index, size in enumerate(sizes):
+            part = self.read(_shard_name(name, index))
+            if not isinstance(part, dict) or len(part) != size:
+                return None
+            found.update(part)
+        return found
+
+    def sharded_view(self, name: str,
+                     valid: Callable[[dict[str, Any]], bool]) -> ShardedView | None:
+        """The mapping read shard by shard as keys are looked up (each shard checked by
+        ``valid``); None when it is not stored in shards."""
+        sizes = _sizes(self.read(name))
+        return ShardedView(self, name, sizes, valid) if sizes is not None else None
+
+    def update_sharded(self, name: str, changes: Mapping[str, Any]) -> bool:
+        """Apply ``changes`` to the shards they fall in (False: not stored in shards, or
+        a shard is damaged; nothing was changed)."""
+        sizes = _sizes(self.read(name))
+        if sizes is None:
+            return False
+        touched: dict[int, dict[str, Any]] = {}
+        for key, value in changes.items():
+            index = shard_index(key)
+            if index not in touched:
+                part = self.read(_shard_name(name, index))
+                if not isinstance(part, dict) or len(part) != sizes[index]:
+                    return False
+                touched[index] = dict(part)
+            touched[index][key] = value
+        self.delete(name)
+        updated = list(sizes)
+        for index, part in touched.items():
+            self.write(_shard_name(name, index), part)
+            updated[index] = len(part)
+        self.write(name, (SHARDED, tuple(updated)))
+        return True
+
+    def delete_sharded(self, name: str) -> None:
+        self.delete(name)
+        for index in range(SHARDS):
+            self.delete(_shard_name(name, index))
+
     def _make_folder(self) -> bool:
         """Create the version folder (replacing a file of that name); False when the
         cache cannot be written here."""
@@ -110,6 +175,63 @@ class Store:
         for folder in self.folder.parent.glob("v*"):
             if folder != self.folder and folder.name[1:].isdigit() and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+SHARDS = 64
+SHARDED = "sharded-v1"
+
+
+def shard_index(key: str) -> int:
+    """A path's shard: by its folder, so a page and its compressed copies share one."""
+    return zlib.crc32(key.rpartition("/")[0].encode()) % SHARDS
+
+
+def _shard_name(name: str, index: int) -> str:
+    return f"{name}-{index:02x}"
+
+
+def _sizes(head: Any) -> tuple[int, ...] | None:
+    if type(head) is tuple and len(head) == 2 and head[0] == SHARDED and \
+            type(head[1]) is tuple and len(head[1]) == SHARDS and \
+            all(type(size) is int for size in head[1]):
+        return head[1]
+    return None
+
+
+class ShardedView(Mapping[str, Any]):
+    """A sharded mapping read shard by shard as it is used (iterating reads it all)."""
+
+    def __init__(self, store: Store, name: str, sizes: tuple[int, ...],
+                 valid: Callable[[dict[str, Any]], bool]) -> None:
+        self.store, self.name, self.sizes, self.valid = store, name, sizes, valid
+        self.parts: dict[int, dict[str, Any]] = {}
+
+    def _part(self, index: int) -> dict[str, Any]:
+        part = self.parts.get(index)
+        if part is None:
+            part = self.store.read(_shard_name(self.name, index))
+            if not isinstance(part, dict) or len(part) != self.sizes[index] or \
+                    not self.valid(part):
+                raise DamagedShard(self.name)
+            self.parts[index] = part
+        return part
+
+    def __getitem__(self, key: str) -> Any:
+        return self._part(shard_index(key))[key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._part(shard_index(key))
+
+    def __iter__(self) -> Iterator[str]:
+        for index in range(SHARDS):
+            yield from self._part(index)
+
+    def __len__(self) -> int:
+        return sum(self.sizes)
+
+
+class DamagedShard(LookupError):
+    """A shard missing or damaged in the cache: the caller takes its longer way."""
 
 
 class JournaledMapping:

@@ -2,7 +2,16 @@
 
 from pathlib import Path
 
-from generator.cache import BodyStore, JournaledMapping, Store, body_shard
+import pytest
+
+from generator.cache import (
+    BodyStore,
+    DamagedShard,
+    JournaledMapping,
+    Store,
+    body_shard,
+    shard_index,
+)
 from generator.errors import Problem
 
 
@@ -77,3 +86,27 @@ def test_entries_of_other_cache_versions_are_removed(tmp_path: Path) -> None:
     Store(tmp_path).write("pages", {})
     assert not old.exists()
     assert cards.is_dir(), "cards and image renditions are kept"
+
+
+def test_sharded_mappings_are_read_and_changed_shard_by_shard(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    manifest = {f"en/news/story-{n}/index.html{suffix}": (f"key{n}", n, n)
+                for n in range(300) for suffix in ("", ".br", ".gz")}
+    store.write_sharded("manifest", manifest)
+    assert store.read_sharded("manifest") == manifest
+    view = store.sharded_view("manifest", lambda part: True)
+    assert view is not None and len(view) == len(manifest)
+    assert view["en/news/story-7/index.html.br"] == ("key7", 7, 7)
+    assert len(view.parts) == 1, "a page and its copies share a shard: one read"
+    assert store.update_sharded("manifest", {"en/news/story-7/index.html": ("new", 1, 1)})
+    assert store.read_sharded("manifest") == {**manifest,
+                                              "en/news/story-7/index.html": ("new", 1, 1)}
+    shard = next(store.folder.glob("manifest-*.pickle"))
+    shard.write_bytes(b"damaged")
+    assert store.read_sharded("manifest") is None
+    damaged = next(key for key in manifest if shard_index(key) == int(shard.stem[-2:], 16))
+    with pytest.raises(DamagedShard):
+        store.sharded_view("manifest", lambda part: True)[damaged]
+    assert not store.update_sharded("manifest", {damaged: ("x", 1, 1)})
+    store.write("old", {"a": 1})  # as older versions stored it: whole
+    assert store.read_sharded("old") == {"a": 1}
