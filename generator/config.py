@@ -169,6 +169,9 @@ class SiteConfig:
     cards: CardSettings = CardSettings()
     offline: OfflineSettings = OfflineSettings()
     share_cards: bool = True  # off with --no-cards (fast preview and benchmark builds)
+    # The host share cards show, when not the base URL's: ``serve`` previews the site
+    # on localhost, and its cards show what sharing the published page will show.
+    share_host: str = ""
     search: bool = True  # off with --no-search, or when Pagefind is not installed
     only_languages: tuple[str, ...] = ()  # --languages: build these languages' files only
     default_language_at_root: bool = False  # /news/x/ rather than /en/news/x/

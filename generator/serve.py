@@ -1,9 +1,18 @@
 """``newshub serve``: build, serve on localhost, rebuild on change, reload the browser.
 
-The dev build goes to a temporary folder (never ``output/``), includes drafts and
+The dev build goes to a folder of the server's own in the site's cache
+(``.newshub-cache/serve/<host>-<port>/``, never ``output/``), includes drafts and
 future posts unless ``--no-drafts``, and every HTML response gets a tiny script
 that listens for Server-Sent Events; the published site never carries it. A build
 that fails shows its errors in the browser until the next good save.
+
+Starting is quick on a warm cache. The folder and its manifest are kept between runs
+(stored when the server stops), so a restart renders only what changed meanwhile.
+Requests are answered as soon as the first build has linked and planned the site:
+an output it has not written yet is rendered when asked for, while the rest is
+rendered behind it. Share cards show the published site's host, not localhost, so
+they are the cards ``newshub build`` draws (and keeps in the cache): the preview
+shows what sharing will show, and no card is drawn again for the server.
 
 The server shows drafts, so it trusts no request: it listens on 127.0.0.1 unless
 ``--host`` says otherwise, answers only requests whose ``Host`` is a local name or
@@ -22,22 +31,23 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from generator import csp
 from generator.build import BuildSession
-from generator.config import load_config
+from generator.cache import CACHE_FOLDER
+from generator.config import SiteConfig, load_config
 from generator.errors import SiteError
+from generator.render import Job, Renderer
 from generator.watch import Change, ChangeKind, Watcher
 
 EVENTS_PATH = "/__newshub/events"
@@ -49,6 +59,7 @@ RELOAD_SCRIPT = (
     '<script>(function(){{var g={generation},s=new EventSource("{events}");'
     's.addEventListener("build",function(e){{if(+e.data!==g)location.reload()}})}})()</script>'
 )
+SERVE_FOLDER = "serve"  # in the site's cache: one output folder per address served
 MAX_SEGMENT_BYTES = 255  # the longest file name Linux, macOS and Windows file systems allow
 MAX_PATH_BYTES = 2048
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -70,14 +81,19 @@ class DevSite:
     """The site being served: rebuilds on demand and tells waiting browsers."""
 
     def __init__(self, root: Path, host: str, port: int, drafts: bool,
-                 log: Callable[[str], None]) -> None:
+                 log: Callable[[str], None],
+                 on_ready: Callable[[], None] | None = None) -> None:
         self.root = root
         self.host = host
         self.base_url = f"http://{host}:{port}/"
         self.drafts = drafts
         self.log = log
-        self.output = Path(tempfile.mkdtemp(prefix="newshub-serve-"))
+        self.output = serve_folder(root, host, port)
         self.session: BuildSession | None = None
+        # While a build renders: its renderer and the outputs it has not written yet
+        # (rendered when asked for, see ``rendered``).
+        self.unwritten: tuple[Renderer, Mapping[str, Job]] | None = None
+        self.on_ready = on_ready  # called once, when requests can be answered
         self.state = BuildState(0)
         self.changed = threading.Condition()
         self.build_lock = threading.Lock()
@@ -96,13 +112,48 @@ class DevSite:
             else:
                 self.log(f"✓ rebuilt {what} in {seconds:.2f} s")
             with self.changed:
-                self.state = BuildState(self.state.generation + 1, errors)
+                # Pages rendered on request during the build carry the next number: a
+                # failed build takes the one after, so that they reload to the errors.
+                step = 2 if errors else 1
+                self.state = BuildState(self.state.generation + step, errors)
                 self.changed.notify_all()
+            self._ready()
             if not errors and self.session is not None:  # cards and search, once browsers know
                 problems = self._run(self.session.finish)
                 if problems:
                     self.log("✗ share cards or search index failed:\n  " + "\n  ".join(problems))
+            self.unwritten = None
         self._collect_when_idle()
+
+    def _ready(self) -> None:
+        """Requests can be answered: the first build failed, finished, or is rendering."""
+        ready, self.on_ready = self.on_ready, None
+        if ready is not None:
+            ready()
+
+    def _rendering(self, renderer: Renderer, jobs: list[Job]) -> None:
+        """The build began rendering (its workers forked): its outputs can be rendered
+        here when asked for, until it has written them."""
+        self.unwritten = (renderer, {job.path: job for job in jobs})
+        self._ready()
+
+    def rendered(self, relative: str) -> tuple[str, bytes] | None:
+        """An output (a file's path, or a folder's for its index.html) the running build
+        has not written yet, rendered now; None when there is none, or it fails (the
+        build reports why)."""
+        unwritten = self.unwritten
+        if unwritten is None:
+            return None
+        renderer, jobs = unwritten
+        folder = relative.rstrip("/")
+        for path in (relative, f"{folder}/index.html" if folder else "index.html"):
+            job = jobs.get(path)
+            if job is not None:
+                try:
+                    return path, renderer.render(job)
+                except Exception:
+                    return None
+        return None
 
     def _collect_when_idle(self) -> None:
         """Free earlier builds' sites (their views make reference cycles) a moment after
@@ -136,18 +187,35 @@ class DevSite:
         return self._run(partial(self._build_with, touched))
 
     def _build_with(self, touched: frozenset[str] | None) -> None:
-        config = load_config(self.root, base_url=self.base_url, include_drafts=self.drafts)
+        config = self.config()
         first = self.session is None
-        if self.session is None:  # the first build runs before any thread: all cores
+        if self.session is None:  # the first build forks before any other thread runs
             # No .br/.gz: the folder is read only by this server, which sends files as
-            # they are, and each save waits for its build.
+            # they are, and each save waits for its build. The manifest stays in memory
+            # (stored when the server stops, for the next start).
             self.session = BuildSession(config, self.output, persist=False,
                                         precompress=False)
-        else:  # later ones run beside the server's threads: never fork there
+            self.session.rendering = self._rendering
+            self.session.resume()
+        try:
+            self.session.build(config, touched=touched, later=LATER_KINDS)
+        finally:
+            self.unwritten = None
+            # What follows (cards, search, later builds) runs beside the server's
+            # threads: never fork there.
             self.session.workers = 1
-        self.session.build(config, touched=touched, later=LATER_KINDS)
+        later = self.session.pending  # cards: made by ``finish``, or when asked for first
+        if later is not None:
+            self.unwritten = (later[0], {job.path: job for job in later[1]})
         if first:
             self.session.prepare()  # templates compiled before the first save
+
+    def config(self) -> SiteConfig:
+        """The site's settings at this server's address, drafts as asked; cards show the
+        published site's host (the same cards as ``newshub build``'s)."""
+        published = load_config(self.root, include_drafts=self.drafts)
+        return replace(published, base_url=self.base_url,
+                       share_host=urlsplit(published.base_url).netloc)
 
     def _run(self, step: Callable[[], None]) -> tuple[str, ...]:
         """Run a build step; its problems as lines to show (a bug must not kill the
@@ -174,8 +242,15 @@ class DevSite:
             self.changed.notify_all()
         with self.build_lock:
             if self.session is not None:
+                self.session.keep()  # the next start renders only what changed meanwhile
                 self.session.close()
-        shutil.rmtree(self.output, ignore_errors=True)
+
+
+def serve_folder(root: Path, host: str, port: int) -> Path:
+    """The server's own output folder, kept between runs: one per address, since every
+    page names it."""
+    name = re.sub(r"[^A-Za-z0-9.-]", "_", host) or "_"
+    return root / CACHE_FOLDER / SERVE_FOLDER / f"{name}-{port}"
 
 
 class BadRequest(ValueError):
@@ -260,6 +335,7 @@ class DevServer(ThreadingHTTPServer):
     """The HTTP server, logging a failed connection in one line instead of a traceback."""
 
     daemon_threads = True
+    request_queue_size = 64  # browsers connecting during the first build's planning wait
 
     def __init__(self, address: tuple[str, int], handler: type[SimpleHTTPRequestHandler],
                  log: Callable[[str], None]) -> None:
@@ -335,6 +411,9 @@ def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
             target = self._target(path)
             if state.errors and (target is None or target.suffix == ".html"):
                 return self._send_html(error_page(state), HTTPStatus.INTERNAL_SERVER_ERROR, body)
+            fresh = site.rendered(path.lstrip("/"))
+            if fresh is not None:  # the running build has not written it yet
+                return self._send_rendered(*fresh, body)
             if target is None:
                 return self._not_found(path, body)
             if target.suffix == ".html":
@@ -361,16 +440,34 @@ def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
 
         def _not_found(self, path: str, body: bool) -> None:
             lang = path.strip("/").split("/", 1)[0]
-            page = (self._file(f"{lang}/404.html") if lang else None) or self._file("404.html")
-            try:
-                text = page.read_text(encoding="utf-8", errors="replace") if page else None
-            except OSError:
-                text = None
+            text = (self._page(f"{lang}/404.html") if lang else None) or self._page("404.html")
             self._send_html(text or "<h1>Not found</h1>", HTTPStatus.NOT_FOUND, body)
 
-        def _send_html(self, text: str, status: HTTPStatus, body: bool) -> None:
+        def _page(self, relative: str) -> str | None:
+            """An HTML output's text: as the running build renders it, else its file."""
+            fresh = site.rendered(relative)
+            if fresh is not None:
+                return fresh[1].decode("utf-8", errors="replace")
+            page = self._file(relative)
+            try:
+                return page.read_text(encoding="utf-8", errors="replace") if page else None
+            except OSError:
+                return None
+
+        def _send_rendered(self, relative: str, data: bytes, body: bool) -> None:
+            """An output the running build renders, as it will write it: a page carries
+            the build's number to come, so it is not reloaded when the build is done."""
+            if relative.endswith(".html"):
+                return self._send_html(data.decode("utf-8", errors="replace"), HTTPStatus.OK,
+                                       body, site.state.generation + 1)
+            self._send(HTTPStatus.OK, self.guess_type(relative), data, body)
+
+        def _send_html(self, text: str, status: HTTPStatus, body: bool,
+                       generation: int | None = None) -> None:
             """A page with the reload script: its length counts the script, for HEAD too."""
-            script = RELOAD_SCRIPT.format(generation=site.state.generation, events=EVENTS_PATH)
+            if generation is None:
+                generation = site.state.generation
+            script = RELOAD_SCRIPT.format(generation=generation, events=EVENTS_PATH)
             text = text.replace("</body>", script + "</body>", 1) if "</body>" in text \
                 else text + script
             text = csp.permit(text, script)  # the page's policy lets this script run
@@ -447,7 +544,6 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
     try:
         server = DevServer((host, port), make_handler(site), log)
     except OSError as exc:
-        site.stop()
         if exc.errno == errno.EADDRINUSE:
             print(f"newshub serve: port {port} is already in use on {host}; "
                   f"try --port {port + 1}", file=sys.stderr)
@@ -458,15 +554,27 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
     _stop_on_terminate(os.getpid())
     gc.disable()  # garbage is collected a moment after each build instead (see DevSite)
     watcher = Watcher(root, site.rebuild)
-    try:
-        site.rebuild()
-        watcher.start()
+    answering = threading.Thread(target=server.serve_forever, name="newshub-serve",
+                                 daemon=True)
+
+    def ready() -> None:
+        """Answer requests and watch the site (threads start only now: the first build's
+        workers are forked before any other thread runs)."""
+        watcher.start()  # first: a page answered shows the next save too
+        answering.start()
         shown = "drafts and future posts included" if drafts else "drafts left out"
         log(f"Serving {root} at {site.base_url} ({shown}); Ctrl-C to stop")
-        server.serve_forever()
+
+    site.on_ready = ready
+    try:
+        site.rebuild()
+        while answering.is_alive():
+            answering.join(0.5)
     except KeyboardInterrupt:
         log("Stopping…")
     finally:
+        if answering.is_alive():
+            server.shutdown()
         watcher.stop()
         site.stop()
         server.server_close()

@@ -19,6 +19,7 @@ from pathlib import Path, PurePath
 
 import pytest
 
+from generator.serve import DevSite
 from generator.watch import Change, ChangeKind, Watcher, classify
 from tests.browser import chromium, needs_chromium
 from tests.conftest import FIXTURES
@@ -242,18 +243,25 @@ def test_ctrl_c_stops_cleanly(server: Server) -> None:
     assert "Traceback" not in err
 
 
-def test_sigterm_stops_cleanly_and_removes_the_temporary_output(site: Path) -> None:
-    """A process manager's SIGTERM stops the server like Ctrl-C; nothing is left in /tmp."""
-    pattern = "newshub-serve-*"
-    before = set(Path(tempfile.gettempdir()).glob(pattern))
+def test_sigterm_stops_cleanly_and_keeps_its_folder_for_the_next_start(site: Path) -> None:
+    """A process manager's SIGTERM stops the server like Ctrl-C, which stores what its
+    folder in the site's cache holds; nothing is written to /tmp."""
+    from generator.cache import Store, manifest_name
+    from generator.serve import serve_folder
+
+    before = set(Path(tempfile.gettempdir()).glob("newshub-serve-*"))
     running = Server(site)
     running.wait_ready()
-    assert set(Path(tempfile.gettempdir()).glob(pattern)) - before, "it builds into /tmp"
+    folder = serve_folder(site, "127.0.0.1", running.port)
+    # Pages are answered while the first build renders; its cards are made after it.
+    until((folder / "en/news/wells/card.jpg").is_file, "it builds into the site's cache")
+    assert Store(site).read(manifest_name(folder)) is None, "not stored while it runs"
     running.process.send_signal(signal.SIGTERM)
     _out, err = running.process.communicate(timeout=TIMEOUT)
     assert running.process.returncode == 0, err
     assert "Traceback" not in err
-    assert set(Path(tempfile.gettempdir()).glob(pattern)) - before == set()
+    assert Store(site).read(manifest_name(folder)), "stored for the next start"
+    assert set(Path(tempfile.gettempdir()).glob("newshub-serve-*")) == before
 
 
 def test_a_busy_port_gives_a_clear_message(server: Server, site: Path) -> None:
@@ -283,9 +291,17 @@ def _bytes(url: str) -> bytes:
         return response.read()
 
 
+def _made(url: str) -> bool:
+    try:
+        return bool(_bytes(url))
+    except urllib.error.HTTPError:
+        return False
+
+
 def test_a_new_headline_draws_the_share_card_again(server: Server, site: Path) -> None:
     """Cards are drawn after the browsers were told (no page shows them), but drawn."""
     card = server.base + "/fr/news/wells/card.jpg"
+    until(lambda: _made(card), "the first build's cards are made")
     before = _bytes(card)
     article = site / "content/fr/news/wells.md"
     article.write_text(article.read_text().replace("Puits et pompes", "Puits réparés"))
@@ -299,7 +315,6 @@ def test_served_builds_free_earlier_sites_when_idle(site: Path) -> None:
     import gc
 
     from generator.model import Site
-    from generator.serve import DevSite
 
     dev = DevSite(site, "127.0.0.1", free_port(), True, log=lambda _message: None)
     was_enabled = gc.isenabled()
@@ -317,3 +332,115 @@ def test_served_builds_free_earlier_sites_when_idle(site: Path) -> None:
         dev.stop()
         if was_enabled:
             gc.enable()
+
+
+def _dev_site(site: Path, port: int) -> DevSite:
+    return DevSite(site, "127.0.0.1", port, True, log=lambda _message: None)
+
+
+def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
+    """The folder and its manifest outlive the server: the next start builds nothing
+    that did not change (no page, no card), and renders only what did."""
+    port = free_port()
+    first = _dev_site(site, port)
+    first.rebuild()
+    assert first.session is not None
+    built = first.session.manifest
+    first.stop()
+
+    again = _dev_site(site, port)
+    rendered: list[str] = []
+    again.on_ready = lambda: rendered.extend(p for p in again.unwritten[1]) \
+        if again.unwritten else None
+    again.rebuild()
+    try:
+        assert again.state.errors == ()
+        assert rendered == [], "nothing rendered again, cards included"
+        assert again.session is not None and again.session.manifest == built
+    finally:
+        again.stop()
+
+    article = site / "content/en/news/wells.md"
+    article.write_text(article.read_text().replace("Teams repaired", "Crews repaired"))
+    third = _dev_site(site, port)
+    third.on_ready = lambda: rendered.extend(p for p in third.unwritten[1]) \
+        if third.unwritten else None
+    third.rebuild()
+    try:
+        assert "en/news/wells/index.html" in rendered
+        assert "en/news/wells/card.jpg" not in rendered, "the title did not change"
+        assert len(rendered) < len(built) / 4, "what the edit touched, not the site"
+        assert "Crews repaired" in (third.output / "en/news/wells/index.html").read_text()
+    finally:
+        third.stop()
+
+
+def test_a_server_that_died_renders_everything_again(site: Path) -> None:
+    """Only a server that stopped stores its manifest: one killed leaves none to trust."""
+    port = free_port()
+    first = _dev_site(site, port)
+    first.rebuild()
+    first.session = None  # as if killed: nothing kept
+    again = _dev_site(site, port)
+    rendered: list[str] = []
+    again.on_ready = lambda: rendered.extend(again.unwritten[1]) if again.unwritten else None
+    again.rebuild()
+    try:
+        assert "en/news/wells/index.html" in rendered
+    finally:
+        again.stop()
+
+
+def test_served_cards_show_the_published_host_and_are_the_built_ones(site: Path,
+                                                                       tmp_path: Path) -> None:
+    """A card shows the host sharing will show, not localhost: the server publishes the
+    very cards ``newshub build`` drew (kept in the cache), drawing none itself."""
+    from generator.cli import main
+    from generator.link import link_site
+    from generator.load import load_site
+    from generator.outputs import cards
+
+    assert main(["build", "--site", str(site), "--output", str(tmp_path / "out"), "--drafts",
+                 "-q"]) == 0  # the pages the server shows
+    kept = {card.name: card.stat().st_mtime_ns
+            for card in (site / ".newshub-cache/cards").iterdir()}
+    dev = _dev_site(site, free_port())
+    dev.rebuild()
+    try:
+        assert dev.session is not None and dev.session.pending is None, "cards made"
+        for card in (tmp_path / "out").rglob("card.jpg"):
+            served = dev.output / card.relative_to(tmp_path / "out")
+            assert served.read_bytes() == card.read_bytes(), served
+        assert {card.name: card.stat().st_mtime_ns
+                for card in (site / ".newshub-cache/cards").iterdir()} == kept, "none drawn"
+        config = dev.config()
+        assert config.base_url.startswith("http://127.0.0.1:")
+        loaded = load_site(config)
+        linked, _problems = link_site(config, loaded.pages, loaded.assets)
+        assert cards.home_card(linked, "en").host == "hub.example.org"
+    finally:
+        dev.stop()
+
+
+def test_pages_are_answered_while_the_first_build_renders(site: Path) -> None:
+    """Requests are answered once the site is planned: an output not written yet is
+    rendered when asked for, as the build then writes it."""
+    dev = _dev_site(site, free_port())
+    seen: dict[str, object] = {}
+
+    def ready() -> None:
+        seen["written"] = (dev.output / "en/news/wells/index.html").exists()
+        seen["page"] = dev.rendered("en/news/wells/")
+        seen["missing"] = dev.rendered("en/news/no-such-page/")
+
+    dev.on_ready = ready
+    dev.rebuild()
+    try:
+        assert seen["written"] is False
+        assert seen["missing"] is None
+        path, data = seen["page"]  # type: ignore[misc]
+        assert path == "en/news/wells/index.html"
+        assert data == (dev.output / path).read_bytes()
+        assert dev.rendered("en/news/wells/") is None, "written: the file is served"
+    finally:
+        dev.stop()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.serve import BadRequest, host_allowed, request_path
+from generator.serve import BadRequest, host_allowed, request_path, serve_folder
 from tests.conftest import FIXTURES
 from tests.test_serve import TIMEOUT, free_port, until
 
@@ -71,8 +71,8 @@ def request(port: int, target: str, method: str = "GET", host: str | None = "127
 
 
 class Served:
-    """``newshub serve`` on a copy of the multilingual fixture, its temporary folder
-    (hence its build folder) inside ``workdir/tmp``, its stderr in a file."""
+    """``newshub serve`` on a copy of the multilingual fixture (its build folder in the
+    site's cache), its temporary folder inside ``workdir/tmp``, its stderr in a file."""
 
     def __init__(self, workdir: Path, *args: str, address: str = "127.0.0.1") -> None:
         self.site = workdir / "site"
@@ -101,7 +101,9 @@ class Served:
         except BaseException:
             self.stop()  # never leave a server running behind a failed test
             raise
-        self.output = next(self.tmp.glob("newshub-serve-*"))
+        self.output = serve_folder(self.site, address, self.port)
+        # Pages are answered while the first build renders: wait for all of it.
+        until((self.output / "en/news/wells/card.jpg").is_file, "the first build is written")
 
     def get(self, target: str, **options: str) -> Reply:
         return request(self.port, target, **options)
@@ -132,7 +134,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     page = f"<!doctype html><html><body><p>{SECRET}</p></body></html>"
     for name in ("404.html", "index.html", "page.html", "secret.txt"):
         (outside / name).write_text(page)
-        (running.tmp / name).write_text(page)  # the build folder's parent
+        (running.tmp / name).write_text(page)
+        (running.output.parent / name).write_text(page)  # the build folder's parent
     build = running.output
     (build / "leak.txt").symlink_to(outside / "secret.txt")
     (build / "leakdir").symlink_to(outside)
