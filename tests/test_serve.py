@@ -338,6 +338,11 @@ def _dev_site(site: Path, port: int) -> DevSite:
     return DevSite(site, "127.0.0.1", port, True, log=lambda _message: None)
 
 
+def _stamps(folder: Path) -> dict[str, int]:
+    return {str(path.relative_to(folder)): path.stat().st_mtime_ns
+            for path in folder.rglob("*") if path.is_file()}
+
+
 def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
     """The folder and its manifest outlive the server: the next start builds nothing
     that did not change (no page, no card), and renders only what did."""
@@ -347,6 +352,9 @@ def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
     assert first.session is not None
     built = first.session.manifest
     first.stop()
+    written = _stamps(first.output)
+    assert "en/news/wells/card.jpg" in written
+    kept_cards = _stamps(site / ".newshub-cache/cards")
 
     again = _dev_site(site, port)
     rendered: list[str] = []
@@ -355,8 +363,10 @@ def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
     again.rebuild()
     try:
         assert again.state.errors == ()
-        assert rendered == [], "nothing rendered again, cards included"
+        assert rendered == [], "nothing rendered again"
         assert again.session is not None and again.session.manifest == built
+        assert _stamps(again.output) == written, "no file written again, no card either"
+        assert _stamps(site / ".newshub-cache/cards") == kept_cards, "no card drawn"
     finally:
         again.stop()
 
@@ -368,7 +378,8 @@ def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
     third.rebuild()
     try:
         assert "en/news/wells/index.html" in rendered
-        assert "en/news/wells/card.jpg" not in rendered, "the title did not change"
+        assert _stamps(third.output)["en/news/wells/card.jpg"] == \
+            written["en/news/wells/card.jpg"], "the title did not change: nor did its card"
         assert len(rendered) < len(built) / 4, "what the edit touched, not the site"
         assert "Crews repaired" in (third.output / "en/news/wells/index.html").read_text()
     finally:
