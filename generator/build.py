@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
@@ -207,7 +207,8 @@ class BuildSession:
             self._mark_writing(True)
             indexed = run()
             manifest = {path: entry for path, entry in (self.manifest or {}).items()
-                        if not path.startswith(indexed.folders)}
+                        if not (path.startswith(indexed.folders) if indexed.complete
+                                else path in indexed.removed)}
             self.manifest = {**manifest, **indexed.entries} if self.store else None
             if self.store and self.persist:
                 self.store.write_sharded(manifest_name(self.output), self.manifest)
@@ -431,9 +432,8 @@ class BuildSession:
                 if deferred else None
         indexed = None
         if entries is not None and config.search:
-            bundles = search.bundle_files(self.output, config)
-            indexed = self._search(edit.site, entries, manifest, bundles, later, timings,
-                                   same_shape=True)
+            indexed = self._search(edit.site, entries, manifest, None, later, timings,
+                                   same_shape=True, changed=made)
         self._keep_edit(edit, layout, snapshot, entries, made, not same,
                         (counts, warnings, articles))
         self._mark_writing(False)
@@ -519,26 +519,33 @@ class BuildSession:
             delta.mark_layout(self.store, snapshot)
 
     def _search(self, site: Site, entries: dict[str, Entry], old: Mapping[str, Entry],
-                bundles: set[str], later: frozenset[str],
-                timings: dict[str, float], same_shape: bool = False) -> search.Indexed | None:
+                bundles: set[str] | None, later: frozenset[str],
+                timings: dict[str, float], same_shape: bool = False,
+                changed: Collection[str] | None = None) -> search.Indexed | None:
         """The search phase: Pagefind indexes the pages as written (``entries`` gains
-        the files of each language's bundle). With "search" in ``later`` (a server, so
-        that browsers reload first), ``finish`` runs it; until then the bundles on disk
-        stay as they are. ``same_shape``: no page came, went or moved since the last
-        build (an edit, ``delta.py``): its shards serve again, no page record is read."""
+        the files of each language's bundle; ``bundles``: those the last build left,
+        None: look on disk). With "search" in ``later`` (a server, so that browsers
+        reload first), ``finish`` runs it; until then the bundles on disk stay as they
+        are. ``same_shape``: no page came, went or moved since the last build (an edit,
+        ``delta.py``): its shards serve again, no page record is read, and only the
+        shards of the pages in ``changed`` (the outputs it wrote) are looked at."""
         plan = self._search_plan() if same_shape else None
+        some = plan is not None and changed is not None
         run = partial(self._run_search, partial(
-            search.index, site, self.output, dict(entries), old,
-            self.config.root / CACHE_FOLDER, self.precompress, bundles, self.workers, plan))
+            search.index, site, self.output, entries if some else dict(entries), old,
+            self.config.root / CACHE_FOLDER, self.precompress, bundles, self.workers, plan,
+            changed if some else None))
         if "search" in later:
             self.pending_search = run
-            entries.update((path, old[path]) for path in bundles if path in old)
+            entries.update((path, old[path]) for path in bundles or () if path in old)
             return None
         self.pending_search = None
         with _phase("search", timings):
             indexed = run()
-        for path in bundles - indexed.entries.keys():  # files of the shards made again
-            entries.pop(path, None)
+        gone = indexed.removed if not indexed.complete else \
+            (bundles if bundles is not None else entries.keys()) - indexed.entries.keys()
+        for path in [path for path in gone if path.startswith(indexed.folders)]:
+            entries.pop(path, None)  # files of the shards made again (or gone)
         entries.update(indexed.entries)
         return indexed
 

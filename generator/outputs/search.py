@@ -47,7 +47,7 @@ import subprocess
 import tempfile
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
@@ -126,6 +126,10 @@ class Indexed:
     problems: tuple[Problem, ...]
     folders: tuple[str, ...]  # the bundle folders it looked after
     plan: dict[str, tuple[Shard, ...]] = field(default_factory=dict)
+    # False: ``entries`` holds only the shards it looked at (an edit's: ``changed``), and
+    # ``removed`` the files they no longer have; the other entries stay as they were.
+    complete: bool = True
+    removed: frozenset[str] = frozenset()
 
 
 # Settings --------------------------------------------------------------------------------
@@ -300,7 +304,8 @@ def bundle_files(output: Path, config: SiteConfig,
 def index(site: Site, output: Path, written: Mapping[str, Entry],
           previous: Mapping[str, Entry], scratch: Path | None = None,
           precompress: bool = False, bundles: set[str] | None = None,
-          workers: int = 1, plan: Mapping[str, tuple[Shard, ...]] | None = None) -> Indexed:
+          workers: int = 1, plan: Mapping[str, tuple[Shard, ...]] | None = None,
+          changed: Collection[str] | None = None) -> Indexed:
     """Bring each language's shards up to date with its pages as ``written`` (the
     manifest entries this build recorded); ``previous`` is the last build's manifest and
     ``bundles`` the files in the bundle folders (``bundle_files``; None: look on disk).
@@ -309,7 +314,12 @@ def index(site: Site, output: Path, written: Mapping[str, Entry],
     shards at once. With ``precompress``, Pagefind's script and worker get .br and .gz
     copies like every text output (its index files are compressed already). ``plan``:
     the shards of the last build (``Indexed.plan``), when no page came, went, moved or
-    changed its date since: the pages are not read at all."""
+    changed its date since: the pages are not read at all. With ``changed`` too (the
+    pages this build wrote), only the shards holding one of them are looked at, their
+    files found on disk: a search phase in proportion to the edit (``complete`` False)."""
+    if plan is not None and changed is not None:
+        return _index_changed(site, output, written, previous, scratch, precompress,
+                              workers, plan, changed)
     config = site.config
     binary = executable()
     version = _version(binary)
@@ -332,9 +342,7 @@ def index(site: Site, output: Path, written: Mapping[str, Entry],
         made: dict[str, Entry] = {}
         stale: list[tuple[Shard, str, set[str]]] = []
         for shard in parts:
-            key = digest(INDEX_VERSION, version, shard.folder, shard.first and precompress,
-                         tuple((path, *written.get(path, ("", -1, -1))[1:])
-                               for path in shard.pages))
+            key = _key(version, shard, precompress, written)
             had = on_disk.pop(shard.folder, set())
             if _up_to_date(output, shard, key, had, previous):
                 made.update((path, previous[path]) for path in had)
@@ -357,6 +365,60 @@ def index(site: Site, output: Path, written: Mapping[str, Entry],
             indexes.append(SearchIndex.of(lang, {path: entry[1] for path, entry in made.items()},
                                           done, pages_done))
     return Indexed(entries, tuple(indexes), tuple(problems), tuple(folders), layout)
+
+
+def _index_changed(site: Site, output: Path, written: Mapping[str, Entry],
+                   previous: Mapping[str, Entry], scratch: Path | None, precompress: bool,
+                   workers: int, plan: Mapping[str, tuple[Shard, ...]],
+                   changed: Collection[str]) -> Indexed:
+    """``index`` for an edit that kept every page in place: the shards of the pages in
+    ``changed`` only, their files read from their folders, the manifests looked up by
+    path (either may be read lazily)."""
+    config = site.config
+    binary = executable()
+    version = _version(binary)
+    changed = set(changed)
+    entries: dict[str, Entry] = {}
+    removed: set[str] = set()
+    indexes: list[SearchIndex] = []
+    problems: list[Problem] = []
+    folders = []
+    for lang in config.language_codes:
+        folder = bundle_folder(config, lang)
+        if not config.owns(folder):
+            continue
+        folders.append(folder)
+        parts = plan.get(lang, ()) if binary else ()
+        stale = []
+        for shard in parts:
+            if changed.isdisjoint(shard.pages):
+                continue
+            key = _key(version, shard, precompress, written)
+            had = _files_of(output, shard)
+            if not _up_to_date(output, shard, key, had, previous):
+                stale.append((shard, key, had))
+        done = pages_done = 0
+        for (shard, key, had), files in zip(stale, _index_all(binary, output, stale,
+                                                               scratch, workers), strict=True):
+            if isinstance(files, Exception):
+                problems.append(warning(None, None, f"search index for {lang} not made: "
+                                                    f"{files}"))
+                continue
+            made = _commit_shard(output, shard, key, files, had, precompress)
+            entries.update(made)
+            removed.update(had - made.keys())
+            done, pages_done = done + 1, pages_done + len(shard.pages)
+        if done:
+            indexes.append(SearchIndex(lang, -1, -1, len(parts), done, pages_done))
+    return Indexed(entries, tuple(indexes), tuple(problems), tuple(folders), dict(plan),
+                   complete=False, removed=frozenset(removed))
+
+
+def _key(version: str, shard: Shard, precompress: bool, written: Mapping[str, Entry]) -> str:
+    """What a shard's files are made from: Pagefind's version, where the shard is, the
+    stamps of its pages as written (and whether Pagefind's script is compressed)."""
+    return digest(INDEX_VERSION, version, shard.folder, shard.first and precompress,
+                  tuple((path, *written.get(path, ("", -1, -1))[1:]) for path in shard.pages))
 
 
 def plan_data(plan: Mapping[str, tuple[Shard, ...]]) -> dict[str, list[tuple]]:
@@ -516,13 +578,15 @@ def describe(indexes: tuple[SearchIndex, ...]) -> str:
     fr (1 of 12 shards, 240 pages)`` for the build summary."""
     if not indexes:
         return ""
-    sizes = ", ".join(f"{index.lang} {_size(index.index_bytes)}" for index in indexes)
-    runtime = max(index.runtime_bytes for index in indexes)
+    known = [index for index in indexes if index.index_bytes >= 0]  # an edit's: unknown
+    sizes = ", ".join(f"{index.lang} {_size(index.index_bytes)}" for index in known)
+    runtime = max((index.runtime_bytes for index in known), default=0)
     fresh = [f"{index.lang} ({index.shards_indexed} of {index.shards} shard"
              f"{'' if index.shards == 1 else 's'}, {index.pages_indexed} pages)"
              for index in indexes if index.indexed]
-    return (f"search index: {sizes} (+ Pagefind {_size(runtime)} each)"
-            + (f"; indexed now: {', '.join(fresh)}" if fresh else ""))
+    return "search index: " + "; ".join(
+        ([f"{sizes} (+ Pagefind {_size(runtime)} each)"] if known else [])
+        + ([f"indexed now: {', '.join(fresh)}"] if fresh else []))
 
 
 def _size(count: int) -> str:
