@@ -395,8 +395,26 @@ def test_docsy_site_toml(docsy_import: tuple[Path, str]) -> None:
 
 @needs_docsy
 def test_docsy_content_is_copied_as_it_is(docsy_import: tuple[Path, str]) -> None:
-    assert tree(docsy_import[0] / "content") == tree(DOCSY / "content")
+    search_pages = {f"{code}/search.md" for code in ("en", "fa", "no")}
+    original = tree(DOCSY / "content")
+    assert search_pages <= set(original)
+    assert tree(docsy_import[0] / "content") == {
+        name: data for name, data in original.items() if name not in search_pages}
     assert not (docsy_import[0] / "config.yaml").exists()
+    for code in ("en", "fa", "no"):  # fa's says `layout: جستجو`: a translation of it
+        assert f"content/{code}/search.md (layout: search): not copied" in docsy_import[1]
+
+
+@needs_docsy
+def test_docsy_builds_with_its_search_pages_made_by_newshub(
+        docsy_import: tuple[Path, str], tmp_path: Path) -> None:
+    site = tmp_path / "docsy"
+    shutil.copytree(docsy_import[0], site)
+    assert main(["build", "--site", str(site), "--no-cards", "--quiet"]) == 0
+    assert (site / "output/index.html").is_file()
+    if (site / "output/search/index.html").is_file():  # Pagefind installed
+        for code in ("fa", "no"):
+            assert (site / "output" / code / "search/index.html").is_file()
 
 
 @needs_docsy

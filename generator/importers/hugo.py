@@ -161,6 +161,10 @@ def import_site(source: Path, target: Path, *, force: bool = False) -> Report:
             root.path) == 1 and root.path.is_dir() and root.path != site / "content" / root.folder)
     report.attention.extend(f"{problem.path}: {problem.message}" for problem in problems)
     pages = _pages(site, plan.items, report)
+    search_pages = _search_pages(pages, report)
+    items = [item for item in items if item.source.relative_to(site).as_posix()
+             not in search_pages]
+    pages = [page for page in pages if page.source not in search_pages]
     templates, missing = _shortcodes(site, data, plan.items, pages, report)
     text = site_toml(data, languages, default, roots, pages, site, report, missing)
     _counts(plan, items, roots, report)
@@ -326,6 +330,21 @@ def _static_folders(data: Mapping[str, Any], site: Path, report: Report) -> list
         elif path.is_dir():
             folders.append(path)
     return folders
+
+
+def _search_pages(pages: list[Page], report: Report) -> set[str]:
+    """A theme's search page (``search.md`` with ``layout: search``, as Docsy's, and its
+    translations, whatever their layout says): not copied, since newshub makes each
+    language's search page at that address itself."""
+    candidates = [page for page in pages if page.key.lower() == "search"]
+    if not any(str(get(page.fields, "layout") or "").lower() == "search"
+               for page in candidates):
+        return set()
+    found = {page.source for page in candidates if get(page.fields, "layout")}
+    report.converted.extend(f"{shown} (layout: search): not copied; newshub makes the "
+                            "language's search page at its address itself"
+                            for shown in sorted(found))
+    return found
 
 
 def _pages(site: Path, items: list[Item], report: Report) -> list[Page]:
