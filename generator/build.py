@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 
-from generator import __version__, compress, delta, i18n, imaging
+from generator import compress, delta, i18n, imaging
 from generator.cache import (
     CACHE_FOLDER,
     BodyStore,
@@ -27,9 +27,8 @@ from generator.cache import (
     manifest_name,
 )
 from generator.config import SiteConfig
-from generator.deps import ENGINE_VERSION, catalog_digests, digest, site_salt, template_digests
+from generator.deps import catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, SiteError, error, raise_if_errors
-from generator.files import PUBLISHED_DOTFOLDERS, walk
 from generator.link import link_site
 from generator.load import INDEX_REDUCERS, Parsed, Scan, load_site, reusable, source_body
 from generator.lock import build_locks
@@ -38,33 +37,28 @@ from generator.outputs import KINDS, aliases, cards, headers, search
 from generator.outputs.static import theme_assets
 from generator.parallel import default_workers
 from generator.render import Job, Renderer, render_all
-from generator.theme import locale_layers, theme_folders, theme_layers
+from generator.snapshot import (
+    SNAPSHOT_PREFIX,
+    WRITING_PREFIX,
+    Entry,
+    Snapshot,
+    Taken,
+    summary_line,
+    take,
+    valid_snapshot,
+)
+from generator.theme import locale_layers, theme_folders
 from generator.write import Staged, WriteStats, check_paths, commit, discard, stage, sweep
 
 PAGES_ENTRY = "pages"
-WRITING_PREFIX = "writing-"  # beside the cache's lock while a build writes an output folder
-Entry = tuple[str, int, int]  # an output's key, and its file's (size, mtime_ns) as written
 NOT_BUILT: Entry = ("", -1, -1)
 GAPS_ENTRY = "translation-gaps"
-SNAPSHOT_PREFIX = "snapshot-"
 STAMPS_PREFIX = "stamps-"  # each input file's stamp at the last build, to find what changed
 POLICIES_PREFIX = "policies-"  # each page's CSP, for /_headers (outputs/headers.py)
 SEARCH_PREFIX = "search-shards-"  # each language's search shards (outputs/search.py)
 # Kinds whose files cost the most to make each, rendered first: workers then end the
 # phase on small pages together instead of one of them on a sitemap or a last list.
 COSTLIEST_FIRST = ("image", "card", "sitemap", "feed", "listing")
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The last finished build, to recognise a rebuild with nothing to do."""
-
-    inputs: str  # digest of every input file's stamp and of the settings
-    due: float  # when the earliest future-dated post becomes due (inf: none)
-    counts: dict[str, int]
-    warnings: tuple[Problem, ...]
-    articles: tuple[tuple[str, int], ...]
-    pages: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,28 +88,26 @@ class BuildResult:
     planned: int = 0  # outputs planned (an edit's: those that show the edited pages)
 
     def summary(self, seconds: float, output: Path) -> str:
-        per_lang = ", ".join(f"{lang} {count}" for lang, count in self.articles)
-        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counts.items()))
-        pages = f"{self.pages} page{'' if self.pages == 1 else 's'}"
-        indexes = search.describe(self.search)
-        return (f"Built {pages} (articles: {per_lang}); {kinds}; "
-                f"{len(self.rendered)} rendered, "
-                f"{self.stats.written} written, {self.stats.unchanged} unchanged, "
-                f"{self.stats.removed} removed{'; ' + indexes if indexes else ''} "
-                f"in {seconds:.2f} s → {output}")
+        return summary_line(self.pages, self.articles, self.counts, len(self.rendered),
+                            self.stats.written, self.stats.unchanged, self.stats.removed,
+                            search.describe(self.search), seconds, output)
 
 
 def build(config: SiteConfig, output: Path, *, jobs: int | None = None,
           log: Callable[[str], None] | None = None, use_cache: bool = True,
           progress: Callable[[str, int, int], None] | None = None,
-          shortcut: bool = True, precompress: bool = True) -> BuildResult:
+          shortcut: bool = True, precompress: bool = True,
+          taken: Taken | None = None) -> BuildResult:
     """Build the site into ``output``; raise ``SiteError`` with every problem found.
 
     With the cache, unchanged sources are not parsed again and outputs whose inputs
     did not change are not rendered again; the result is byte-identical either way.
+    ``taken``: the inputs' stamps, just taken by the caller (``snapshot.unchanged``).
     """
-    return BuildSession(config, output, jobs=jobs, use_cache=use_cache, log=log,
-                        progress=progress, precompress=precompress).build(shortcut=shortcut)
+    session = BuildSession(config, output, jobs=jobs, use_cache=use_cache, log=log,
+                           progress=progress, precompress=precompress)
+    session.taken = taken
+    return session.build(shortcut=shortcut)
 
 
 class BuildSession:
@@ -161,6 +153,7 @@ class BuildSession:
         self.pending_search: Callable[[], search.Indexed] | None = None  # the same, for search
         self.search_plan: dict[str, tuple[search.Shard, ...]] | None = None  # its shards
         self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
+        self.taken: Taken | None = None  # the next snapshot's stamps, taken by the caller
         self.precompress = precompress  # .br and .gz beside text outputs (compress.py)
         self.policies: dict[str, str] | None = None  # each page's CSP, for /_headers
         self.last: Remembered | None = None  # the last build, for an edit's (delta.py)
@@ -336,7 +329,8 @@ class BuildSession:
                        if p.date and p.scheduled_after(now)), default=float("inf"))
             self.store.write(SNAPSHOT_PREFIX + manifest_name(self.output),
                              Snapshot(snapshot, due, counts, warnings, articles,
-                                      len(site.pages)))
+                                      len(site.pages),
+                                      search.describe(search.indexes_in(config, entries))))
             self.store.write(STAMPS_PREFIX + manifest_name(self.output),
                              (self.settings, self.stamps))
             delta.mark_layout(self.store, snapshot)
@@ -513,7 +507,8 @@ class BuildSession:
         stored = self.store.read(SNAPSHOT_PREFIX + name)
         if _valid_snapshot(stored):
             self.store.write(SNAPSHOT_PREFIX + name, Snapshot(
-                snapshot, stored.due, *last, stored.pages))
+                snapshot, stored.due, *last, stored.pages, stored.search if entries is None
+                else search.describe(search.indexes_in(self.config, entries))))
         self.store.write(STAMPS_PREFIX + name, (self.settings, self.stamps))
         if layout is not None:
             delta.mark_layout(self.store, snapshot)
@@ -661,24 +656,10 @@ class BuildSession:
     def _snapshot(self, config: SiteConfig) -> str:
         """A digest of every input's stamp and the settings: equal means nothing changed.
         (The stamps are kept for the load phase, which then stats no file again.)"""
-        stamps: list[tuple[str, int, int]] = []
-        refused: list[Problem] = []  # links out of the site: never a build with nothing to do
-        folders = (config.content_dir, *theme_layers(config), *locale_layers(config),
-                   config.root / "static")
-        for folder in folders:
-            site = config.root if folder.is_relative_to(config.root) else None  # else bundled
-            for directory, _names, files in walk(folder, site, refused,
-                                                 keep=PUBLISHED_DOTFOLDERS):
-                for name in files:
-                    stamps.append(_file_stamp(os.path.join(directory, name)))
-        toml = config.root / "site.toml"
-        if toml.is_file():
-            stamps.append(_file_stamp(str(toml)))
-        self.stamps = {stamp[0]: stamp for stamp in stamps}
-        self.settings = digest(ENGINE_VERSION, __version__, repr(config),
-                               tuple(map(str, refused)))
-        return digest(ENGINE_VERSION, __version__, repr(config), tuple(stamps),
-                      tuple(map(str, refused)))
+        taken, self.taken = self.taken or take(config), None
+        self.stamps = taken.stamps
+        self.settings = taken.settings(config)
+        return taken.inputs(config)
 
     def _unchanged_result(self, config: SiteConfig, snapshot: str) -> BuildResult | None:
         assert self.store is not None
@@ -799,6 +780,11 @@ class BuildSession:
         self.unsaved = False
 
 
+def _made_by(job: Job) -> str:
+    """What a job is, as a collision message names it."""
+    return "the search page" if job.template == "search.html" else job.kind
+
+
 def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
     """Every output file of the site, and the theme's asset URLs; two jobs claiming one
     path stop the build."""
@@ -812,8 +798,8 @@ def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
             source = _job_source(site, job) or _job_source(site, other)
             line = 1 if source is not None and source.suffix == ".md" else None
             problems.append(error(source, line,
-                                  f"output {job.path} is produced twice ({other.kind} and "
-                                  f"{job.kind}); rename the page, section or tag"))
+                                  f"output {job.path} is produced twice ({_made_by(other)} "
+                                  f"and {_made_by(job)}); rename the page, section or tag"))
     problems += _unwritable(site, owners)
     raise_if_errors(problems)
     check_paths(owners)
@@ -984,27 +970,11 @@ def _valid_policies(value: dict[str, object]) -> bool:
     return all(type(path) is str and type(policy) is str for path, policy in value.items())
 
 
-def _valid_snapshot(value: object) -> bool:
-    return type(value) is Snapshot and type(value.inputs) is str and \
-        isinstance(value.due, (int, float)) and type(value.pages) is int and \
-        isinstance(value.counts, dict) and \
-        all(type(k) is str and type(n) is int for k, n in value.counts.items()) and \
-        isinstance(value.warnings, tuple) and all(map(_is_problem, value.warnings)) and \
-        isinstance(value.articles, tuple) and all(
-            type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and
-            type(pair[1]) is int for pair in value.articles)
+_valid_snapshot = valid_snapshot
 
 
 def _is_problem(value: object) -> bool:
     return well_typed(value, Problem)
-
-
-def _file_stamp(path: str) -> tuple[str, int, int]:
-    try:
-        stat = os.stat(path)
-    except OSError:  # removed meanwhile: the load phase will see it
-        return (path, -1, -1)
-    return (path, stat.st_mtime_ns, stat.st_size)
 
 
 def _then(first: Callable[[], None] | None, then: Callable[[], None]) -> Callable[[], None]:

@@ -305,3 +305,17 @@ def test_a_redirect_page_does_not_stand_for_its_target_in_check(
     assert _build(site) == 0
     capsys.readouterr()
     assert main(["check", "--site", str(site), "--strict"]) == 0, capsys.readouterr()
+
+
+def test_a_page_at_the_search_pages_address_is_named_in_the_error(
+        make_site: MakeSite, capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site({"content/en/search.md": '---\ntitle: "Search and rescue"\n---\nText.\n',
+                      "content/en/news/a.md": NEWS.format(title="A",
+                                                          date="2026-01-02T10:00:00Z")},
+                     CONFIG)
+    assert _build(site) == 1
+    err = capsys.readouterr().err
+    assert "content/en/search.md:1:" in err
+    assert "en/search/index.html is produced twice (page and the search page)" in err
+    assert _build(site, "--no-search") == 0, "without search the address is the page's"
+    assert _html(site, "en/search/index.html").xpath("//h1")[0].text == "Search and rescue"
