@@ -44,7 +44,7 @@ SAFE_GLOBALS = frozenset({
     ("pathlib._local", "PureWindowsPath"),
     ("generator.model", "Page"), ("generator.model", "read_only"),  # MappingProxyType
     ("generator.load", "Parsed"), ("generator.errors", "Problem"),
-    ("generator.build", "Snapshot"),
+    ("generator.snapshot", "Snapshot"),
 })
 
 

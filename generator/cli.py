@@ -16,9 +16,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from generator import __version__, i18n
-from generator.build import build
-from generator.config import DEFAULT_BASE_URL, load_config
+from generator import __version__, snapshot
+from generator.config import DEFAULT_BASE_URL, SiteConfig, load_config
 from generator.errors import SiteError
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -212,16 +211,23 @@ def _build(args: argparse.Namespace, site: Path) -> int:
                          share_cards=not args.no_cards, only_languages=args.languages,
                          search=not args.no_search)
     output = Path(args.output).resolve() if args.output else site / "output"
+    found = snapshot.unchanged(config, output) if not (args.force or args.strict) else None
+    if isinstance(found, tuple):  # nothing to do: the engine is not even imported
+        last, outputs = found
+        if not args.quiet:
+            _print_warnings(last.warnings, config, args.verbose)
+            print(snapshot.summary_line(last.pages, last.articles, last.counts, 0, 0, outputs,
+                                        0, last.search, time.perf_counter() - start, output))
+        return EXIT_OK
+    from generator.build import build
+
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     progress = _show_progress if sys.stderr.isatty() and not args.quiet else None
     result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force,
                    progress=progress, shortcut=not args.strict,  # --strict checks the site
-                   precompress=not args.no_compress)
+                   precompress=not args.no_compress, taken=found)
     if not args.quiet:
-        for problem in result.warnings if not args.strict else ():
-            print(problem, file=sys.stderr)
-        for line in i18n.missing_strings(config) if args.verbose else ():
-            print(line, file=sys.stderr)
+        _print_warnings(result.warnings if not args.strict else (), config, args.verbose)
         print(result.summary(time.perf_counter() - start, output))
     if args.strict:
         from generator import check
@@ -261,7 +267,19 @@ def _serve(args: argparse.Namespace, site: Path) -> int:
     return serve(site, args.host, args.port, drafts=not args.no_drafts)
 
 
+def _print_warnings(warnings: Sequence[object], config: SiteConfig, verbose: bool) -> None:
+    for problem in warnings:
+        print(problem, file=sys.stderr)
+    if verbose:
+        from generator import i18n
+
+        for line in i18n.missing_strings(config):
+            print(line, file=sys.stderr)
+
+
 def _i18n(args: argparse.Namespace, site: Path) -> int:
+    from generator import i18n
+
     config = load_config(site)
     if args.action == "status":
         print("\n".join(i18n.status_table(config, every_bundled=args.all)))

@@ -16,15 +16,14 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-
-import jinja2
-import jinja2.meta
-from jinja2.ext import i18n as I18nExtension
+from typing import TYPE_CHECKING
 
 from generator.config import SiteConfig
-from generator.i18n import catalog_path
 from generator.model import Page
 from generator.theme import locale_layers
+
+if TYPE_CHECKING:
+    import jinja2
 
 ENGINE_VERSION = 1  # bump when the same inputs should give different outputs
 
@@ -81,6 +80,9 @@ def _layered(folders: tuple[Path, ...]) -> dict[str, Path]:
 @lru_cache(maxsize=8)
 def _template_digests(folders: tuple[Path, ...],
                       _stamps: tuple[tuple[str, int, int], ...]) -> Mapping[str, str]:
+    import jinja2  # here: a rebuild with nothing to do never loads Jinja (snapshot.py)
+    from jinja2.ext import i18n as I18nExtension
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders),
                              extensions=[I18nExtension])
     files = _layered(folders)
@@ -94,6 +96,9 @@ def _template_digests(folders: tuple[Path, ...],
 
 def _references(env: jinja2.Environment, name: str, source: bytes,
                 names: list[str]) -> set[str]:
+    import jinja2
+    import jinja2.meta
+
     try:
         found = list(jinja2.meta.find_referenced_templates(env.parse(source.decode("utf-8"))))
     except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
@@ -114,9 +119,11 @@ def _closure(name: str, references: Mapping[str, set[str]]) -> set[str]:
 def catalog_digests(config: SiteConfig) -> dict[str, str]:
     """Each language's catalog files (the site's and the bundled one), as a digest
     ("" when it has none)."""
+    from generator import i18n  # Babel's catalogs: not for a rebuild with nothing to do
+
     result = {}
     for code in config.language_codes:
-        paths = [catalog_path(folder, code) for folder in locale_layers(config)]
+        paths = [i18n.catalog_path(folder, code) for folder in locale_layers(config)]
         found = tuple(path.read_bytes() for path in paths if path.is_file())
         result[code] = digest(found) if found else ""
     return result

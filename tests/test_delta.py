@@ -3,6 +3,8 @@ renders and reads is counted, and the result equals a clean build."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from generator.build import BuildSession, build
 from generator.cache import CACHE_FOLDER
 from generator.config import load_config
 from generator.delta import ShardedPages
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, REPO
 from tests.test_incremental import Workspace, snapshot
 
 SHOWING_WELLS = {  # the French story's page, the lists and feeds it is on, its card
@@ -120,3 +122,20 @@ def add_months_of_stories(site: Path, months: int) -> None:
     settings = site / "site.toml"
     settings.write_text("feed_entries = 3\n" + settings.read_text(encoding="utf-8") +
                         "\n[offline]\nbudget_kb = 12\n", encoding="utf-8")
+
+
+def test_a_rebuild_with_nothing_to_do_never_loads_the_engine(tmp_path: Path) -> None:
+    """``newshub build`` asks the snapshot first: no Jinja, Pillow or Markdown import."""
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    command = ["build", "--site", str(work.site), "--output", str(work.output), "--no-cards"]
+    script = ("import sys; from generator.cli import main; code = main(%r); "
+              "print(code, sorted(m for m in ('generator.build', 'jinja2', 'PIL', "
+              "'markdown_it') if m in sys.modules))")
+    runs = [subprocess.run([sys.executable, "-c", script % command], capture_output=True,
+                           text=True, check=True, cwd=REPO).stdout.splitlines()
+            for _ in range(2)]
+    assert runs[0][-1] != "0 []", "the first build loads the engine"
+    assert runs[1][-1] == "0 []", runs[1]
+    first, again = runs[0][0].split("; "), runs[1][0].split("; ")
+    assert again[:2] == first[:2], "the same pages, articles and outputs"
+    assert again[2].startswith("0 rendered, 0 written,") and "unchanged, 0 removed" in again[2]
