@@ -621,3 +621,20 @@ def test_one_search_box_searches_every_shard(sharded: Built, browser, served_sha
               if "/pagefind/shard-" in url and url.split("?")[0].endswith("entry.json")}
     assert len(merged) == len(shard_folders(sharded.output, "en")) - 1
     page.close()
+
+
+def test_a_long_list_of_shards_is_precompressed(tmp_path: Path) -> None:
+    """shards.json above 1 KB (some 60 shards) gets .br and .gz copies like any text."""
+    folder = "en/search/pagefind/"
+    parts = [search.Shard(folder, ("en/a/index.html",), True)] + [
+        search.Shard(f"{folder}shard-{n:010x}/", (f"en/{n}/index.html",), False)
+        for n in range(80)]
+    made = search._shard_list(tmp_path, folder, parts, set(), True)
+    source = (tmp_path / folder / "shards.json").read_bytes()
+    assert len(json.loads(source)["shards"]) == 80
+    assert set(made) == {f"{folder}shards.json{suffix}" for suffix in ("", ".br", ".gz")}
+    assert gzip.decompress((tmp_path / folder / "shards.json.gz").read_bytes()) == source
+    assert brotli.decompress((tmp_path / folder / "shards.json.br").read_bytes()) == source
+    assert search._shard_list(tmp_path, folder, parts[:1], set(made), False).keys() == \
+        {f"{folder}shards.json"}
+    assert not (tmp_path / folder / "shards.json.br").exists(), "copies of no list go"

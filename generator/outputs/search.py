@@ -359,7 +359,8 @@ def index(site: Site, output: Path, written: Mapping[str, Entry],
             done, pages_done = done + 1, pages_done + len(shard.pages)
         for gone in [folder_ for folder_ in on_disk if folder_.startswith(folder)]:
             commit([], output, set(), on_disk.pop(gone), config.owns)  # shards no more
-        made.update(_shard_list(output, folder, parts, on_disk.pop(SHARDS_FILE + folder, set())))
+        made.update(_shard_list(output, folder, parts, on_disk.pop(SHARDS_FILE + folder, set()),
+                                precompress))
         entries.update(made)
         if parts:
             indexes.append(SearchIndex.of(lang, {path: entry[1] for path, entry in made.items()},
@@ -452,7 +453,7 @@ def _by_shard(folders: list[str], paths: Iterable[str]) -> dict[str, set[str]]:
         if folder is None:
             continue
         rest = path[len(folder):]
-        if rest == SHARDS_FILE:
+        if rest.startswith(SHARDS_FILE):  # and its compressed copies
             found[SHARDS_FILE + folder].add(path)
         elif rest.startswith(SHARD_PREFIX) and "/" in rest:
             found[folder + rest.split("/", 1)[0] + "/"].add(path)
@@ -539,14 +540,14 @@ def _files_of(output: Path, shard: Shard) -> set[str]:
     try:
         with os.scandir(output / shard.folder) as entries:
             found.update(shard.folder + entry.name for entry in entries
-                         if entry.is_file() and entry.name != SHARDS_FILE)
+                         if entry.is_file() and not entry.name.startswith(SHARDS_FILE))
     except OSError:
         pass
     return found
 
 
-def _shard_list(output: Path, folder: str, parts: list[Shard],
-                had: set[str]) -> dict[str, Entry]:
+def _shard_list(output: Path, folder: str, parts: list[Shard], had: set[str],
+                precompress: bool) -> dict[str, Entry]:
     """``shards.json`` in the first shard's folder: the others' folders (relative to
     it), oldest first, which the search page's script merges into the first."""
     path = folder + SHARDS_FILE
@@ -555,9 +556,10 @@ def _shard_list(output: Path, folder: str, parts: list[Shard],
         return {}
     others = [shard.folder[len(folder):] for shard in parts if not shard.first]
     data = (json.dumps({"shards": others}, indent=0) + "\n").encode("utf-8")
-    staged = stage(output, path, data)
-    commit([staged], output, {path}, had)
-    return {path: (digest(data), *staged.stamp)}
+    files = {path: data, **dict(compress.encoded(path, data) if precompress else ())}
+    staged = [stage(output, name, value) for name, value in sorted(files.items())]
+    commit(staged, output, set(files), had)
+    return {item.path: (digest(data), *item.stamp) for item in staged}
 
 
 def indexes_in(config: SiteConfig, manifest: Mapping[str, Entry]) -> tuple[SearchIndex, ...]:
