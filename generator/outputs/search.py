@@ -29,6 +29,11 @@ ones) go in small shards: they are the ones edited, and an edit re-indexes about
 request per word, so fewer of them cost readers less. When a new year begins, the one
 before is cut again into the larger shards (once a year). The first shard holds
 Pagefind's script, worker and WebAssembly; ``shards.json`` beside it names the others.
+Pagefind scores a page by how rare the words found are in its own bundle (BM25's
+IDF), so the scores of two shards compare as one index's would where a word is about
+as common in both; a word far more common in one period weighs less in its shards.
+Pagefind's script gives no way to rescore across bundles (each result's bundle and
+word counts are not exposed), so this is where sharding costs some ranking.
 
 A shard is up to date while its key (the Pagefind version, its folder and the size and
 mtime of each page it indexes, as the write phase recorded them) is the one its files
