@@ -54,6 +54,7 @@ PAGES_ENTRY = "pages"
 NOT_BUILT: Entry = ("", -1, -1)
 GAPS_ENTRY = "translation-gaps"
 STAMPS_PREFIX = "stamps-"  # each input file's stamp at the last build, to find what changed
+JOURNAL = "-journal"  # beside the stamps: those an edit's build took (delta.py)
 POLICIES_PREFIX = "policies-"  # each page's CSP, for /_headers (outputs/headers.py)
 SEARCH_PREFIX = "search-shards-"  # each language's search shards (outputs/search.py)
 # Kinds whose files cost the most to make each, rendered first: workers then end the
@@ -331,6 +332,7 @@ class BuildSession:
                              Snapshot(snapshot, due, counts, warnings, articles,
                                       len(site.pages),
                                       search.describe(search.indexes_in(config, entries))))
+            self.store.delete(STAMPS_PREFIX + manifest_name(self.output) + JOURNAL)
             self.store.write(STAMPS_PREFIX + manifest_name(self.output),
                              (self.settings, self.stamps))
             delta.mark_layout(self.store, snapshot)
@@ -450,6 +452,8 @@ class BuildSession:
         name = manifest_name(self.output)
         last = self.store.read(SNAPSHOT_PREFIX + name)
         stored = self.store.read(STAMPS_PREFIX + name)
+        since = self.store.read(STAMPS_PREFIX + name + JOURNAL)  # what edits stamped since
+        since = since if type(since) is dict else {}
         if not _valid_snapshot(last) or time.time() >= last.due or \
                 not (type(stored) is tuple and len(stored) == 2 and
                      stored[0] == self.settings and type(stored[1]) is dict):
@@ -457,7 +461,8 @@ class BuildSession:
         before: dict[str, object] = stored[1]
         if before.keys() != self.stamps.keys():
             return None
-        changed = [path for path, stamp in self.stamps.items() if before[path] != stamp]
+        changed = [path for path, stamp in self.stamps.items()
+                   if since.get(path, before[path]) != stamp]
         return last, changed
 
     def _manifest_view(self) -> Mapping[str, Entry] | None:
@@ -509,7 +514,10 @@ class BuildSession:
             self.store.write(SNAPSHOT_PREFIX + name, Snapshot(
                 snapshot, stored.due, *last, stored.pages, stored.search if entries is None
                 else search.describe(search.indexes_in(self.config, entries))))
-        self.store.write(STAMPS_PREFIX + name, (self.settings, self.stamps))
+        since = self.store.read(STAMPS_PREFIX + name + JOURNAL)  # the full copy's, and
+        self.store.write(STAMPS_PREFIX + name + JOURNAL, {  # those of every edit since
+            **(since if type(since) is dict else {}),
+            **{path: self.stamps[path] for path in edit.parsed}})
         if layout is not None:
             delta.mark_layout(self.store, snapshot)
 
