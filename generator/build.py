@@ -22,7 +22,6 @@ from generator.cache import (
     BodyStore,
     DamagedShard,
     JournaledMapping,
-    ShardedView,
     Store,
     manifest_name,
 )
@@ -73,6 +72,7 @@ class Remembered:
     counts: dict[str, int]
     warnings: tuple[Problem, ...]
     articles: tuple[tuple[str, int], ...]
+    frame_ids: frozenset[str]  # pages every page of their language shows (delta.frame_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +337,7 @@ class BuildSession:
                              (self.settings, self.stamps))
             delta.mark_layout(self.store, snapshot)
         self.last = Remembered(config, templates, catalogs, site, counts, tuple(warnings),
-                               articles)
+                               articles, delta.frame_ids(site))
         return result
 
     def _edited(self, config: SiteConfig, snapshot: str | None,
@@ -382,8 +382,9 @@ class BuildSession:
         timings: dict[str, float] = {}
         try:
             with _phase("load", timings):
-                edit = delta.edit_of(config, site, layout, changed, self.parsed or {},
-                                     (problem.path for problem in warnings))
+                edit = delta.edit_of(config, site, layout.frame_ids if layout else
+                                     last.frame_ids if last else frozenset(), changed,
+                                     self.parsed or {}, (problem.path for problem in warnings))
             if edit is None:
                 return None
             with _phase("plan", timings):
@@ -413,8 +414,8 @@ class BuildSession:
             staged, policies = self._render(renderer, stale, None, uncompressed)
             same = recorded is not None and all(recorded.get(path) == policy
                                                 for path, policy in policies.items())
-            whole = _whole(manifest) if config.search or not same or \
-                not isinstance(manifest, ShardedView) else None  # None: damaged, or not needed
+            whole = manifest if isinstance(manifest, dict) else _whole(manifest) \
+                if config.search or not same else None  # None: damaged, or not needed
             if not same and whole is not None:  # scripts changed: /_headers from every page's
                 staged += self._headers_file(config, [  # policy (and the site's own file)
                     Job(path, "page") for path, entry in whole.items()
@@ -434,7 +435,8 @@ class BuildSession:
                         (counts, warnings, articles))
         self._mark_writing(False)
         self.last = Remembered(config, templates, catalogs, edit.site, counts, warnings,
-                               articles)
+                               articles, last.frame_ids if last else layout.frame_ids
+                               if layout else delta.frame_ids(edit.site))
         timings["edit"] = time.perf_counter() - start
         if self.log:
             self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"

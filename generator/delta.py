@@ -314,17 +314,16 @@ def source_of(config: SiteConfig, path: str) -> Source | None:
     return Source(lang, path, parts[1:], ())
 
 
-def edit_of(config: SiteConfig, site: Site, layout: Layout | None, paths: Iterable[str],
+def edit_of(config: SiteConfig, site: Site, frames: frozenset[str], paths: Iterable[str],
             previous: Mapping[str, Parsed], warned: Iterable[Path | None],
             now: datetime | None = None) -> Edit | None:
     """The edit of ``paths`` (absolute paths of Markdown sources that were pages of
     ``site`` and still exist), or None when it changes the site's shape or needs the
-    full path for another reason (a problem to report, a page the frames show)."""
+    full path for another reason (a problem to report, a page of ``frames``)."""
     if config.permalinks:  # an address may follow a title
         return None
     now = now or datetime.now(UTC)
     warned = set(warned)
-    frames = layout.frame_ids if layout is not None else frame_ids(site)
     templates = shortcodes.templates_digest(config)
     edited: dict[str, Page] = {}
     parsed: dict[str, Parsed] = {}
