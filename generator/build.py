@@ -411,7 +411,8 @@ class BuildSession:
         renderer = self._renderer(config, templates, catalogs)
         self._mark_writing(True)
         with _phase("render", timings):
-            staged, policies = self._render(renderer, stale, None, uncompressed)
+            staged, policies = self._render(renderer, stale,
+                                            self._meanwhile(None, renderer, stale), uncompressed)
             same = recorded is not None and all(recorded.get(path) == policy
                                                 for path, policy in policies.items())
             whole = manifest if isinstance(manifest, dict) else _whole(manifest) \

@@ -95,8 +95,10 @@ def frame_ids(site: Site) -> frozenset[str]:
 
 def layout_of(site: Site) -> Layout:
     maps = {name: _plain(getattr(site, name)) for name in SITE_MAPS}
+    names: dict[str, str] = {}  # one string per shard name, stored once
     return Layout(settings_digest(site.config), maps, site.assets,
-                  {pid: shard_of(page) for pid, page in site.pages.items()},
+                  {pid: names.setdefault(name, name) for pid, page in site.pages.items()
+                   if (name := shard_of(page))},
                   frame_ids(site), site.inherited)
 
 
