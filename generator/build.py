@@ -44,6 +44,7 @@ from generator.snapshot import (
     Taken,
     summary_line,
     take,
+    valid_manifest,
     valid_snapshot,
 )
 from generator.theme import locale_layers, theme_folders
@@ -961,12 +962,7 @@ def _intact(file: str, entry: Entry) -> bool:
     return status.st_size == entry[1] and status.st_mtime_ns == entry[2]
 
 
-def _valid_manifest(value: object) -> bool:
-    """A manifest as this version writes them (a damaged or crafted one is ignored)."""
-    return isinstance(value, dict) and all(
-        type(path) is str and type(entry) is tuple and len(entry) == 3 and
-        type(entry[0]) is str and type(entry[1]) is int and type(entry[2]) is int
-        for path, entry in value.items())
+_valid_manifest = valid_manifest
 
 
 def _whole(manifest: Mapping[str, Entry]) -> dict[str, Entry] | None:
