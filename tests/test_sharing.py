@@ -157,6 +157,23 @@ def test_cards_are_drawn_with_shaping_and_published_as_drawn(scripts: Built) -> 
             assert ImageChops.difference(cards.draw(card), unshaped).getbbox() is not None
 
 
+def test_cards_drawn_on_a_shared_frame_equal_cards_drawn_alone(scripts: Built) -> None:
+    """What a language's cards share is drawn once and copied: a card is the same
+    whichever cards were drawn before it, and the same drawn on a fresh frame."""
+    site = linked_site(scripts.site)
+    drawn = [cards.article_card(site, page) for page in site.pages.values()
+             if page.kind == "article"]
+    drawn += [cards.home_card(site, lang) for lang in site.config.language_codes]
+    cards.forget_frames()
+    first = [cards.encode(cards.draw(card)) for card in drawn]
+    assert cards._frame.cache_info().hits > 0, "cards of a language share their frame"
+    cards.forget_frames()
+    again = [cards.encode(cards.draw(card)) for card in reversed(drawn)][::-1]
+    assert first == again
+    for card, data in zip(drawn, first, strict=True):
+        assert (scripts.output / card.path).read_bytes() == data, card.path
+
+
 def _fields(card: cards.Card) -> dict:
     return {name: getattr(card, name) for name in card.__dataclass_fields__}
 
