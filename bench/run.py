@@ -179,7 +179,8 @@ def edited_article(site: Path) -> Path:
     """The newest French article (the corpus dates them in order): a new headline on it
     reaches its page, the first page of the French home, section and tag lists, and
     the French feeds."""
-    return max((site / "content/fr/news").glob("*.md"))
+    return max((site / "content/fr/news").glob("*.md"),  # article-19999 after article-9999
+               key=lambda path: (len(path.stem), path.stem))
 
 
 def edit(site: Path) -> None:
