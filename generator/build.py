@@ -863,6 +863,9 @@ def _shown_path(path: str) -> str:
     return path if len(path) <= 100 else path[:60] + "…" + path[-30:]
 
 
+_POLICIES: dict[str, str] = {}
+
+
 def _stage(output: Path, precompress: bool, uncompressed: frozenset[str], job: Job,
            data: bytes) -> tuple[tuple[Staged, ...], str | None]:
     """Stage an output and its compressed copies (in the render worker: compressing is
@@ -871,6 +874,8 @@ def _stage(output: Path, precompress: bool, uncompressed: frozenset[str], job: J
     copies = compress.encoded(job.path, data) \
         if precompress and job.path not in uncompressed else ()
     policy = headers.policy_of(data) if job.path.endswith(".html") else None
+    if policy is not None:  # most pages have one of a few: one string each, not a copy a page
+        policy = _POLICIES.setdefault(policy, policy) if len(_POLICIES) < 1000 else policy
     return (staged, *(stage(output, path, packed) for path, packed in copies)), policy
 
 

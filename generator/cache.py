@@ -93,16 +93,19 @@ class Store:
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             temporary.unlink(missing_ok=True)  # a value too deep to store is made again
 
-    def write_sharded(self, name: str, mapping: Mapping[str, Any]) -> None:
+    def write_sharded(self, name: str, mapping: Mapping[str, Any],
+                      reducers: Reducers | None = None, spread: bool = False) -> None:
         """Store a large mapping of paths in ``SHARDS`` entries by folder, so a lookup
         or a change of a few entries reads and writes a few (``read_sharded``,
-        ``sharded_view``, ``update_sharded``); a header names each shard's size."""
+        ``sharded_view``, ``update_sharded``); a header names each shard's size. With
+        ``spread``, by the whole path (for a mapping only ever read whole: pickling it a
+        shard at a time holds a shard's objects in memory at once, not all of them)."""
         parts: list[dict[str, Any]] = [{} for _ in range(SHARDS)]
         for key, value in mapping.items():
-            parts[shard_index(key)][key] = value
+            parts[zlib.crc32(key.encode()) % SHARDS if spread else shard_index(key)][key] = value
         self.delete(name)  # no header until every shard is written
         for index, part in enumerate(parts):
-            self.write(_shard_name(name, index), part)
+            self.write(_shard_name(name, index), part, reducers)
         self.write(name, (SHARDED, tuple(map(len, parts))))
 
     def read_sharded(self, name: str) -> dict[str, Any] | None:
@@ -252,7 +255,7 @@ class JournaledMapping:
         self.complete = False  # a full copy exists
 
     def read(self) -> dict[str, Any]:
-        full = self.store.read(self.name)
+        full = self.store.read_sharded(self.name)
         journal = self.store.read(self.name + "-journal") if full is not None else None
         self.complete = isinstance(full, dict)
         values = dict(full) if self.complete else {}
@@ -273,7 +276,7 @@ class JournaledMapping:
         pending = len(self.journal) + len(changed) + len(removed)
         if not self.complete or pending > max(100, self.fold_share * len(current)):
             self.store.delete(self.name + "-journal")
-            self.store.write(self.name, dict(current), self.reducers)
+            self.store.write_sharded(self.name, current, self.reducers, spread=True)
             self.journal, self.complete = {}, True
         elif changed or removed:
             self.journal.update(changed)
