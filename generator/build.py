@@ -22,6 +22,7 @@ from generator.cache import (
     BodyStore,
     DamagedShard,
     JournaledMapping,
+    ShardedView,
     Store,
     manifest_name,
 )
@@ -433,7 +434,7 @@ class BuildSession:
         if entries is not None and config.search:
             indexed = self._search(edit.site, entries, manifest, None, later, timings,
                                    same_shape=True, changed=made)
-        self._keep_edit(edit, layout, snapshot, entries, made, not same,
+        self._keep_edit(edit, layout, snapshot, entries, whole, made, not same,
                         (counts, warnings, articles))
         self._mark_writing(False)
         self.last = Remembered(config, templates, catalogs, edit.site, counts, warnings,
@@ -485,7 +486,8 @@ class BuildSession:
             if view is not None else None
 
     def _keep_edit(self, edit: delta.Edit, layout: delta.Layout | None, snapshot: str | None,
-                   entries: dict[str, Entry] | None, made: dict[str, Entry],
+                   entries: dict[str, Entry] | None, whole: Mapping[str, Entry] | None,
+                   made: dict[str, Entry],
                    policies_changed: bool, last: tuple[dict[str, int], tuple[Problem, ...],
                                                        tuple[tuple[str, int], ...]]) -> None:
         """Record an edit's build: in memory for a session, in the cache for the next
@@ -499,10 +501,13 @@ class BuildSession:
         if not (self.store and self.persist and snapshot is not None):
             return
         name = manifest_name(self.output)
-        if entries is not None:
+        if entries is not None and whole is not None:  # what changed: made, and search's
+            made = {path: entry for path, entry in entries.items() if whole.get(path) != entry}
+            made.update(dict.fromkeys(whole.keys() - entries.keys()))  # None: removed
+        if not self.store.update_sharded(name, made):
+            if entries is None:
+                return  # a damaged manifest: no snapshot, the next build takes the full path
             self.store.write_sharded(name, entries)
-        elif not self.store.update_sharded(name, made):
-            return  # a damaged manifest: the next build takes the full path
         if policies_changed and self.policies is not None:
             self.store.write_sharded(POLICIES_PREFIX + name, self.policies)
         if self.unsaved:
@@ -973,7 +978,7 @@ _valid_manifest = valid_manifest
 def _whole(manifest: Mapping[str, Entry]) -> dict[str, Entry] | None:
     """Every entry of a manifest (None when a shard of it is damaged)."""
     try:
-        return dict(manifest)
+        return manifest.whole() if isinstance(manifest, ShardedView) else dict(manifest)
     except DamagedShard:
         return None
 

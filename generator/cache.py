@@ -133,8 +133,8 @@ class Store:
         return ShardedView(self, name, sizes, valid) if sizes is not None else None
 
     def update_sharded(self, name: str, changes: Mapping[str, Any]) -> bool:
-        """Apply ``changes`` to the shards they fall in (False: not stored in shards, or
-        a shard is damaged; nothing was changed)."""
+        """Apply ``changes`` to the shards they fall in, None removing a key (False: not
+        stored in shards, or a shard is damaged; nothing was changed)."""
         sizes = _sizes(self.read(name))
         if sizes is None:
             return False
@@ -146,7 +146,10 @@ class Store:
                 if not isinstance(part, dict) or len(part) != sizes[index]:
                     return False
                 touched[index] = dict(part)
-            touched[index][key] = value
+            if value is None:
+                touched[index].pop(key, None)
+            else:
+                touched[index][key] = value
         self.delete(name)
         updated = list(sizes)
         for index, part in touched.items():
@@ -221,6 +224,13 @@ class ShardedView(Mapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         return self._part(shard_index(key))[key]
+
+    def whole(self) -> dict[str, Any]:
+        """Every entry, read shard by shard (a dict's update each, not a lookup a key)."""
+        found: dict[str, Any] = {}
+        for index in range(SHARDS):
+            found.update(self._part(index))
+        return found
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key in self._part(shard_index(key))
