@@ -146,7 +146,10 @@ def timed_build(name: str, site: Path, output: Path, options: list[str]) -> Run:
     phases = PHASES.findall(text)
     files = sum(len(names) for _, _, names in os.walk(output))
     # ru_maxrss: the largest of the process and its workers (each process's own peak).
-    return Run(name, seconds, usage.ru_maxrss / 1024, files, phases[-1] if phases else "")
+    run = Run(name, seconds, usage.ru_maxrss / 1024, files, phases[-1] if phases else "")
+    print(f"built {name}: {seconds:.1f} s, {run.peak_rss_mb:.0f} MB, {files:,} files, load "
+          f"{os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)  # a long run's progress
+    return run
 
 
 def merge_and_compare(parts: list[Path], merged: Path, whole: Path) -> Comparison:
