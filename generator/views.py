@@ -280,10 +280,20 @@ def site_view(site: Site, language: Language) -> SiteView:
     )
 
 
+VIEWS_KEPT = 4096  # the newest made; a worker rendering 50,000 pages keeps no more
+
+
 def page_view(site: Site, page: Page) -> PageView:
-    """What templates see of a page: made once per process (an article is shown on its
-    own page and in several lists)."""
-    return derived(site, ("view", page.id), partial(_page_view, site, page))
+    """What templates see of a page: kept while it is among the ``VIEWS_KEPT`` newest
+    made (an article is shown on its own page and in several lists, most near each
+    other; keeping every view made a render worker's memory grow with the site)."""
+    views: dict[str, PageView] = derived(site, ("views",), dict)
+    view = views.get(page.id)
+    if view is None:
+        if len(views) >= VIEWS_KEPT:
+            del views[next(iter(views))]
+        view = views[page.id] = _page_view(site, page)
+    return view
 
 
 def _page_view(site: Site, page: Page) -> PageView:

@@ -475,7 +475,7 @@ def test_records_of_the_wrong_shape_in_the_cache_are_parsed_again(tmp_path: Path
     assert newshub("build", "--site", site, "--output", output, "--no-cards",
                    tmp=tmp_path).returncode == 0
     store = Store(site)
-    index = store.read("pages")
+    index = store.read_sharded("pages")
     assert isinstance(index, dict) and index
     bent = {name: replaced(parsed, page=replaced(parsed.page, title=7, tags=(1, 2)))
             if isinstance(parsed, Parsed) and parsed.page else parsed
