@@ -405,7 +405,7 @@ class FontBook:
         base = self.base(lang)
         used: set[int] = set()
         lacking: dict[str, None] = {}
-        for char in text:
+        for char in dict.fromkeys(text):  # each character once (a card repeats many)
             first = known.get(char)
             if first is None:
                 first = known[char] = -2 if drawn_anyway(char) else next(

@@ -43,8 +43,8 @@ from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from generator import csp
-from generator.build import BuildSession
-from generator.cache import CACHE_FOLDER
+from generator.build import WRITING_PREFIX, BuildSession
+from generator.cache import CACHE_FOLDER, Store, manifest_name
 from generator.config import SiteConfig, load_config
 from generator.errors import SiteError
 from generator.render import Job, Renderer
@@ -117,7 +117,7 @@ class DevSite:
                 step = 2 if errors else 1
                 self.state = BuildState(self.state.generation + step, errors)
                 self.changed.notify_all()
-            self._ready()
+            self.mark_ready()
             if not errors and self.session is not None:  # cards and search, once browsers know
                 problems = self._run(self.session.finish)
                 if problems:
@@ -125,7 +125,7 @@ class DevSite:
             self.unwritten = None
         self._collect_when_idle()
 
-    def _ready(self) -> None:
+    def mark_ready(self) -> None:
         """Requests can be answered: the first build failed, finished, or is rendering."""
         ready, self.on_ready = self.on_ready, None
         if ready is not None:
@@ -135,7 +135,7 @@ class DevSite:
         """The build began rendering (its workers forked): its outputs can be rendered
         here when asked for, until it has written them."""
         self.unwritten = (renderer, {job.path: job for job in jobs})
-        self._ready()
+        self.mark_ready()
 
     def rendered(self, relative: str) -> tuple[str, bytes] | None:
         """An output (a file's path, or a folder's for its index.html) the running build
@@ -197,6 +197,8 @@ class DevSite:
                                         precompress=False)
             self.session.rendering = self._rendering
             self.session.resume()
+            if self.on_ready is None:  # answering already (a kept folder): never fork
+                self.session.workers = 1
         try:
             self.session.build(config, touched=touched, later=LATER_KINDS)
         finally:
@@ -209,6 +211,15 @@ class DevSite:
             self.unwritten = (later[0], {job.path: job for job in later[1]})
         if first:
             self.session.prepare()  # templates compiled before the first save
+
+    def kept(self) -> bool:
+        """Whether the last server at this address stopped cleanly and left its folder
+        as its manifest says: then it can be answered from at once, before the first
+        build (pages that changed meanwhile reload when it is done)."""
+        name = manifest_name(self.output)
+        interrupted = (self.root / CACHE_FOLDER / (WRITING_PREFIX + name)).exists()
+        return self.output.is_dir() and not interrupted and \
+            Store(self.root).read(name) is not None
 
     def config(self) -> SiteConfig:
         """The site's settings at this server's address, drafts as asked; cards show the
@@ -567,6 +578,8 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
 
     site.on_ready = ready
     try:
+        if site.kept():
+            site.mark_ready()  # the kept folder answers while the first build checks it
         site.rebuild()
         while answering.is_alive():
             answering.join(0.5)

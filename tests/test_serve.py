@@ -387,12 +387,20 @@ def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
 
 
 def test_a_server_that_died_renders_everything_again(site: Path) -> None:
-    """Only a server that stopped stores its manifest: one killed leaves none to trust."""
+    """Only a server that stopped stores its manifest (and is answered from before its
+    first build): one killed leaves none to trust."""
     port = free_port()
     first = _dev_site(site, port)
+    assert not first.kept()
     first.rebuild()
+    first.stop()
+    assert _dev_site(site, port).kept(), "stopped cleanly: answered from at once"
+    first = _dev_site(site, port)
+    first.rebuild()
+    assert not first.kept(), "taken while it runs"
     first.session = None  # as if killed: nothing kept
     again = _dev_site(site, port)
+    assert not again.kept()
     rendered: list[str] = []
     again.on_ready = lambda: rendered.extend(again.unwritten[1]) if again.unwritten else None
     again.rebuild()
