@@ -354,13 +354,9 @@ def index(site: Site, output: Path, written: Mapping[str, Entry],
             else:
                 stale.append((shard, key, had))
         done = pages_done = 0
-        for (shard, key, had), files in zip(stale, _index_all(binary, output, stale,
-                                                               scratch, workers), strict=True):
-            if isinstance(files, Exception):
-                problems.append(warning(None, None, f"search index for {lang} not made: "
-                                                    f"{files}"))
-                continue  # the last bundle stays, not recorded: the next build tries again
-            made.update(_commit_shard(output, shard, key, files, had, precompress))
+        for shard, _had, files in _index_stale(binary, output, lang, stale, scratch,
+                                               precompress, workers, problems):
+            made.update(files)
             done, pages_done = done + 1, pages_done + len(shard.pages)
         for gone in [folder_ for folder_ in on_disk if folder_.startswith(folder)]:
             commit([], output, set(), on_disk.pop(gone), config.owns)  # shards no more
@@ -404,13 +400,8 @@ def _index_changed(site: Site, output: Path, written: Mapping[str, Entry],
             if not _up_to_date(output, shard, key, had, previous):
                 stale.append((shard, key, had))
         done = pages_done = 0
-        for (shard, key, had), files in zip(stale, _index_all(binary, output, stale,
-                                                               scratch, workers), strict=True):
-            if isinstance(files, Exception):
-                problems.append(warning(None, None, f"search index for {lang} not made: "
-                                                    f"{files}"))
-                continue
-            made = _commit_shard(output, shard, key, files, had, precompress)
+        for shard, had, made in _index_stale(binary, output, lang, stale, scratch,
+                                             precompress, workers, problems):
             entries.update(made)
             removed.update(had - made.keys())
             done, pages_done = done + 1, pages_done + len(shard.pages)
@@ -418,6 +409,21 @@ def _index_changed(site: Site, output: Path, written: Mapping[str, Entry],
             indexes.append(SearchIndex(lang, -1, -1, len(parts), done, pages_done))
     return Indexed(entries, tuple(indexes), tuple(problems), tuple(folders), dict(plan),
                    complete=False, removed=frozenset(removed))
+
+
+def _index_stale(binary: Path | None, output: Path, lang: str,
+                 stale: list[tuple[Shard, str, set[str]]], scratch: Path | None,
+                 precompress: bool, workers: int, problems: list[Problem],
+                 ) -> Iterator[tuple[Shard, set[str], dict[str, Entry]]]:
+    """Index a language's stale shards and commit each: (shard, the files it had, its
+    entries now) for every shard made. A shard Pagefind failed on is a warning; its last
+    bundle stays, not recorded, so the next build tries again."""
+    for (shard, key, had), files in zip(stale, _index_all(binary, output, stale,
+                                                           scratch, workers), strict=True):
+        if isinstance(files, Exception):
+            problems.append(warning(None, None, f"search index for {lang} not made: {files}"))
+            continue
+        yield shard, had, _commit_shard(output, shard, key, files, had, precompress)
 
 
 def _key(version: str, shard: Shard, precompress: bool, written: Mapping[str, Entry]) -> str:
