@@ -12,13 +12,15 @@ mirrored by ``bidi``) and the build says so.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
-from PIL import ImageDraw, ImageFont, features
+from PIL import ImageColor, ImageDraw, ImageFont, features
 
 from generator import bidi, fonts
 from generator.fonts import Face, FontRef
@@ -52,6 +54,7 @@ def layout_engine(shaped: bool | None = None) -> ImageFont.Layout:
 def forget_fonts() -> None:
     """Forget loaded fonts and which font has which character (font files changed)."""
     font.cache_clear()
+    _kept_glyphs.cache_clear()
     _first_fonts.cache_clear()
     _run_length.cache_clear()
 
@@ -161,14 +164,26 @@ class Typesetter:
     def draw(self, draw: ImageDraw.ImageDraw, block: Block, left: int, top: int, width: int,
              fill: str | tuple[int, ...]) -> None:
         """Draw a block in a box: lines start at the paragraph's start edge."""
+        stamp(draw, self.marks(block, left, top, width), fill)
+
+    def marks(self, block: Block, left: int, top: int, width: int,
+              keep: bool = False) -> list[Mark]:
+        """The block's runs rasterised and placed as ``draw`` draws them (what
+        ``ImageDraw.text`` would draw, glyph for glyph). With ``keep``, each run's
+        glyphs are remembered (texts many cards repeat: a section, a date)."""
+        rasterise = _kept_glyphs if keep else _glyphs
+        found = []
         for number, line in enumerate(block.lines):
             baseline = top + block.baseline + number * block.line_height
             x = left + width - line.width if self.direction == "rtl" else left
             for run in line.runs:
-                draw.text((x, baseline), self._text(run), font=font(run.font, block.size,
-                                                                     self.engine),
-                          fill=fill, anchor="ls", **self._options(run))
+                options = self._options(run)
+                mask, offset = rasterise(self._text(run), run.font, block.size, self.engine,
+                                         options.get("direction"), options.get("language"),
+                                         math.modf(x)[0], math.modf(baseline)[0])
+                found.append(Mark(int(x) + offset[0], int(baseline) + offset[1], mask))
                 x += self._length(run, block.size)
+        return found
 
     def _ellipsize(self, text: str, size: int, width: int) -> str:
         words = tokens(text.removesuffix(ELLIPSIS))
@@ -196,6 +211,42 @@ class Typesetter:
         if run.font == self.chain[0]:
             options["language"] = self.lang
         return options
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A run's glyphs as Pillow rasterises them (a mode "L" coverage mask) and where the
+    mask's top left corner goes."""
+
+    x: int
+    y: int
+    mask: Any  # PIL's core image: what ``FreeTypeFont.getmask2`` returns
+
+    @property
+    def bottom(self) -> int:
+        return self.y + self.mask.size[1]
+
+
+def stamp(draw: ImageDraw.ImageDraw, marks: Sequence[Mark], fill: str | tuple[int, ...],
+          dy: int = 0) -> None:
+    """Fill the marks with ``fill`` (shifted ``dy`` pixels down), as ``ImageDraw.text``
+    fills its mask."""
+    ink = draw.draw.draw_ink(ImageColor.getcolor(fill, draw.mode) if isinstance(fill, str)
+                             else fill)
+    for mark in marks:
+        draw.draw.draw_bitmap((mark.x, mark.y + dy), mark.mask, ink)
+
+
+def _glyphs(text: str, ref: FontRef, size: int, engine: ImageFont.Layout,
+            direction: str | None, language: str | None, x: float,
+            y: float) -> tuple[Any, tuple[int, int]]:
+    """A run's mask and offset from its baseline start, ``x`` and ``y`` the start's
+    fractions of a pixel (what ``ImageDraw.text`` asks of the font for anchor "ls")."""
+    return font(ref, size, engine).getmask2(text, "L", direction, None, language, 0, "ls",
+                                            0, (x, y), stroke_filled=True)
+
+
+_kept_glyphs = lru_cache(maxsize=256)(_glyphs)
 
 
 @lru_cache(maxsize=1 << 14)

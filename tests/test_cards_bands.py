@@ -1,0 +1,141 @@
+"""Share cards encoded in bands: a card on its language's frame encodes only the rows of
+blocks its own texts touch and takes the others from the frame, and the file is byte
+for byte the one encoding the whole card gives. Read back with Pillow."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from generator import jpeg, typeset
+from generator.config import load_config
+from generator.link import link_site
+from generator.load import load_site
+from generator.model import Site
+from generator.outputs import cards
+from tests.conftest import FIXTURES, Built, build_copy
+
+LATIN = next(p for p in cards.DEFAULT_FONTS if p.name == "NotoSans-Bold.ttf")
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_copy(FIXTURES / "scripts", tmp_path_factory.mktemp("scripts"))
+
+
+def linked_site(root: Path) -> Site:
+    config = load_config(root)
+    loaded = load_site(config)
+    site, _ = link_site(config, loaded.pages, loaded.assets)
+    return site
+
+
+def every_card(site: Site) -> list[cards.Card]:
+    return [*(cards.home_card(site, lang) for lang in site.config.language_codes),
+            *(cards.article_card(site, page) for page in site.pages.values()
+              if page.kind == "article")]
+
+
+def _gradient() -> Image.Image:
+    return Image.linear_gradient("L").resize((cards.WIDTH, cards.HEIGHT)).convert("RGB")
+
+
+def test_a_band_encoded_alone_replaces_the_same_rows_of_the_whole_image() -> None:
+    base = _gradient()
+    image = base.copy()
+    text = ImageFont.truetype(str(LATIN), 76)
+    ImageDraw.Draw(image).text((72, 300), "Wells reach 38 villages", font=text,
+                               fill=(255, 255, 255), anchor="ls")
+    ImageDraw.Draw(image).rectangle((0, 620, 40, 630), fill=(200, 0, 0))  # the last rows
+    difference = ImageChops.difference(image, base)
+    touched = {row for row in range(40) if difference.crop(
+        (0, row * jpeg.ROW, image.width, (row + 1) * jpeg.ROW)).getbbox() is not None}
+    found = jpeg.bands(touched)
+    assert [band.stop for band in found][-1] == 40 and len(found) == 2
+    bands = {band.start: jpeg.rows(jpeg.encode(image.crop(
+        (0, band.start * jpeg.ROW, image.width, min(image.height, band.stop * jpeg.ROW))), 86))
+        for band in found}
+    whole = jpeg.encode(image, 86)
+    assert jpeg.splice(jpeg.rows(jpeg.encode(base, 86)), bands) == whole
+    assert jpeg.splice(jpeg.rows(whole), {}) == whole
+    assert len(jpeg.rows(whole).rows) == 40, "one restart interval per 16 rows"
+    with Image.open(io.BytesIO(whole)) as decoded:
+        assert decoded.size == image.size and decoded.info.get("comment", b"") == b""
+
+
+def test_a_band_outside_the_image_is_refused() -> None:
+    base = jpeg.rows(jpeg.encode(_gradient(), 86))
+    band = jpeg.rows(jpeg.encode(_gradient().crop((0, 0, cards.WIDTH, 32)), 86))
+    with pytest.raises(ValueError, match="outside"):
+        jpeg.splice(base, {39: band})
+
+
+def test_runs_are_placed_glyph_for_glyph_as_imagedraw_text_draws_them() -> None:
+    setter = typeset.Typesetter((LATIN,), "en", "ltr", typeset.layout_engine())
+    block = setter.fit("Wells reach 38 villages in the dry north", 700, 300, (76, 60), 3)
+    drawn, stamped = _gradient(), _gradient()
+    canvas = ImageDraw.Draw(drawn)
+    for number, line in enumerate(block.lines):
+        x: float = 100.5
+        for run in line.runs:
+            canvas.text((x, 50 + block.baseline + number * block.line_height), run.text,
+                        font=typeset.font(run.font, block.size, setter.engine),
+                        fill=(17, 17, 17), anchor="ls",
+                        **setter._options(run))
+            x += setter.measure(run.text, block.size)
+    setter.draw(ImageDraw.Draw(stamped), block, 100.5, 50, 700, (17, 17, 17))  # type: ignore[arg-type]
+    assert ImageChops.difference(drawn, stamped).getbbox() is None
+
+
+def test_cards_on_a_frame_encode_only_the_bands_their_texts_touch(
+        scripts: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = linked_site(scripts.site)
+    home = cards.home_card(site, "en")
+    cards.card_jpeg(home)  # the frame, encoded once
+    heights: list[int] = []
+    encode = jpeg.encode
+
+    def counted(image: Image.Image, quality: int) -> bytes:
+        heights.append(image.height)
+        return encode(image, quality)
+
+    monkeypatch.setattr(jpeg, "encode", counted)
+    data = cards.card_jpeg(home)
+    assert heights and sum(heights) < cards.HEIGHT / 2, "the frame's rows are not encoded again"
+    monkeypatch.undo()
+    assert data == cards.encode(cards.draw(home))
+
+
+def test_every_card_is_the_whole_card_encoded_and_published_so(scripts: Built) -> None:
+    site = linked_site(scripts.site)
+    drawn = every_card(site)
+    assert any(card.background for card in drawn) and any(not c.background for c in drawn)
+    for card in drawn:
+        data = cards.card_jpeg(card)
+        assert data == cards.encode(cards.draw(card)), card.path
+        assert (scripts.output / card.path).read_bytes() == data, card.path
+
+
+def test_two_runs_give_the_same_cards_whatever_was_remembered(scripts: Built,
+                                                              tmp_path: Path) -> None:
+    """A second build in a fresh folder (empty caches) publishes the same bytes, and a
+    card is the same drawn first or after every other (frames and glyphs remembered)."""
+    other = build_copy(FIXTURES / "scripts", tmp_path)
+
+    def hashes(output: Path) -> dict[str, str]:
+        return {p.relative_to(output).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(output.rglob("card.jpg"))}
+
+    assert len(hashes(scripts.output)) == 13
+    assert hashes(scripts.output) == hashes(other.output)
+    site = linked_site(scripts.site)
+    drawn = every_card(site)
+    cards.forget_frames()
+    typeset.forget_fonts()
+    alone = [cards.card_jpeg(card) for card in drawn]
+    after = [cards.card_jpeg(card) for card in reversed(drawn)][::-1]
+    assert alone == after
