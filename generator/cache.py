@@ -125,6 +125,17 @@ class Store:
             found.update(part)
         return found
 
+    def shard_sizes(self, name: str) -> tuple[int, ...] | None:
+        """The size of each of a sharded mapping's ``SHARDS`` shards (its header); None
+        when it is not stored in shards."""
+        return _sizes(self.read(name))
+
+    def read_shard(self, name: str, index: int, size: int) -> dict[str, Any] | None:
+        """One shard of a sharded mapping; None when it is missing, damaged or not of
+        the ``size`` its header names."""
+        part = self.read(_shard_name(name, index))
+        return part if isinstance(part, dict) and len(part) == size else None
+
     def sharded_view(self, name: str,
                      valid: Callable[[dict[str, Any]], bool]) -> ShardedView | None:
         """The mapping read shard by shard as keys are looked up (each shard checked by

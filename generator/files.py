@@ -47,7 +47,32 @@ def walk(top: Path | str, root: Path | None, problems: list[Problem], *,
     (and not into noise there); otherwise it is left out and reported in ``problems``
     as an error. ``root`` None is for trusted folders (the installed theme). ``keep``:
     dotfolder names published at the top (``.well-known``)."""
-    top = str(top)
+    for directory, folders, files in _walk_top(str(top), root, problems, keep):
+        yield directory, folders, [entry.name for entry in files]
+
+
+def stamps(top: Path | str, root: Path | None, problems: list[Problem], *,
+           keep: frozenset[str] = frozenset()) -> list[tuple[str, int, int]]:
+    """Every file ``walk`` finds, in its order, as (path, mtime_ns, size) of the file
+    (a link's target), or (path, -1, -1) when it went meanwhile. Each is statted
+    relative to its open folder (no path lookup from the root: a fifth less per file,
+    which counts for 100,000 sources)."""
+    found: list[tuple[str, int, int]] = []
+    append = found.append
+    for directory, _folders, files in _walk_top(str(top), root, problems, keep):
+        prefix = os.path.join(directory, "")
+        for entry in files:
+            try:
+                status = entry.stat()  # a link's target; else the entry itself
+            except OSError:
+                append((prefix + entry.name, -1, -1))
+                continue
+            append((prefix + entry.name, status.st_mtime_ns, status.st_size))
+    return found
+
+
+def _walk_top(top: str, root: Path | None, problems: list[Problem], keep: frozenset[str]
+              ) -> Iterator[tuple[str, list[str], list[os.DirEntry[str]]]]:
     base = os.path.realpath(root) if root is not None else None
     if base is not None:
         refused = _refused(top, base, root)  # the folder itself may be a link
@@ -59,40 +84,55 @@ def walk(top: Path | str, root: Path | None, problems: list[Problem], *,
     yield from _walk(top, base, root, problems, keep, (os.path.realpath(top),))
 
 
+# Folders are scanned through a descriptor where the system allows it, so that a
+# file's stat (DirEntry.stat) is relative to its folder.
+_BY_DESCRIPTOR = os.scandir in os.supports_fd and hasattr(os, "O_DIRECTORY")
+
+
 def _walk(directory: str, base: str | None, root: Path | None, problems: list[Problem],
           keep: frozenset[str], ancestors: tuple[str, ...]
-          ) -> Iterator[tuple[str, list[str], list[str]]]:
+          ) -> Iterator[tuple[str, list[str], list[os.DirEntry[str]]]]:
+    descriptor = -1
     try:
-        with os.scandir(directory) as found:
+        if _BY_DESCRIPTOR:
+            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        with os.scandir(descriptor if descriptor >= 0 else directory) as found:
             entries = sorted(found, key=lambda entry: entry.name)
     except OSError:
+        if descriptor >= 0:
+            os.close(descriptor)
         return
     folders: list[str] = []
-    files: list[str] = []
+    files: list[os.DirEntry[str]] = []
     links: dict[str, str] = {}  # folder links: their real paths, to find loops
-    for entry in entries:
-        name = entry.name
-        if is_noise(name) and name not in keep:
-            continue
-        try:
-            if entry.is_symlink():
-                if base is not None:
-                    refused = _refused(entry.path, base, root)
-                    if refused is not None:
-                        problems.append(refused)
-                        continue
-                if os.path.isdir(entry.path):
-                    links[name] = os.path.realpath(entry.path)
+    try:
+        for entry in entries:
+            name = entry.name
+            if is_noise(name) and name not in keep:
+                continue
+            try:
+                if entry.is_symlink():
+                    path = os.path.join(directory, name)
+                    if base is not None:
+                        refused = _refused(path, base, root)
+                        if refused is not None:
+                            problems.append(refused)
+                            continue
+                    if os.path.isdir(path):
+                        links[name] = os.path.realpath(path)
+                        folders.append(name)
+                    elif os.path.isfile(path):
+                        files.append(entry)
+                elif entry.is_dir(follow_symlinks=False):
                     folders.append(name)
-                elif os.path.isfile(entry.path):
-                    files.append(name)
-            elif entry.is_dir(follow_symlinks=False):
-                folders.append(name)
-            elif entry.is_file(follow_symlinks=False):  # not a FIFO or device: reading blocks
-                files.append(name)
-        except OSError:
-            continue
-    yield directory, folders, files
+                elif entry.is_file(follow_symlinks=False):  # not a FIFO or device: reading blocks
+                    files.append(entry)
+            except OSError:
+                continue
+        yield directory, folders, files  # (their stats need the folder still open)
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
     for name in folders:  # as the caller left them
         path = os.path.join(directory, name)
         real = links.get(name) or os.path.realpath(path)
