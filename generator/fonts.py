@@ -37,6 +37,7 @@ from pathlib import Path
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 
 from generator import imaging
+from generator.theme import BUNDLED_THEMES, DEFAULT_THEME
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 COLLECTIONS = (".ttc", ".otc")
@@ -53,6 +54,7 @@ CHINESE = {"zh", "yue", "cmn", "wuu", "hak", "nan", "lzh", "gan", "hsn"}
 VARIANTS = {"ui", "display", "condensed", "semicondensed", "looped", "unjoined", "mono",
             "slanted", "rashi", "kufi"}  # cuts after a family's plain one
 VISIBLE_FORMAT = set("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u08e2\U000110bd")
+SHIPPED = BUNDLED_THEMES / DEFAULT_THEME / "fonts" / "coverage.json"  # of the theme's fonts
 FILLERS = set("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")  # default ignorable letters
 
 
@@ -130,7 +132,8 @@ def info(ref: FontRef, folder: Path | None = None) -> _Info:
     digest = imaging.digest(path)
     found = known or _BY_DIGEST.get((digest, index))
     if found is None:
-        found = _stored(folder, digest, index) or _read(path, index)
+        found = _stored(folder, digest, index) or _shipped_info(digest, index) or \
+            _read(path, index)
     if folder is not None:
         if not _cache_file(folder, digest, index).is_file():
             _store(folder, digest, index, found)
@@ -178,35 +181,75 @@ def _stored(folder: Path | None, digest: str, index: int) -> _Info | None:
     if folder is None:
         return None
     try:
-        data = json.loads(_cache_file(folder, digest, index).read_text(encoding="utf-8"))
-        ranges = data["ranges"]
-        points = frozenset(point for low, high in zip(ranges[::2], ranges[1::2], strict=True)
-                           for point in range(low, high + 1))
-        return _Info(data["family"], data["style"], data["weight"], points)
+        return _from_record(json.loads(_cache_file(folder, digest, index).read_text(
+            encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _store(folder: Path | None, digest: str, index: int, found: _Info) -> None:
-    """Keep a face's coverage as ranges of code points (a few KB even for CJK)."""
-    if folder is None:
-        return
+def _from_record(data: dict) -> _Info:
+    ranges = data["ranges"]
+    points = frozenset(point for low, high in zip(ranges[::2], ranges[1::2], strict=True)
+                       for point in range(low, high + 1))
+    return _Info(data["family"], data["style"], data["weight"], points)
+
+
+def _record(found: _Info) -> dict:
+    """A face's coverage as ranges of code points (a few KB even for CJK)."""
     ranges: list[int] = []
     for point in sorted(found.points):
         if ranges and ranges[-1] == point - 1:
             ranges[-1] = point
         else:
             ranges += [point, point]
+    return {"family": found.family, "style": found.style, "weight": found.weight,
+            "ranges": ranges}
+
+
+def _store(folder: Path | None, digest: str, index: int, found: _Info) -> None:
+    if folder is None:
+        return
     target = _cache_file(folder, digest, index)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / f".{target.name}.{os.getpid()}.tmp"
-        temporary.write_text(json.dumps({"family": found.family, "style": found.style,
-                                         "weight": found.weight, "ranges": ranges}),
-                             encoding="utf-8")
+        temporary.write_text(json.dumps(_record(found)), encoding="utf-8")
         temporary.replace(target)
     except OSError:
         pass  # a cache that cannot be written only costs time
+
+
+def _shipped_info(digest: str, index: int) -> _Info | None:
+    """The coverage newshub ships for its own card fonts (``SHIPPED``), when the file
+    is one of them byte for byte: a site's first build reads no font's tables."""
+    record = _shipped().get(_cache_file(Path(), digest, index).stem)
+    try:
+        return _from_record(record) if record is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+@cache
+def _shipped() -> dict[str, dict]:
+    try:
+        found = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def shipped_records(paths: Iterable[Path]) -> dict[str, dict]:
+    """What ``SHIPPED`` holds for these font files, read from their tables."""
+    return {_cache_file(Path(), imaging.digest(face.path), face.index).stem:
+            _record(_read(face.path, face.index))
+            for path in sorted(paths) for face in faces_in(path)}
+
+
+def write_shipped(paths: Iterable[Path]) -> None:
+    """Write ``SHIPPED`` again (when a bundled font changes), a face per line."""
+    lines = [f"{json.dumps(key)}: {json.dumps(record, separators=(',', ':'))}"
+             for key, record in shipped_records(paths).items()]
+    SHIPPED.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
 
 
 def faces_in(path: Path) -> Iterable[Face]:

@@ -270,6 +270,10 @@ def split_runs(text: str, chain: Sequence[FontRef], direction: str) -> list[Run]
     must be."""
     levels = _run_levels(text, direction)
     first = _first_fonts(tuple(chain))
+    if text and levels.count(levels[0]) == len(levels):
+        head = first(text[0])
+        if all(first(char) is head for char in text):  # one font has every character
+            return [Run(text, head, "rtl" if levels[0] % 2 else "ltr", levels[0])]
     sticky = [_sticky(char) for char in text]
     ahead = _letters_ahead(sticky, levels)
     chosen: list[FontRef] = []

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from generator import jpeg, typeset
+from generator import fonts, imaging, jpeg, typeset
 from generator.config import load_config
 from generator.link import link_site
 from generator.load import load_site
@@ -139,3 +141,37 @@ def test_two_runs_give_the_same_cards_whatever_was_remembered(scripts: Built,
     alone = [cards.card_jpeg(card) for card in drawn]
     after = [cards.card_jpeg(card) for card in reversed(drawn)][::-1]
     assert alone == after
+
+
+# A first build reads no bundled font's tables
+
+
+def test_the_shipped_coverage_is_what_the_bundled_fonts_map() -> None:
+    shipped = json.loads(fonts.SHIPPED.read_text(encoding="utf-8"))
+    assert shipped == fonts.shipped_records(cards.DEFAULT_FONTS), (
+        "a bundled font changed: write its coverage again with .venv/bin/python -c "
+        "'from generator import fonts; from generator.outputs import cards; "
+        "fonts.write_shipped(cards.DEFAULT_FONTS)'")
+
+
+def test_a_first_build_takes_the_bundled_fonts_coverage_from_the_package(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURES / "scripts", site)
+    read: list[Path] = []
+    original = fonts._read
+
+    def reading(path: Path, index: int) -> object:
+        read.append(path)
+        return original(path, index)
+
+    monkeypatch.setattr(fonts, "_read", reading)
+    for face in cards.DEFAULT_FONTS:  # as a new process knows them: not at all
+        fonts._INFO.pop((face, 0), None)
+        fonts._BY_DIGEST.pop((imaging.digest(face), 0), None)
+    cards._BOOK[:] = [None, None]
+    book = cards.card_fonts(linked_site(site))
+    assert not set(read) & set(cards.DEFAULT_FONTS)
+    assert {face.family for face in book.theme} >= {"Noto Sans", "Noto Sans Arabic"}
+    kept = {p.name for p in (site / ".newshub-cache/fonts").iterdir()}
+    assert len(kept) == 4, "kept in the site's cache as a face read from its tables is"

@@ -309,11 +309,12 @@ def card_jpeg(card: Card) -> bytes:
                for row in jpeg.block_rows(mark.y, mark.bottom, HEIGHT)}
     strips = []
     for band in jpeg.bands(touched):
-        top = band.start * jpeg.ROW
-        strip = frame.image.crop((0, top, WIDTH, min(HEIGHT, band.stop * jpeg.ROW)))
+        top, bottom = band.start * jpeg.ROW, min(HEIGHT, band.stop * jpeg.ROW)
+        strip = frame.image.crop((0, top, WIDTH, bottom))
         canvas = ImageDraw.Draw(strip)
         for mark, fill in marks:
-            typeset.stamp(canvas, (mark,), fill, -top)
+            if mark.y < bottom and mark.bottom > top:
+                typeset.stamp(canvas, (mark,), fill, -top)
         strips.append((band.start, strip))
     data = b""
     for quality in QUALITIES:
