@@ -31,9 +31,12 @@ from generator import shortcodes
 from generator.cache import Store
 from generator.config import SiteConfig
 from generator.deps import digest, page_key
+from generator.errors import Problem
+from generator.files import is_noise
 from generator.link import (
     _expired,
     _inherit_from,
+    _permalinked,
     _prefixes,
     _schedule,
     section_key,
@@ -298,22 +301,46 @@ class Edit:
 
 
 def source_of(config: SiteConfig, path: str) -> Source | None:
-    """The source record of a Markdown file that is a page of its own (not a bundle's
-    ``index.md``, a section's ``_index.md``, or inside a bundle or a ``_`` folder)."""
+    """The source record of a Markdown file that is a page of its own or a bundle's
+    ``index.md`` (not a section's ``_index.md``, a Markdown resource inside a bundle, or
+    a file in a ``_`` folder), as the load phase's walk makes it."""
     content = str(config.content_dir) + os.sep
     if not path.startswith(content) or not path.endswith(".md"):
         return None
     parts = tuple(path[len(content):].split(os.sep))
     lang = config.language_of_folder(parts[0]) if len(parts) > 1 else None
-    if lang is None or parts[-1] in ("index.md", SECTION_FILE) or \
+    bundle = parts[-1] == "index.md"
+    if lang is None or parts[-1] == SECTION_FILE or (bundle and len(parts) < 3) or \
             any(part.startswith("_") or part.startswith(".") for part in parts):
         return None
     folder = config.content_dir / parts[0]
-    for part in parts[1:-1]:  # a folder with an index.md is a bundle: its .md are not pages
+    for part in parts[1:-2 if bundle else -1]:  # inside a bundle: a resource, not a page
         folder = folder / part
         if (folder / "index.md").exists():
             return None
-    return Source(lang, path, parts[1:], ())
+    resources = _bundle_resources(os.path.dirname(path)) if bundle else ()
+    return Source(lang, path, parts[1:], resources) if resources is not None else None
+
+
+def _bundle_resources(folder: str) -> tuple[Path, ...] | None:
+    """A bundle's resources as the load phase's walk finds them (its files beside
+    ``index.md`` but Markdown, ``_`` names and noise); None when one is a link (the
+    walk's checks are the full path's)."""
+    resources = []
+    try:
+        with os.scandir(folder) as found:
+            entries = sorted(found, key=lambda entry: entry.name)
+    except OSError:
+        return None
+    for entry in entries:
+        name = entry.name
+        if is_noise(name) or name.startswith("_") or name.endswith(".md"):
+            continue
+        if entry.is_symlink():
+            return None
+        if entry.is_file():
+            resources.append(Path(folder, name))
+    return tuple(resources)
 
 
 def edit_of(config: SiteConfig, site: Site, frames: frozenset[str], paths: Iterable[str],
@@ -322,8 +349,6 @@ def edit_of(config: SiteConfig, site: Site, frames: frozenset[str], paths: Itera
     """The edit of ``paths`` (absolute paths of Markdown sources that were pages of
     ``site`` and still exist), or None when it changes the site's shape or needs the
     full path for another reason (a problem to report, a page of ``frames``)."""
-    if config.permalinks:  # an address may follow a title
-        return None
     now = now or datetime.now(UTC)
     warned = set(warned)
     templates = shortcodes.templates_digest(config)
@@ -336,7 +361,7 @@ def edit_of(config: SiteConfig, site: Site, frames: frozenset[str], paths: Itera
         result = _parse(config, previous, templates, source)
         page = result.page
         if page is None or result.problems or page.source in warned or \
-                page.id in frames or page.id in edited or page.aliases:
+                page.id in frames or page.id in edited:
             return None
         parsed[path] = result
         edited[page.id] = page
@@ -376,6 +401,11 @@ def _linked(config: SiteConfig, site: Site, page: Page, edited: Mapping[str, Pag
             return None
     if page.kind == "article" and page.date is None:
         page = replaced(page, kind="page")
+    if config.permalinks:  # its address may follow its title or slug
+        problems: list[Problem] = []
+        page = _permalinked(config, [page], problems)[0]
+        if problems:
+            return None
     page = _schedule(page, now)
     if not config.include_drafts and (page.draft or page.scheduled or _expired(page, now)):
         return None

@@ -139,3 +139,54 @@ def test_a_rebuild_with_nothing_to_do_never_loads_the_engine(tmp_path: Path) -> 
     first, again = runs[0][0].split("; "), runs[1][0].split("; ")
     assert again[:2] == first[:2], "the same pages, articles and outputs"
     assert again[2].startswith("0 rendered, 0 written,") and "unchanged, 0 removed" in again[2]
+
+
+def test_a_bundle_s_headline_edit_takes_the_short_path(work: Workspace) -> None:
+    """A page bundle (``index.md`` with its photo and a file beside it) is a page like any."""
+    from PIL import Image
+
+    bundle = work.site / "content/en/news/clinic"
+    bundle.mkdir()
+    Image.new("RGB", (640, 400), (30, 120, 90)).save(bundle / "photo.jpg", quality=80)
+    (bundle / "report.pdf").write_bytes(b"%PDF-1.4\n% a field report\n")
+    (bundle / "index.md").write_text(
+        "---\ntitle: Mobile clinic opens\ndate: 2026-03-10T08:00:00Z\ntags: [water]\n"
+        "image: photo.jpg\nimage_alt: The clinic's tent\n---\n\nThe clinic opened.\n\n"
+        "![The queue](photo.jpg)\n", encoding="utf-8")
+    work.build()
+    full = planned_in_full(work)
+    work.edit("content/en/news/clinic/index.md", "Mobile clinic opens",
+              "Mobile clinic opens in Goma")
+    result = work.build()
+    assert "en/news/clinic/index.html" in result.rendered
+    assert result.planned < 20 < full, "planned: the outputs that show it, not the site"
+    work.assert_matches_clean_build()
+
+
+def test_a_page_with_old_addresses_redraws_their_redirect_pages(work: Workspace) -> None:
+    """Each alias's redirect page shows the page's title: an edit redraws them."""
+    work.edit("content/fr/news/wells.md", "tags: [water]",
+              "tags: [water]\naliases: [/fr/ancien/puits/, /puits.html, '/?p=12']")
+    work.build()
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs")
+    result = work.build()
+    assert {"fr/ancien/puits/index.html", "puits.html"} <= result.rendered
+    assert result.planned < 20
+    assert "Puits et pompes neufs" in (work.output / "puits.html").read_text(encoding="utf-8")
+    work.assert_matches_clean_build()
+
+
+@pytest.mark.parametrize(("pattern", "short"), [
+    ("/:year/:filename/", True),  # the headline is not in the address
+    ("/:year/:title/", False),  # it is: the page moves, the full path
+])
+def test_an_edit_on_a_site_with_permalinks(work: Workspace, pattern: str, short: bool) -> None:
+    settings = work.site / "site.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") +
+                        f'\n[permalinks]\nnews = "{pattern}"\n', encoding="utf-8")
+    work.build()
+    full = planned_in_full(work)
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs")
+    result = work.build()
+    assert (result.planned < 20) is short, (result.planned, full)
+    work.assert_matches_clean_build()

@@ -10,7 +10,7 @@ Cloudflare Pages) and answer with a real 301. An address with a query (WordPress
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 
 from generator.deps import digest
@@ -28,20 +28,43 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
         if not page.aliases or not page.render:
             continue
         target = url(site.config, page.path)
-        for alias in page.aliases:
-            if alias in seen:
-                continue
-            seen.add(alias)
+        fresh = [alias for alias in dict.fromkeys(page.aliases) if alias not in seen]
+        seen.update(fresh)
+        for alias in fresh:
             path, _, query = alias.partition("?")
             lines.append(f"{url(site.config, path)}{' ' + query if query else ''} {target} 301")
-            if query or not _page_address(path):
-                continue
-            yield Job(url_to_output_path(_as_page_path(path)), "alias", page.lang, "alias.html",
-                      partial(_context, site, page), key=digest("alias", page.path, page.title,
-                                                                page.lang))
+        yield from _redirect_pages(site, page, fresh)
     if lines:
         yield Job(REDIRECTS, "alias", data=("\n".join(lines) + "\n").encode("utf-8"),
                   key=digest("redirects", tuple(lines)))
+
+
+def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> Iterator[Job]:
+    """The redirect pages of the edited pages' aliases (each shows its page's title);
+    ``_redirects`` names addresses only. An alias its story's version in an earlier
+    language also has is that version's."""
+    order = {code: index for index, code in enumerate(site.config.language_codes)}
+    for page in pages:
+        if not page.aliases or not page.render:
+            continue
+        earlier = (site.pages[pid] for pid in site.translations.get(page.translation_key, ())
+                   if pid != page.id)
+        taken = {alias for version in earlier if version.render and
+                 order[version.lang] < order[page.lang] for alias in version.aliases}
+        yield from _redirect_pages(site, page, [alias for alias in dict.fromkeys(page.aliases)
+                                                if alias not in taken])
+
+
+def _redirect_pages(site: Site, page: Page, aliases: Iterable[str]) -> Iterator[Job]:
+    """The redirect pages standing at ``aliases`` of ``page`` (an address with a query,
+    or of another kind of file, is only in ``_redirects``)."""
+    for alias in aliases:
+        path = alias.partition("?")[0]
+        if "?" in alias or not _page_address(path):
+            continue
+        yield Job(url_to_output_path(_as_page_path(path)), "alias", page.lang, "alias.html",
+                  partial(_context, site, page), key=digest("alias", page.path, page.title,
+                                                            page.lang))
 
 
 def output_paths(page: Page) -> set[str]:
