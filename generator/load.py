@@ -376,7 +376,7 @@ def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem],
             else ()
         names = [name for name in visible if not name.startswith("_") or name == SECTION_FILE]
         ignored.extend((os.path.join(directory, name), "a file whose name starts with _")
-                       for name in visible if name not in names)
+                       for name in visible if name.startswith("_") and name != SECTION_FILE)
         others = [name for name in names if not name.endswith(".md")]
         inside = owners.get(directory, "")
         bundle = "index.md" in names and not inside
