@@ -30,7 +30,15 @@ from generator.config import SiteConfig
 from generator.deps import catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, SiteError, error, raise_if_errors
 from generator.link import link_site
-from generator.load import INDEX_REDUCERS, Parsed, Scan, load_site, reusable, source_body
+from generator.load import (
+    FRONT_MATTER_ONLY,
+    INDEX_REDUCERS,
+    Parsed,
+    Scan,
+    load_site,
+    reusable,
+    source_body,
+)
 from generator.lock import build_locks
 from generator.model import Page, Site, well_typed
 from generator.outputs import KINDS, aliases, cards, headers, search
@@ -790,10 +798,13 @@ class BuildSession:
         assert self.index is not None and self.bodies is not None and self.parsed is not None
         pages = [parsed.page for parsed in self.parsed.values() if parsed.page is not None]
         live = {page.digest for page in pages}
-        new = {page.digest: page.body_html for page in pages if page.digest not in self.stored}
+        bodiless = {parsed.page.digest for parsed in self.parsed.values() if parsed.page
+                    and parsed.digest.endswith(FRONT_MATTER_ONLY)} - self.stored
+        new = {page.digest: page.body_html for page in pages
+               if page.digest not in self.stored and page.digest not in bodiless}
         self.bodies.save(new, live, self.stored - live)
         self.index.write(self.parsed)
-        self.stored = live
+        self.stored = live - bodiless
         self.unsaved = False
 
 

@@ -17,7 +17,7 @@ from html import unescape
 from itertools import repeat
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator import imaging, sanitize, shortcodes
 from generator.config import SiteConfig
@@ -40,6 +40,9 @@ from generator.model import (
     well_typed,
 )
 from generator.parallel import Progress, parallel_map
+
+if TYPE_CHECKING:
+    from generator.spill import Spill
 
 KNOWN_KEYS = {
     "title", "date", "updated", "summary", "tags", "image", "image_alt", "draft",
@@ -160,13 +163,33 @@ class Scan:
 
 
 PARALLEL_PARSE_THRESHOLD = 200
+# Marks a result read without its body (a ``--languages`` build's other languages): never
+# reused where a body is wanted, and its record's digest stays the source's own.
+FRONT_MATTER_ONLY = "~front"
+
+
+def bodiless_languages(config: SiteConfig) -> frozenset[str]:
+    """The languages whose bodies a build does not read: none, or for a ``--languages``
+    build those it does not write and no language it writes falls back to (their
+    stories' summaries are on its lists). Their front matter is read: addresses,
+    translations, dates and titles reach every language's pages."""
+    if not config.only_languages:
+        return frozenset()
+    wanted, todo = set(config.only_languages), list(config.only_languages)
+    while todo:
+        for other in config.language(todo.pop()).fallback:
+            if other not in wanted:
+                wanted.add(other)
+                todo.append(other)
+    return frozenset(config.language_codes) - wanted
 
 
 def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
               workers: int = 1, progress: Progress | None = None, *,
               scan: Scan | None = None, touched: frozenset[str] | None = None,
               stamps: Mapping[str, tuple[str, int, int]] | None = None,
-              meanwhile: Callable[[], None] | None = None) -> Loaded:
+              meanwhile: Callable[[], None] | None = None,
+              spill: Spill | None = None) -> Loaded:
     """Read every language folder; collect pages (drafts and future posts too: the
     link phase decides what is published), assets and problems.
 
@@ -175,27 +198,37 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
     change: the folder is not walked again and no other source is looked at.
     ``stamps`` are the input files' (path, mtime, size) just taken by the caller;
     ``meanwhile`` is the caller's work while workers parse (skipped when none do).
+    With a ``spill``, workers keep the bodies they make there (``generator.spill``).
     """
     previous = previous or {}
     settings = markup_settings(config)
+    bodiless = bodiless_languages(config)
     imaging.limit_pixels(config.limits.image_pixels)
     known = {s.path for s in scan.sources} if scan is not None and touched is not None else set()
     if scan is None or touched is None or not touched <= known:  # a new file: walk again
         scan = scan_content(config)
         fresh = [s for s in scan.sources
                  if s.path not in previous or previous[s.path].settings != settings
+                 or _wants_body(previous[s.path], s, bodiless)
                  or not _unchanged(previous[s.path].inputs, stamps)
                  or not _same_resources(previous[s.path].inputs, s.resources)]
     else:
         fresh = [s for s in scan.sources if s.path in touched or s.path not in previous
-                 or previous[s.path].settings != settings]
+                 or previous[s.path].settings != settings
+                 or _wants_body(previous[s.path], s, bodiless)]
     if workers <= 1 or len(fresh) < PARALLEL_PARSE_THRESHOLD:
         meanwhile = None  # no workers to wait for: it would only add to a small build
-    parse = partial(_parse, config, previous, shortcodes.templates_digest(config))
+    parse = partial(_parse, config, previous, shortcodes.templates_digest(config),
+                    bodiless=bodiless)
+    spilling = spill is not None and workers > 1 and len(fresh) >= PARALLEL_PARSE_THRESHOLD
+    if spilling:
+        parse = partial(spill.parse, parse)
     results = dict(zip((s.path for s in fresh),
                        parallel_map(parse, fresh, workers, PARALLEL_PARSE_THRESHOLD, progress,
                                     meanwhile),
                        strict=True))
+    if spilling:
+        results = {path: spill.received(result) for path, result in results.items()}
     parsed = {s.path: results.get(s.path) or previous[s.path] for s in scan.sources}
     problems = list(scan.problems)
     pages = []
@@ -261,9 +294,16 @@ def _same_resources(inputs: tuple[tuple[str, int, int], ...],
         stamp[0] == str(path) for stamp, path in zip(inputs[1:], resources, strict=False))
 
 
+def _wants_body(result: Parsed, source: Source, bodiless: frozenset[str]) -> bool:
+    """Whether a result read without its body is one this build must read whole."""
+    return result.digest.endswith(FRONT_MATTER_ONLY) and source.lang not in bodiless
+
+
 def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
-           shortcode_templates: str, source: Source) -> Parsed:
-    """Read, validate and convert one source (or reuse its result if its bytes match)."""
+           shortcode_templates: str, source: Source, *,
+           bodiless: frozenset[str] = frozenset()) -> Parsed:
+    """Read, validate and convert one source (or reuse its result if its bytes match);
+    a source in a ``bodiless`` language is read without its body (``FRONT_MATTER_ONLY``)."""
     try:
         with open(source.path, "rb") as handle:
             # Stamped before reading: a file saved meanwhile is seen as changed next time.
@@ -280,14 +320,17 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     if b"{{<" in raw or b"{{%" in raw:  # made with the theme's shortcode templates too
         hashed.update(shortcode_templates.encode())
     digest = hashed.hexdigest()
+    body = source.lang not in bodiless
+    accepted = (digest,) if body else (digest, digest + FRONT_MATTER_ONLY)  # whole will do
     previous = previous_results.get(source.path)
-    if previous is not None and previous.digest == digest and \
+    if previous is not None and previous.digest in accepted and \
             _unchanged(previous.inputs[1 + len(resources):]):
         return Parsed((stamp, *resources, *previous.inputs[1 + len(resources):]),
-                      digest, previous.page, previous.problems, previous.settings)
+                      previous.digest, previous.page, previous.problems, previous.settings)
     problems: list[Problem] = []
-    page, extra_inputs = _load_page(config, source, raw, digest, problems)
-    return Parsed((stamp, *resources, *extra_inputs), digest, page, tuple(problems),
+    page, extra_inputs = _load_page(config, source, raw, digest, problems, body=body)
+    return Parsed((stamp, *resources, *extra_inputs), digest if body else
+                  digest + FRONT_MATTER_ONLY, page, tuple(problems),
                   _shared(markup_settings(config)))
 
 
@@ -412,8 +455,10 @@ def _decode(raw: bytes) -> str:
 
 
 def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
-               problems: list[Problem]) -> tuple[Page | None, tuple[tuple[str, int, int], ...]]:
-    """The page and the files it read besides the source and its resources."""
+               problems: list[Problem], *, body: bool = True
+               ) -> tuple[Page | None, tuple[tuple[str, int, int], ...]]:
+    """The page and the files it read besides the source and its resources (without
+    ``body``: its front matter only, the body and a summary made from it left empty)."""
     lang, resources = source.lang, source.resources
     shown = _display_path(config, source.path)
     try:
@@ -463,7 +508,8 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     info = shortcodes.PageInfo(lang, site_path, "/".join(source.relative[:-1]),
                                MappingProxyType(dict(front.values)))
     try:
-        body_html, removed, expanded = _body_html(config, front.body, info)
+        body_html, removed, expanded = _body_html(config, front.body, info) if body else \
+            ("", (), shortcodes.Expanded(""))
     except shortcodes.ShortcodeError as exc:
         problems.append(error(shown, front.body_line + exc.line - 1, exc.message))
         used = exc.expanded.template_files(config) if exc.expanded else ()

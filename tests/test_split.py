@@ -363,3 +363,55 @@ def test_a_language_build_leaves_the_strict_check_to_the_merged_site(
     assert main(["build", "--site", str(site), "--languages", "fr", "--strict"]) == 2
     assert "newshub check --strict" in capsys.readouterr().err
     assert not (site / "output").exists()
+
+
+def _language_files(folder: Path, lang: str) -> dict[str, bytes]:
+    return {path: data for path, data in snapshot(folder).items()
+            if path.startswith(f"{lang}/")}
+
+
+def test_a_machine_reads_other_languages_front_matter_only(tmp_path: Path) -> None:
+    """Bodies are most of reading: a machine converts its own languages' only, so a
+    fault in another language's body is left to that language's machine."""
+    site = make_site(tmp_path)
+    (site / "content/en/news/broken.md").write_text(
+        "---\ntitle: Broken\ndate: 2026-01-05T08:00:00Z\n---\n\n{{< no-such-shortcode >}}\n",
+        encoding="utf-8")
+    newshub_build(site, tmp_path / "fr", "--languages", "fr")
+    done = subprocess.run([sys.executable, "-m", "generator", "build", "--site", str(site),
+                           "--output", str(tmp_path / "en"), "--quiet", "--languages", "en"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 1 and "broken.md" in done.stderr, done.stderr
+
+
+def test_a_machine_reads_the_bodies_its_lists_fall_back_to(tmp_path: Path) -> None:
+    """French lists show English stories that have no French version (with their
+    summaries, made from their bodies): the French machine reads English bodies."""
+    site = make_site(tmp_path)
+    toml = site / "site.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        '[languages.fr]\n', '[languages.fr]\nfallback = ["en"]\n'), encoding="utf-8")
+    newshub_build(site, tmp_path / "whole")
+    newshub_build(site, tmp_path / "fr", "--languages", "fr")
+    assert _language_files(tmp_path / "fr", "fr") == _language_files(tmp_path / "whole", "fr")
+
+
+def test_one_cache_serves_language_builds_and_whole_builds(tmp_path: Path) -> None:
+    """A developer's cache used for a ``--languages`` build (other bodies unread), then a
+    whole build, an edit and a language build again: every whole build equals a clean one."""
+    site = make_site(tmp_path / "dev")
+    clean = make_site(tmp_path / "clean")
+    story = "content/en/news/wells.md"
+    newshub_build(site, tmp_path / "fr", "--languages", "fr")
+    newshub_build(site, tmp_path / "whole")
+    newshub_build(clean, tmp_path / "clean-out", "--force")
+    _assert_equal(snapshot(tmp_path / "clean-out"), snapshot(tmp_path / "whole"))
+    for folder in (site, clean):
+        text = (folder / story).read_text(encoding="utf-8")
+        (folder / story).write_text(text + "\nOne more sentence.\n", encoding="utf-8")
+    newshub_build(site, tmp_path / "fr", "--languages", "fr")
+    newshub_build(site, tmp_path / "whole")
+    newshub_build(clean, tmp_path / "clean-out", "--force")
+    _assert_equal(snapshot(tmp_path / "clean-out"), snapshot(tmp_path / "whole"))
+    assert "One more sentence." in (tmp_path / "whole/en/news/wells/index.html").read_text(
+        encoding="utf-8")
