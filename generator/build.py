@@ -24,6 +24,7 @@ from generator.cache import (
     JournaledMapping,
     ShardedView,
     Store,
+    body_shard,
     manifest_name,
 )
 from generator.config import SiteConfig
@@ -56,6 +57,7 @@ from generator.snapshot import (
     valid_manifest,
     valid_snapshot,
 )
+from generator.spill import Spill
 from generator.theme import locale_layers, theme_folders
 from generator.write import Staged, WriteStats, check_paths, commit, discard, stage, sweep
 
@@ -83,6 +85,30 @@ class Remembered:
     warnings: tuple[Problem, ...]
     articles: tuple[tuple[str, int], ...]
     frame_ids: frozenset[str]  # pages every page of their language shows (delta.frame_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Unplanned:
+    """Share cards a build left unplanned for ``finish`` (``build(later={"card"})``: a
+    server answers before planning 100,000 cards): where each one is, and what planning
+    one needs. Their files stay, recorded as the build found them, until ``finish``."""
+
+    site: Site
+    assets: Mapping[str, str]
+    renderer: Renderer
+    config: SiteConfig
+    templates: Mapping[str, str]
+    catalogs: Mapping[str, str]
+    cards: Mapping[str, tuple[str, Page | None]]  # path → language, article (None: home)
+
+    def job(self, path: str) -> Job | None:
+        """The card at ``path``, planned now (None: no card of this build's there)."""
+        found = self.cards.get(path)
+        if found is None:
+            return None
+        lang, page = found
+        return cards.home_job(self.site, lang) if page is None else \
+            cards.article_job(self.site, page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +172,7 @@ class BuildSession:
                 stale.delete(name)
             stale.delete_sharded(manifest_name(output))
         self.bodies = BodyStore(self.store) if self.store else None
+        self.spill: Spill | None = None  # bodies parse workers made, until saved (spill.py)
         self.index = JournaledMapping(self.store, PAGES_ENTRY, reducers=INDEX_REDUCERS) \
             if self.store else None
         self.stored: set[str] = set()  # digests of the bodies in the cache's shards
@@ -162,6 +189,7 @@ class BuildSession:
         # What the last build left for ``finish``: the renderer, the jobs, their keys.
         self.pending: tuple[Renderer, list[Job], dict[str, str]] | None = None
         self.pending_search: Callable[[], search.Indexed] | None = None  # the same, for search
+        self.unplanned: Unplanned | None = None  # cards left for ``finish`` to plan
         self.search_plan: dict[str, tuple[search.Shard, ...]] | None = None  # its shards
         self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
         self.taken: Taken | None = None  # the next snapshot's stamps, taken by the caller
@@ -181,15 +209,20 @@ class BuildSession:
         watcher saw only these Markdown sources change (absolute paths), so the content
         folder need not be walked again. Outputs of the kinds in ``later`` (a server's
         share cards: no page shows them) are left for ``finish``; until it runs they
-        count as not built."""
+        count as not built; with "card" in it, a full build does not even plan the
+        cards (``unplanned``, ``finish`` does)."""
         with self._locked(), _collector_paused():
             return self._build(config or self.config, shortcut, touched, later)
 
     def finish(self) -> None:
-        """Render and commit what the last build left for later."""
+        """Plan, render and commit what the last build left for later."""
         if self.pending_search is not None:
             self._finish_search()
+        if self.unplanned is not None:
+            with _collector_paused():
+                self._plan_unplanned(self.unplanned)
         if self.pending is None:
+            self.unplanned = None
             return
         renderer, jobs, keys = self.pending
         self.pending = None
@@ -201,6 +234,26 @@ class BuildSession:
             self.manifest = {**(self.manifest or {}), **made} if self.store else None
             if self.store and self.persist:
                 self.store.write_sharded(manifest_name(self.output), self.manifest)
+        self.unplanned = None  # (until now, a card asked for is planned on its own)
+
+    def _plan_unplanned(self, left: Unplanned) -> None:
+        """Plan the cards the last build left unplanned: those not as the manifest
+        records them join ``pending``."""
+        jobs = [job for job in cards.plan(left.site, left.assets) if job.path in left.cards]
+        keys = output_keys(left.config, jobs, left.assets, left.templates, left.catalogs)
+        stale, _disturbed = _stale(jobs, keys, self.manifest, self.output,
+                                   self.wrote_manifest, self.precompress)
+        if self.pending is not None:
+            _renderer, pending, pending_keys = self.pending
+            stale, keys = [*pending, *stale], {**pending_keys, **keys}
+        self.pending = (left.renderer, stale, keys) if stale else self.pending
+
+    def unplanned_job(self, path: str) -> tuple[Renderer, Job] | None:
+        """The job of a card the last build left unplanned, planned now (a server asked
+        for it before ``finish`` drew it); None when ``path`` is no such card."""
+        left = self.unplanned
+        job = left.job(path) if left is not None else None
+        return (left.renderer, job) if left is not None and job is not None else None
 
     def _finish_search(self) -> None:
         """Index what the last build left for later (its warnings are the server's log's:
@@ -251,7 +304,7 @@ class BuildSession:
                                progress=self._progress("parsing"), scan=scan, touched=touched,
                                stamps=self.stamps if snapshot is not None else None,
                                meanwhile=partial(self._compile_templates, config, templates,
-                                                 catalogs))
+                                                 catalogs), spill=self._spill())
             self.parsed, self.scan = loaded.parsed, loaded.scan
             if self.log and loaded.scan is not None:
                 for path, why in loaded.scan.ignored:
@@ -266,8 +319,10 @@ class BuildSession:
                                                 bodies=self._stored_body)
                 raise_if_errors([*loaded.problems, *link_problems])
             with _phase("plan", timings):
-                planned, assets = plan(site)
+                planned, assets, unplanned = _plan(site, "card" in later)
                 planned = [job for job in planned if config.owns(job.path)]
+                unplanned = {path: where for path, where in unplanned.items()
+                             if config.owns(path)}
                 keys = output_keys(config, planned, assets, templates, catalogs)
                 manifest = self._previous_manifest()
                 stale, disturbed = _stale(planned, keys, manifest, self.output,
@@ -282,8 +337,11 @@ class BuildSession:
         except SiteError:
             if save is not None:
                 save()  # what was parsed serves the next build, whatever failed after
+                self._drop_spill()
             raise
         renderer = self._renderer(config, templates, catalogs)
+        self.unplanned = Unplanned(site, assets, renderer, config, templates, catalogs,
+                                   unplanned) if unplanned else None
         self._mark_writing(True)
         uncompressed = _uncompressed(planned)
         if snapshot is not None and self.store:  # for the next build's edits (delta.py)
@@ -298,7 +356,7 @@ class BuildSession:
                 self.output, config, old if previous_paths is not None else None)  # trusted
             kept = _kept_copies(planned, stale, old, uncompressed) if self.precompress else {}
             stats = commit(staged, self.output, {job.path for job in planned} | bundles |
-                           kept.keys() | {item.path for item in staged},
+                           kept.keys() | {item.path for item in staged} | unplanned.keys(),
                            previous_paths, config.owns)
             made = {item.path: (_key_of(keys, item.path), *item.stamp) for item in staged}
             entries = {path: entry for path, entry in old.items()
@@ -308,10 +366,13 @@ class BuildSession:
             entries.update(kept)  # compressed copies of outputs not rendered again
             entries.update((path, entry) for path, entry in made.items() if path not in keys)
             entries.update((job.path, old.get(job.path, NOT_BUILT)) for job in deferred)
+            entries.update((path, old.get(path, NOT_BUILT)) for path in unplanned)
             self.pending = (renderer, deferred, {job.path: keys[job.path] for job in deferred}) \
                 if deferred else None
         indexed = self._search(site, entries, old, bundles, later, timings) \
             if config.search else None
+        if not self.unsaved:
+            self._drop_spill()  # every body is in the cache (or nothing needs one again)
         self.manifest = entries if self.store else None
         self.wrote_manifest = self.manifest is not None and not self.persist
         if self.store and self.persist:
@@ -322,6 +383,8 @@ class BuildSession:
         counts: dict[str, int] = {}
         for job in planned:
             counts[job.kind] = counts.get(job.kind, 0) + 1
+        if unplanned:
+            counts["card"] = counts.get("card", 0) + len(unplanned)
         warnings = (*search_problems, *loaded.problems, *link_problems,
                     *self._missing_translations(config, templates, catalogs),
                     *cards.problems(site), *(indexed.problems if indexed else ()))
@@ -357,7 +420,7 @@ class BuildSession:
         None when the full path is needed (then nothing was written)."""
         start = time.perf_counter()
         if self.pending is not None or self.pending_search is not None or \
-                self._interrupted():
+                self.unplanned is not None or self._interrupted():
             return None
         templates = template_digests(theme_folders(config, "templates"))
         catalogs = catalog_digests(config)
@@ -751,6 +814,7 @@ class BuildSession:
         if self.unsaved:
             with self._locked():
                 self._save_parsed()
+        self._drop_spill()
 
     def _previous_parsed(self) -> Mapping[str, Parsed]:
         if self.parsed is None and self.index is not None:
@@ -762,8 +826,38 @@ class BuildSession:
     def _stored_body(self, page: Page) -> str:
         """The body of a page record restored from the cache index (or, if the cache
         lost it, made again from the source)."""
-        body = self.bodies.body(page.digest) if self.bodies is not None else None
+        body = self.spill.body(page.digest) if self.spill is not None else None
+        if body is None and self.bodies is not None:
+            body = self.bodies.body(page.digest)
         return body if body is not None else source_body(self.config, page)
+
+    def _spill(self) -> Spill:
+        """Where this session's parse workers keep the bodies they make."""
+        if self.spill is None:
+            self.spill = Spill.beside(self.store.folder if self.store else None)
+        return self.spill
+
+    def _drop_spill(self) -> None:
+        if self.spill is not None:
+            self.spill.discard()
+            self.spill = None
+
+    def _save_bodies(self, new: dict[str, str], live: set[str], gone: set[str]) -> None:
+        """``BodyStore.save`` a shard at a time, spilled bodies read back for their shard
+        only: a cold build's 100,000 bodies are never in memory at once."""
+        assert self.store is not None
+        shards: dict[str, tuple[dict[str, str], set[str]]] = {}
+        for key, body in new.items():
+            shards.setdefault(body_shard(key), ({}, set()))[0][key] = body
+        for key in gone:
+            shards.setdefault(body_shard(key), ({}, set()))[1].add(key)
+        while shards:
+            _name, (bodies, dropped) = shards.popitem()
+            if self.spill is not None:
+                for key, body in bodies.items():
+                    bodies[key] = body or self.spill.body(key) or ""
+            BodyStore(self.store).save(bodies, live, dropped)  # keeps no shard after
+        self.bodies = BodyStore(self.store)  # the shards it read before are stale
 
     def _previous_manifest(self) -> Mapping[str, Entry] | None:
         if not self.store or not self.output.is_dir():
@@ -816,11 +910,22 @@ def _made_by(job: Job) -> str:
 def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
     """Every output file of the site, and the theme's asset URLs; two jobs claiming one
     path stop the build."""
+    jobs, assets, _unplanned = _plan(site, False)
+    return jobs, assets
+
+
+def _plan(site: Site, later_cards: bool) -> tuple[list[Job], Mapping[str, str],
+                                                  dict[str, tuple[str, Page | None]]]:
+    """``plan``; with ``later_cards``, the share cards are not planned, only found
+    (``cards.paths``: where each is, checked like the outputs planned)."""
     assets = theme_assets(site.config)
-    jobs = [job for kind in KINDS for job in kind.plan(site, assets)]
+    unplanned = {path: (lang, page) for path, lang, page in cards.paths(site)} \
+        if later_cards else {}
+    jobs = [job for kind in KINDS if not (later_cards and kind is cards)
+            for job in kind.plan(site, assets)]
     owners: dict[str, Job] = {}
     problems = []
-    for job in jobs:
+    for job in (*jobs, *(Job(path, "card", lang) for path, (lang, _page) in unplanned.items())):
         other = owners.setdefault(job.path, job)
         if other is not job:
             source = _job_source(site, job) or _job_source(site, other)
@@ -831,7 +936,7 @@ def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
     problems += _unwritable(site, owners)
     raise_if_errors(problems)
     check_paths(owners)
-    return jobs, assets
+    return jobs, assets, unplanned
 
 
 NAME_BYTES = 255 - len(".") - len(".newshub-tmp") - len(".br")  # a staging copy of a .br

@@ -141,19 +141,23 @@ class DevSite:
         """An output (a file's path, or a folder's for its index.html) the running build
         has not written yet, rendered now; None when there is none, or it fails (the
         build reports why)."""
-        unwritten = self.unwritten
-        if unwritten is None:
+        unwritten, session = self.unwritten, self.session
+        found = None
+        if unwritten is not None:
+            renderer, jobs = unwritten
+            folder = relative.rstrip("/")
+            found = next(((renderer, jobs[path]) for path in
+                          (relative, f"{folder}/index.html" if folder else "index.html")
+                          if path in jobs), None)
+        if found is None and session is not None:  # a card the build has not planned yet
+            found = session.unplanned_job(relative)
+        if found is None:
             return None
-        renderer, jobs = unwritten
-        folder = relative.rstrip("/")
-        for path in (relative, f"{folder}/index.html" if folder else "index.html"):
-            job = jobs.get(path)
-            if job is not None:
-                try:
-                    return path, renderer.render(job)
-                except Exception:
-                    return None
-        return None
+        renderer, job = found
+        try:
+            return job.path, renderer.render(job)
+        except Exception:
+            return None
 
     def _collect_when_idle(self) -> None:
         """Free earlier builds' sites (their views make reference cycles) a moment after

@@ -463,3 +463,71 @@ def test_pages_are_answered_while_the_first_build_renders(site: Path) -> None:
         assert dev.rendered("en/news/wells/") is None, "written: the file is served"
     finally:
         dev.stop()
+
+
+def test_requests_are_answered_before_the_cards_are_planned(site: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first build answers once pages are planned: share cards (one per article,
+    the costliest plan) are planned after, by ``finish``; a card asked for before that
+    is planned and drawn on its own, as the build then writes it."""
+    from generator.outputs import cards
+
+    planned: list[bool] = []
+    real_plan = cards.plan
+
+    def plan(*args: object, **kwargs: object) -> object:
+        planned.append(True)
+        return real_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cards, "plan", plan)
+    dev = _dev_site(site, free_port())
+    seen: dict[str, object] = {}
+
+    def ready() -> None:
+        seen["cards planned"] = bool(planned)
+        seen["page"] = dev.rendered("fr/news/wells/")
+        seen["card"] = dev.rendered("fr/news/wells/card.jpg")
+        seen["home card"] = dev.rendered("fr/card.jpg")
+        seen["no card"] = dev.rendered("fr/news/no-such-story/card.jpg")
+
+    dev.on_ready = ready
+    dev.rebuild()
+    try:
+        assert dev.state.errors == ()
+        assert seen["cards planned"] is False
+        page_path, page = seen["page"]  # type: ignore[misc]
+        assert page_path == "fr/news/wells/index.html"
+        assert page == (dev.output / page_path).read_bytes()
+        for name in ("card", "home card"):
+            card_path, card = seen[name]  # type: ignore[misc]
+            assert card[:2] == b"\xff\xd8", "a JPEG"
+            assert card == (dev.output / card_path).read_bytes(), card_path
+        assert seen["no card"] is None
+        assert planned, "planned by finish"
+        assert dev.session is not None and dev.session.unplanned is None
+        assert dev.rendered("fr/news/wells/card.jpg") is None, "written: the file is served"
+    finally:
+        dev.stop()
+
+
+def test_a_server_plans_the_cards_a_build_plans(site: Path) -> None:
+    """``cards.paths`` finds, without making a card, the cards ``cards.plan`` makes:
+    those a server leaves for later are the build's own."""
+    from generator.build import plan
+    from generator.config import load_config
+    from generator.link import link_site
+    from generator.load import load_site
+    from generator.outputs import cards
+
+    config = load_config(site, include_drafts=True)
+    loaded = load_site(config)
+    linked, _problems = link_site(config, loaded.pages, loaded.assets)
+    jobs, assets = plan(linked)
+    found = [(path, lang) for path, lang, _page in cards.paths(linked)]
+    assert found == [(job.path, job.lang) for job in jobs if job.kind == "card"]
+    assert len(found) > len(config.language_codes)
+    for path, lang, page in cards.paths(linked):
+        job = cards.home_job(linked, lang) if page is None else cards.article_job(linked, page)
+        made = next(j for j in cards.plan(linked, assets) if j.path == path)
+        assert (job.path, job.kind, job.lang, job.key) == \
+            (made.path, made.kind, made.lang, made.key)

@@ -105,6 +105,24 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
         yield known.entry(page, partial(_article_entry, site, page))[1]
 
 
+def paths(site: Site) -> Iterator[tuple[str, str, Page | None]]:
+    """Each card ``plan`` makes: its path, language and article (None: a language
+    home's), found without making a card (a server plans its cards after it answers)."""
+    config = site.config
+    if not config.share_cards:
+        return
+    for lang in config.language_codes:
+        yield card_path(config, None, lang).lstrip("/"), lang, None
+    for page in site.pages.values():
+        if page.kind == "article":
+            yield card_path(config, page, page.lang).lstrip("/"), page.lang, page
+
+
+def home_job(site: Site, lang: str) -> Job:
+    """A language home's card job, as ``plan`` makes it."""
+    return _job(home_card(site, lang), _folder(site), file_digests(site))
+
+
 def article_job(site: Site, page: Page) -> Job:
     """The article's card job (its key and bytes): remembered between builds while its
     page record and the card settings stay the same (feeds name the same card)."""
