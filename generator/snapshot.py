@@ -132,21 +132,33 @@ def interrupted(config: SiteConfig, output: Path) -> bool:
 
 def intact(output: Path, manifest: Mapping[str, Entry], config: SiteConfig) -> int | None:
     """How many outputs of this build are as the last build left them, when all are
-    (same size and mtime; one stat each); None when one is not."""
-    prefix = os.path.join(output, "")
+    (same size and mtime; one stat each, relative to the open output folder where the
+    system allows: no lookup of the folder's own path each time); None when one is not."""
+    try:
+        folder = os.open(output, os.O_RDONLY | os.O_DIRECTORY) if BY_FOLDER else -1
+    except OSError:
+        return None
+    prefix = os.path.join(output, "") if folder < 0 else "./"  # (a path from "/" stays inside)
     owned = 0
     every = not config.only_languages
-    for path, entry in manifest.items():
-        if not every and not config.owns(path):
-            continue
-        try:
-            status = os.stat(prefix + path)
-        except OSError:
-            return None
-        if status.st_size != entry[1] or status.st_mtime_ns != entry[2]:
-            return None
-        owned += 1
+    try:
+        for path, entry in manifest.items():
+            if not every and not config.owns(path):
+                continue
+            try:
+                status = os.stat(prefix + path, dir_fd=None if folder < 0 else folder)
+            except OSError:
+                return None
+            if status.st_size != entry[1] or status.st_mtime_ns != entry[2]:
+                return None
+            owned += 1
+    finally:
+        if folder >= 0:
+            os.close(folder)
     return owned
+
+
+BY_FOLDER = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 
 
 def unchanged(config: SiteConfig, output: Path) -> tuple[Snapshot, int] | Taken | None:
