@@ -896,7 +896,7 @@ class BuildSession:
                     and parsed.digest.endswith(FRONT_MATTER_ONLY)} - self.stored
         new = {page.digest: page.body_html for page in pages
                if page.digest not in self.stored and page.digest not in bodiless}
-        self.bodies.save(new, live, self.stored - live)
+        self._save_bodies(new, live, self.stored - live)
         self.index.write(self.parsed)
         self.stored = live - bodiless
         self.unsaved = False

@@ -458,15 +458,32 @@ def canonical_code(code: str) -> str:
     return "-".join(parts)
 
 
-@lru_cache(maxsize=16)
 def _folders(languages: tuple[Language, ...]) -> Mapping[str, str]:
-    return MappingProxyType({language.folder or language.code: language.code
-                             for language in languages})
+    return _per_languages(languages)[0]
 
 
-@lru_cache(maxsize=16)
 def _by_code(languages: tuple[Language, ...]) -> Mapping[str, Language]:
-    return MappingProxyType({language.code: language for language in languages})
+    return _per_languages(languages)[1]
+
+
+_LOOKUPS: dict[int, tuple[tuple[Language, ...], Mapping[str, str], Mapping[str, Language]]] = {}
+
+
+def _per_languages(languages: tuple[Language, ...]) -> tuple[
+        Mapping[str, str], Mapping[str, Language]]:
+    """The folder and code lookups of a language tuple, found by its identity: rendering
+    asks ~30 times a page, and an ``lru_cache`` hashed every ``Language`` each time (a
+    tenth of a render's time). The tuple is kept beside them, so its id is not reused."""
+    kept = _LOOKUPS.get(id(languages))
+    if kept is None or kept[0] is not languages:
+        if len(_LOOKUPS) >= 16:
+            _LOOKUPS.clear()
+        kept = _LOOKUPS[id(languages)] = (
+            languages,
+            MappingProxyType({language.folder or language.code: language.code
+                              for language in languages}),
+            MappingProxyType({language.code: language for language in languages}))
+    return kept[1], kept[2]
 
 
 def _taxonomies(value: Any, path: Path, text: str, problems: list[Problem]) -> tuple[str, ...]:

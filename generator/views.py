@@ -308,9 +308,8 @@ def _page_view(site: Site, page: Page) -> PageView:
         date=page.date,
         updated=page.updated,
         summary=page.summary,
-        tags=tuple(Link(tag_name(config, tag, page.lang),
-                        url(config, tag_path(config, page.lang, tag))) for tag in page.tags),
-        section=_section_link(site, page.lang, "/".join(page.sections))
+        tags=_tag_links(site, page.lang, page.tags),
+        section=_section_link_of(site, page.lang, page.sections)
         if page.sections and page.kind != "section" else None,
         content=LazyMarkup(partial(_content, site, page)),
         image_url=url(config, page.image) if page.image else "",
@@ -321,12 +320,43 @@ def _page_view(site: Site, page: Page) -> PageView:
         urgent=page.urgent,
         scheduled=page.scheduled,
         hero=LazyMarkup(partial(_hero, config, page)) if page.image else NO_MARKUP,
-        breadcrumbs=breadcrumbs(site, page.lang, page.sections if page.kind != "section"
-                                else page.sections[:-1]),
+        breadcrumbs=_breadcrumbs_of(site, page.lang, page.sections if page.kind != "section"
+                                    else page.sections[:-1]),
         link_title=page.link_title or page.title,
         params=page.extra,
         appeal=is_appeal(page),
     )
+
+
+def _tag_links(site: Site, lang: str, tags: tuple[str, ...]) -> tuple[Link, ...]:
+    """A page's tag links, made once per language and tag set (most pages share theirs
+    with many: a page view made ~100,000 times re-made the same few hundred links)."""
+    made: dict[tuple[str, tuple[str, ...]], tuple[Link, ...]] = derived(site, ("tag links",), dict)
+    links = made.get((lang, tags))
+    if links is None:
+        config = site.config
+        links = made[(lang, tags)] = tuple(
+            Link(tag_name(config, tag, lang), url(config, tag_path(config, lang, tag)))
+            for tag in tags)
+    return links
+
+
+def _section_link_of(site: Site, lang: str, sections: tuple[str, ...]) -> Link:
+    """``_section_link`` of a page's sections, made once per language and section."""
+    made: dict[tuple[str, tuple[str, ...]], Link] = derived(site, ("section links",), dict)
+    link = made.get((lang, sections))
+    if link is None:
+        link = made[(lang, sections)] = _section_link(site, lang, "/".join(sections))
+    return link
+
+
+def _breadcrumbs_of(site: Site, lang: str, sections: tuple[str, ...]) -> tuple[Link, ...]:
+    """``breadcrumbs``, made once per language and section."""
+    made: dict[tuple[str, tuple[str, ...]], tuple[Link, ...]] = derived(site, ("crumbs",), dict)
+    crumbs = made.get((lang, sections))
+    if crumbs is None:
+        crumbs = made[(lang, sections)] = breadcrumbs(site, lang, sections)
+    return crumbs
 
 
 APPEALS_SECTION = "appeals"

@@ -37,3 +37,24 @@ def test_results_keep_their_order_across_workers() -> None:
 def test_small_inputs_stay_in_this_process() -> None:
     results = parallel_map(_square_and_pid, range(5), workers=2, threshold=10)
     assert results == [(n * n, os.getpid()) for n in range(5)]
+
+
+def _collector_state(_number: int) -> tuple[bool, bool]:
+    import gc
+    return gc.isenabled(), gc.get_freeze_count() > 0
+
+
+def test_workers_collect_their_own_garbage_while_the_parent_pauses() -> None:
+    """A build pauses the collector; its workers must not inherit that (the cycles each
+    parsed document and rendered template leave made a worker grow with the site), and
+    leave the parent's objects out of their collections (frozen: their pages stay shared)."""
+    import gc
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        results = parallel_map(_collector_state, range(40), workers=2, threshold=10)
+        assert not gc.isenabled(), "the parent's collector stays paused"
+    finally:
+        if was:
+            gc.enable()
+    assert set(results) == {(True, True)}

@@ -1,0 +1,118 @@
+"""Bodies that parse workers keep on disk instead of sending them back (#20).
+
+A cold build of 100,000 stories parsed about 400 MB of HTML bodies that travelled
+through the workers' pipes, stayed in the parent's page records for the whole build,
+and so in every render worker forked from it. With a spill, each parse worker appends
+the bodies it makes to a file of its own and returns the record without its body, as
+records read from the cache's index come; the body is read back (``pread``, from the
+page cache) when a page is rendered and when the parse cache is saved, then the files
+are deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import TypeVar
+
+from generator.load import Parsed
+from generator.model import replaced
+
+Location = tuple[str, int, int]  # file name in the spill folder, offset, length in bytes
+S = TypeVar("S")
+PREFIX = "spill-"  # folders in the cache's version folder, one per process that spills
+
+
+class Spill:
+    """A folder of bodies by content digest, written by parse workers (one file each)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.where: dict[str, Location] = {}  # digest → location (in the parent)
+        self._written: dict[str, tuple[int, int]] = {}  # name → (fd, size), in a worker
+        self._read: dict[str, int] = {}  # name → fd, in whichever process reads
+
+    @classmethod
+    def beside(cls, cache_folder: Path | None) -> Spill:
+        """A new spill in the cache's folder (its leftovers from processes that died
+        removed), or in a temporary folder when there is no cache."""
+        if cache_folder is not None:
+            try:
+                cache_folder.mkdir(parents=True, exist_ok=True)
+                for old in cache_folder.glob(PREFIX + "*"):
+                    if not _alive(old.name.removeprefix(PREFIX).split("-")[0]):
+                        shutil.rmtree(old, ignore_errors=True)
+                folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-",
+                                               dir=cache_folder))
+                return cls(folder)
+            except OSError:
+                pass
+        return cls(Path(tempfile.mkdtemp(prefix=f"newshub-{PREFIX}{os.getpid()}-")))
+
+    def parse(self, parse: Callable[[S], Parsed], source: S) -> tuple[Parsed, Location | None]:
+        """``parse(source)`` in a worker, its body written to this worker's file."""
+        parsed = parse(source)
+        page = parsed.page
+        if page is None or not page.body_html:
+            return parsed, None
+        data = page.body_html.encode("utf-8", "surrogatepass")
+        name = f"{os.getpid()}.html"
+        fd, size = self._written.get(name) or self._open(name)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        self._written[name] = (fd, size + len(data))
+        return Parsed(parsed.inputs, parsed.digest, replaced(page, body_html=""),
+                      parsed.problems, parsed.settings), (name, size, len(data))
+
+    def _open(self, name: str) -> tuple[int, int]:
+        fd = os.open(self.folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return fd, os.fstat(fd).st_size
+
+    def received(self, result: tuple[Parsed, Location | None]) -> Parsed:
+        """A worker's result in the parent: its body's location remembered."""
+        parsed, location = result
+        if location is not None and parsed.page is not None:
+            self.where[parsed.page.digest] = location
+        return parsed
+
+    def body(self, digest: str) -> str | None:
+        """A spilled body, or None when it is not here (or the file is gone)."""
+        location = self.where.get(digest)
+        if location is None:
+            return None
+        name, offset, length = location
+        try:
+            fd = self._read.get(name)
+            if fd is None:
+                fd = self._read[name] = os.open(self.folder / name, os.O_RDONLY)
+            data = os.pread(fd, length, offset)
+        except OSError:
+            return None
+        return data.decode("utf-8", "surrogatepass") if len(data) == length else None
+
+    def discard(self) -> None:
+        """Delete the files (every body is in the cache, or no record needs them)."""
+        for fd in (*self._read.values(), *(fd for fd, _size in self._written.values())):
+            with suppress(OSError):
+                os.close(fd)
+        self._read.clear()
+        self._written.clear()
+        self.where.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's: not ours to remove
+    return True

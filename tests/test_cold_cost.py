@@ -1,0 +1,129 @@
+"""What a cold build of a large archive does per page, counted rather than timed: values
+every page of a language shares are made once, not once per page (#20)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator import spill as spill_module
+from generator.build import build
+from generator.cache import BodyStore, Store
+from generator.config import Language, load_config
+from generator.link import link_site
+from generator.load import PARALLEL_PARSE_THRESHOLD, load_site
+from generator.model import Site
+from generator.spill import Spill
+from generator.views import page_view
+from tests.conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def site() -> Site:
+    config = load_config(FIXTURES / "multilingual")
+    loaded = load_site(config)
+    linked, _ = link_site(config, loaded.pages, loaded.assets)
+    return linked
+
+
+def test_a_language_is_looked_up_without_hashing_every_language(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``config.language`` runs ~30 times a page: it finds the lookup by the languages'
+    identity (hashing each ``Language``, menus and all, was a tenth of a render)."""
+    config = site.config
+    expected = {code: config.language(code) for code in config.language_codes}
+
+    def refused(_language: Language) -> int:
+        raise AssertionError("a Language was hashed to look a language up")
+
+    monkeypatch.setattr(Language, "__hash__", refused)
+    assert {code: config.language(code) for code in config.language_codes} == expected
+    assert all(config.root_path(code) for code in config.language_codes)
+    assert config.language_of_folder(config.language_codes[0]) == config.language_codes[0]
+
+
+def test_equal_language_tuples_of_other_configs_give_their_own_languages(
+        tmp_path: Path) -> None:
+    first = load_config(FIXTURES / "multilingual")
+    again = load_config(FIXTURES / "multilingual")
+    assert again.languages is not first.languages
+    for code in first.language_codes:
+        assert again.language(code) is again.languages[again.language_codes.index(code)]
+        assert first.language(code) is first.languages[first.language_codes.index(code)]
+
+
+def test_pages_sharing_tags_and_a_section_share_their_links(tmp_path: Path) -> None:
+    """A page view's tag links, section link and breadcrumbs are made once per language
+    and tag set or section: 100,000 views re-made the same few hundred links."""
+    for lang in ("en", "fr"):
+        for number in range(3):
+            story = tmp_path / "content" / lang / "news" / f"story-{number}.md"
+            story.parent.mkdir(parents=True, exist_ok=True)
+            story.write_text(f"---\ntitle: Story {number}\ndate: 2026-03-0{number + 1}\n"
+                             "tags: [water, health]\n---\n\nText.\n", encoding="utf-8")
+    config = load_config(tmp_path)
+    loaded = load_site(config)
+    site, _ = link_site(config, loaded.pages, loaded.assets)
+    by_shape: dict[tuple, list] = {}
+    for page in site.pages.values():
+        if page.kind == "article" and page.tags:
+            by_shape.setdefault((page.lang, page.tags, page.sections), []).append(page)
+    shared = [pages for pages in by_shape.values() if len(pages) > 1]
+    assert shared, "the fixture has articles with the same tags in one section"
+    for pages in shared:
+        first, second = (page_view(site, page) for page in pages[:2])
+        assert first.tags is second.tags and first.tags
+        assert first.section is second.section
+        assert first.breadcrumbs is second.breadcrumbs
+        assert [link.url for link in first.tags] == \
+            [link.url for link in page_view(site, pages[0]).tags]
+
+
+def _archive(root: Path, stories: int) -> Path:
+    for number in range(stories):
+        lang = ("en", "fr")[number % 2]
+        story = root / "content" / lang / "news" / f"story-{number:04d}.md"
+        story.parent.mkdir(parents=True, exist_ok=True)
+        story.write_text(f"---\ntitle: Story {number}\ndate: 2026-03-01T{number % 24:02d}:00:00Z"
+                         f"\ntags: [water]\n---\n\nText of story **{number}**, é ü 中文.\n\n"
+                         f"- one\n- two\n", encoding="utf-8")
+    return root
+
+
+def test_parse_workers_keep_bodies_on_disk_not_in_the_records(tmp_path: Path) -> None:
+    """With a spill, the records workers send back carry no body (the parent of a cold
+    build of 100,000 stories held 400 MB of them, as did every render worker forked
+    from it); each body reads back from the spill as parsed."""
+    config = load_config(_archive(tmp_path / "site", PARALLEL_PARSE_THRESHOLD + 20))
+    whole = {page.id: page.body_html for page in load_site(config).pages}
+    spill = Spill.beside(tmp_path / "cache")
+    try:
+        spilled = load_site(config, workers=2, spill=spill).pages
+        assert {page.body_html for page in spilled} == {""}
+        assert {page.id: spill.body(page.digest) for page in spilled} == whole
+        assert all("<strong>" in body for body in whole.values())
+    finally:
+        spill.discard()
+    assert not spill.folder.exists()
+
+
+def test_a_cold_build_in_workers_caches_every_body_and_leaves_no_spill(tmp_path: Path) -> None:
+    site = _archive(tmp_path / "site", PARALLEL_PARSE_THRESHOLD + 20)
+    config = load_config(site)
+    build(config, tmp_path / "alone", jobs=1, use_cache=False)  # cold, parsed here
+    build(config, tmp_path / "workers", jobs=2)  # cold: parsed by workers, spilled
+    cache = Store(site).folder
+    assert not list(cache.glob(spill_module.PREFIX + "*")), "the spill is deleted"
+    assert _files(tmp_path / "workers") == _files(tmp_path / "alone")
+    shutil.rmtree(tmp_path / "workers")  # rendered again, every body from the cache
+    bodies = BodyStore(Store(site))
+    assert all(bodies.body(page.digest) == page.body_html for page in load_site(config).pages)
+    build(config, tmp_path / "workers", jobs=2)
+    assert _files(tmp_path / "workers") == _files(tmp_path / "alone")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
