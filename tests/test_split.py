@@ -8,8 +8,10 @@ the same on all of them, so the order of copying never matters. Without
 (the chooser, ``/404.html``, the sitemap, ``/robots.txt``, ``/_headers``,
 ``/_redirects``, the service worker, the theme's assets, static files and the
 precompressed copies of all of these); with it, the default language's machine alone
-writes the root, which is its language's folder. Every machine reads all content, so
-hreflang links, language switchers and sitemap alternates name every language.
+writes the root, which is its language's folder. Every machine reads all content's
+front matter, so hreflang links, language switchers and sitemap alternates name every
+language, and converts the bodies of its own languages only (and of those their lists
+fall back to).
 
 Built through the real command line, with search (when Pagefind is installed) and
 precompression on, as a CI job would run it.
