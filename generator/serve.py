@@ -10,7 +10,8 @@ Starting is quick on a warm cache. The folder and its manifest are kept between 
 (stored when the server stops), so a restart renders only what changed meanwhile.
 Requests are answered as soon as the first build has linked and planned the site:
 an output it has not written yet is rendered when asked for, while the rest is
-rendered behind it. Share cards show the published site's host, not localhost, so
+rendered behind it. Share cards (one per article: the costliest plan) are planned only
+after that; one asked for earlier is planned and drawn on its own. Share cards show the published site's host, not localhost, so
 they are the cards ``newshub build`` draws (and keeps in the cache): the preview
 shows what sharing will show, and no card is drawn again for the server.
 

@@ -20,6 +20,7 @@ def test_the_benchmark_runs_and_reports_every_row(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for row in ("cold build (no cache, no output)", "rebuild, nothing changed",
                 "new process, newest headline edited", "same edit in a running session (serve)",
+                "serve answers, first start after build", "serve answers, restart",
                 "pages per second (cold)", "share cards per second (all cores)"):
         assert row in result.stdout, row
     edited = max((tmp_path / "site/content/fr/news").glob("*.md")).read_text(encoding="utf-8")
