@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from PIL import ImageColor, ImageDraw, ImageFont, features
+from PIL import Image, ImageColor, ImageDraw, ImageFont, features
 
 from generator import bidi, fonts
 from generator.fonts import Face, FontRef
@@ -229,12 +229,22 @@ class Mark:
 
 def stamp(draw: ImageDraw.ImageDraw, marks: Sequence[Mark], fill: str | tuple[int, ...],
           dy: int = 0) -> None:
-    """Fill the marks with ``fill`` (shifted ``dy`` pixels down), as ``ImageDraw.text``
-    fills its mask."""
-    ink = draw.draw.draw_ink(ImageColor.getcolor(fill, draw.mode) if isinstance(fill, str)
-                             else fill)
+    """Fill the marks with ``fill`` (shifted ``dy`` pixels down): the pixels
+    ``ImageDraw.text`` gives. On an RGB image each mask is pasted from a block of the
+    colour, which blends the same way at a third of the cost of filling through it
+    (Pillow's fill tests the image's mode at every channel of every pixel)."""
+    colour = ImageColor.getcolor(fill, draw.mode) if isinstance(fill, str) else fill
+    if draw.mode != "RGB":
+        ink = draw.draw.draw_ink(colour)
+        for mark in marks:
+            draw.draw.draw_bitmap((mark.x, mark.y + dy), mark.mask, ink)
+        return
     for mark in marks:
-        draw.draw.draw_bitmap((mark.x, mark.y + dy), mark.mask, ink)
+        width, height = mark.mask.size
+        if width and height:
+            x, y = mark.x, mark.y + dy
+            draw.im.paste(Image.core.fill("RGB", (width, height), colour),
+                          (x, y, x + width, y + height), mark.mask)
 
 
 def _glyphs(text: str, ref: FontRef, size: int, engine: ImageFont.Layout,

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from generator import fonts, imaging, jpeg, typeset
@@ -91,6 +92,19 @@ def test_runs_are_placed_glyph_for_glyph_as_imagedraw_text_draws_them() -> None:
             x += setter.measure(run.text, block.size)
     setter.draw(ImageDraw.Draw(stamped), block, 100.5, 50, 700, (17, 17, 17))  # type: ignore[arg-type]
     assert ImageChops.difference(drawn, stamped).getbbox() is None
+
+
+@pytest.mark.parametrize("at", [(100, 60), (-50, 10), (900, 10), (100, -30), (-2000, 0)])
+@pytest.mark.parametrize("fill", [(255, 255, 255), (17, 17, 17), (11, 110, 79)])
+def test_a_mark_is_filled_as_imagedraw_fills_its_mask_even_cut_by_the_edges(
+        at: tuple[int, int], fill: tuple[int, int, int]) -> None:
+    mask, _offset = ImageFont.truetype(str(LATIN), 76).getmask2("Wells reach", "L",
+                                                                 anchor="ls")
+    drawn, stamped = (_gradient().crop((0, 0, cards.WIDTH, 100)) for _ in range(2))
+    canvas = ImageDraw.Draw(drawn)
+    canvas.draw.draw_bitmap(at, mask, canvas.draw.draw_ink(fill))
+    typeset.stamp(ImageDraw.Draw(stamped), [typeset.Mark(*at, mask)], fill)
+    assert drawn.tobytes() == stamped.tobytes()
 
 
 def test_cards_on_a_frame_encode_only_the_bands_their_texts_touch(
@@ -175,3 +189,13 @@ def test_a_first_build_takes_the_bundled_fonts_coverage_from_the_package(
     assert {face.family for face in book.theme} >= {"Noto Sans", "Noto Sans Arabic"}
     kept = {p.name for p in (site / ".newshub-cache/fonts").iterdir()}
     assert len(kept) == 4, "kept in the site's cache as a face read from its tables is"
+
+
+def test_the_bundled_truetype_faces_carry_no_hinting_instructions() -> None:
+    """FreeType would run a font's instructions for every glyph of every title; the
+    bundled faces have none (see themes/default/fonts/README.md)."""
+    for path in cards.DEFAULT_FONTS:
+        with TTFont(path, lazy=True) as face:
+            if "glyf" in face:
+                assert not {"fpgm", "prep", "cvt "} & set(face.keys()), path.name
+                assert face["maxp"].maxSizeOfInstructions == 0, path.name

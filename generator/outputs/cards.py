@@ -40,7 +40,7 @@ from generator.theme import BUNDLED_THEMES, DEFAULT_THEME, theme_candidates, the
 from generator.views import card_path, derived, section_name
 
 WIDTH, HEIGHT = 1200, 630
-LAYOUT_VERSION = 7  # bump when the drawing changes, so cached cards are drawn again
+LAYOUT_VERSION = 8  # bump when the drawing changes, so cached cards are drawn again
 MAX_BYTES = 300_000  # WhatsApp shows no preview for larger images
 QUALITIES = (86, 80, 72, 64, 56, 48)
 FRAMES = 16  # shared backgrounds kept per process (a language's cards share one)
