@@ -279,7 +279,7 @@ def free_port() -> int:
 def serve_ready(site: Path, port: int, stop_when_built: bool = False) -> tuple[float, float]:
     """Seconds from starting ``newshub serve`` until a GET of the newest French article
     returns 200 with its headline, and the server's peak RSS (MB) by then. Then it is
-    stopped with Ctrl-C; with ``stop_when_built``, once its first build has written
+    stopped (SIGTERM, as Ctrl-C); with ``stop_when_built``, once its first build has written
     the pages (cards and search, made after that, are cut short), so that the next
     start finds its folder kept."""
     import urllib.error
@@ -312,7 +312,8 @@ def serve_ready(site: Path, port: int, stop_when_built: bool = False) -> tuple[f
                 if "rebuilt" in line or "build failed" in line:
                     break
     finally:
-        process.send_signal(signal.SIGINT)  # stopped cleanly: its folder is kept
+        process.send_signal(signal.SIGTERM)  # stopped cleanly: its folder is kept
+        # (not SIGINT: a process started in the background from a script ignores it)
         process.communicate(timeout=SERVE_TIMEOUT)
     return seconds, rss
 
