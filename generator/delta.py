@@ -39,6 +39,7 @@ from generator.link import (
     _permalinked,
     _prefixes,
     _schedule,
+    inherit,
     section_key,
 )
 from generator.load import INDEX_REDUCERS, SECTION_FILE, Parsed, Source, _parse, reusable
@@ -56,6 +57,7 @@ SHARD_PREFIX = "linked-"
 CONTENT_FIELDS = frozenset({"title", "summary", "body_html", "digest", "description",
                             "link_title", "image_alt", "extra", "fields_set"})
 STRUCTURE_FIELDS = tuple(name for name in field_names(Page) if name not in CONTENT_FIELDS)
+SHOWN_FIELDS = tuple(sorted(CONTENT_FIELDS - {"body_html"}))  # a stored record has no body
 SITE_MAPS = ("translations", "articles", "tags", "static_pages", "urgent", "frames",
              "listed", "menus", "intros", "children", "terms")
 
@@ -366,13 +368,18 @@ def edit_of(config: SiteConfig, site: Site, frames: frozenset[str], paths: Itera
         parsed[path] = result
         edited[page.id] = page
     linked: dict[str, Page] = {}
-    for pid, page in edited.items():
-        old = site.pages.get(pid)
-        new = _linked(config, site, page, edited, now)
-        if old is None or new is None or any(getattr(old, name) != getattr(new, name)
-                                             for name in STRUCTURE_FIELDS):
+    for page in edited.values():
+        story = _linked_story(config, site, page, edited, previous, templates, now)
+        if story is None:
             return None
-        linked[pid] = new
+        for pid, new in story.items():
+            old = site.pages.get(pid)
+            if old is None or any(getattr(old, name) != getattr(new, name)
+                                  for name in STRUCTURE_FIELDS):
+                return None
+            if pid in edited or any(getattr(old, name) != getattr(new, name)
+                                    for name in SHOWN_FIELDS):
+                linked[pid] = new
     result_site = with_edits(site, linked)
     if not all(_same_place(result_site, site.pages[pid], page)
                for pid, page in linked.items()):
@@ -384,32 +391,62 @@ def edit_of(config: SiteConfig, site: Site, frames: frozenset[str], paths: Itera
     return Edit(result_site, tuple(linked.values()), parsed)
 
 
-def _linked(config: SiteConfig, site: Site, page: Page, edited: Mapping[str, Page],
-            now: datetime) -> Page | None:
-    """The record linking would make of an edited page, when no version of its story
-    takes anything from another (else None: linking is the full path's)."""
-    if page.translation_key in site.inherited:
-        return None
+def _linked_story(config: SiteConfig, site: Site, page: Page, edited: Mapping[str, Page],
+                  previous: Mapping[str, Parsed], templates: str,
+                  now: datetime) -> dict[str, Page] | None:
+    """The records linking would make of an edited page, and of the other versions of
+    its story when they take fields from one another (read again, then linked as a
+    group, as the full path does); None when linking is the full path's (a version
+    unreadable or no longer published)."""
     group = {pid: edited.get(pid) or site.pages[pid]
              for pid in site.translations.get(page.translation_key, ())}
     group[page.id] = page
+    if page.translation_key not in site.inherited and not _takes_fields(config, group):
+        new = _published(config, [page], now)
+        return {page.id: new[0]} if new else None
+    versions = [edited.get(pid) or _read_again(config, site.pages[pid], previous, templates)
+                for pid in group]
+    if None in versions:
+        return None
+    problems: list[Problem] = []
+    linked = _published(config, inherit(config, versions, problems), now)
+    return {version.id: version for version in linked} if linked and not problems else None
+
+
+def _takes_fields(config: SiteConfig, group: Mapping[str, Page]) -> bool:
+    """Whether a version of the story takes a field from its source."""
     versions = {version.lang: version for version in group.values()}
     for version in group.values():
         source = versions.get(version.translation_of or config.default_language)
         if source is not None and source is not version and \
                 _inherit_from(version, source) is not version:
-            return None
-    if page.kind == "article" and page.date is None:
-        page = replaced(page, kind="page")
-    if config.permalinks:  # its address may follow its title or slug
+            return True
+    return False
+
+
+def _read_again(config: SiteConfig, page: Page, previous: Mapping[str, Parsed],
+                templates: str) -> Page | None:
+    """A version's record as loading makes it (before linking), from its source."""
+    source = source_of(config, str(config.root / page.source))
+    result = _parse(config, previous, templates, source) if source is not None else None
+    return result.page if result is not None and not result.problems else None
+
+
+def _published(config: SiteConfig, pages: list[Page], now: datetime) -> list[Page] | None:
+    """Pages (a story's versions, each with its source's fields) as linking places
+    them: at their ``[permalinks]`` address, scheduled; None when one is left out."""
+    pages = [replaced(page, kind="page") if page.kind == "article" and page.date is None
+             else page for page in pages]
+    if config.permalinks:  # an address may follow a title or slug
         problems: list[Problem] = []
-        page = _permalinked(config, [page], problems)[0]
+        pages = _permalinked(config, pages, problems)
         if problems:
             return None
-    page = _schedule(page, now)
-    if not config.include_drafts and (page.draft or page.scheduled or _expired(page, now)):
+    pages = [_schedule(page, now) for page in pages]
+    if not config.include_drafts and any(page.draft or page.scheduled or _expired(page, now)
+                                         for page in pages):
         return None
-    return page
+    return pages
 
 
 def _same_place(site: Site, old: Page, new: Page) -> bool:

@@ -190,3 +190,22 @@ def test_an_edit_on_a_site_with_permalinks(work: Workspace, pattern: str, short:
     result = work.build()
     assert (result.planned < 20) is short, (result.planned, full)
     work.assert_matches_clean_build()
+
+
+@pytest.mark.parametrize(("story", "old", "new", "pages"), [
+    ("content/en/news/wells.md", "Wells", "Wells and pumps",  # the source: both records
+     {"en/news/wells/index.html", "fr/news/wells/index.html"}),
+    ("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs",  # a translation
+     {"fr/news/wells/index.html"}),
+])
+def test_an_edit_of_a_story_whose_versions_take_fields_from_another(
+        work: Workspace, story: str, old: str, new: str, pages: set[str]) -> None:
+    """The French version has no date of its own: it takes the English one (and its
+    record follows the English source). Its story is linked again as a group."""
+    work.edit("content/fr/news/wells.md", "date: 2026-03-14T09:30:00+03:00\n", "")
+    work.build()
+    work.edit(story, old, new)
+    result = work.build()
+    assert result.planned < 30, result.planned
+    assert {path for path in result.rendered if path.endswith("wells/index.html")} == pages
+    work.assert_matches_clean_build()
