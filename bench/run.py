@@ -279,9 +279,8 @@ def free_port() -> int:
 def serve_ready(site: Path, port: int, stop_when_built: bool = False) -> tuple[float, float]:
     """Seconds from starting ``newshub serve`` until a GET of the newest French article
     returns 200 with its headline, and the server's peak RSS (MB) by then. Then it is
-    stopped (SIGTERM, as Ctrl-C); with ``stop_when_built``, once its first build has written
-    the pages (cards and search, made after that, are cut short), so that the next
-    start finds its folder kept."""
+    stopped (SIGTERM, as Ctrl-C); with ``stop_when_built``, once its first build is done
+    (cards and search included), so that the next start finds its folder kept."""
     import urllib.error
     import urllib.request
 
@@ -307,9 +306,9 @@ def serve_ready(site: Path, port: int, stop_when_built: bool = False) -> tuple[f
             time.sleep(0.02)
         seconds = time.perf_counter() - start
         rss = _peak_rss(process.pid)
-        if stop_when_built:  # "✓ rebuilt …": the pages are written
-            for line in process.stderr:
-                if "rebuilt" in line or "build failed" in line:
+        if stop_when_built:  # its cards and search too: a server stopped while it
+            for line in process.stderr:  # writes them keeps no folder to answer from
+                if "share cards and search index" in line or "build failed" in line:
                     break
     finally:
         process.send_signal(signal.SIGTERM)  # stopped cleanly: its folder is kept

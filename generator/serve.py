@@ -11,9 +11,10 @@ Starting is quick on a warm cache. The folder and its manifest are kept between 
 Requests are answered as soon as the first build has linked and planned the site:
 an output it has not written yet is rendered when asked for, while the rest is
 rendered behind it. Share cards (one per article: the costliest plan) are planned only
-after that; one asked for earlier is planned and drawn on its own. Share cards show the published site's host, not localhost, so
-they are the cards ``newshub build`` draws (and keeps in the cache): the preview
-shows what sharing will show, and no card is drawn again for the server.
+after that; one asked for earlier is planned and drawn on its own. Share cards show
+the published site's host, not localhost, so they are the cards ``newshub build``
+draws (and keeps in the cache): the preview shows what sharing will show, and no
+card is drawn again for the server.
 
 The server shows drafts, so it trusts no request: it listens on 127.0.0.1 unless
 ``--host`` says otherwise, answers only requests whose ``Host`` is a local name or
@@ -56,6 +57,7 @@ KEEPALIVE_SECONDS = 10.0
 IDLE_COLLECT_SECONDS = 1.0  # after a build: browsers have fetched the new pages by then
 COLLECT_AT_LEAST_EVERY = 10  # builds, when saves come faster than that
 LATER_KINDS = frozenset({"card", "search"})  # made after the browsers reload
+FINISH_SHOWN_SECONDS = 1.0  # cards and search are logged after the first build, or when slow
 RELOAD_SCRIPT = (
     '<script>(function(){{var g={generation},s=new EventSource("{events}");'
     's.addEventListener("build",function(e){{if(+e.data!==g)location.reload()}})}})()</script>'
@@ -120,9 +122,13 @@ class DevSite:
                 self.changed.notify_all()
             self.mark_ready()
             if not errors and self.session is not None:  # cards and search, once browsers know
+                start = time.perf_counter()
                 problems = self._run(self.session.finish)
+                seconds = time.perf_counter() - start
                 if problems:
                     self.log("✗ share cards or search index failed:\n  " + "\n  ".join(problems))
+                elif self.state.generation == 1 or seconds >= FINISH_SHOWN_SECONDS:
+                    self.log(f"✓ share cards and search index done in {seconds:.2f} s")
             self.unwritten = None
         self._collect_when_idle()
 

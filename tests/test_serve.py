@@ -531,3 +531,18 @@ def test_a_server_plans_the_cards_a_build_plans(site: Path) -> None:
         made = next(j for j in cards.plan(linked, assets) if j.path == path)
         assert (job.path, job.kind, job.lang, job.key) == \
             (made.path, made.kind, made.lang, made.key)
+
+
+def test_the_log_says_when_the_first_builds_cards_and_search_are_done(site: Path) -> None:
+    """A server stopped while it draws cards or indexes keeps no folder to answer from
+    at its next start: the log says when they are done."""
+    logs: list[str] = []
+    port = free_port()
+    dev = DevSite(site, "127.0.0.1", port, True, log=logs.append)
+    dev.rebuild()
+    try:
+        assert dev.session is not None and dev.session.pending is None
+        assert logs[-1].startswith("✓ share cards and search index done in "), logs
+    finally:
+        dev.stop()
+    assert _dev_site(site, port).kept()
