@@ -504,12 +504,12 @@ def _frame(shared: Card, _logo_stamp: tuple[int, int] | None) -> _Frame:
     light = _luminance(brand) > 0.4
     image, ink = _plain(brand, light).copy(), (17, 17, 17) if light else WHITE
     host_width = _draw_shared(image, shared, ink)
-    return _Frame(image.convert("RGB"), ink, host_width)
+    return _Frame(image, ink, host_width)
 
 
 def _draw_shared(image: Image.Image, card: Card, ink: tuple[int, int, int]) -> int:
-    """Draw the mark (logo or initial), organisation, host and brand bar on an RGBA
-    image; the host's width (the date's box ends before it)."""
+    """Draw the mark (logo or initial), organisation, host and brand bar on an opaque
+    RGB or RGBA image; the host's width (the date's box ends before it)."""
     canvas = ImageDraw.Draw(image)
     rtl = card.direction == "rtl"
     logo = _mark(image, card, (WIDTH - PAD - MARK if rtl else PAD, 52))
@@ -557,9 +557,10 @@ def _brand(card: Card) -> tuple[int, int, int]:
 
 @cache
 def _plain(brand: tuple[int, int, int], light: bool) -> Image.Image:
-    """The brand colour, darkening towards the bottom (kept: most cards share it)."""
-    base = Image.new("RGBA", (WIDTH, HEIGHT), (*brand, 255))
-    return Image.composite(_black(), base, _shade(0, 40 if light else 90))
+    """The brand colour, darkening towards the bottom (kept: most cards share it). In
+    RGB: a frame is drawn and encoded in RGB, with no conversion."""
+    base = Image.new("RGB", (WIDTH, HEIGHT), brand)
+    return Image.composite(_black("RGB"), base, _shade(0, 40 if light else 90))
 
 
 @cache
@@ -570,8 +571,8 @@ def _shade(top: int, bottom: int) -> Image.Image:
 
 
 @cache
-def _black() -> Image.Image:
-    return Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 255))
+def _black(mode: str = "RGBA") -> Image.Image:
+    return Image.new(mode, (WIDTH, HEIGHT), (0, 0, 0, 255) if mode == "RGBA" else (0, 0, 0))
 
 
 def _photo(path: Path) -> Image.Image | None:
@@ -598,11 +599,17 @@ def _mark(image: Image.Image, card: Card, at: tuple[int, int]) -> bool:
     puts its initial (Pillow cannot draw SVG logos)."""
     logo = _logo(card.logo) if card.logo else None
     if logo is not None:
-        image.alpha_composite(logo, (at[0] + (MARK - logo.width) // 2,
-                                     at[1] + (MARK - logo.height) // 2))
+        left, top = at[0] + (MARK - logo.width) // 2, at[1] + (MARK - logo.height) // 2
+        if image.mode == "RGBA":
+            image.alpha_composite(logo, (left, top))
+        else:  # over the opaque frame: the same pixels, composited in its box alone
+            box = (left, top, left + logo.width, top + logo.height)
+            under = image.crop(box).convert("RGBA")
+            under.alpha_composite(logo)
+            image.paste(under.convert("RGB"), box)
         return True
     ImageDraw.Draw(image).rounded_rectangle((at[0], at[1], at[0] + MARK, at[1] + MARK),
-                                            radius=12, fill=(255, 255, 255, 255))
+                                            radius=12, fill=WHITE)
     return False
 
 
