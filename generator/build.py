@@ -13,6 +13,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import compress as selected
+from operator import ne
 from pathlib import Path
 from types import MappingProxyType
 
@@ -296,7 +298,7 @@ class BuildSession:
                 return done
         self.last = None
         timings: dict[str, float] = {}
-        templates = template_digests(theme_folders(config, "templates"))
+        templates = template_digests(theme_folders(config, "templates"), self.store)
         catalogs = catalog_digests(config)
         with _phase("load", timings):
             previous = self._previous_parsed()
@@ -422,7 +424,7 @@ class BuildSession:
         if self.pending is not None or self.pending_search is not None or \
                 self.unplanned is not None or self._interrupted():
             return None
-        templates = template_digests(theme_folders(config, "templates"))
+        templates = template_digests(theme_folders(config, "templates"), self.store)
         catalogs = catalog_digests(config)
         last = self.last
         layout = None
@@ -534,12 +536,8 @@ class BuildSession:
                 not (type(stored) is tuple and len(stored) == 2 and
                      stored[0] == self.settings and type(stored[1]) is dict):
             return None
-        before: dict[str, object] = stored[1]
-        if before.keys() != self.stamps.keys():
-            return None
-        changed = [path for path, stamp in self.stamps.items()
-                   if since.get(path, before[path]) != stamp]
-        return last, changed
+        changed = _changed_stamps(stored[1], since, self.stamps)
+        return (last, changed) if changed is not None else None
 
     def _manifest_view(self) -> Mapping[str, Entry] | None:
         """The stored manifest, read shard by shard as an edit looks outputs up."""
@@ -1077,6 +1075,20 @@ def _key_of(keys: Mapping[str, str], path: str) -> str:
         return keys[path]
     source = compress.original(path)
     return keys.get(source, "") if source is not None else ""
+
+
+def _changed_stamps(before: dict[str, object], since: dict[str, object],
+                    now: dict[str, tuple[str, int, int]]) -> list[str] | None:
+    """The files whose stamp ``now`` differs from the last full build's (``before``, or
+    an edit's since, in ``since``); None when a file came or went. Both come from the
+    same walk, so they are compared in order, with C loops (100,000 stamps: a few ms)."""
+    if since:
+        before = before | {path: stamp for path, stamp in since.items() if path in before}
+    if list(before) == list(now):
+        return list(selected(now, map(ne, now.values(), before.values())))
+    if before.keys() != now.keys():
+        return None
+    return [path for path, stamp in now.items() if before[path] != stamp]
 
 
 def _intact(file: str, entry: Entry) -> bool:

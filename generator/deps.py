@@ -25,6 +25,8 @@ from generator.theme import locale_layers
 if TYPE_CHECKING:
     import jinja2
 
+    from generator.cache import Store
+
 ENGINE_VERSION = 1  # bump when the same inputs should give different outputs
 
 
@@ -58,13 +60,39 @@ def site_salt(config: SiteConfig, assets: Mapping[str, str]) -> str:
                   tuple(sorted(assets.items())))
 
 
-def template_digests(folders: Sequence[Path]) -> Mapping[str, str]:
+TEMPLATES_ENTRY = "template-digests"  # in the cache: the last digests, by the files' stamps
+
+
+def template_digests(folders: Sequence[Path], store: Store | None = None) -> Mapping[str, str]:
     """Each template's digest over itself and every template it extends or includes, each
     name read from the first theme layer that has it (parsed again only when a template
-    file's size or mtime changed)."""
-    files = _layered(tuple(folders))
+    file's size or mtime changed: a new process takes them from ``store``)."""
+    layers = tuple(folders)
+    files = _layered(layers)
     stamps = tuple(file_stamp(path) for path in files.values())
-    return _template_digests(tuple(folders), stamps)
+    found = _MADE.get((layers, stamps))
+    if found is None and store is not None:
+        found = _stored_digests(store, (tuple(map(str, layers)), stamps))
+    if found is None:
+        found = _template_digests(layers)
+        if store is not None:
+            store.write(TEMPLATES_ENTRY, ((tuple(map(str, layers)), stamps), dict(found)))
+    if len(_MADE) >= 8:
+        _MADE.clear()
+    _MADE[(layers, stamps)] = found
+    return found
+
+
+_MADE: dict[tuple[tuple[Path, ...], tuple[tuple[str, int, int], ...]], Mapping[str, str]] = {}
+
+
+def _stored_digests(store: Store, key: object) -> Mapping[str, str] | None:
+    kept = store.read(TEMPLATES_ENTRY)
+    if not (type(kept) is tuple and len(kept) == 2 and kept[0] == key and
+            type(kept[1]) is dict and
+            all(type(name) is str and type(value) is str for name, value in kept[1].items())):
+        return None
+    return MappingProxyType(kept[1])
 
 
 def _layered(folders: tuple[Path, ...]) -> dict[str, Path]:
@@ -77,9 +105,7 @@ def _layered(folders: tuple[Path, ...]) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-@lru_cache(maxsize=8)
-def _template_digests(folders: tuple[Path, ...],
-                      _stamps: tuple[tuple[str, int, int], ...]) -> Mapping[str, str]:
+def _template_digests(folders: tuple[Path, ...]) -> Mapping[str, str]:
     import jinja2  # here: a rebuild with nothing to do never loads Jinja (snapshot.py)
     from jinja2.ext import i18n as I18nExtension
 

@@ -8,8 +8,11 @@ last build left it), not a third of a second of imports.
 from __future__ import annotations
 
 import gc
+import mmap
 import os
+import select
 import signal
+import struct
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -23,7 +26,7 @@ from generator.cache import CACHE_FOLDER, Store, manifest_name
 from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, digest
 from generator.errors import Problem
-from generator.files import PUBLISHED_DOTFOLDERS
+from generator.files import PUBLISHED_DOTFOLDERS, walk
 from generator.files import stamps as file_stamps
 from generator.lock import build_locks
 from generator.model import well_typed
@@ -83,6 +86,23 @@ def take(config: SiteConfig) -> Taken:
     if toml.is_file():
         stamps.append(_file_stamp(str(toml)))
     return Taken({stamp[0]: stamp for stamp in stamps}, tuple(map(str, refused)))
+
+
+def listing(config: SiteConfig) -> tuple[list[str], list[Problem]]:
+    """The paths ``take`` stamps, in its order, and the symlinks refused on the way."""
+    paths: list[str] = []
+    refused: list[Problem] = []
+    folders = (config.content_dir, *theme_layers(config), *locale_layers(config),
+               config.root / "static")
+    for folder in folders:
+        site = config.root if folder.is_relative_to(config.root) else None  # else bundled
+        for directory, _folders, names in walk(folder, site, refused, keep=PUBLISHED_DOTFOLDERS):
+            prefix = os.path.join(directory, "")
+            paths += [prefix + name for name in names]
+    toml = config.root / "site.toml"
+    if toml.is_file():
+        paths.append(str(toml))
+    return paths, refused
 
 
 def _file_stamp(path: str) -> tuple[str, int, int]:
@@ -164,8 +184,8 @@ BY_FOLDER = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 def unchanged(config: SiteConfig, output: Path) -> tuple[Snapshot, int] | Taken | None:
     """The last build's snapshot and its number of outputs when nothing it was made
     from changed and every output is as it left it; else the stamps just taken (for the
-    build to use), or None. The outputs are checked while the inputs are stamped, by a
-    helper process where one can be forked (``OutputCheck``)."""
+    build to use), or None. A helper process, where one can be forked, checks outputs
+    while this one walks the inputs, then stamps half of them (``OutputCheck``)."""
     if not output.is_dir():
         return None
     root = config.root
@@ -175,36 +195,48 @@ def unchanged(config: SiteConfig, output: Path) -> tuple[Snapshot, int] | Taken 
         last = last_snapshot(store, output)
         if last is None or time.time() >= last.due or interrupted(config, output):
             return None
-        with OutputCheck(store, output, config) as outputs:
-            taken = take(config)
+        with OutputCheck(store, output, config) as check:
+            taken = check.take()
             if taken.inputs(config) != last.inputs:
                 return taken  # (the helper is stopped: an edit's build needs no answer)
-            owned = outputs.owned()
+            owned = check.owned()
     return (last, owned) if owned is not None else taken
 
 
-RECORD = 5  # a helper's answer for one shard: its index, then its count + 1 (0: not intact)
+INPUT, OUTPUT = 1, 2  # what a helper's answer is about: a chunk of inputs, a manifest shard
+ANSWER = struct.Struct("<BHI")  # kind, index, value (a shard's count + 1; 0: not intact)
+CHUNK = 1024  # inputs a task stamps (at least)
+CHUNKS = 1024  # tasks the inputs are cut into (at most: their pipe's buffer holds them)
+HEADER = struct.Struct("<4q")  # the shared inputs: files, files a chunk, chunks, where names are
 
 
 class OutputCheck:
-    """Whether every output is as the last build left it, one manifest shard at a time.
+    """Whether every input is as the last build found it and every output as it left
+    it, with two processes where that is safe.
 
     A stat costs a few microseconds in the kernel and threads do not overlap them, but
-    two processes do: on entering, a helper is forked (where that is safe) and starts
-    on the shards at once, while this process stamps the inputs; then ``owned`` takes
-    the shards still left. The shards are handed out through a pipe holding one byte
-    per shard (a read takes one: each shard is checked once, by whichever process is
-    free), and the helper answers through another. A shard without an answer (the
-    helper failed or was stopped) means "not intact": never a wrong "nothing to do".
-    Leaving the ``with`` block stops a helper still at work."""
+    two processes do. On entering, a helper is forked and starts on the manifest's
+    shards at once, while this process walks the input folders (``take``); then the
+    inputs' paths are shared with the helper in memory, and both stamp chunks of them
+    (the helper before any further shard); then this process digests the stamps and,
+    when nothing changed, joins the helper on the shards left (``owned``).
+
+    Work is handed out through pipes holding one record per task (a read takes one:
+    each task is done once, by whichever process is free); the helper answers through
+    another pipe. A shard without an answer (the helper failed or was stopped) means
+    "not intact", never a wrong "nothing to do"; a chunk of inputs without one is
+    stamped here. Leaving the ``with`` block stops a helper still at work."""
 
     def __init__(self, store: Store, output: Path, config: SiteConfig) -> None:
         self.store, self.output, self.config = store, output, config
         self.name = manifest_name(output)
         self.sizes = store.shard_sizes(self.name)
         self.tasks = -1  # the pipe handing out shard indexes (its reading end)
+        self.inputs = self.offering = -1  # the pipe handing out chunks of inputs (both ends)
+        self.shared = -1  # a memory file: the inputs' paths and stamps (HEADER's layout)
         self.answers = -1  # the helper's answers (reading end)
         self.helper = 0  # its process id while it may run
+        self.early: dict[int, int | None] = {}  # the helper's shard answers read so far
 
     def __enter__(self) -> OutputCheck:
         if self.sizes is None:
@@ -212,6 +244,10 @@ class OutputCheck:
         self.tasks, handing = os.pipe()
         os.write(handing, bytes(range(len(self.sizes))))  # fits any pipe's buffer
         if can_fork():
+            if hasattr(os, "memfd_create"):
+                with suppress(OSError):
+                    self.shared = os.memfd_create("newshub-inputs")
+                    self.inputs, self.offering = os.pipe()
             self._fork(handing)
         os.close(handing)
         return self
@@ -221,10 +257,37 @@ class OutputCheck:
             with suppress(OSError):
                 os.kill(self.helper, signal.SIGKILL)
             self._reap()
-        for descriptor in (self.tasks, self.answers):
+        for descriptor in (self.tasks, self.answers, self.inputs, self.offering, self.shared):
             if descriptor >= 0:
                 os.close(descriptor)
-        self.tasks = self.answers = -1
+        self.tasks = self.answers = self.inputs = self.offering = self.shared = -1
+
+    def take(self) -> Taken:
+        """Every input's stamp, as ``take`` makes them (with the helper's help)."""
+        if not self.helper or self.offering < 0:
+            self._offer_none()
+            return take(self.config)
+        paths, refused = listing(self.config)
+        chunks = self._offer(paths)
+        if chunks is None:
+            return Taken({path: _file_stamp(path) for path in paths}, tuple(map(str, refused)))
+        done = set()
+        while task := _read_waiting(self.inputs, 2):
+            index = int.from_bytes(task, "little")
+            self._stamp_chunk(index)
+            done.add(index)
+        while len(done) < chunks:  # the helper's chunks: wait for its answers
+            answer = self._answer()
+            if answer is None:  # it ended: stamp its chunks here
+                for index in set(range(chunks)) - done:
+                    self._stamp_chunk(index)
+                break
+            kind, index, value = answer
+            if kind == INPUT:
+                done.add(index)
+            else:
+                self.early[index] = value - 1 if value else None
+        return self._taken(paths, refused)
 
     def owned(self) -> int | None:
         """How many outputs this build owns, when every one is intact; else None."""
@@ -246,7 +309,7 @@ class OutputCheck:
         answers, answering = os.pipe()
         try:
             pid = os.fork()
-        except OSError:  # no process to spare: this one checks every shard
+        except OSError:  # no process to spare: this one does every task
             os.close(answers)
             os.close(answering)
             return
@@ -256,14 +319,118 @@ class OutputCheck:
                 gc.disable()  # no finalizer of the caller's objects runs here
                 os.close(handing)
                 os.close(answers)
-                for index, count in self._check_shards().items():
-                    os.write(answering, bytes((index,)) + (
-                        0 if count is None else count + 1).to_bytes(RECORD - 1, "little"))
+                if self.offering >= 0:
+                    os.close(self.offering)
+                    os.set_blocking(self.inputs, False)
+                self._serve(answering)
                 code = 0
             finally:
                 os._exit(code)
         os.close(answering)
         self.helper, self.answers = pid, answers
+
+    def _serve(self, answering: int) -> None:
+        """The helper's work: a chunk of inputs whenever one is offered, else a shard."""
+        offered = self.inputs >= 0
+        shards = True
+        while offered or shards:
+            if offered:
+                try:
+                    task = os.read(self.inputs, 2)
+                except BlockingIOError:  # none yet
+                    task = None
+                if task is not None:
+                    if task:
+                        index = int.from_bytes(task, "little")
+                        self._stamp_chunk(index)
+                        os.write(answering, ANSWER.pack(INPUT, index, 1))
+                    else:
+                        offered = False
+                    continue
+            task = os.read(self.tasks, 1) if shards else b""
+            if task:
+                assert self.sizes is not None
+                count = self._check_shard(task[0], self.sizes[task[0]])
+                os.write(answering, ANSWER.pack(OUTPUT, task[0], 0 if count is None
+                                                else count + 1))
+                if count is None:
+                    self._drain()
+            else:
+                shards = False
+                if offered:
+                    select.select([self.inputs], [], [])  # until offered, or not at all
+
+    def _offer_none(self) -> None:
+        if self.offering >= 0:
+            os.close(self.offering)
+            self.offering = -1
+
+    def _offer(self, paths: list[str]) -> int | None:
+        """Put the paths in the shared memory file and offer their chunks (None: not
+        offered, the inputs are taken here alone)."""
+        size = max(CHUNK, -(-len(paths) // CHUNKS))
+        chunks = -(-len(paths) // size)
+        if chunks < 2:
+            self._offer_none()
+            return None
+        parts = ["\0".join(paths[at:at + size]).encode("utf-8", "surrogateescape")
+                 for at in range(0, len(paths), size)]
+        offsets = [0]
+        for part in parts:
+            offsets.append(offsets[-1] + len(part))
+        names = HEADER.size + 16 * len(paths) + 8 * len(offsets)
+        total = names + offsets[-1] + 8 - (names + offsets[-1]) % 8
+        try:
+            os.ftruncate(self.shared, total)
+            os.pwrite(self.shared, HEADER.pack(len(paths), size, chunks, names), 0)
+            os.pwrite(self.shared, struct.pack(f"<{len(offsets)}q", *offsets),
+                      HEADER.size + 16 * len(paths))
+            os.pwrite(self.shared, b"".join(parts), names)
+            os.write(self.offering, b"".join(index.to_bytes(2, "little")
+                                             for index in range(chunks)))
+        except OSError:
+            self._offer_none()
+            return None
+        self._offer_none()  # all offered: the pipe ends when they are taken
+        return chunks
+
+    def _stamp_chunk(self, index: int) -> None:
+        """Stamp one chunk of the shared paths into the shared memory (a file gone
+        meanwhile: -1, -1, as ``take`` stamps it)."""
+        with mmap.mmap(self.shared, os.fstat(self.shared).st_size) as memory:
+            files, size, _chunks, names = HEADER.unpack_from(memory, 0)
+            start, stop = struct.unpack_from("<2q", memory,
+                                             HEADER.size + 16 * files + 8 * index)
+            paths = memory[names + start:names + stop].decode(
+                "utf-8", "surrogateescape").split("\0")
+            values = memoryview(memory).cast("q")
+            at = HEADER.size // 8 + 2 * index * size
+            try:
+                for path in paths:
+                    try:
+                        status = os.stat(path)
+                        values[at], values[at + 1] = status.st_mtime_ns, status.st_size
+                    except OSError:
+                        values[at] = values[at + 1] = -1
+                    at += 2
+            finally:
+                values.release()
+
+    def _taken(self, paths: list[str], refused: list[Problem]) -> Taken:
+        with mmap.mmap(self.shared, os.fstat(self.shared).st_size) as memory:
+            values = memoryview(memory).cast("q")
+            try:
+                first = HEADER.size // 8
+                stamps = zip(paths, values[first:first + 2 * len(paths):2].tolist(),
+                             values[first + 1:first + 2 * len(paths):2].tolist(), strict=True)
+                return Taken({stamp[0]: stamp for stamp in stamps}, tuple(map(str, refused)))
+            finally:
+                values.release()
+
+    def _drain(self) -> None:
+        assert self.sizes is not None
+        while os.read(self.tasks, len(self.sizes)):  # no shard is worth checking now
+            pass
 
     def _check_shards(self) -> dict[int, int | None]:
         """Check shards as long as the pipe hands some out: each one's number of owned
@@ -274,8 +441,7 @@ class OutputCheck:
             index = task[0]
             counts[index] = count = self._check_shard(index, self.sizes[index])
             if count is None:
-                while os.read(self.tasks, len(self.sizes)):  # none is worth checking now
-                    pass
+                self._drain()
         return counts
 
     def _check_shard(self, index: int, size: int) -> int | None:
@@ -283,18 +449,24 @@ class OutputCheck:
         return intact(self.output, part, self.config) \
             if part is not None and valid_manifest(part) else None
 
-    def _answers(self) -> dict[int, int | None] | None:
-        """The helper's answers, once it ended; None unless it ended well."""
-        data = bytearray()
-        while chunk := os.read(self.answers, 4096):
+    def _answer(self) -> tuple[int, int, int] | None:
+        """The helper's next answer; None once it ended."""
+        data = b""
+        while len(data) < ANSWER.size:
+            chunk = os.read(self.answers, ANSWER.size - len(data))
+            if not chunk:
+                return None
             data += chunk
-        if not self._reap() or len(data) % RECORD:
-            return None
-        answers: dict[int, int | None] = {}
-        for at in range(0, len(data), RECORD):
-            value = int.from_bytes(data[at + 1:at + RECORD], "little")
-            answers[data[at]] = value - 1 if value else None
-        return answers
+        return ANSWER.unpack(data)
+
+    def _answers(self) -> dict[int, int | None] | None:
+        """The helper's shard answers, once it ended; None unless it ended well."""
+        answers = dict(self.early)
+        while (answer := self._answer()) is not None:
+            kind, index, value = answer
+            if kind == OUTPUT:
+                answers[index] = value - 1 if value else None
+        return answers if self._reap() else None
 
     def _reap(self) -> bool:
         """Wait for the helper to end: whether it ended well."""
@@ -304,6 +476,15 @@ class OutputCheck:
         except ChildProcessError:
             return False
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _read_waiting(descriptor: int, size: int) -> bytes:
+    """A read that waits for data even when the helper made the pipe non-blocking."""
+    while True:
+        try:
+            return os.read(descriptor, size)
+        except BlockingIOError:
+            select.select([descriptor], [], [])
 
 
 def can_fork() -> bool:

@@ -6,9 +6,12 @@ whichever process checked it and however the helper ended."""
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,32 +110,30 @@ def test_a_changed_output_means_a_build(work: Workspace, mode: str, at: float,
     assert no_child_left()
 
 
-def helper_does(monkeypatch: pytest.MonkeyPatch,
-                act: Callable[[OutputCheck], dict[int, int | None]]) -> None:
-    """The helper acts as ``act`` says, and takes every shard before this process asks
-    for one (the inputs are stamped once it has ended)."""
-    parent = os.getpid()
-    checked = OutputCheck._check_shards
-    started: list[OutputCheck] = []
-    enter = OutputCheck.__enter__
+def helper_does(monkeypatch: pytest.MonkeyPatch, act: Callable[[OutputCheck, int], None] | None,
+                first: bool = True) -> None:
+    """The helper serves as ``act`` says (None: as it does); with ``first``, this process
+    starts on the inputs only once the helper took every shard."""
+    monkeypatch.setattr(snapshot, "CHUNK", 2)  # chunks of inputs to share, even here
+    if act is not None:
+        monkeypatch.setattr(OutputCheck, "_serve", act)
+    take = OutputCheck.take
 
-    def entered(self: OutputCheck) -> OutputCheck:
-        started.append(self)
-        return enter(self)
+    def take_later(self: OutputCheck) -> Taken:
+        assert self.helper, "a helper was forked"
+        while first and pending(self.tasks):
+            time.sleep(0.001)
+        return take(self)
 
-    def check_shards(self: OutputCheck) -> dict[int, int | None]:
-        return checked(self) if os.getpid() == parent else act(self)
+    monkeypatch.setattr(OutputCheck, "take", take_later)
 
-    take = snapshot.take
 
-    def take_after_helper(config: object) -> Taken:
-        assert started and started[-1].helper, "a helper was forked"
-        os.waitid(os.P_PID, started[-1].helper, os.WEXITED | os.WNOWAIT)  # not reaped
-        return take(config)  # type: ignore[arg-type]
+def pending(descriptor: int) -> int:
+    """Bytes waiting in a pipe."""
+    import fcntl
+    import termios
 
-    monkeypatch.setattr(OutputCheck, "__enter__", entered)
-    monkeypatch.setattr(OutputCheck, "_check_shards", check_shards)
-    monkeypatch.setattr(snapshot, "take", take_after_helper)
+    return int.from_bytes(fcntl.ioctl(descriptor, termios.FIONREAD, bytes(4)), sys.byteorder)
 
 
 @forking
@@ -140,11 +141,51 @@ def test_the_helper_s_answers_are_the_answer(work: Workspace,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Every shard checked by the helper alone: the same count, and an output changed
     by hand is still found."""
-    helper_does(monkeypatch, OutputCheck._check_shards)
+    helper_does(monkeypatch, None)
     found = check(work)
     assert isinstance(found, tuple) and found[1] == len(outputs_of(work))
     outputs_of(work)[-1].write_bytes(b"changed by hand")
     assert isinstance(check(work), Taken)
+    assert no_child_left()
+
+
+@forking
+def test_inputs_stamped_by_two_processes_are_take_s_stamps(
+        work: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.cache import Store
+
+    monkeypatch.setattr(snapshot, "CHUNK", 2)
+    config = load_config(work.site)
+    alone = snapshot.take(config)
+    with OutputCheck(Store(work.site), work.output, config) as both:
+        shared = both.take()
+        assert both.owned() == len(outputs_of(work))
+    assert list(shared.stamps.items()) == list(alone.stamps.items())
+    assert shared.refused == alone.refused
+    assert no_child_left()
+
+
+def takes_a_chunk_and_dies(check: OutputCheck, _answering: int) -> None:
+    select.select([check.inputs], [], [])
+    os.read(check.inputs, 2)
+    os._exit(1)
+
+
+@forking
+def test_a_chunk_of_inputs_the_helper_took_and_lost_is_stamped_here(
+        work: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    helper_does(monkeypatch, takes_a_chunk_and_dies, first=False)
+    stamp = OutputCheck._stamp_chunk
+
+    def stamp_once_it_died(self: OutputCheck, index: int) -> None:
+        os.waitid(os.P_PID, self.helper, os.WEXITED | os.WNOWAIT)  # (not reaped)
+        stamp(self, index)
+
+    monkeypatch.setattr(OutputCheck, "_stamp_chunk", stamp_once_it_died)
+    found = check(work)
+    assert isinstance(found, Taken), "a helper that failed: never 'nothing to do'"
+    assert list(found.stamps.items()) == list(snapshot.take(load_config(work.site))
+                                              .stamps.items())
     assert no_child_left()
 
 
@@ -153,20 +194,20 @@ def drain(check: OutputCheck) -> None:
         pass
 
 
-def takes_all_and_fails(check: OutputCheck) -> dict[int, int | None]:
+def takes_all_and_fails(check: OutputCheck, _answering: int) -> None:
     drain(check)
     raise RuntimeError("the helper failed")
 
 
-def takes_all_and_is_killed(check: OutputCheck) -> dict[int, int | None]:
+def takes_all_and_is_killed(check: OutputCheck, _answering: int) -> None:
     drain(check)
     os.kill(os.getpid(), signal.SIGKILL)
-    return {}
 
 
-def takes_all_and_answers_some(check: OutputCheck) -> dict[int, int | None]:
+def takes_all_and_answers_some(check: OutputCheck, answering: int) -> None:
     drain(check)
-    return {0: 1}  # an exit of 0, but shards without an answer
+    os.write(answering, snapshot.ANSWER.pack(snapshot.OUTPUT, 0, 2))  # an exit of 0, but
+    # shards without an answer
 
 
 @forking
@@ -174,7 +215,7 @@ def takes_all_and_answers_some(check: OutputCheck) -> dict[int, int | None]:
                                  takes_all_and_answers_some])
 def test_a_helper_that_does_not_answer_every_shard_means_a_build(
         work: Workspace, monkeypatch: pytest.MonkeyPatch,
-        act: Callable[[OutputCheck], dict[int, int | None]]) -> None:
+        act: Callable[[OutputCheck, int], None]) -> None:
     helper_does(monkeypatch, act)
     assert isinstance(check(work), Taken), "never a wrong 'nothing to do'"
     assert no_child_left()
@@ -214,3 +255,94 @@ def test_stamps_are_the_files_walk_finds_as_os_stat_sees_them(tmp_path: Path) ->
         str(site / "content/en/news/link.md")]
     assert found[-1][1:] == (2_000_000_000, len("shared text")), "a link stamps its target"
     assert len(problems) == len(expected_problems) == 1, "the link out of the site"
+
+
+# What an edit's new process reads before its short path ---------------------------------
+
+def test_changed_stamps_are_found_in_order_or_by_path() -> None:
+    from generator.build import _changed_stamps
+
+    before = {name: (name, 1, 1) for name in "abc"}
+    now = {**before, "b": ("b", 2, 1)}
+    assert _changed_stamps(before, {}, now) == ["b"]
+    assert _changed_stamps(before, {"b": ("b", 2, 1)}, now) == [], "an edit's stamps since"
+    assert _changed_stamps(before, {"x": ("x", 1, 1)}, now) == ["b"]
+    reordered = {"c": ("c", 1, 2), "a": ("a", 1, 1), "b": ("b", 1, 1)}
+    assert _changed_stamps(before, {}, reordered) == ["c"]
+    assert _changed_stamps(before, {}, {"a": ("a", 1, 1)}) is None, "files went"
+    assert _changed_stamps(before, {}, {**now, "d": ("d", 1, 1)}) is None, "a file came"
+
+
+def test_a_new_process_takes_the_template_digests_from_the_cache(
+        work: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import deps
+    from generator.cache import Store
+    from generator.theme import theme_folders
+
+    folders = theme_folders(load_config(work.site), "templates")
+    store = Store(work.site)
+    made = deps.template_digests(folders, store)
+    deps._MADE.clear()  # as in a new process
+
+    def parse(_folders: object) -> None:
+        raise AssertionError("the templates were parsed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deps, "_template_digests", parse)
+        assert deps.template_digests(folders, store) == made
+    deps._MADE.clear()
+    template = next(folder for folder in folders if (folder / "base.html").is_file()) / \
+        "base.html"
+    shadow = work.site / "themes" / "default" / "templates" / "base.html"
+    shadow.parent.mkdir(parents=True, exist_ok=True)
+    shadow.write_text(template.read_text(encoding="utf-8") + "\n{# changed #}\n",
+                      encoding="utf-8")
+    folders = theme_folders(load_config(work.site), "templates")
+    again = deps.template_digests(folders, store)
+    assert again["base.html"] != made["base.html"], "a changed template is parsed again"
+
+
+def test_a_config_loads_without_babel_once_its_languages_are_remembered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The languages' names and directions are kept per Babel installation in the user's
+    cache folder: a later process loading the config imports no Babel, and gets the same
+    config."""
+    import subprocess
+
+    from generator import config as config_module
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    site = FIXTURES / "multilingual"
+    first = load_config(site)
+    memo = tmp_path / "cache" / "newshub" / config_module.MEMO_FILE
+    assert memo.is_file()
+    script = ("import sys; from pathlib import Path; from generator.config import load_config; "
+              f"config = load_config(Path({str(site)!r})); "
+              "print('babel' in sys.modules); print(repr(config))")
+    lines = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True, cwd=REPO, env={**os.environ}).stdout.splitlines()
+    assert lines[0] == "False", "Babel is not imported"
+    assert lines[1] == repr(first)
+    assert [language.direction for language in first.languages if language.code == "ar"] \
+        == ["rtl"]
+
+
+def test_a_remembered_language_is_checked_against_its_babel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import config as config_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert config_module.locale_facts("fr") == ("français", "ltr")
+    assert config_module.locale_facts("xx") is None, "unknown to Babel: never remembered"
+    memo = tmp_path / "cache" / "newshub" / config_module.MEMO_FILE
+    value = json.loads(memo.read_text(encoding="utf-8"))
+    assert "xx" not in value["languages"]
+    value["languages"]["fr"] = ["Crafted", "sideways"]  # not a direction: ignored
+    value["languages"]["de"] = ["Anders", "ltr"]
+    memo.write_text(json.dumps(value), encoding="utf-8")
+    assert config_module.locale_facts("fr") == ("français", "ltr")
+    assert config_module.locale_facts("de") == ("Anders", "ltr")
+    value["babel"][1] += 1  # another Babel: its memo is not this one's
+    memo.write_text(json.dumps(value), encoding="utf-8")
+    assert config_module.locale_facts("de") == ("Deutsch", "ltr")
