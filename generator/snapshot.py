@@ -207,6 +207,7 @@ INPUT, OUTPUT = 1, 2  # what a helper's answer is about: a chunk of inputs, a ma
 ANSWER = struct.Struct("<BHI")  # kind, index, value (a shard's count + 1; 0: not intact)
 CHUNK = 1024  # inputs a task stamps (at least)
 CHUNKS = 1024  # tasks the inputs are cut into (at most: their pipe's buffer holds them)
+HELPER_NICENESS = 5
 HEADER = struct.Struct("<4q")  # the shared inputs: files, files a chunk, chunks, where names are
 
 
@@ -317,6 +318,8 @@ class OutputCheck:
             code = 1
             try:
                 gc.disable()  # no finalizer of the caller's objects runs here
+                with suppress(OSError):  # on a busy machine, this process goes first:
+                    os.nice(HELPER_NICENESS)  # the shards it checks are wasted on an edit
                 os.close(handing)
                 os.close(answers)
                 if self.offering >= 0:
