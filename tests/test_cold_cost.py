@@ -127,3 +127,21 @@ def test_a_cold_build_in_workers_caches_every_body_and_leaves_no_spill(tmp_path:
 def _files(folder: Path) -> dict[str, bytes]:
     return {path.relative_to(folder).as_posix(): path.read_bytes()
             for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_theme_script_is_hashed_once_not_on_every_page(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import csp
+    hashed: list[bytes] = []
+    real = csp.hashlib.sha256
+
+    def counting(data: bytes) -> object:
+        hashed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(csp.hashlib, "sha256", counting)
+    script = "document.title = 'counted once' + 1"
+    first = csp.script_hash(script)
+    assert all(csp.script_hash(script) == first for _ in range(100))
+    assert hashed == [script.encode()]
+    assert first == "'sha256-" + csp.base64.b64encode(real(script.encode()).digest()).decode() + "'"
