@@ -199,3 +199,15 @@ def test_the_bundled_truetype_faces_carry_no_hinting_instructions() -> None:
             if "glyf" in face:
                 assert not {"fpgm", "prep", "cvt "} & set(face.keys()), path.name
                 assert face["maxp"].maxSizeOfInstructions == 0, path.name
+
+
+def test_cards_over_photos_remember_the_glyphs_their_shared_texts_repeat(
+        scripts: Built) -> None:
+    site = linked_site(scripts.site)
+    photos = [card for card in every_card(site) if card.background]
+    assert len(photos) >= 2
+    typeset.forget_fonts()
+    for card in photos:
+        assert cards.card_jpeg(card) == (scripts.output / card.path).read_bytes()
+    assert typeset._kept_glyphs.cache_info().hits >= len(photos) - 1, \
+        "the host, on every card, is rasterised once"

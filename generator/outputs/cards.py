@@ -443,11 +443,11 @@ def draw(card: Card) -> Image.Image:
 
 
 def _on_photo(card: Card, photo: Image.Image) -> Image.Image:
-    """The card over its photo, darkened towards the bottom: every text drawn here."""
-    base = ImageOps.fit(photo, (WIDTH, HEIGHT), Image.Resampling.LANCZOS).convert("RGBA")
-    image, ink = Image.composite(_black(), base, _shade(120, 210)), WHITE
+    """The card over its photo, darkened towards the bottom: every text drawn here (in
+    RGB: the photo is never converted; the shared texts' glyphs are remembered)."""
+    base = ImageOps.fit(photo, (WIDTH, HEIGHT), Image.Resampling.LANCZOS)
+    image, ink = Image.composite(_black("RGB"), base, _shade(120, 210)), WHITE
     host_width = _draw_shared(image, card, ink)
-    image = image.convert("RGB")
     canvas = ImageDraw.Draw(image)
     for mark, fill in _own_marks(card, ink, host_width):
         typeset.stamp(canvas, (mark,), fill)
@@ -516,7 +516,8 @@ def _draw_shared(image: Image.Image, card: Card, ink: tuple[int, int, int]) -> i
     host_width = 0
     for text in _shared_layout(card, initial=not logo):
         fill = _brand(card) if text.field == "mark" else _soft(ink) if text.soft else ink
-        text.setter.draw(canvas, text.block, text.left, text.top, text.width, fill)
+        typeset.stamp(canvas, text.setter.marks(text.block, text.left, text.top, text.width,
+                                                keep=True), fill)
         if text.field == "host":
             host_width = text.width
     canvas.rectangle((0, HEIGHT - 14, WIDTH, HEIGHT), fill=_brand(card))
@@ -580,7 +581,8 @@ def _photo(path: Path) -> Image.Image | None:
         with Image.open(path) as image:
             image.draft("RGB", (WIDTH, HEIGHT))  # decode a JPEG at a smaller scale: faster
             image.load()
-            return ImageOps.exif_transpose(image).convert("RGB")
+            turned = ImageOps.exif_transpose(image)
+            return turned if turned.mode == "RGB" else turned.convert("RGB")
     except (OSError, Image.DecompressionBombError):
         return None
 
