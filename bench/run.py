@@ -91,6 +91,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000, help="articles per language")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each step")
+    parser.add_argument("--cold-repeat", type=int, default=None,
+                        help="cold builds, when not --repeat (a large corpus's take minutes)")
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--jobs", type=int, default=None, help="newshub --jobs")
     parser.add_argument("--no-hugo", action="store_true")
@@ -110,7 +112,7 @@ def main() -> int:
     newshub = build_command(site, output, args.jobs, args.options)
     cold: list[tuple[float, float]] = []
     hugo_cold: dict[str, list[tuple[float, float]]] = {layouts: [] for layouts in hugo_sites}
-    for _ in range(args.repeat):
+    for _ in range(args.cold_repeat or args.repeat):
         shutil.rmtree(site / ".newshub-cache", ignore_errors=True)
         trash.discard(output)
         cold.append(timed(newshub))
