@@ -53,6 +53,12 @@ def rows(data: bytes) -> Rows:
     return Rows(data[:body], tuple(RESTART.split(data[body:-len(EOI)])))
 
 
+def whole(found: Rows, height: int) -> bool:
+    """Whether an image ``height`` pixels high was cut into all its rows of blocks (a
+    Pillow that ignores ``restart_marker_rows`` writes none: one piece)."""
+    return len(found.rows) == -(-height // ROW)
+
+
 def splice(base: Rows, bands: Mapping[int, Rows]) -> bytes:
     """The base image with rows replaced: ``bands`` maps the index of a band's first row
     of blocks to that band encoded alone (as wide as the base, at the same quality)."""

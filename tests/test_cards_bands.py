@@ -211,3 +211,24 @@ def test_cards_over_photos_remember_the_glyphs_their_shared_texts_repeat(
         assert cards.card_jpeg(card) == (scripts.output / card.path).read_bytes()
     assert typeset._kept_glyphs.cache_info().hits >= len(photos) - 1, \
         "the host, on every card, is rasterised once"
+
+
+def test_without_restart_markers_a_card_is_encoded_whole(
+        scripts: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Pillow that ignores ``restart_marker_rows`` gives one piece per image: the card
+    is then drawn and encoded whole, not spliced into a broken file."""
+    def unmarked(image: Image.Image, quality: int) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality, optimize=False,
+                   subsampling=jpeg.SUBSAMPLING, comment=b"")
+        return buffer.getvalue()
+
+    monkeypatch.setattr(jpeg, "encode", unmarked)
+    cards.forget_frames()
+    site = linked_site(scripts.site)
+    for card in every_card(site):
+        data = cards.card_jpeg(card)
+        assert data == cards.encode(cards.draw(card))
+        with Image.open(io.BytesIO(data)) as decoded:
+            decoded.load()
+    cards.forget_frames()

@@ -336,8 +336,12 @@ def card_jpeg(card: Card) -> bytes:
         strips.append((band.start, strip))
     data = b""
     for quality in QUALITIES:
-        data = jpeg.splice(frame.rows(quality), {first: jpeg.rows(jpeg.encode(strip, quality))
-                                                 for first, strip in strips})
+        base = frame.rows(quality)
+        coded = {first: jpeg.rows(jpeg.encode(strip, quality)) for first, strip in strips}
+        if not jpeg.whole(base, HEIGHT) or not all(
+                jpeg.whole(coded[first], strip.height) for first, strip in strips):
+            return encode(draw(card))  # a Pillow that writes no restart markers
+        data = jpeg.splice(base, coded)
         if len(data) < MAX_BYTES:
             break
     return data
