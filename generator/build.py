@@ -16,7 +16,6 @@ from functools import partial
 from itertools import compress as selected
 from operator import ne
 from pathlib import Path
-from types import MappingProxyType
 
 from generator import compress, delta, i18n, imaging
 from generator.cache import (
@@ -447,8 +446,9 @@ class BuildSession:
             else:
                 site = last.site
         else:  # a session told what its watcher saw
-            if last is None or touched is None or self.scan is None or \
-                    not touched <= {source.path for source in self.scan.sources}:
+            parsed = self.parsed  # the last load's results: one per source of its scan
+            if last is None or touched is None or self.scan is None or parsed is None or \
+                    not all(path in parsed for path in touched):
                 return None
             site, changed = last.site, sorted(touched)
             counts, warnings, articles = last.counts, last.warnings, last.articles
@@ -563,7 +563,7 @@ class BuildSession:
         process (the manifest's changed shards, the parse results, the edited records'
         shards, the snapshot)."""
         if self.parsed is not None:
-            self.parsed = MappingProxyType({**self.parsed, **edit.parsed})
+            self.parsed = delta.Overlay(self.parsed, edit.parsed)  # not a copy of all
             self.unsaved = True
         self.manifest = entries if self.store else None
         self.wrote_manifest = self.manifest is not None and not self.persist

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from generator import shortcodes
 from generator.cache import Store
@@ -58,6 +58,7 @@ CONTENT_FIELDS = frozenset({"title", "summary", "body_html", "digest", "descript
                             "link_title", "image_alt", "extra", "fields_set"})
 STRUCTURE_FIELDS = tuple(name for name in field_names(Page) if name not in CONTENT_FIELDS)
 SHOWN_FIELDS = tuple(sorted(CONTENT_FIELDS - {"body_html"}))  # a stored record has no body
+V = TypeVar("V")
 SITE_MAPS = ("translations", "articles", "tags", "static_pages", "urgent", "frames",
              "listed", "menus", "intros", "children", "terms")
 
@@ -276,13 +277,40 @@ def site_from(config: SiteConfig, layout: Layout, pages: Mapping[str, Page],
                 translations=translations)
 
 
+class Overlay(Mapping[str, V]):
+    """A mapping with a few values replaced or added, over another left as it is: an
+    edit's records over the last build's 100,000, without copying them (an overlay of
+    an overlay holds the first one's base and the changes of both)."""
+
+    def __init__(self, base: Mapping[str, V], changed: Mapping[str, V]) -> None:
+        if isinstance(base, Overlay):
+            base, changed = base.base, {**base.changed, **changed}
+        self.base: Mapping[str, V] = base
+        self.changed: dict[str, V] = dict(changed)
+        self.added = tuple(key for key in self.changed if key not in base)
+
+    def __getitem__(self, key: str) -> V:
+        changed = self.changed
+        return changed[key] if key in changed else self.base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.changed or key in self.base
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.base
+        yield from self.added
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.added)
+
+
 def with_edits(site: Site, edited: Mapping[str, Page]) -> Site:
     """The site with edited page records that keep its shape."""
     pages = site.pages.with_edits(edited) if isinstance(site.pages, ShardedPages) else \
-        MappingProxyType({**site.pages, **edited})
+        Overlay(site.pages, edited)
     keys = _Derived(pages, lambda pid: page_key(pages[pid])) \
         if isinstance(site.keys, _Derived) else \
-        MappingProxyType({**site.keys, **{pid: page_key(p) for pid, p in edited.items()}})
+        Overlay(site.keys, {pid: page_key(p) for pid, p in edited.items()})
     return Site(config=site.config, pages=pages, translations=site.translations,
                 articles=site.articles, tags=site.tags, static_pages=site.static_pages,
                 assets=site.assets, urgent=site.urgent, frames=site.frames,

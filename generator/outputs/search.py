@@ -577,13 +577,16 @@ def indexes_in(config: SiteConfig, manifest: Mapping[str, Entry]) -> tuple[Searc
     """Each language's index as a manifest records it (a build with nothing to do)."""
     if not config.search:
         return ()
-    found = []
-    for lang in config.language_codes:
-        folder = bundle_folder(config, lang)
-        sizes = {path: entry[1] for path, entry in manifest.items() if path.startswith(folder)}
-        if sizes and config.owns(folder):
-            found.append(SearchIndex.of(lang, sizes))
-    return tuple(found)
+    folders = {lang: bundle_folder(config, lang) for lang in config.language_codes}
+    sizes: dict[str, dict[str, int]] = {lang: {} for lang in folders}
+    anywhere = tuple(folders.values())
+    for path, entry in manifest.items():  # one pass over the manifest, not one a language
+        if path.startswith(anywhere):
+            for lang, folder in folders.items():
+                if path.startswith(folder):
+                    sizes[lang][path] = entry[1]
+    return tuple(SearchIndex.of(lang, sizes[lang]) for lang, folder in folders.items()
+                 if sizes[lang] and config.owns(folder))
 
 
 def describe(indexes: tuple[SearchIndex, ...]) -> str:
