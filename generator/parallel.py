@@ -10,12 +10,29 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-_SHARED: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+_SHARED: tuple[Callable[[Any], Any], Sequence[Any], Later[Any] | None] | None = None
+_FOUND: Sequence[Any] | None = None  # in a worker: what ``Later.find`` found there
+
+
+@dataclass(frozen=True, slots=True)
+class Later(Generic[T]):
+    """Items found only once the workers run (a server answers before planning them).
+
+    ``find`` must list the same items in every process from what they share at the
+    fork (it runs in this process after the fork, and again in each worker that maps
+    some of them: their records are never sent); ``choose`` (this process only) says
+    which to map, as (index, name) pairs: a worker checks each item's ``name`` is the
+    one chosen, so a ``find`` that differed fails loudly rather than mapping another."""
+
+    find: Callable[[], Sequence[T]]
+    choose: Callable[[Sequence[T]], Sequence[tuple[int, str]]]
+    name: Callable[[T], str]
 
 
 def default_workers() -> int:
@@ -29,28 +46,55 @@ CHUNKS_PER_WORKER = 8
 
 def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
                  threshold: int, progress: Progress | None = None,
-                 meanwhile: Callable[[], None] | None = None) -> list[R]:
+                 meanwhile: Callable[[], None] | None = None,
+                 later: Later[T] | None = None) -> list[R]:
     """``[function(item) for item in items]``, in ``workers`` processes when there are at
     least ``threshold`` items (below that, forking costs more than it saves).
     ``meanwhile`` runs in this process once the workers are started (after the fork, so
-    they never see it half done), or first when there are no workers."""
+    they never see it half done), or first when there are no workers. The items
+    ``later`` chooses follow, mapped by the same workers (no process is forked for them:
+    this one may have started threads meanwhile)."""
     chunks = _chunks(len(items), max(workers, 1))
     if workers <= 1 or len(items) < threshold or "fork" not in \
             multiprocessing.get_all_start_methods():
         if meanwhile is not None:
             meanwhile()
+        found, chosen = _found_later(later)  # before the items: known while they are mapped
         parts = (_run(function, items, bounds) for bounds in chunks)
-        return _collect(parts, chunks, len(items), progress)
-    global _SHARED
-    _SHARED = (function, items)
+        results = _collect(parts, chunks, len(items), progress)
+        results += [function(found[index]) for index, _name in chosen]
+        _progressed(progress, len(results), len(results))
+        return results
+    global _SHARED, _FOUND
+    _SHARED, _FOUND = (function, items, later), None
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             parts = pool.imap(_run_chunk, chunks)
             if meanwhile is not None:
                 meanwhile()
-            return _collect(parts, chunks, len(items), progress)
+            _found, chosen = _found_later(later)
+            assert later is not None or not chosen
+            picked = [chosen[start:stop] for start, stop in _chunks(len(chosen), workers)]
+            more = pool.imap(_run_later, picked) if picked else iter(())
+            results = _collect(parts, chunks, len(items) + len(chosen), progress)
+            for part in more:
+                results.extend(part)
+                _progressed(progress, len(results), len(items) + len(chosen))
+            return results
     finally:
         _SHARED = None
+
+
+def _found_later(later: Later[T] | None) -> tuple[Sequence[T], list[tuple[int, str]]]:
+    if later is None:
+        return (), []
+    found = later.find()
+    return found, list(later.choose(found))
+
+
+def _progressed(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None and total:
+        progress(done, total)
 
 
 def _chunks(total: int, workers: int) -> list[tuple[int, int]]:
@@ -83,8 +127,23 @@ def _run(function: Callable[[T], R], items: Sequence[T], bounds: tuple[int, int]
 def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
     assert _SHARED is not None
     _collect_own_garbage()
-    function, items = _SHARED
+    function, items, _later = _SHARED
     return _run(function, items, bounds)
+
+
+def _run_later(chosen: list[tuple[int, str]]) -> list[Any]:
+    """Map the chosen ``Later`` items, found in this worker the first time."""
+    global _FOUND
+    assert _SHARED is not None and _SHARED[2] is not None
+    _collect_own_garbage()
+    function, _items, later = _SHARED
+    if _FOUND is None:
+        _FOUND = later.find()
+    found = _FOUND
+    if any(index >= len(found) or name != later.name(found[index]) for index, name in chosen):
+        raise RuntimeError("a worker found other items than its parent (Later.find "
+                           "must depend only on what they share)")
+    return [function(found[index]) for index, _name in chosen]
 
 
 _collecting = False  # in this worker: set once its collector is started

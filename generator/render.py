@@ -31,7 +31,7 @@ from generator.deps import catalog_digests
 from generator.errors import Problem, error
 from generator.imaging import ImageError
 from generator.model import EMPTY
-from generator.parallel import Progress, parallel_map
+from generator.parallel import Later, Progress, parallel_map
 from generator.theme import locale_layers, theme_folders
 
 R = TypeVar("R")
@@ -328,12 +328,14 @@ MEMO_SIZE = 4096
 
 def render_all(renderer: Renderer, jobs: Sequence[Job], workers: int,
                deliver: Callable[[Job, bytes], R], progress: Progress | None = None,
-               meanwhile: Callable[[], None] | None = None) -> tuple[list[R], list[Problem]]:
+               meanwhile: Callable[[], None] | None = None,
+               later: Later[Job] | None = None) -> tuple[list[R], list[Problem]]:
     """Render every job and hand its bytes to ``deliver`` (in the worker process, so
     the bytes need not travel back), in worker processes when there are enough jobs
-    to pay for it; ``meanwhile`` is work for this process while they render."""
+    to pay for it; ``meanwhile`` is work for this process while they render, ``later``
+    jobs planned meanwhile (``parallel.Later``), rendered after them."""
     results = parallel_map(partial(_render_one, renderer, deliver), jobs, workers,
-                           PARALLEL_THRESHOLD, progress, meanwhile)
+                           PARALLEL_THRESHOLD, progress, meanwhile, later)
     delivered = [item for item in results if not isinstance(item, Problem)]
     problems = [item for item in results if isinstance(item, Problem)]
     return delivered, problems

@@ -1,6 +1,7 @@
 """Work spread over worker processes comes back whole and in order."""
 
 import os
+from collections.abc import Sequence
 
 import pytest
 
@@ -58,3 +59,42 @@ def test_workers_collect_their_own_garbage_while_the_parent_pauses() -> None:
         if was:
             gc.enable()
     assert set(results) == {(True, True)}
+
+
+def _odd(found: Sequence[int]) -> list[tuple[int, str]]:
+    return [(index, str(number)) for index, number in enumerate(found) if number % 2]
+
+
+def test_items_found_later_are_mapped_by_the_same_workers() -> None:
+    """``Later``: items found once the workers run (a server's lists, planned after it
+    answers) follow the others, mapped by the workers that were forked before."""
+    from generator.parallel import Later
+
+    found_in: list[int] = []
+
+    def find() -> range:
+        found_in.append(os.getpid())
+        return range(1000, 1010)
+
+    results = parallel_map(_square_and_pid, range(400), workers=2, threshold=10,
+                           later=Later(find, _odd, str))
+    assert [square for square, _pid in results] == \
+        [n * n for n in range(400)] + [n * n for n in range(1001, 1010, 2)]
+    assert os.getpid() not in {pid for _square, pid in results[400:]}, "made by the workers"
+    assert found_in == [os.getpid()], "found here once (and in each worker, from its copy)"
+    alone = parallel_map(_square_and_pid, range(5), workers=2, threshold=10,
+                         later=Later(find, _odd, str))
+    assert alone == [(n * n, os.getpid()) for n in [*range(5), *range(1001, 1010, 2)]]
+
+
+def test_a_worker_that_finds_other_items_fails() -> None:
+    from generator.parallel import Later
+
+    parent = os.getpid()
+
+    def find() -> list[int]:  # depends on the process: not what Later.find may do
+        return [1, 3] if os.getpid() == parent else [3, 1]
+
+    with pytest.raises(RuntimeError, match="other items"):
+        parallel_map(_square_and_pid, range(400), workers=2, threshold=10,
+                     later=Later(find, _odd, str))
