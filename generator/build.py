@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
@@ -43,9 +43,9 @@ from generator.load import (
 )
 from generator.lock import build_locks
 from generator.model import Page, Site, well_typed
-from generator.outputs import KINDS, aliases, cards, headers, search
+from generator.outputs import KINDS, aliases, cards, feeds, headers, listings, search, sitemap
 from generator.outputs.static import theme_assets
-from generator.parallel import default_workers
+from generator.parallel import Later, default_workers
 from generator.render import Job, Renderer, render_all
 from generator.snapshot import (
     SNAPSHOT_PREFIX,
@@ -72,6 +72,8 @@ SEARCH_PREFIX = "search-shards-"  # each language's search shards (outputs/searc
 # Kinds whose files cost the most to make each, rendered first: workers then end the
 # phase on small pages together instead of one of them on a sitemap or a last list.
 COSTLIEST_FIRST = ("image", "card", "sitemap", "feed", "listing")
+# Kinds a build can plan while its workers render the rest (``build(behind=…)``).
+PLANNED_BEHIND = {listings: "listing", feeds: "feed", sitemap: "sitemap"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,20 +202,27 @@ class BuildSession:
         self.settings = ""  # the settings and refused links, as the snapshot took them
         # Told the renderer and the jobs once a build's render phase began (after its
         # workers forked): a server renders a requested output itself until it is written.
-        self.rendering: Callable[[Renderer, list[Job]], None] | None = None
+        # Told again, complete, once the kinds planned behind are planned (``build``).
+        self.rendering: Callable[[Renderer, list[Job], bool], None] | None = None
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True,
               touched: frozenset[str] | None = None,
-              later: frozenset[str] = frozenset()) -> BuildResult:
+              later: frozenset[str] = frozenset(),
+              behind: frozenset[str] = frozenset()) -> BuildResult:
         """Build; with ``shortcut``, a build whose inputs all match the last finished
         build's returns at once (no parsing, planning or rendering). ``touched``: a
         watcher saw only these Markdown sources change (absolute paths), so the content
         folder need not be walked again. Outputs of the kinds in ``later`` (a server's
         share cards: no page shows them) are left for ``finish``; until it runs they
         count as not built; with "card" in it, a full build does not even plan the
-        cards (``unplanned``, ``finish`` does)."""
+        cards (``unplanned``, ``finish`` does). Outputs of the kinds in ``behind`` (of
+        ``PLANNED_BEHIND``: a server answers before planning its lists, feeds and
+        sitemaps) are planned once the workers render the rest, and rendered by them
+        after it (not with precompression: which outputs to leave uncompressed is known
+        before they render)."""
+        behind = frozenset() if self.precompress else behind - later
         with self._locked(), _collector_paused():
-            return self._build(config or self.config, shortcut, touched, later)
+            return self._build(config or self.config, shortcut, touched, later, behind)
 
     def finish(self) -> None:
         """Plan, render and commit what the last build left for later."""
@@ -282,7 +291,7 @@ class BuildSession:
         return build_locks(self.output, root / CACHE_FOLDER, shown)
 
     def _build(self, config: SiteConfig, shortcut: bool, touched: frozenset[str] | None,
-               later: frozenset[str]) -> BuildResult:
+               later: frozenset[str], behind: frozenset[str]) -> BuildResult:
         config, search_problems = search.effective(config)  # no Pagefind: no search
         scan = self.scan if touched is not None and config == self.config else None
         self.config = config
@@ -320,7 +329,7 @@ class BuildSession:
                                                 bodies=self._stored_body)
                 raise_if_errors([*loaded.problems, *link_problems])
             with _phase("plan", timings):
-                planned, assets, unplanned = _plan(site, "card" in later)
+                planned, assets, unplanned = _plan(site, "card" in later, behind)
                 planned = [job for job in planned if config.owns(job.path)]
                 unplanned = {path: where for path, where in unplanned.items()
                              if config.owns(path)}
@@ -333,8 +342,9 @@ class BuildSession:
                 # A file changed by hand or by another build, or a build that stopped
                 # half way: files the manifest does not know may lie there too.
                 trusted = manifest is not None and not disturbed and not self._interrupted()
+                empty = _empty(self.output) if behind or not trusted else False
                 previous_paths = set(manifest) if trusted else \
-                    set() if _empty(self.output) else None  # None: scan for leftovers
+                    set() if empty else None  # None: scan for leftovers
         except SiteError:
             if save is not None:
                 save()  # what was parsed serves the next build, whatever failed after
@@ -347,9 +357,18 @@ class BuildSession:
         uncompressed = _uncompressed(planned)
         if snapshot is not None and self.store:  # for the next build's edits (delta.py)
             save = _then(save, partial(delta.save_layout, self.store, site))
+        found: list[tuple[list[Job], dict[str, str], list[Job], bool]] = []  # behind
+        more = self._behind(site, assets, behind, (templates, catalogs), manifest,
+                            (planned, unplanned, stale), renderer, found) if behind else None
         with _phase("render", timings):
-            staged, policies = self._render(renderer, stale, self._meanwhile(save, renderer, stale),
-                                            uncompressed)
+            staged, policies = self._render(renderer, stale, self._meanwhile(
+                save, renderer, stale, more is None), uncompressed, more)
+            if found:  # what was planned behind joins what was planned first
+                jobs, more_keys, more_stale, disturbed = found[0]
+                planned, stale = [*planned, *jobs], [*stale, *more_stale]
+                keys.update(more_keys)
+                if disturbed and previous_paths:
+                    previous_paths = set() if empty else None
             staged += self._headers_file(config, planned, policies)
         with _phase("write", timings):
             old = manifest or {}
@@ -688,17 +707,20 @@ class BuildSession:
 
     def prepare(self) -> None:
         """Compile every template for every language now (a server does this while it
-        waits for the first save), so the next rebuild renders at once."""
+        waits for the first save), so the next rebuild renders at once; and read the
+        bodies the last build's feeds show, which an edit's feeds show again."""
         if self.renderer is None:
             return
         renderer = self.renderer[1]
         for code in self.config.language_codes:
             renderer.compile_all(code)
+        if self.bodies is not None and self.last is not None:
+            self.bodies.keep(delta.feed_bodies(self.last.site))
 
     def _render(self, renderer: Renderer, jobs: list[Job],
                 meanwhile: Callable[[], None] | None,
-                uncompressed: frozenset[str] = frozenset()) -> tuple[list[Staged],
-                                                                      dict[str, str]]:
+                uncompressed: frozenset[str] = frozenset(),
+                later: Later[Job] | None = None) -> tuple[list[Staged], dict[str, str]]:
         """Render the jobs, staging changed bytes beside their targets with their
         compressed copies (``meanwhile`` is this process's work while workers render);
         on any problem, remove what was staged and stop. Also returns each rendered
@@ -709,7 +731,7 @@ class BuildSession:
                 delivered, problems = render_all(
                     renderer, _costliest_first(jobs), self.workers,
                     partial(_stage, self.output, self.precompress, uncompressed),
-                    self._progress("rendering"), meanwhile)
+                    self._progress("rendering"), meanwhile, later)
         except BaseException:  # an interrupt, or a failure outside any one job
             sweep(self.output)  # what was staged is not known here: no staging file stays
             raise
@@ -769,19 +791,49 @@ class BuildSession:
         return (lambda done, total: report(phase, done, total)) if report else None
 
     def _meanwhile(self, save: Callable[[], None] | None, renderer: Renderer,
-                   jobs: list[Job]) -> Callable[[], None] | None:
+                   jobs: list[Job], complete: bool = True) -> Callable[[], None] | None:
         """This process's work while the workers render: save the parse cache, and tell
-        ``rendering`` what is being rendered."""
+        ``rendering`` what is being rendered (``complete``: all of it, none planned
+        behind)."""
         tell = self.rendering
         if tell is None:
             return save
 
         def both() -> None:
-            tell(renderer, jobs)
+            tell(renderer, jobs, complete)
             if save is not None:
                 save()
 
         return both
+
+    def _behind(self, site: Site, assets: Mapping[str, str], behind: frozenset[str],
+                digests: tuple[Mapping[str, str], Mapping[str, str]],
+                manifest: Mapping[str, Entry] | None,
+                first: tuple[list[Job], Mapping[str, tuple[str, Page | None]], list[Job]],
+                renderer: Renderer,
+                found: list[tuple[list[Job], dict[str, str], list[Job], bool]]) -> Later[Job]:
+        """The outputs of the kinds in ``behind``, planned while the workers render the
+        rest (``first``: what was planned, found unplanned, and is rendered), checked
+        against them as ``_plan`` checks a whole plan; ``found`` gets the jobs, their
+        keys, those to render and whether one's file was disturbed."""
+        config = self.config
+        planned, unplanned, stale = first
+
+        def find() -> list[Job]:  # in a worker too: from the site it was forked with
+            return [job for job in _plan_kinds(site, assets, behind) if config.owns(job.path)]
+
+        def choose(jobs: Sequence[Job]) -> list[tuple[int, str]]:
+            _check_owners(site, [*planned, *jobs], unplanned)
+            keys = output_keys(config, list(jobs), assets, *digests)
+            more, disturbed = _stale(list(jobs), keys, manifest, self.output,
+                                     self.wrote_manifest, self.precompress)
+            found.append((list(jobs), keys, more, disturbed))
+            if self.rendering is not None:
+                self.rendering(renderer, [*stale, *more], True)
+            chosen = {id(job) for job in more}
+            return [(index, job.path) for index, job in enumerate(jobs) if id(job) in chosen]
+
+        return Later(find, choose, _path_of)
 
     def resume(self) -> None:
         """Start from the manifest ``keep`` left for this output folder (a server's own
@@ -912,15 +964,29 @@ def plan(site: Site) -> tuple[list[Job], Mapping[str, str]]:
     return jobs, assets
 
 
-def _plan(site: Site, later_cards: bool) -> tuple[list[Job], Mapping[str, str],
-                                                  dict[str, tuple[str, Page | None]]]:
+def _plan(site: Site, later_cards: bool, behind: frozenset[str] = frozenset()) -> tuple[
+        list[Job], Mapping[str, str], dict[str, tuple[str, Page | None]]]:
     """``plan``; with ``later_cards``, the share cards are not planned, only found
-    (``cards.paths``: where each is, checked like the outputs planned)."""
+    (``cards.paths``: where each is, checked like the outputs planned); the kinds in
+    ``behind`` are not planned (``BuildSession._behind`` plans and checks them)."""
     assets = theme_assets(site.config)
     unplanned = {path: (lang, page) for path, lang, page in cards.paths(site)} \
         if later_cards else {}
     jobs = [job for kind in KINDS if not (later_cards and kind is cards)
+            and PLANNED_BEHIND.get(kind) not in behind for job in kind.plan(site, assets)]
+    _check_owners(site, jobs, unplanned)
+    return jobs, assets, unplanned
+
+
+def _plan_kinds(site: Site, assets: Mapping[str, str], kinds: frozenset[str]) -> list[Job]:
+    """The outputs of these kinds of ``PLANNED_BEHIND``, in ``plan``'s order."""
+    return [job for kind in KINDS if PLANNED_BEHIND.get(kind) in kinds
             for job in kind.plan(site, assets)]
+
+
+def _check_owners(site: Site, jobs: Sequence[Job],
+                  unplanned: Mapping[str, tuple[str, Page | None]]) -> None:
+    """Stop the build when two outputs claim one path, or one cannot be written."""
     owners: dict[str, Job] = {}
     problems = []
     for job in (*jobs, *(Job(path, "card", lang) for path, (lang, _page) in unplanned.items())):
@@ -934,7 +1000,10 @@ def _plan(site: Site, later_cards: bool) -> tuple[list[Job], Mapping[str, str],
     problems += _unwritable(site, owners)
     raise_if_errors(problems)
     check_paths(owners)
-    return jobs, assets, unplanned
+
+
+def _path_of(job: Job) -> str:
+    return job.path
 
 
 NAME_BYTES = 255 - len(".") - len(".newshub-tmp") - len(".br")  # a staging copy of a .br

@@ -8,10 +8,13 @@ that fails shows its errors in the browser until the next good save.
 
 Starting is quick on a warm cache. The folder and its manifest are kept between runs
 (stored when the server stops), so a restart renders only what changed meanwhile.
-Requests are answered as soon as the first build has linked and planned the site:
-an output it has not written yet is rendered when asked for, while the rest is
-rendered behind it. Share cards (one per article: the costliest plan) are planned only
-after that; one asked for earlier is planned and drawn on its own. Share cards show
+Requests are answered as soon as the first build has linked the site and planned its
+pages: an output it has not written yet is rendered when asked for, while the rest is
+rendered behind it. Lists, feeds and sitemaps are planned next, while the workers render
+the pages, and rendered by the same workers after them (no process is forked once the
+server answers); one asked for before they are planned is answered once they are. Share
+cards (one per article: the costliest plan) are planned only after the build; one asked
+for earlier is planned and drawn on its own. Share cards show
 the published site's host, not localhost, so they are the cards ``newshub build``
 draws (and keeps in the cache): the preview shows what sharing will show, and no
 card is drawn again for the server.
@@ -57,6 +60,8 @@ KEEPALIVE_SECONDS = 10.0
 IDLE_COLLECT_SECONDS = 1.0  # after a build: browsers have fetched the new pages by then
 COLLECT_AT_LEAST_EVERY = 10  # builds, when saves come faster than that
 LATER_KINDS = frozenset({"card", "search"})  # made after the browsers reload
+BEHIND_KINDS = frozenset({"listing", "feed", "sitemap"})  # planned after answering
+PLANNED_WAIT_SECONDS = 60.0  # at most, for a list, feed or sitemap asked for before planned
 FINISH_SHOWN_SECONDS = 1.0  # cards and search are logged after the first build, or when slow
 RELOAD_SCRIPT = (
     '<script>(function(){{var g={generation},s=new EventSource("{events}");'
@@ -96,6 +101,8 @@ class DevSite:
         # While a build renders: its renderer and the outputs it has not written yet
         # (rendered when asked for, see ``rendered``).
         self.unwritten: tuple[Renderer, Mapping[str, Job]] | None = None
+        self.planned = threading.Event()  # clear while lists, feeds and sitemaps are not
+        self.planned.set()
         self.on_ready = on_ready  # called once, when requests can be answered
         self.state = BuildState(0)
         self.changed = threading.Condition()
@@ -138,24 +145,26 @@ class DevSite:
         if ready is not None:
             ready()
 
-    def _rendering(self, renderer: Renderer, jobs: list[Job]) -> None:
+    def _rendering(self, renderer: Renderer, jobs: list[Job], complete: bool) -> None:
         """The build began rendering (its workers forked): its outputs can be rendered
-        here when asked for, until it has written them."""
+        here when asked for, until it has written them. Not ``complete``: lists, feeds
+        and sitemaps are planned next (a request for one waits for that)."""
         self.unwritten = (renderer, {job.path: job for job in jobs})
+        if complete:
+            self.planned.set()
+        else:
+            self.planned.clear()
         self.mark_ready()
 
     def rendered(self, relative: str) -> tuple[str, bytes] | None:
         """An output (a file's path, or a folder's for its index.html) the running build
         has not written yet, rendered now; None when there is none, or it fails (the
         build reports why)."""
-        unwritten, session = self.unwritten, self.session
-        found = None
-        if unwritten is not None:
-            renderer, jobs = unwritten
-            folder = relative.rstrip("/")
-            found = next(((renderer, jobs[path]) for path in
-                          (relative, f"{folder}/index.html" if folder else "index.html")
-                          if path in jobs), None)
+        found = self._unwritten(relative)
+        if found is None and not self.planned.is_set():  # perhaps a list not planned yet
+            self.planned.wait(PLANNED_WAIT_SECONDS)
+            found = self._unwritten(relative)
+        session = self.session
         if found is None and session is not None:  # a card the build has not planned yet
             found = session.unplanned_job(relative)
         if found is None:
@@ -165,6 +174,17 @@ class DevSite:
             return job.path, renderer.render(job)
         except Exception:
             return None
+
+    def _unwritten(self, relative: str) -> tuple[Renderer, Job] | None:
+        """The running build's job for an output it has not written yet."""
+        unwritten = self.unwritten
+        if unwritten is None:
+            return None
+        renderer, jobs = unwritten
+        folder = relative.rstrip("/")
+        return next(((renderer, jobs[path]) for path in
+                     (relative, f"{folder}/index.html" if folder else "index.html")
+                     if path in jobs), None)
 
     def _collect_when_idle(self) -> None:
         """Free earlier builds' sites (their views make reference cycles) a moment after
@@ -211,9 +231,11 @@ class DevSite:
             if self.on_ready is None:  # answering already (a kept folder): never fork
                 self.session.workers = 1
         try:
-            self.session.build(config, touched=touched, later=LATER_KINDS)
+            self.session.build(config, touched=touched, later=LATER_KINDS,
+                               behind=BEHIND_KINDS)
         finally:
             self.unwritten = None
+            self.planned.set()  # (a failed build: no request waits for its plan)
             # What follows (cards, search, later builds) runs beside the server's
             # threads: never fork there.
             self.session.workers = 1

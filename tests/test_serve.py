@@ -546,3 +546,63 @@ def test_the_log_says_when_the_first_builds_cards_and_search_are_done(site: Path
     finally:
         dev.stop()
     assert _dev_site(site, port).kept()
+
+
+@pytest.mark.parametrize("forked", [True, False])
+def test_lists_feeds_and_sitemaps_asked_for_before_they_are_planned(
+        site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool) -> None:
+    """The first build answers before planning its lists, feeds and sitemaps (planned
+    while the workers render the pages, then rendered by them): one asked for before
+    that waits for the plan, and is served as the build then writes it."""
+    from generator import render
+    from generator.build import BuildSession
+    from generator.outputs import feeds, listings, sitemap
+
+    monkeypatch.setattr(render, "PARALLEL_THRESHOLD", 1 if forked else 10**9)
+    planned: list[str] = []
+    for module in (listings, feeds, sitemap):
+        def plan(*args: object, _real: object = module.plan, _name: str = module.__name__,
+                 **kwargs: object) -> object:
+            planned.append(_name)
+            return _real(*args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(module, "plan", plan)
+    dev = _dev_site(site, free_port())
+    seen: dict[str, object] = {}
+    paths = {"home": "fr/", "section": "fr/news/", "feed": "fr/atom.xml",
+             "sitemap": "sitemap.xml", "robots": "robots.txt", "missing": "fr/no-such/"}
+
+    def ask() -> None:  # as the server's thread does, while the build goes on
+        for name, path in paths.items():
+            seen[name] = dev.rendered(path)
+
+    asking = threading.Thread(target=ask)
+
+    def ready() -> None:
+        seen["planned when ready"] = list(planned)
+        asking.start()
+
+    dev.on_ready = ready
+    dev.rebuild()
+    asking.join(TIMEOUT)
+    try:
+        assert dev.state.errors == ()
+        assert seen["planned when ready"] == []
+        assert seen["missing"] is None
+        for name in ("home", "section", "feed", "sitemap", "robots"):
+            path, data = seen[name]  # type: ignore[misc]
+            assert data == (dev.output / path).read_bytes(), path
+        assert seen["home"][0] == "fr/index.html"  # type: ignore[index]
+        assert dev.rendered("fr/atom.xml") is None, "written: the file is served"
+        assert set(planned) == {listings.__name__, feeds.__name__, sitemap.__name__}
+        whole = tmp_path / "whole"  # planned at once: the same files, byte for byte
+        BuildSession(dev.config(), whole, use_cache=False, persist=False,
+                     precompress=False).build()
+        assert _contents(dev.output) == _contents(whole)
+    finally:
+        dev.stop()
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in folder.rglob("*") if path.is_file()}
