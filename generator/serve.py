@@ -156,12 +156,14 @@ class DevSite:
             self.planned.clear()
         self.mark_ready()
 
-    def rendered(self, relative: str) -> tuple[str, bytes] | None:
+    def rendered(self, relative: str, wait: bool = True) -> tuple[str, bytes] | None:
         """An output (a file's path, or a folder's for its index.html) the running build
         has not written yet, rendered now; None when there is none, or it fails (the
-        build reports why)."""
+        build reports why). With ``wait``, one perhaps among the lists, feeds and
+        sitemaps the build has not planned yet is looked for once they are (without:
+        a kept folder's file answers meanwhile, and reloads when the build is done)."""
         found = self._unwritten(relative)
-        if found is None and not self.planned.is_set():  # perhaps a list not planned yet
+        if found is None and wait and not self.planned.is_set():
             self.planned.wait(PLANNED_WAIT_SECONDS)
             found = self._unwritten(relative)
         session = self.session
@@ -455,7 +457,7 @@ def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
             target = self._target(path)
             if state.errors and (target is None or target.suffix == ".html"):
                 return self._send_html(error_page(state), HTTPStatus.INTERNAL_SERVER_ERROR, body)
-            fresh = site.rendered(path.lstrip("/"))
+            fresh = site.rendered(path.lstrip("/"), wait=target is None)
             if fresh is not None:  # the running build has not written it yet
                 return self._send_rendered(*fresh, body)
             if target is None:
@@ -489,7 +491,7 @@ def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
 
         def _page(self, relative: str) -> str | None:
             """An HTML output's text: as the running build renders it, else its file."""
-            fresh = site.rendered(relative)
+            fresh = site.rendered(relative, wait=False)  # (a 404 page is planned first)
             if fresh is not None:
                 return fresh[1].decode("utf-8", errors="replace")
             page = self._file(relative)
