@@ -103,6 +103,7 @@ class DevSite:
         self.unwritten: tuple[Renderer, Mapping[str, Job]] | None = None
         self.planned = threading.Event()  # clear while lists, feeds and sitemaps are not
         self.planned.set()
+        self.planner: int | None = None  # the thread that plans them (it never waits)
         self.on_ready = on_ready  # called once, when requests can be answered
         self.state = BuildState(0)
         self.changed = threading.Condition()
@@ -150,6 +151,7 @@ class DevSite:
         here when asked for, until it has written them. Not ``complete``: lists, feeds
         and sitemaps are planned next (a request for one waits for that)."""
         self.unwritten = (renderer, {job.path: job for job in jobs})
+        self.planner = threading.get_ident()
         if complete:
             self.planned.set()
         else:
@@ -163,7 +165,8 @@ class DevSite:
         sitemaps the build has not planned yet is looked for once they are (without:
         a kept folder's file answers meanwhile, and reloads when the build is done)."""
         found = self._unwritten(relative)
-        if found is None and wait and not self.planned.is_set():
+        if found is None and wait and not self.planned.is_set() and \
+                threading.get_ident() != self.planner:
             self.planned.wait(PLANNED_WAIT_SECONDS)
             found = self._unwritten(relative)
         session = self.session
