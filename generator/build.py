@@ -17,7 +17,7 @@ from itertools import compress as selected
 from operator import ne
 from pathlib import Path
 
-from generator import compress, delta, i18n, imaging
+from generator import compress, delta, i18n, imaging, sanitize
 from generator.cache import (
     CACHE_FOLDER,
     BodyStore,
@@ -707,13 +707,16 @@ class BuildSession:
 
     def prepare(self) -> None:
         """Compile every template for every language now (a server does this while it
-        waits for the first save), so the next rebuild renders at once; and read the
-        bodies the last build's feeds show, which an edit's feeds show again."""
+        waits for the first save), so the next rebuild renders at once; make Markdown's
+        converters (its extensions imported, their patterns compiled: ~60 ms), which a
+        first build read from the cache never needed; and read the bodies the last
+        build's feeds show, which an edit's feeds show again."""
         if self.renderer is None:
             return
         renderer = self.renderer[1]
         for code in self.config.language_codes:
             renderer.compile_all(code)
+        sanitize.body_html("", self.config.markdown.html)
         if self.bodies is not None and self.last is not None:
             self.bodies.keep(delta.feed_bodies(self.last.site))
 

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import pytest
 
+from generator import markup
 from generator.build import BuildSession, build
 from generator.cache import CACHE_FOLDER, BodyStore
 from generator.config import load_config
@@ -147,16 +148,20 @@ def test_a_session_s_edit_walks_none_of_the_site_s_records(tmp_path: Path) -> No
 def test_a_server_s_first_save_reads_no_shard_of_bodies(work: Workspace) -> None:
     """A server started on a built site has its records from the cache, without their
     bodies; it reads those its feeds show while it waits (``prepare``), so the feeds of
-    a save read no shard of the cache's bodies (~400 bodies each at 100,000 stories)."""
+    a save read no shard of the cache's bodies (~400 bodies each at 100,000 stories),
+    and it makes the Markdown converters then, not for the save."""
     session = BuildSession(load_config(work.site), work.output, jobs=1, persist=False)
+    markup._converters.cache_clear()
     session.build()
     assert session.store is not None
     session.bodies = BodyStore(session.store)  # as when workers rendered: none read here
     session.prepare()
+    made = markup._converters.cache_info().misses
     work.edit("content/en/news/older.md", "An older story", "An older story, told again")
     result = session.build(touched=frozenset({str(work.site / "content/en/news/older.md")}))
     assert "en/atom.xml" in result.rendered and result.planned < 20  # the appeal's, the wells'
     assert session.bodies.shards_read == 0
+    assert markup._converters.cache_info().misses == made
     work.assert_matches_clean_build()
 
 
