@@ -40,7 +40,16 @@ class Staged:
 
 
 def check_paths(paths: Iterable[str]) -> None:
-    """Refuse any output path that would land outside the output folder."""
+    """Refuse any output path that would land outside the output folder.
+
+    The paths are looked at joined (150,000 outputs: a few ms, not a call each): each
+    unsafe path shows in the joined text, and what may be one (or a path with a line
+    break, which could hide one) is then checked path by path."""
+    paths = list(paths)
+    joined = "\n" + "\n".join(paths) + "\n"
+    if not any(part in joined for part in _MAYBE_UNSAFE) and \
+            joined.count("\n") == len(paths) + 1:
+        return
     for path in paths:
         if not _safe(path):
             raise SiteError(error(None, None, f"refusing to write outside the output folder: "
@@ -110,6 +119,11 @@ def sweep(output: Path) -> int:
                     continue
                 removed += 1
     return removed
+
+
+# In paths joined by line breaks: an empty path or segment, a leading or trailing /,
+# a .. segment (``_safe`` refuses exactly these), or a name ending in .. (perhaps one).
+_MAYBE_UNSAFE = ("\n\n", "\n/", "/\n", "//", "../", "..\n")
 
 
 @cache

@@ -533,3 +533,17 @@ def test_the_watcher_ignores_what_the_build_never_publishes() -> None:
     assert classify(PurePath("static/.git/HEAD")) is None
     assert classify(PurePath("static/.well-known/security.txt")) == ChangeKind.STATIC
     assert classify(PurePath("content/en/news/x.md")) == ChangeKind.CONTENT
+
+
+@pytest.mark.parametrize("path", ["", "/etc/x", "en/", "en//x", "..", "../x", "en/..",
+                                  "en/../../x", "a\n/../b"])
+def test_an_output_path_outside_the_output_folder_is_refused(path: str) -> None:
+    """``check_paths`` looks at every path joined at once: a bad one among many safe ones
+    (and one a line break could hide) is still found."""
+    from generator.errors import SiteError
+    from generator.write import check_paths
+
+    safe = [f"en/news/story-{number}/index.html" for number in range(1000)]
+    check_paths([*safe, "x../y", "a/b..", "a/.../b", "..a", "a\nb"])
+    with pytest.raises(SiteError, match="refusing to write outside the output folder"):
+        check_paths([*safe[:500], path, *safe[500:]])
