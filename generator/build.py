@@ -198,6 +198,10 @@ class BuildSession:
         self.taken: Taken | None = None  # the next snapshot's stamps, taken by the caller
         self.precompress = precompress  # .br and .gz beside text outputs (compress.py)
         self.policies: dict[str, str] | None = None  # each page's CSP, for /_headers
+        # The search indexes a manifest records, with its settings and the manifest
+        # (``_indexes_in``: an edit's manifest is the last one's and a few pages).
+        self.indexes: tuple[SiteConfig, Mapping[str, Entry],
+                            tuple[search.SearchIndex, ...]] | None = None
         self.last: Remembered | None = None  # the last build, for an edit's (delta.py)
         self.settings = ""  # the settings and refused links, as the snapshot took them
         # Told the renderer and the jobs once a build's render phase began (after its
@@ -241,7 +245,10 @@ class BuildSession:
             built = set(self.manifest or keys)
             commit(staged, self.output, built, built)  # nothing to remove
             made = {item.path: (_key_of(keys, item.path), *item.stamp) for item in staged}
-            self.manifest = {**(self.manifest or {}), **made} if self.store else None
+            before, self.manifest = self.manifest, \
+                {**(self.manifest or {}), **made} if self.store else None
+            if self.manifest is not None:
+                self._indexes_in(self.config, self.manifest, before, made)
             if self.store and self.persist:
                 self.store.write_sharded(manifest_name(self.output), self.manifest)
         self.unplanned = None  # (until now, a card asked for is planned on its own)
@@ -277,6 +284,8 @@ class BuildSession:
                         if not (path.startswith(indexed.folders) if indexed.complete
                                 else path in indexed.removed)}
             self.manifest = {**manifest, **indexed.entries} if self.store else None
+            if self.manifest is not None:  # (a walk here, after the pages were shown,
+                self._indexes_in(self.config, self.manifest)  # is none in the next edit)
             if self.store and self.persist:
                 self.store.write_sharded(manifest_name(self.output), self.manifest)
             self._mark_writing(False)
@@ -416,7 +425,7 @@ class BuildSession:
         result = BuildResult(site, stats, counts, tuple(warnings),
                              frozenset(job.path for job in stale), timings, articles,
                              len(site.pages), indexed.indexes if indexed else
-                             search.indexes_in(config, entries), len(planned))
+                             self._indexes_in(config, entries), len(planned))
         if snapshot is not None and self.store:
             now = time.time()
             due = min((p.date.timestamp() for p in loaded.pages
@@ -540,7 +549,7 @@ class BuildSession:
         return BuildResult(edit.site, WriteStats(written, owned - written, 0), dict(counts),
                            warnings, frozenset(job.path for job in stale), timings, articles,
                            len(edit.site.pages), indexed.indexes if indexed else
-                           search.indexes_in(config, entries or {}), len(jobs))
+                           self._indexes_in(config, entries or {}, manifest, made), len(jobs))
 
     def _changed_sources(self, config: SiteConfig) -> tuple[Snapshot, list[str]] | None:
         """The last snapshot of this folder and the input files changed since (stamps
@@ -658,6 +667,21 @@ class BuildSession:
                 self.store.write(SEARCH_PREFIX + manifest_name(self.output),
                                  search.plan_data(indexed.plan))
         return indexed
+
+    def _indexes_in(self, config: SiteConfig, manifest: Mapping[str, Entry],
+                    since: Mapping[str, Entry] | None = None,
+                    added: Collection[str] = ()) -> tuple[search.SearchIndex, ...]:
+        """``search.indexes_in``, remembered with its manifest: when ``manifest`` is the
+        remembered one (``since``) with outputs ``added``, none a search bundle's file,
+        the remembered indexes (an edit walks no manifest of 100,000 entries)."""
+        known = self.indexes
+        if known is not None and since is not None and known[1] is since and \
+                known[0] == config and not search.in_bundles(config, added):
+            found = known[2]
+        else:
+            found = search.indexes_in(config, manifest)
+        self.indexes = (config, manifest, found)
+        return found
 
     def _search_plan(self) -> dict[str, tuple[search.Shard, ...]] | None:
         """The last search phase's shards: kept by this session, else stored."""

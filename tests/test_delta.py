@@ -17,6 +17,8 @@ from generator.build import BuildSession, build
 from generator.cache import CACHE_FOLDER, BodyStore
 from generator.config import load_config
 from generator.delta import ShardedPages
+from generator.outputs import search
+from generator.serve import LATER_KINDS
 from tests.conftest import FIXTURES, REPO
 from tests.test_incremental import Workspace, snapshot
 
@@ -142,6 +144,28 @@ def test_a_session_s_edit_walks_none_of_the_site_s_records(tmp_path: Path) -> No
         result = session.build(touched=frozenset({str(path)}))
         assert result.rendered == SHOWING_WELLS
         assert walks == []
+    work.assert_matches_clean_build()
+
+
+def test_a_server_s_save_finds_the_search_indexes_without_a_walk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save's build reports each language's search index as the manifest records it:
+    the last build's, since the save wrote pages only (no walk of 100,000 entries)."""
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    session = BuildSession(load_config(work.site), work.output, jobs=1, persist=False)
+    session.build(later=LATER_KINDS)
+    session.finish()  # the search index, as a server makes it after the first build
+    walks: list[int] = []
+    whole = search.indexes_in
+    monkeypatch.setattr(search, "indexes_in", lambda config, manifest: (
+        walks.append(len(manifest)), whole(config, manifest))[1])
+    path = work.site / "content/fr/news/wells.md"
+    work.edit("content/fr/news/wells.md", "Puits et pompes", "Puits et pompes neufs")
+    result = session.build(touched=frozenset({str(path)}), later=LATER_KINDS)
+    assert result.planned < 20 and result.search and walks == []
+    assert session.manifest is not None
+    assert result.search == whole(session.config, session.manifest)
+    session.finish()
     work.assert_matches_clean_build()
 
 

@@ -573,6 +573,12 @@ def _shard_list(output: Path, folder: str, parts: list[Shard], had: set[str],
     return {item.path: (digest(data), *item.stamp) for item in staged}
 
 
+def in_bundles(config: SiteConfig, paths: Iterable[str]) -> bool:
+    """Whether one of these outputs is a file of a language's bundle."""
+    folders = tuple(bundle_folder(config, lang) for lang in config.language_codes)
+    return any(path.startswith(folders) for path in paths)
+
+
 def indexes_in(config: SiteConfig, manifest: Mapping[str, Entry]) -> tuple[SearchIndex, ...]:
     """Each language's index as a manifest records it (a build with nothing to do)."""
     if not config.search:
