@@ -606,3 +606,27 @@ def test_lists_feeds_and_sitemaps_asked_for_before_they_are_planned(
 def _contents(folder: Path) -> dict[str, bytes]:
     return {str(path.relative_to(folder)): path.read_bytes()
             for path in folder.rglob("*") if path.is_file()}
+
+
+def test_a_card_claimed_twice_is_refused_before_its_plan(site: Path) -> None:
+    """A card a server leaves unplanned is still checked: a static file at the card's
+    address stops the build, named as when every card is planned."""
+    from generator.build import _plan, plan
+    from generator.config import load_config
+    from generator.errors import SiteError
+    from generator.link import link_site
+    from generator.load import load_site
+
+    static = site / "static/en/news/wells"
+    static.mkdir(parents=True)
+    (static / "card.jpg").write_bytes(b"\xff\xd8\xff\xd9")
+    config = load_config(site, include_drafts=True)
+    loaded = load_site(config)
+    linked, _problems = link_site(config, loaded.pages, loaded.assets)
+    messages = []
+    for planning in (lambda: plan(linked), lambda: _plan(linked, True)):
+        with pytest.raises(SiteError) as raised:
+            planning()
+        messages.append(str(raised.value))
+    assert "output en/news/wells/card.jpg is produced twice (static and card)" in messages[0]
+    assert messages[1] == messages[0]
