@@ -364,7 +364,7 @@ class BuildSession:
         self.unplanned = Unplanned(site, assets, renderer, config, templates, catalogs,
                                    unplanned) if unplanned else None
         self._mark_writing(True)
-        uncompressed = _uncompressed(planned)
+        uncompressed = _uncompressed(planned) if self.precompress else frozenset()
         if snapshot is not None and self.store:  # for the next build's edits (delta.py)
             save = _then(save, partial(delta.save_layout, self.store, site))
         found: list[tuple[list[Job], dict[str, str], list[Job], bool]] = []  # behind
