@@ -189,6 +189,22 @@ def test_a_server_s_first_save_reads_no_shard_of_bodies(work: Workspace) -> None
     work.assert_matches_clean_build()
 
 
+def test_an_edit_redraws_the_lists_of_languages_that_fall_back(tmp_path: Path) -> None:
+    """French and Arabic list the English stories they have no version of (``fallback``):
+    an edit of one redraws their lists too, and no other language's."""
+    work = Workspace(tmp_path, FIXTURES / "depth")
+    work.build()
+    full = planned_in_full(work)
+    work.edit("content/en/news/solar.md", "Solar panels for the warehouse",
+              "Solar panels for the new warehouse")
+    result = work.build()
+    assert result.planned < full
+    assert {"en/index.html", "fr/index.html", "fr/news/index.html", "ar/index.html"} <= \
+        result.rendered
+    assert not any(path.startswith(("zh-Hans/", "pt-BR/")) for path in result.rendered)
+    work.assert_matches_clean_build()
+
+
 def test_lost_shards_cost_the_full_path_not_the_result(work: Workspace) -> None:
     for shard in (work.site / CACHE_FOLDER).rglob("linked-*.pickle"):
         shard.write_bytes(b"damaged")

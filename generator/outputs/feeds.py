@@ -62,7 +62,8 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
 
 def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> Iterator[Job]:
     """The feeds the edited pages may be entries of (``generator.delta``)."""
-    for feed in feeds_of(site, frozenset(page.id for page in pages)):
+    for feed in feeds_of(site, frozenset(page.id for page in pages),
+                         frozenset(page.lang for page in pages)):
         yield from _jobs(site, feed)
 
 
@@ -79,12 +80,16 @@ def _jobs(site: Site, feed: Feed) -> Iterator[Job]:
                   produce=partial(write, site, feed), key=key)
 
 
-def feeds_of(site: Site, showing: frozenset[str] | None = None) -> Iterator[Feed]:
-    """Every feed; with ``showing``, only those whose lists hold one of these ids."""
+def feeds_of(site: Site, showing: frozenset[str] | None = None,
+             langs: frozenset[str] | None = None) -> Iterator[Feed]:
+    """Every feed; with ``showing``, only those whose lists hold one of these ids (and
+    with ``langs``, only of these languages: a feed lists its language's stories)."""
     config = site.config
     limit = config.feed_entries
     for language in config.languages:
         lang = language.code
+        if langs is not None and lang not in langs:
+            continue
         ids = site.articles.get(lang, ())[:limit]
         title = language.title or config.title
         home = config.root_path(lang)

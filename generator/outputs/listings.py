@@ -71,8 +71,11 @@ def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> I
     them: found by position in each list, nothing else planned."""
     ids = [page.id for page in pages]
     size = site.config.paginate
+    shown = _languages_showing(site, {page.lang for page in pages})
     for group in _groups(site).values():
         for listing in group.values():
+            if listing.lang not in shown:
+                continue  # (a look through its list: 20,000 ids a language at 100,000)
             numbers = sorted({listing.ids.index(pid) // size + 1 for pid in ids
                               if pid in listing.ids})
             if not numbers:
@@ -85,6 +88,14 @@ def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> I
                             for lang, (base, count) in siblings.items() if number <= count}
                 yield _job(site, assets, listing, number, total,
                            listing.ids[(number - 1) * size:number * size], versions)
+
+
+def _languages_showing(site: Site, langs: set[str]) -> set[str]:
+    """The languages whose lists may hold stories of ``langs``: theirs, and those that
+    fall back to one of them (``link._listed``)."""
+    config = site.config
+    return {code for code in config.language_codes
+            if code in langs or not langs.isdisjoint(config.language(code).fallback)}
 
 
 def listings_of(site: Site) -> list[Listing]:
