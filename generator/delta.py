@@ -44,7 +44,7 @@ from generator.link import (
 )
 from generator.load import INDEX_REDUCERS, SECTION_FILE, Parsed, Source, _parse, reusable
 from generator.model import Asset, Page, Site, field_names, replaced
-from generator.outputs import KINDS, cards, feeds
+from generator.outputs import KINDS, cards, feeds, listings
 from generator.render import Job
 
 LAYOUT_ENTRY = "layout"
@@ -483,7 +483,7 @@ def _same_place(site: Site, old: Page, new: Page) -> bool:
     if (old.title, old.link_title) == (new.title, new.link_title) or not new.sections:
         return True
     mine = section_key(new)
-    for lang in site.config.language_codes:
+    for lang in listings.languages_listing(site, {new.lang}):
         listed = site.listed.get(lang, {})
         for prefix in _prefixes(new.sections):
             ids = listed.get(prefix, ())

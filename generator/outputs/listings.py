@@ -71,7 +71,7 @@ def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> I
     them: found by position in each list, nothing else planned."""
     ids = [page.id for page in pages]
     size = site.config.paginate
-    shown = _languages_showing(site, {page.lang for page in pages})
+    shown = languages_listing(site, {page.lang for page in pages})
     for group in _groups(site).values():
         for listing in group.values():
             if listing.lang not in shown:
@@ -90,7 +90,7 @@ def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> I
                            listing.ids[(number - 1) * size:number * size], versions)
 
 
-def _languages_showing(site: Site, langs: set[str]) -> set[str]:
+def languages_listing(site: Site, langs: set[str]) -> set[str]:
     """The languages whose lists may hold stories of ``langs``: theirs, and those that
     fall back to one of them (``link._listed``)."""
     config = site.config
