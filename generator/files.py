@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 
 from generator.errors import Problem, error
@@ -33,6 +34,8 @@ def is_noise(name: str) -> bool:
     """Whether a file or folder name is editor, VCS or OS noise (dotfiles included)."""
     if name[:1] in (".", "#"):
         return True
+    if name.endswith(".md"):  # most names of a site: no noise name or suffix ends so
+        return False
     lower = name.lower()
     return lower.endswith(NOISE_SUFFIXES) or lower in NOISE_NAMES or \
         (len(name) == 9 and SED_TEMP.fullmatch(name) is not None)
@@ -87,6 +90,7 @@ def _walk_top(top: str, root: Path | None, problems: list[Problem], keep: frozen
 # Folders are scanned through a descriptor where the system allows it, so that a
 # file's stat (DirEntry.stat) is relative to its folder.
 _BY_DESCRIPTOR = os.scandir in os.supports_fd and hasattr(os, "O_DIRECTORY")
+_name = attrgetter("name")
 
 
 def _walk(directory: str, base: str | None, root: Path | None, problems: list[Problem],
@@ -97,7 +101,7 @@ def _walk(directory: str, base: str | None, root: Path | None, problems: list[Pr
         if _BY_DESCRIPTOR:
             descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         with os.scandir(descriptor if descriptor >= 0 else directory) as found:
-            entries = sorted(found, key=lambda entry: entry.name)
+            entries = sorted(found, key=_name)
     except OSError:
         if descriptor >= 0:
             os.close(descriptor)
