@@ -742,6 +742,7 @@ class BuildSession:
         for code in self.config.language_codes:
             renderer.compile_all(code)
         sanitize.body_html("", self.config.markdown.html)
+        i18n.load_locales(self.config.language_codes)
         if self.bodies is not None and self.last is not None:
             self.bodies.keep(delta.feed_bodies(self.last.site))
 
