@@ -12,6 +12,10 @@ import lxml.html
 import pytest
 
 from generator.cli import main
+from generator.config import load_config
+from generator.link import link_site
+from generator.load import load_site
+from generator.model import Site
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -93,3 +97,11 @@ name = "Test Relief"
 [languages.fr]
 [languages.ar]
 """
+
+
+def linked_site(root: Path) -> Site:
+    """The site at ``root``, loaded and linked (what cards and share tags are made from)."""
+    config = load_config(root)
+    loaded = load_site(config)
+    site, _ = link_site(config, loaded.pages, loaded.assets)
+    return site

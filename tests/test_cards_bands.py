@@ -15,12 +15,9 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from generator import fonts, imaging, jpeg, typeset
-from generator.config import load_config
-from generator.link import link_site
-from generator.load import load_site
 from generator.model import Site
 from generator.outputs import cards
-from tests.conftest import FIXTURES, Built, build_copy
+from tests.conftest import FIXTURES, Built, build_copy, linked_site
 
 LATIN = next(p for p in cards.DEFAULT_FONTS if p.name == "NotoSans-Bold.ttf")
 
@@ -28,13 +25,6 @@ LATIN = next(p for p in cards.DEFAULT_FONTS if p.name == "NotoSans-Bold.ttf")
 @pytest.fixture(scope="module")
 def scripts(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_copy(FIXTURES / "scripts", tmp_path_factory.mktemp("scripts"))
-
-
-def linked_site(root: Path) -> Site:
-    config = load_config(root)
-    loaded = load_site(config)
-    site, _ = link_site(config, loaded.pages, loaded.assets)
-    return site
 
 
 def every_card(site: Site) -> list[cards.Card]:

@@ -17,11 +17,9 @@ from generator.build import build
 from generator.cli import main
 from generator.config import load_config
 from generator.errors import SiteError
-from generator.link import link_site
-from generator.load import load_site
 from generator.model import Site
 from generator.outputs import cards
-from tests.conftest import FIXTURES, Built, build_copy
+from tests.conftest import FIXTURES, Built, build_copy, linked_site
 
 LANGUAGES = ("am", "he", "bn", "my", "km", "ko", "ja", "zh-Hant", "ta", "ur", "fa", "hi",
              "th", "ka", "hy", "si")
@@ -51,13 +49,6 @@ RAQM = pytest.mark.skipif(not typeset.raqm_available(), reason="Pillow without R
 def every_script(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """Sixteen languages, one article each, titled with a sentence in its script."""
     return build_copy(FIXTURES / "every-script", tmp_path_factory.mktemp("every-script"))
-
-
-def linked_site(root: Path) -> Site:
-    config = load_config(root)
-    loaded = load_site(config)
-    site, _ = link_site(config, loaded.pages, loaded.assets)
-    return site
 
 
 def _cards(site: Site, lang: str) -> list[cards.Card]:

@@ -19,11 +19,8 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 from generator import imaging, typeset
 from generator.build import build
 from generator.config import load_config
-from generator.link import link_site
-from generator.load import load_site
-from generator.model import Site
 from generator.outputs import cards
-from tests.conftest import FIXTURES, Built, build_copy
+from tests.conftest import FIXTURES, Built, build_copy, linked_site
 
 OG_LOCALES = {"en": "en_US", "ar": "ar_EG", "fa": "fa_IR", "hi": "hi_IN", "zh": "zh_CN",
               "ru": "ru_RU"}
@@ -36,13 +33,6 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """Titles in Latin, Arabic (with Latin names and digits), Persian, Devanagari,
     Chinese and Cyrillic; photos with GPS and a sideways EXIF orientation."""
     return build_copy(FIXTURES / "scripts", tmp_path_factory.mktemp("scripts"))
-
-
-def linked_site(root: Path) -> Site:
-    config = load_config(root)
-    loaded = load_site(config)
-    site, _ = link_site(config, loaded.pages, loaded.assets)
-    return site
 
 
 def meta(doc: lxml.html.HtmlElement, name: str) -> list[str]:
