@@ -32,7 +32,6 @@ from generator.cache import Store
 from generator.config import SiteConfig
 from generator.deps import digest, page_key
 from generator.errors import Problem
-from generator.files import is_noise
 from generator.link import (
     _expired,
     _inherit_from,
@@ -42,7 +41,15 @@ from generator.link import (
     inherit,
     section_key,
 )
-from generator.load import INDEX_REDUCERS, SECTION_FILE, Parsed, Source, _parse, reusable
+from generator.load import (
+    INDEX_REDUCERS,
+    SECTION_FILE,
+    Parsed,
+    Source,
+    _parse,
+    bundle_file,
+    reusable,
+)
 from generator.model import Asset, Page, Site, field_names, replaced
 from generator.outputs import KINDS, cards, feeds, listings
 from generator.render import Job
@@ -364,7 +371,7 @@ def _bundle_resources(folder: str) -> tuple[Path, ...] | None:
         return None
     for entry in entries:
         name = entry.name
-        if is_noise(name) or name.startswith("_") or name.endswith(".md"):
+        if not bundle_file(name):
             continue
         if entry.is_symlink():
             return None

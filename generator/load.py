@@ -395,6 +395,12 @@ def _unknown_language(code: str, config: SiteConfig) -> str:
             f"or rename the folder (configured: {configured})")
 
 
+def bundle_file(name: str) -> bool:
+    """Whether a file beside a bundle's ``index.md`` is one of its resources (elsewhere,
+    a file published as it is): not Markdown, not noise, not named with a leading ``_``."""
+    return not is_noise(name) and not name.startswith("_") and not name.endswith(".md")
+
+
 def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem],
           ignored: list[tuple[str, str]]) -> tuple[
         list[tuple[str, tuple[str, ...], tuple[Path, ...]]], list[Asset]]:
@@ -420,7 +426,7 @@ def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem],
         names = [name for name in visible if not name.startswith("_") or name == SECTION_FILE]
         ignored.extend((os.path.join(directory, name), "a file whose name starts with _")
                        for name in visible if name.startswith("_") and name != SECTION_FILE)
-        others = [name for name in names if not name.endswith(".md")]
+        others = [name for name in names if bundle_file(name)]
         inside = owners.get(directory, "")
         bundle = "index.md" in names and not inside
         owner = "/".join((lang, *within)) if bundle else inside
