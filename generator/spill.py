@@ -11,6 +11,7 @@ are deleted.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -43,15 +44,12 @@ class Spill:
         if cache_folder is not None:
             try:
                 cache_folder.mkdir(parents=True, exist_ok=True)
-                for old in cache_folder.glob(PREFIX + "*"):
-                    if not _alive(old.name.removeprefix(PREFIX).split("-")[0]):
-                        shutil.rmtree(old, ignore_errors=True)
-                folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-",
-                                               dir=cache_folder))
-                return cls(folder)
+                return cls(_made(cache_folder, PREFIX))
             except OSError:
                 pass
-        return cls(Path(tempfile.mkdtemp(prefix=f"newshub-{PREFIX}{os.getpid()}-")))
+        folder = _made(Path(tempfile.gettempdir()), f"newshub-{PREFIX}")
+        atexit.register(shutil.rmtree, folder, True)  # a build that stopped on an error
+        return cls(folder)
 
     def parse(self, parse: Callable[[S], Parsed], source: S) -> tuple[Parsed, Location | None]:
         """``parse(source)`` in a worker, its body written to this worker's file."""
@@ -104,6 +102,15 @@ class Spill:
         self._written.clear()
         self.where.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _made(parent: Path, prefix: str) -> Path:
+    """A new spill folder in ``parent``, once the leftovers there of processes that
+    died are removed."""
+    for old in parent.glob(prefix + "*"):
+        if not _alive(old.name.removeprefix(prefix).split("-")[0]):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
 
 
 def _alive(pid: str) -> bool:

@@ -145,3 +145,22 @@ def test_a_theme_script_is_hashed_once_not_on_every_page(
     assert all(csp.script_hash(script) == first for _ in range(100))
     assert hashed == [script.encode()]
     assert first == "'sha256-" + csp.base64.b64encode(real(script.encode()).digest()).decode() + "'"
+
+
+def test_a_spill_without_a_cache_removes_what_dead_builds_left_in_the_temporary_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+    monkeypatch.setattr(spill_module.tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])  # its pid: nobody's now
+    finished.wait()
+    dead = tmp_path / f"newshub-{spill_module.PREFIX}{finished.pid}-abc"
+    dead.mkdir()
+    (dead / "1.html").write_text("<p>left</p>")
+    spill = Spill.beside(None)
+    try:
+        assert spill.folder.parent == tmp_path
+        assert not dead.exists(), "a dead build's spill is removed"
+        assert Spill.beside(None).folder.exists() and spill.folder.exists(), "a live one stays"
+    finally:
+        spill.discard()
