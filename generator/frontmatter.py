@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cache
 from typing import Any
 
 import yaml
@@ -128,6 +129,9 @@ def _check_size(block: str) -> None:
 
 def _yaml(block: str, first: int) -> Any:
     """YAML front matter (``first``: the file line of its first line)."""
+    simple = simple_yaml(block)
+    if simple is not None:
+        return simple
     if "&" in block or "*" in block:  # no anchor or alias can be written without them
         _refuse_anchors(block, first)
     try:
@@ -149,6 +153,107 @@ def _yaml(block: str, first: int) -> Any:
     except RecursionError as exc:  # the pure-Python parser, where libyaml is missing
         raise FrontMatterError(first, TOO_DEEP) from exc
     return values
+
+
+# Most front matter is `key: value` lines: read without the YAML parser (a tenth of a
+# page's parse) when every line has one of the forms below, whose values are what the
+# loader makes of them; any other line, and the block goes to the loader.
+SIMPLE_LINE = re.compile(r"""([A-Za-z_][A-Za-z0-9_-]*):"""
+                         r"""(?: +(?:"([^"\\]*)"|'([^']*)'|(.*?)))? *""")
+QUOTED = re.compile(r""""([^"\\]*)"|'([^']*)'""")
+# A plain scalar's first character may not be one of YAML's indicators (or a space).
+INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+# Characters that make a block not simple: what YAML refuses or reads as a line break,
+# a byte order mark, a tab or a CR, and anchors and aliases' marks.
+NOT_SIMPLE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                        "\U00010000-\U0010ffff]|[&*]")
+FLOW_MARK = re.compile(r"""[\[\]{},:#'"]""")  # in a list, an item with one: the loader's
+DECIMAL = re.compile(r"0|[1-9][0-9]*")
+BOOL_TAG, INT_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
+
+
+class _NotSimple(Exception):
+    """A value the fast path leaves to the YAML loader."""
+
+
+def simple_yaml(block: str) -> dict[str, Any] | None:
+    """The values of a block of ``key: value`` lines (text, quoted text without escapes,
+    true/false, whole numbers, empty, one-line lists of such), exactly as
+    ``FrontMatterLoader`` reads them; None when a line is anything else."""
+    if NOT_SIMPLE.search(block):
+        return None
+    values: dict[str, Any] = {}
+    try:
+        for line in block.split("\n"):
+            if not line or line[0] == "#":
+                continue
+            match = SIMPLE_LINE.fullmatch(line)
+            if match is None:
+                return None
+            key, double, single, plain = match.groups()
+            if key in values or not _text_key(key):
+                return None
+            values[key] = double if double is not None else single if single is not None \
+                else _plain_value(key.lower(), plain or "")
+    except _NotSimple:
+        return None
+    return values or None  # an empty block (or comments only): the loader's None
+
+
+@cache
+def _text_key(key: str) -> bool:
+    """Whether YAML reads this key as text (``yes`` is true, ``null`` None)."""
+    return _tag(key) == STRING_TAG
+
+
+def _plain_value(name: str, text: str) -> Any:
+    if text[:1] == "[":
+        return _list(text, name in LIST_KEYS)
+    return _scalar(text, name in TEXT_KEYS or name in LIST_KEYS)
+
+
+def _list(text: str, as_written: bool) -> list[Any]:
+    """A one-line flow list: ``[a, "b c", 3]``."""
+    if not text.endswith("]"):
+        raise _NotSimple
+    inner = text[1:-1]
+    if not inner.strip(" "):
+        return []
+    items = [item.strip(" ") for item in inner.split(",")]
+    if not all(items):  # an error ([a, , b]) or dropped ([a, b, ]): the loader's to say
+        raise _NotSimple
+    return [_scalar(item, as_written, flow=True) for item in items]
+
+
+def _scalar(text: str, as_written: bool, *, flow: bool = False) -> Any:
+    """One value: quoted text as it is, a plain one as YAML's resolver types it (or as
+    written, for a text field; empty stays unset)."""
+    quoted = QUOTED.fullmatch(text)
+    if quoted is not None:
+        return quoted[1] if quoted[1] is not None else quoted[2]
+    if text[:1] in INDICATORS or ": " in text or " #" in text or text.endswith(":") or \
+            (flow and FLOW_MARK.search(text)):
+        raise _NotSimple
+    tag = _tag(text)
+    if tag == NULL_TAG:
+        return None
+    if as_written or tag == STRING_TAG:
+        return text
+    if tag == BOOL_TAG:
+        return FrontMatterLoader.bool_values[text.lower()]
+    if tag == INT_TAG and DECIMAL.fullmatch(text):
+        return int(text)
+    raise _NotSimple
+
+
+def _tag(plain: str) -> str:
+    """The tag YAML's resolver gives a plain scalar (``BaseResolver.resolve``, with the
+    loader's table: no timestamps)."""
+    table = FrontMatterLoader.yaml_implicit_resolvers
+    for tag, pattern in (*table.get(plain[:1], ()), *table.get(None, ())):
+        if pattern.match(plain):
+            return tag
+    return STRING_TAG
 
 
 def _toml(block: str, first: int) -> dict[str, Any]:
