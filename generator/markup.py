@@ -102,7 +102,9 @@ class _GatedInlineProcessor(InlineProcessor):
         place = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
         self.stashed_nodes: dict[str, etree.Element | str] = {}
         tree_parents = [] if ancestors is None else ancestors[:]
-        self.parent_map = {c: p for p in tree.iter() for c in p}
+        # The stock pass maps every element to its parent (and keeps the map up to date)
+        # only to list the ancestors of the tree it is given: the document, which has none.
+        self.parent_map = {}
         self._InlineProcessor__build_ancestors(tree, tree_parents)  # type: ignore[attr-defined]
         stack = [(tree, tree_parents)]
         while stack:
@@ -117,15 +119,12 @@ class _GatedInlineProcessor(InlineProcessor):
                     self.ancestors.append(child.tag.lower())
                     child.text = None
                     made = place(handle(text), child)
-                    for item in made:
-                        self.parent_map[item[0]] = child
                     stack += made
                     inserts.append((child, made))
                     self.ancestors.pop()
                 if child.tail and _inline(child.tail):
                     self._tail(element, child, handle(child.tail), place)
                 if len(child):
-                    self.parent_map[child] = element
                     stack.append((child, self.ancestors[:]))
             for child, made in inserts:
                 for index, item in enumerate(made):
@@ -142,7 +141,6 @@ class _GatedInlineProcessor(InlineProcessor):
             child.tail = holder.tail
         position = list(element).index(child) + 1
         for item in reversed(made):
-            self.parent_map[item[0]] = element
             element.insert(position, item[0])
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
