@@ -219,7 +219,7 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
     if workers <= 1 or len(fresh) < PARALLEL_PARSE_THRESHOLD:
         meanwhile = None  # no workers to wait for: it would only add to a small build
     parse = partial(_parse, config, previous, shortcodes.templates_digest(config),
-                    bodiless=bodiless)
+                    bodiless=bodiless, settings=settings)
     spilling = spill is not None and workers > 1 and len(fresh) >= PARALLEL_PARSE_THRESHOLD
     if spilling:
         parse = partial(spill.parse, parse)
@@ -301,9 +301,10 @@ def _wants_body(result: Parsed, source: Source, bodiless: frozenset[str]) -> boo
 
 def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
            shortcode_templates: str, source: Source, *,
-           bodiless: frozenset[str] = frozenset()) -> Parsed:
+           bodiless: frozenset[str] = frozenset(), settings: str | None = None) -> Parsed:
     """Read, validate and convert one source (or reuse its result if its bytes match);
-    a source in a ``bodiless`` language is read without its body (``FRONT_MATTER_ONLY``)."""
+    a source in a ``bodiless`` language is read without its body (``FRONT_MATTER_ONLY``).
+    ``settings`` are ``markup_settings(config)``, made once for a whole load."""
     try:
         with open(source.path, "rb") as handle:
             # Stamped before reading: a file saved meanwhile is seen as changed next time.
@@ -331,7 +332,7 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     page, extra_inputs = _load_page(config, source, raw, digest, problems, body=body)
     return Parsed((stamp, *resources, *extra_inputs), digest if body else
                   digest + FRONT_MATTER_ONLY, page, tuple(problems),
-                  _shared(markup_settings(config)))
+                  _shared(settings or markup_settings(config)))
 
 
 def _resource_identity(path: Path, size: int) -> tuple[str, int, str]:
