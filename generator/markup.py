@@ -164,13 +164,15 @@ class _GatedInlineProcessor(InlineProcessor):
 GATED_BLOCKS = frozenset({"empty", "indent", "code", "table", "hashheader", "setextheader",
                           "hr", "olist", "ulist", "quote", "footnote", "reference",
                           "paragraph"})
-_PROSE_LINE = r"[^\W\d_][^#|=\-*_>\[\]+<`~:\\!&\n]*"  # from a letter on, no markup character
+# Every block processor but the table's (a | anywhere) looks at how lines start: a line
+# starting with a letter is none of theirs, whatever its inline markup.
+_PROSE_LINE = r"[^\W\d_][^|\n]*"
 PLAIN_BLOCK = re.compile(rf"{_PROSE_LINE}(?:\n{_PROSE_LINE})*")
 
 
 class _PlainParagraph(BlockProcessor):
-    """A block of plain prose (it starts with a letter and holds no character any other
-    block processor looks for) goes straight to the paragraph processor."""
+    """A block of prose (each line starts with a letter; no table's |) goes straight to
+    the paragraph processor."""
 
     def __init__(self, parser: BlockParser, paragraph: BlockProcessor) -> None:
         super().__init__(parser)
