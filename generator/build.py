@@ -372,7 +372,7 @@ class BuildSession:
                             (planned, unplanned, stale), renderer, found) if behind else None
         with _phase("render", timings):
             staged, policies = self._render(renderer, stale, self._meanwhile(
-                save, renderer, stale, more is None), uncompressed, more)
+                save, renderer, stale, more is None), uncompressed, more, fresh=empty)
             if found:  # what was planned behind joins what was planned first
                 jobs, more_keys, more_stale, disturbed = found[0]
                 planned, stale = [*planned, *jobs], [*stale, *more_stale]
@@ -749,17 +749,19 @@ class BuildSession:
     def _render(self, renderer: Renderer, jobs: list[Job],
                 meanwhile: Callable[[], None] | None,
                 uncompressed: frozenset[str] = frozenset(),
-                later: Later[Job] | None = None) -> tuple[list[Staged], dict[str, str]]:
+                later: Later[Job] | None = None,
+                fresh: bool = False) -> tuple[list[Staged], dict[str, str]]:
         """Render the jobs, staging changed bytes beside their targets with their
         compressed copies (``meanwhile`` is this process's work while workers render);
         on any problem, remove what was staged and stop. Also returns each rendered
-        page's Content-Security-Policy, for ``/_headers``."""
+        page's Content-Security-Policy, for ``/_headers``. ``fresh``: the output folder
+        was empty (``write.stage``)."""
         existed = self.output.exists()
         try:
             with nullcontext() if self.store is not None else imaging.remaking():
                 delivered, problems = render_all(
                     renderer, _costliest_first(jobs), self.workers,
-                    partial(_stage, self.output, self.precompress, uncompressed),
+                    partial(_stage, self.output, self.precompress, uncompressed, fresh),
                     self._progress("rendering"), meanwhile, later)
         except BaseException:  # an interrupt, or a failure outside any one job
             sweep(self.output)  # what was staged is not known here: no staging file stays
@@ -1088,11 +1090,12 @@ def _shown_path(path: str) -> str:
 _POLICIES: dict[str, str] = {}
 
 
-def _stage(output: Path, precompress: bool, uncompressed: frozenset[str], job: Job,
-           data: bytes) -> tuple[tuple[Staged, ...], str | None]:
+def _stage(output: Path, precompress: bool, uncompressed: frozenset[str], fresh: bool,
+           job: Job, data: bytes) -> tuple[tuple[Staged, ...], str | None]:
     """Stage an output and its compressed copies (in the render worker: compressing is
-    parallel too); with the page's policy when it is HTML (None otherwise)."""
-    staged = stage(output, job.path, data)
+    parallel too); with the page's policy when it is HTML (None otherwise). ``fresh``:
+    the output folder was empty when the build began (the copies' folder is then made)."""
+    staged = stage(output, job.path, data, fresh)
     copies = compress.encoded(job.path, data) \
         if precompress and job.path not in uncompressed else ()
     policy = headers.policy_of(data) if job.path.endswith(".html") else None

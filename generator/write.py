@@ -56,9 +56,15 @@ def check_paths(paths: Iterable[str]) -> None:
                                               f"{path}"))
 
 
-def stage(output: Path, path: str, data: bytes) -> Staged:
-    """Compare with the file on disk; stage the bytes beside it when they differ."""
+def stage(output: Path, path: str, data: bytes, fresh: bool = False) -> Staged:
+    """Compare with the file on disk; stage the bytes beside it when they differ.
+
+    ``fresh``: the output folder was empty when the build began, so the file's folder
+    is most likely new: it is made first (in a cold build, most pages have a folder of
+    their own, and finding it missing cost a failed open, a check and a second open)."""
     target = os.path.join(output, path)
+    if fresh:
+        _make_folder(os.path.dirname(target))
     try:
         stamp = _create(target, data)
     except FileNotFoundError:  # its folder is new too
@@ -148,6 +154,16 @@ def _prune(folder: Path, output: Path) -> None:
     while folder != output and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
         folder = folder.parent
+
+
+def _make_folder(folder: str) -> None:
+    """Make a file's folder (and its parents, when they are missing too)."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
 
 
 def _stat(target: str) -> os.stat_result | None:
