@@ -80,6 +80,8 @@ TRICKY = [
     "Words then a pipe | inside",
     "A line\nlazy > quote\nand # hash\nand 1. one\nand - dash",
     "Para with <b>inline</b> HTML and &amp; and `code` and ~~struck~~",
+    "Lines of spaces\n   \nbetween\n \n  \nparagraphs, and a hard  \nbreak",
+    "- item\n  \n  continued after a line of spaces\n\t\n- b",
 ]
 
 
