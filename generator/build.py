@@ -21,6 +21,7 @@ from pathlib import Path
 from generator import compress, delta, i18n, imaging, sanitize
 from generator.cache import (
     CACHE_FOLDER,
+    Body,
     BodyStore,
     DamagedShard,
     JournaledMapping,
@@ -44,7 +45,17 @@ from generator.load import (
 )
 from generator.lock import build_locks
 from generator.model import Page, Site, well_typed
-from generator.outputs import KINDS, aliases, cards, feeds, headers, listings, search, sitemap
+from generator.outputs import (
+    KINDS,
+    aliases,
+    cards,
+    feeds,
+    headers,
+    listings,
+    pages,
+    search,
+    sitemap,
+)
 from generator.outputs.static import theme_assets
 from generator.parallel import Later, default_workers
 from generator.render import Job, Renderer, render_all
@@ -74,7 +85,7 @@ SEARCH_PREFIX = "search-shards-"  # each language's search shards (outputs/searc
 # phase on small pages together instead of one of them on a sitemap or a last list.
 COSTLIEST_FIRST = ("image", "card", "sitemap", "feed", "listing")
 # Kinds a build can plan while its workers render the rest (``build(behind=…)``).
-PLANNED_BEHIND = {listings: "listing", feeds: "feed", sitemap: "sitemap"}
+PLANNED_BEHIND = {pages: "page", listings: "listing", feeds: "feed", sitemap: "sitemap"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +124,40 @@ class Unplanned:
         lang, page = found
         return cards.home_job(self.site, lang) if page is None else \
             cards.article_job(self.site, page)
+
+
+class PagesBehind:
+    """The pages a build plans behind its answer (``build(behind={"page"})``), found by
+    output path until then: a server asked for one plans its job alone, as the plan
+    then makes it (``pages.page_job``), instead of waiting for 50,000 to be planned."""
+
+    def __init__(self, site: Site, assets: Mapping[str, str], renderer: Renderer) -> None:
+        self.site = site
+        self.assets = assets
+        self.renderer = renderer
+        self._at: dict[str, Page] | None = None  # by site path, made when first asked for
+
+    def job(self, path: str) -> Job | None:
+        """The job of the page at ``path`` (a file's, or its folder's index.html)."""
+        at = self._at
+        if at is None:
+            at = self._at = {page.path: page for page in self.site.pages.values()}
+        folder = path.rstrip("/")
+        for output in (path, f"{folder}/index.html" if folder else "index.html"):
+            for site_path in _site_paths(output):
+                page = at.get(site_path)
+                if page is not None and page.output_path == output and \
+                        pages.has_output(page) and self.site.config.owns(output):
+                    return pages.page_job(self.site, self.assets, page)
+        return None
+
+
+def _site_paths(output: str) -> tuple[str, ...]:
+    """The site paths whose output file is ``output`` (``model.url_to_output_path``):
+    ``/en/x.html`` for en/x.html, and ``/en/`` too for en/index.html."""
+    folder, _slash, name = output.rpartition("/")
+    return ("/" + output, f"/{folder}/" if folder else "/") if name == "index.html" \
+        else ("/" + output,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +239,8 @@ class BuildSession:
         self.pending: tuple[Renderer, list[Job], dict[str, str]] | None = None
         self.pending_search: Callable[[], search.Indexed] | None = None  # the same, for search
         self.unplanned: Unplanned | None = None  # cards left for ``finish`` to plan
+        self.pages_behind: PagesBehind | None = None  # while the pages are planned behind
+        self.niceness = 0  # of workers that render what was planned behind (``Later``)
         self.search_plan: dict[str, tuple[search.Shard, ...]] | None = None  # its shards
         self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
         self.taken: Taken | None = None  # the next snapshot's stamps, taken by the caller
@@ -227,7 +274,10 @@ class BuildSession:
         before they render)."""
         behind = frozenset() if self.precompress else behind - later
         with self._locked(), _collector_paused():
-            return self._build(config or self.config, shortcut, touched, later, behind)
+            try:
+                return self._build(config or self.config, shortcut, touched, later, behind)
+            finally:
+                self.pages_behind = None  # (a build that stopped before planning them)
 
     def finish(self) -> None:
         """Plan, render and commit what the last build left for later."""
@@ -272,6 +322,14 @@ class BuildSession:
         left = self.unplanned
         job = left.job(path) if left is not None else None
         return (left.renderer, job) if left is not None and job is not None else None
+
+    def page_behind(self, path: str) -> tuple[Renderer, Job] | None:
+        """The job of the page whose output is at ``path`` (a file's, or its folder's
+        index.html), planned now: the running build plans its pages behind its answer
+        (``build(behind={"page"})``) and has not yet; None otherwise."""
+        behind = self.pages_behind
+        job = behind.job(path) if behind is not None else None
+        return (behind.renderer, job) if behind is not None and job is not None else None
 
     def _finish_search(self) -> None:
         """Index what the last build left for later (its warnings are the server's log's:
@@ -363,6 +421,7 @@ class BuildSession:
         renderer = self._renderer(config, templates, catalogs)
         self.unplanned = Unplanned(site, assets, renderer, config, templates, catalogs,
                                    unplanned) if unplanned else None
+        self.pages_behind = PagesBehind(site, assets, renderer) if "page" in behind else None
         self._mark_writing(True)
         uncompressed = _uncompressed(planned) if self.precompress else frozenset()
         if snapshot is not None and self.store:  # for the next build's edits (delta.py)
@@ -861,10 +920,12 @@ class BuildSession:
             found.append((list(jobs), keys, more, disturbed))
             if self.rendering is not None:
                 self.rendering(renderer, [*stale, *more], True)
+            self.pages_behind = None  # (the rendering build's jobs have them now)
             chosen = {id(job) for job in more}
             return [(index, job.path) for index, job in enumerate(jobs) if id(job) in chosen]
 
-        return Later(find, choose, _path_of)
+        return Later(find, choose, _path_of, expected=len(site.pages),  # ~ an output each
+                     niceness=self.niceness)
 
     def resume(self) -> None:
         """Start from the manifest ``keep`` left for this output folder (a server's own
@@ -925,9 +986,10 @@ class BuildSession:
 
     def _save_bodies(self, new: dict[str, str], live: set[str], gone: set[str]) -> None:
         """``BodyStore.save`` a shard at a time, spilled bodies read back for their shard
-        only: a cold build's 100,000 bodies are never in memory at once."""
+        only (as bytes, stored so): a cold build's 100,000 bodies are never in memory
+        at once."""
         assert self.store is not None
-        shards: dict[str, tuple[dict[str, str], set[str]]] = {}
+        shards: dict[str, tuple[dict[str, Body], set[str]]] = {}
         for key, body in new.items():
             shards.setdefault(body_shard(key), ({}, set()))[0][key] = body
         for key in gone:
@@ -936,7 +998,7 @@ class BuildSession:
             _name, (bodies, dropped) = shards.popitem()
             if self.spill is not None:
                 for key, body in bodies.items():
-                    bodies[key] = body or self.spill.body(key) or ""
+                    bodies[key] = body or self.spill.raw(key) or ""
             BodyStore(self.store).save(bodies, live, dropped)  # keeps no shard after
         self.bodies = BodyStore(self.store)  # the shards it read before are stale
 

@@ -28,11 +28,18 @@ class Later(Generic[T]):
     fork (it runs in this process after the fork, and again in each worker that maps
     some of them: their records are never sent); ``choose`` (this process only) says
     which to map, as (index, name) pairs: a worker checks each item's ``name`` is the
-    one chosen, so a ``find`` that differed fails loudly rather than mapping another."""
+    one chosen, so a ``find`` that differed fails loudly rather than mapping another.
+    ``expected``: about how many there will be, counted with the items known at once
+    against the threshold (a server's first plan may hold a few items, its later ones
+    100,000: the workers are forked for those). Each worker finds them as it starts,
+    while this process does, at ``niceness`` (a server's workers: its answers, made
+    meanwhile, come first)."""
 
     find: Callable[[], Sequence[T]]
     choose: Callable[[Sequence[T]], Sequence[tuple[int, str]]]
     name: Callable[[T], str]
+    expected: int = 0
+    niceness: int = 0
 
 
 def default_workers() -> int:
@@ -55,7 +62,8 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
     ``later`` chooses follow, mapped by the same workers (no process is forked for them:
     this one may have started threads meanwhile)."""
     chunks = _chunks(len(items), max(workers, 1))
-    if workers <= 1 or len(items) < threshold or "fork" not in \
+    expected = len(items) + (later.expected if later is not None else 0)
+    if workers <= 1 or expected < threshold or "fork" not in \
             multiprocessing.get_all_start_methods():
         if meanwhile is not None:
             meanwhile()
@@ -68,7 +76,8 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
     global _SHARED, _FOUND
     _SHARED, _FOUND = (function, items, later), None
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(
+                workers, initializer=_find_first if later is not None else None) as pool:
             parts = pool.imap(_run_chunk, chunks)
             if meanwhile is not None:
                 meanwhile()
@@ -131,8 +140,22 @@ def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
     return _run(function, items, bounds)
 
 
+def _find_first() -> None:
+    """In a new worker: take the ``Later``'s niceness and find its items (the parent
+    finds them meanwhile; they are mapped once it has chosen)."""
+    global _FOUND
+    assert _SHARED is not None and _SHARED[2] is not None
+    later = _SHARED[2]
+    if later.niceness:
+        os.nice(later.niceness)
+    try:
+        _FOUND = later.find()
+    except Exception:  # raised again where a task reports it (a pool respawns a worker
+        _FOUND = None  # whose initializer fails, forever)
+
+
 def _run_later(chosen: list[tuple[int, str]]) -> list[Any]:
-    """Map the chosen ``Later`` items, found in this worker the first time."""
+    """Map the chosen ``Later`` items (found by ``_find_first``, or now)."""
     global _FOUND
     assert _SHARED is not None and _SHARED[2] is not None
     _collect_own_garbage()

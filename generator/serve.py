@@ -8,11 +8,11 @@ that fails shows its errors in the browser until the next good save.
 
 Starting is quick on a warm cache. The folder and its manifest are kept between runs
 (stored when the server stops), so a restart renders only what changed meanwhile.
-Requests are answered as soon as the first build has linked the site and planned its
-pages: an output it has not written yet is rendered when asked for, while the rest is
-rendered behind it. Lists, feeds and sitemaps are planned next, while the workers render
-the pages, and rendered by the same workers after them (no process is forked once the
-server answers); one asked for before they are planned is answered once they are. Share
+Requests are answered as soon as the first build has linked the site: an output it has
+not written yet is rendered when asked for, while the rest is rendered behind it. Pages,
+lists, feeds and sitemaps are planned next, while the workers it forked first wait, and
+rendered by those workers (no process is forked once the server answers); a page asked
+for before then is planned alone, a list, feed or sitemap is answered once planned. Share
 cards (one per article: the costliest plan) are planned only after the build; one asked
 for earlier is planned and drawn on its own. Share cards show
 the published site's host, not localhost, so they are the cards ``newshub build``
@@ -60,8 +60,10 @@ KEEPALIVE_SECONDS = 10.0
 IDLE_COLLECT_SECONDS = 1.0  # after a build: browsers have fetched the new pages by then
 COLLECT_AT_LEAST_EVERY = 10  # builds, when saves come faster than that
 LATER_KINDS = frozenset({"card", "search"})  # made after the browsers reload
-BEHIND_KINDS = frozenset({"listing", "feed", "sitemap"})  # planned after answering
+BEHIND_KINDS = frozenset({"page", "listing", "feed", "sitemap"})  # planned after answering
+WORKER_NICENESS = 10  # the first build's workers: the server's answers come first
 PLANNED_WAIT_SECONDS = 60.0  # at most, for a list, feed or sitemap asked for before planned
+WATCHING_WAIT_SECONDS = 10.0  # at most, for the watcher to start before a first answer
 FINISH_SHOWN_SECONDS = 1.0  # cards and search are logged after the first build, or when slow
 RELOAD_SCRIPT = (
     '<script>(function(){{var g={generation},s=new EventSource("{events}");'
@@ -105,6 +107,8 @@ class DevSite:
         self.planned.set()
         self.planner: int | None = None  # the thread that plans them (it never waits)
         self.on_ready = on_ready  # called once, when requests can be answered
+        self.watching = threading.Event()  # no answer is sent before the watcher runs
+        self.watching.set()  # (``serve`` clears it until it starts one)
         self.state = BuildState(0)
         self.changed = threading.Condition()
         self.build_lock = threading.Lock()
@@ -161,15 +165,18 @@ class DevSite:
     def rendered(self, relative: str, wait: bool = True) -> tuple[str, bytes] | None:
         """An output (a file's path, or a folder's for its index.html) the running build
         has not written yet, rendered now; None when there is none, or it fails (the
-        build reports why). With ``wait``, one perhaps among the lists, feeds and
-        sitemaps the build has not planned yet is looked for once they are (without:
-        a kept folder's file answers meanwhile, and reloads when the build is done)."""
+        build reports why). With ``wait``, a page the build has not planned yet is
+        planned alone, and one perhaps among the lists, feeds and sitemaps it has not
+        planned yet is looked for once they are (without: a kept folder's file answers
+        meanwhile, and reloads when the build is done)."""
         found = self._unwritten(relative)
+        session = self.session
+        if found is None and wait and session is not None:  # a page not planned yet
+            found = session.page_behind(relative)
         if found is None and wait and not self.planned.is_set() and \
                 threading.get_ident() != self.planner:
             self.planned.wait(PLANNED_WAIT_SECONDS)
             found = self._unwritten(relative)
-        session = self.session
         if found is None and session is not None:  # a card the build has not planned yet
             found = session.unplanned_job(relative)
         if found is None:
@@ -232,6 +239,7 @@ class DevSite:
             self.session = BuildSession(config, self.output, persist=False,
                                         precompress=False)
             self.session.rendering = self._rendering
+            self.session.niceness = WORKER_NICENESS
             self.session.resume()
             if self.on_ready is None:  # answering already (a kept folder): never fork
                 self.session.workers = 1
@@ -414,6 +422,7 @@ def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
             return "newshub"  # not the Python version
 
         def send_response(self, code: int, message: str | None = None) -> None:
+            site.watching.wait(WATCHING_WAIT_SECONDS)  # an answered page shows the next save
             self.responded = True
             super().send_response(code, message)
 
@@ -608,13 +617,19 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
 
     def ready() -> None:
         """Answer requests and watch the site (threads start only now: the first build's
-        workers are forked before any other thread runs)."""
-        watcher.start()  # first: a page answered shows the next save too
+        workers are forked before any other thread runs). A first request is rendered
+        while the watcher starts (~0.1 s at 50,000 files), and sent once it runs: a page
+        answered shows the next save too."""
         answering.start()
+        try:
+            watcher.start()
+        finally:
+            site.watching.set()
         shown = "drafts and future posts included" if drafts else "drafts left out"
         log(f"Serving {root} at {site.base_url} ({shown}); Ctrl-C to stop")
 
     site.on_ready = ready
+    site.watching.clear()
     try:
         if site.kept():
             site.mark_ready()  # the kept folder answers while the first build checks it

@@ -98,3 +98,28 @@ def test_a_worker_that_finds_other_items_fails() -> None:
     with pytest.raises(RuntimeError, match="other items"):
         parallel_map(_square_and_pid, range(400), workers=2, threshold=10,
                      later=Later(find, _odd, str))
+
+
+def _niceness(number: int) -> tuple[int, int]:
+    return number, os.nice(0)
+
+
+def test_items_found_later_fork_the_workers_they_need_at_a_lower_priority() -> None:
+    """A server's first plan may hold a few items and its later ones 100,000: the
+    workers are forked for those (``expected``), and run at ``niceness`` (its answers,
+    made meanwhile in this process, come first)."""
+    from generator.parallel import Later
+
+    parent = os.nice(0)
+
+    def find() -> range:
+        return range(1000, 1400)
+
+    def every(found: Sequence[int]) -> list[tuple[int, str]]:
+        return [(index, str(number)) for index, number in enumerate(found)]
+
+    results = parallel_map(_niceness, range(3), workers=2, threshold=100,
+                           later=Later(find, every, str, expected=400, niceness=5))
+    assert [number for number, _nice in results] == [*range(3), *range(1000, 1400)]
+    assert {nice for _number, nice in results} == {min(parent + 5, 19)}, "in the workers"
+    assert os.nice(0) == parent, "this process keeps its own"

@@ -358,8 +358,7 @@ def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
 
     again = _dev_site(site, port)
     rendered: list[str] = []
-    again.on_ready = lambda: rendered.extend(p for p in again.unwritten[1]) \
-        if again.unwritten else None
+    _record_rendered(again, rendered)
     again.rebuild()
     try:
         assert again.state.errors == ()
@@ -373,8 +372,7 @@ def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
     article = site / "content/en/news/wells.md"
     article.write_text(article.read_text().replace("Teams repaired", "Crews repaired"))
     third = _dev_site(site, port)
-    third.on_ready = lambda: rendered.extend(p for p in third.unwritten[1]) \
-        if third.unwritten else None
+    _record_rendered(third, rendered)
     third.rebuild()
     try:
         assert "en/news/wells/index.html" in rendered
@@ -384,6 +382,18 @@ def test_a_restarted_server_renders_nothing_again(site: Path) -> None:
         assert "Crews repaired" in (third.output / "en/news/wells/index.html").read_text()
     finally:
         third.stop()
+
+
+def _record_rendered(dev: DevSite, rendered: list[str]) -> None:
+    """Record the outputs the server's first build renders, once all are planned."""
+    tell = dev._rendering
+
+    def told(renderer: object, jobs: list, complete: bool) -> None:
+        if complete:
+            rendered.extend(job.path for job in jobs)
+        tell(renderer, jobs, complete)  # type: ignore[arg-type]
+
+    dev._rendering = told  # type: ignore[method-assign]
 
 
 def test_a_server_that_died_renders_everything_again(site: Path) -> None:
@@ -402,7 +412,7 @@ def test_a_server_that_died_renders_everything_again(site: Path) -> None:
     again = _dev_site(site, port)
     assert not again.kept()
     rendered: list[str] = []
-    again.on_ready = lambda: rendered.extend(again.unwritten[1]) if again.unwritten else None
+    _record_rendered(again, rendered)
     again.rebuild()
     try:
         assert "en/news/wells/index.html" in rendered
@@ -549,18 +559,19 @@ def test_the_log_says_when_the_first_builds_cards_and_search_are_done(site: Path
 
 
 @pytest.mark.parametrize("forked", [True, False])
-def test_lists_feeds_and_sitemaps_asked_for_before_they_are_planned(
+def test_pages_lists_feeds_and_sitemaps_asked_for_before_they_are_planned(
         site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool) -> None:
-    """The first build answers before planning its lists, feeds and sitemaps (planned
-    while the workers render the pages, then rendered by them): one asked for before
-    that waits for the plan, and is served as the build then writes it."""
+    """The first build answers before planning its pages, lists, feeds and sitemaps
+    (planned once its workers are forked, then rendered by them): a page asked for
+    before that is planned alone, a list, feed or sitemap waits for the plan; each is
+    served as the build then writes it."""
     from generator import render
     from generator.build import BuildSession
-    from generator.outputs import feeds, listings, sitemap
+    from generator.outputs import feeds, listings, pages, sitemap
 
     monkeypatch.setattr(render, "PARALLEL_THRESHOLD", 1 if forked else 10**9)
     planned: list[str] = []
-    for module in (listings, feeds, sitemap):
+    for module in (pages, listings, feeds, sitemap):
         def plan(*args: object, _real: object = module.plan, _name: str = module.__name__,
                  **kwargs: object) -> object:
             planned.append(_name)
@@ -569,8 +580,9 @@ def test_lists_feeds_and_sitemaps_asked_for_before_they_are_planned(
         monkeypatch.setattr(module, "plan", plan)
     dev = _dev_site(site, free_port())
     seen: dict[str, object] = {}
-    paths = {"home": "fr/", "section": "fr/news/", "feed": "fr/atom.xml",
-             "sitemap": "sitemap.xml", "robots": "robots.txt", "missing": "fr/no-such/"}
+    paths = {"article": "fr/news/wells/", "about": "en/about/index.html", "home": "fr/",
+             "section": "fr/news/", "feed": "fr/atom.xml", "sitemap": "sitemap.xml",
+             "robots": "robots.txt", "missing": "fr/no-such/"}
 
     def ask() -> None:  # as the server's thread does, while the build goes on
         for name, path in paths.items():
@@ -589,18 +601,48 @@ def test_lists_feeds_and_sitemaps_asked_for_before_they_are_planned(
         assert dev.state.errors == ()
         assert seen["planned when ready"] == []
         assert seen["missing"] is None
-        for name in ("home", "section", "feed", "sitemap", "robots"):
+        for name in ("article", "about", "home", "section", "feed", "sitemap", "robots"):
             path, data = seen[name]  # type: ignore[misc]
             assert data == (dev.output / path).read_bytes(), path
+        assert seen["article"][0] == "fr/news/wells/index.html"  # type: ignore[index]
         assert seen["home"][0] == "fr/index.html"  # type: ignore[index]
         assert dev.rendered("fr/atom.xml") is None, "written: the file is served"
-        assert set(planned) == {listings.__name__, feeds.__name__, sitemap.__name__}
+        assert dev.session is not None and dev.session.pages_behind is None
+        assert set(planned) == {pages.__name__, listings.__name__, feeds.__name__,
+                                sitemap.__name__}
         whole = tmp_path / "whole"  # planned at once: the same files, byte for byte
         BuildSession(dev.config(), whole, use_cache=False, persist=False,
                      precompress=False).build()
         assert _contents(dev.output) == _contents(whole)
     finally:
         dev.stop()
+
+
+def test_a_page_planned_behind_is_found_by_its_output_path(site: Path) -> None:
+    """``PagesBehind``: the page at a folder, its index.html or a file of its own has
+    the job the plan makes; a section's introduction or an unknown path has none."""
+    from generator.build import PagesBehind
+    from generator.outputs import pages
+    from generator.outputs.static import theme_assets
+    from generator.render import Renderer
+    from tests.conftest import linked_site
+
+    (site / "content/en/news/_index.md").write_text('---\ntitle: "News"\n---\nThe latest.\n')
+    linked = linked_site(site)
+    assets = theme_assets(linked.config)
+    behind = PagesBehind(linked, assets, Renderer(linked.config))
+    planned = {job.path: job for job in pages.plan(linked, assets)}
+    for asked in ("fr/news/wells/", "fr/news/wells", "fr/news/wells/index.html"):
+        job = behind.job(asked)
+        assert job is not None, asked
+        made = planned["fr/news/wells/index.html"]
+        assert (job.path, job.kind, job.lang, job.template, job.key) == \
+            (made.path, made.kind, made.lang, made.template, made.key)
+    assert len(planned) > 5 and all(behind.job(path).key == job.key  # type: ignore[union-attr]
+                                    for path, job in planned.items())
+    sections = [page for page in linked.pages.values() if page.kind == "section"]
+    assert sections and all(behind.job(page.output_path) is None for page in sections)
+    assert behind.job("fr/news/no-such/") is None and behind.job("fr/atom.xml") is None
 
 
 def _contents(folder: Path) -> dict[str, bytes]:

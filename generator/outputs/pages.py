@@ -14,15 +14,19 @@ from generator.views import base_context, page_view, ref_path
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     for page in site.pages.values():
-        if page.kind == "section" or not page.render:  # an introduction, or headless
-            continue
-        yield page_job(site, assets, page)
+        if has_output(page):
+            yield page_job(site, assets, page)
+
+
+def has_output(page: Page) -> bool:
+    """Whether the page has a file of its own (not an introduction, nor headless)."""
+    return page.kind != "section" and page.render
 
 
 def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> Iterator[Job]:
     """The edited pages' own outputs (``generator.delta``: the outputs that show them)."""
     for page in pages:
-        if page.kind != "section" and page.render:
+        if has_output(page):
             yield page_job(site, assets, page)
 
 
