@@ -54,6 +54,16 @@ def walk(top: Path | str, root: Path | None, problems: list[Problem], *,
         yield directory, folders, [entry.name for entry in files]
 
 
+def paths(top: Path | str, root: Path | None, problems: list[Problem], *,
+          keep: frozenset[str] = frozenset()) -> list[str]:
+    """Every file ``walk`` finds, in its order, as a path (no list of names first)."""
+    found: list[str] = []
+    for directory, _folders, files in _walk_top(str(top), root, problems, keep):
+        prefix = os.path.join(directory, "")
+        found += [prefix + entry.name for entry in files]
+    return found
+
+
 def stamps(top: Path | str, root: Path | None, problems: list[Problem], *,
            keep: frozenset[str] = frozenset()) -> list[tuple[str, int, int]]:
     """Every file ``walk`` finds, in its order, as (path, mtime_ns, size) of the file
@@ -115,7 +125,11 @@ def _walk(directory: str, base: str | None, root: Path | None, problems: list[Pr
             if is_noise(name) and name not in keep:
                 continue
             try:
-                if entry.is_symlink():
+                if entry.is_file(follow_symlinks=False):  # first: most names are files'
+                    files.append(entry)  # (not a FIFO or device: reading blocks)
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(name)
+                elif entry.is_symlink():
                     path = os.path.join(directory, name)
                     if base is not None:
                         refused = _refused(path, base, root)
@@ -127,10 +141,6 @@ def _walk(directory: str, base: str | None, root: Path | None, problems: list[Pr
                         folders.append(name)
                     elif os.path.isfile(path):
                         files.append(entry)
-                elif entry.is_dir(follow_symlinks=False):
-                    folders.append(name)
-                elif entry.is_file(follow_symlinks=False):  # not a FIFO or device: reading blocks
-                    files.append(entry)
             except OSError:
                 continue
         yield directory, folders, files  # (their stats need the folder still open)

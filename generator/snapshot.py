@@ -8,6 +8,7 @@ last build left it), not a third of a second of imports.
 from __future__ import annotations
 
 import gc
+import hashlib
 import mmap
 import os
 import select
@@ -15,9 +16,11 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
@@ -26,7 +29,8 @@ from generator.cache import CACHE_FOLDER, Store, manifest_name
 from generator.config import SiteConfig
 from generator.deps import ENGINE_VERSION, digest
 from generator.errors import Problem
-from generator.files import PUBLISHED_DOTFOLDERS, walk
+from generator.files import PUBLISHED_DOTFOLDERS
+from generator.files import paths as file_paths
 from generator.files import stamps as file_stamps
 from generator.lock import build_locks
 from generator.model import well_typed
@@ -65,12 +69,39 @@ class Taken:
 
     def inputs(self, config: SiteConfig) -> str:
         """A digest of the files' stamps and the settings: equal means nothing changed
-        (made once per settings: the stamps of 100,000 files take a tenth of a second)."""
+        (made once per settings; ``inputs_digest`` of the stamps packed)."""
         settings = repr(config)
         if settings not in self.made:
-            self.made[settings] = digest(ENGINE_VERSION, __version__, settings,
-                                         tuple(self.stamps.values()), self.refused)
+            names = "\0".join(self.stamps).encode("utf-8", "surrogateescape") + b"\0" \
+                if self.stamps else b""
+            stamps = chain.from_iterable(map(itemgetter(1, 2), self.stamps.values()))
+            try:
+                values = array("q", stamps)
+            except OverflowError:  # a date past 2262
+                values = array("q", map(wrapped, chain.from_iterable(
+                    map(itemgetter(1, 2), self.stamps.values()))))
+            self.made[settings] = inputs_digest(settings, self.refused, names, values)
         return self.made[settings]
+
+
+def wrapped(value: int) -> int:
+    """A stamp's value as a signed 64-bit integer: the nanoseconds of a date past 2262
+    (or before 1677) wrap around, still distinct for any two dates a file system keeps."""
+    return (value + 2 ** 63) % 2 ** 64 - 2 ** 63
+
+
+def inputs_digest(settings: str, refused: tuple[str, ...], names: bytes | memoryview,
+                  values: array[int] | memoryview) -> str:
+    """A digest of the settings and of every input's stamp packed: each path ended by
+    a NUL (UTF-8), and each file's (mtime_ns, size) as native 64-bit integers, as the
+    no-change check's helper and this process stamp them into shared memory, so that it
+    is hashed there as it lies (a repr of 100,000 stamps cost a new process 60-80 ms)."""
+    sizes = (memoryview(names).nbytes, memoryview(values).nbytes)  # where each part ends
+    hashed = hashlib.blake2b(repr((ENGINE_VERSION, __version__, settings, refused, sizes))
+                             .encode("utf-8", "surrogateescape"), digest_size=16)
+    hashed.update(names)
+    hashed.update(values)
+    return hashed.hexdigest()
 
 
 def take(config: SiteConfig) -> Taken:
@@ -96,9 +127,7 @@ def listing(config: SiteConfig) -> tuple[list[str], list[Problem]]:
                config.root / "static")
     for folder in folders:
         site = config.root if folder.is_relative_to(config.root) else None  # else bundled
-        for directory, _folders, names in walk(folder, site, refused, keep=PUBLISHED_DOTFOLDERS):
-            prefix = os.path.join(directory, "")
-            paths += [prefix + name for name in names]
+        paths += file_paths(folder, site, refused, keep=PUBLISHED_DOTFOLDERS)
     toml = config.root / "site.toml"
     if toml.is_file():
         paths.append(str(toml))
@@ -196,11 +225,11 @@ def unchanged(config: SiteConfig, output: Path) -> tuple[Snapshot, int] | Taken 
         if last is None or time.time() >= last.due or interrupted(config, output):
             return None
         with OutputCheck(store, output, config) as check:
-            taken = check.take()
-            if taken.inputs(config) != last.inputs:
-                return taken  # (the helper is stopped: an edit's build needs no answer)
+            check.stamp()
+            if check.digest() != last.inputs:
+                return check.taken()  # (the helper is stopped: an edit's build needs no answer)
             owned = check.owned()
-    return (last, owned) if owned is not None else taken
+            return (last, owned) if owned is not None else check.taken()
 
 
 INPUT, OUTPUT = 1, 2  # what a helper's answer is about: a chunk of inputs, a manifest shard
@@ -220,7 +249,9 @@ class OutputCheck:
     shards at once, while this process walks the input folders (``take``); then the
     inputs' paths are shared with the helper in memory, and both stamp chunks of them
     (the helper before any further shard); then this process digests the stamps and,
-    when nothing changed, joins the helper on the shards left (``owned``).
+    when nothing changed, joins the helper on the shards left (``owned``). The stamps
+    become a ``Taken`` only for a build (``taken``): the digest is made from the shared
+    memory as the two processes stamped it (``digest``).
 
     Work is handed out through pipes holding one record per task (a read takes one:
     each task is done once, by whichever process is free); the helper answers through
@@ -238,6 +269,10 @@ class OutputCheck:
         self.answers = -1  # the helper's answers (reading end)
         self.helper = 0  # its process id while it may run
         self.early: dict[int, int | None] = {}  # the helper's shard answers read so far
+        self.found: Taken | None = None  # the stamps, unless they lie in ``shared`` only
+        self.paths: list[str] = []  # the inputs ``shared`` stamps, and the links refused
+        self.refused: tuple[str, ...] = ()
+        self.digested = ""  # their digest, made from ``shared``
 
     def __enter__(self) -> OutputCheck:
         if self.sizes is None:
@@ -254,24 +289,25 @@ class OutputCheck:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self.helper:
-            with suppress(OSError):
-                os.kill(self.helper, signal.SIGKILL)
-            self._reap()
+        self._stop()
         for descriptor in (self.tasks, self.answers, self.inputs, self.offering, self.shared):
             if descriptor >= 0:
                 os.close(descriptor)
         self.tasks = self.answers = self.inputs = self.offering = self.shared = -1
 
-    def take(self) -> Taken:
-        """Every input's stamp, as ``take`` makes them (with the helper's help)."""
+    def stamp(self) -> None:
+        """Stamp every input, as ``take`` does (with the helper's help)."""
         if not self.helper or self.offering < 0:
             self._offer_none()
-            return take(self.config)
+            self.found = take(self.config)
+            return
         paths, refused = listing(self.config)
+        self.refused = tuple(map(str, refused))
         chunks = self._offer(paths)
         if chunks is None:
-            return Taken({path: _file_stamp(path) for path in paths}, tuple(map(str, refused)))
+            self.found = Taken({path: _file_stamp(path) for path in paths}, self.refused)
+            return
+        self.paths = paths
         done = set()
         while task := _read_waiting(self.inputs, 2):
             index = int.from_bytes(task, "little")
@@ -288,7 +324,30 @@ class OutputCheck:
                 done.add(index)
             else:
                 self.early[index] = value - 1 if value else None
-        return self._taken(paths, refused)
+
+    def digest(self) -> str:
+        """The stamps' digest, as ``Taken.inputs`` makes it (once ``stamp`` ran)."""
+        if self.found is not None:
+            return self.found.inputs(self.config)
+        if not self.digested:
+            with mmap.mmap(self.shared, os.fstat(self.shared).st_size) as memory:
+                files, _size, chunks, names = HEADER.unpack_from(memory, 0)
+                end, = struct.unpack_from("<q", memory, HEADER.size + 16 * files + 8 * chunks)
+                with memoryview(memory) as shared:
+                    self.digested = inputs_digest(repr(self.config), self.refused,
+                                                shared[names:names + end],
+                                                shared[HEADER.size:HEADER.size + 16 * files])
+        return self.digested
+
+    def taken(self) -> Taken:
+        """The stamps for a build (once ``stamp`` ran); the helper is stopped first: a
+        build needs no answer of it."""
+        self._stop()
+        if self.found is None:
+            made = self.digest()
+            self.found = self._taken()
+            self.found.made[repr(self.config)] = made
+        return self.found
 
     def owned(self) -> int | None:
         """How many outputs this build owns, when every one is intact; else None."""
@@ -376,8 +435,8 @@ class OutputCheck:
         if chunks < 2:
             self._offer_none()
             return None
-        parts = ["\0".join(paths[at:at + size]).encode("utf-8", "surrogateescape")
-                 for at in range(0, len(paths), size)]
+        parts = [("\0".join(paths[at:at + size]) + "\0").encode("utf-8", "surrogateescape")
+                 for at in range(0, len(paths), size)]  # each path ended by a NUL
         offsets = [0]
         for part in parts:
             offsets.append(offsets[-1] + len(part))
@@ -404,29 +463,29 @@ class OutputCheck:
             files, size, _chunks, names = HEADER.unpack_from(memory, 0)
             start, stop = struct.unpack_from("<2q", memory,
                                              HEADER.size + 16 * files + 8 * index)
-            paths = memory[names + start:names + stop].decode(
+            paths = memory[names + start:names + stop - 1].decode(
                 "utf-8", "surrogateescape").split("\0")
             values = memoryview(memory).cast("q")
             at = HEADER.size // 8 + 2 * index * size
             try:
-                for path in paths:
+                for mtime, length in _stamps_by_folder(paths):
                     try:
-                        status = os.stat(path)
-                        values[at], values[at + 1] = status.st_mtime_ns, status.st_size
-                    except OSError:
-                        values[at] = values[at + 1] = -1
+                        values[at], values[at + 1] = mtime, length
+                    except ValueError:  # a date past 2262
+                        values[at], values[at + 1] = wrapped(mtime), wrapped(length)
                     at += 2
             finally:
                 values.release()
 
-    def _taken(self, paths: list[str], refused: list[Problem]) -> Taken:
+    def _taken(self) -> Taken:
+        paths = self.paths
         with mmap.mmap(self.shared, os.fstat(self.shared).st_size) as memory:
             values = memoryview(memory).cast("q")
             try:
                 first = HEADER.size // 8
                 stamps = zip(paths, values[first:first + 2 * len(paths):2].tolist(),
                              values[first + 1:first + 2 * len(paths):2].tolist(), strict=True)
-                return Taken({stamp[0]: stamp for stamp in stamps}, tuple(map(str, refused)))
+                return Taken({stamp[0]: stamp for stamp in stamps}, self.refused)
             finally:
                 values.release()
 
@@ -471,6 +530,12 @@ class OutputCheck:
                 answers[index] = value - 1 if value else None
         return answers if self._reap() else None
 
+    def _stop(self) -> None:
+        if self.helper:
+            with suppress(OSError):
+                os.kill(self.helper, signal.SIGKILL)
+            self._reap()
+
     def _reap(self) -> bool:
         """Wait for the helper to end: whether it ended well."""
         pid, self.helper = self.helper, 0
@@ -479,6 +544,39 @@ class OutputCheck:
         except ChildProcessError:
             return False
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _stamps_by_folder(paths: list[str]) -> Iterator[tuple[int, int]]:
+    """Each file's (mtime_ns, size), (-1, -1) when it went meanwhile, statted relative
+    to its open folder (paths come folder by folder: the lookup of a folder's path from
+    the root was a third of each stat)."""
+    folder, descriptor = None, -1
+    try:
+        for path in paths:
+            head, _, name = path.rpartition("/")
+            if head != folder:
+                if descriptor >= 0:
+                    os.close(descriptor)
+                folder, descriptor = head, _open_folder(head)
+            try:
+                status = os.stat(name, dir_fd=descriptor) if descriptor >= 0 else os.stat(path)
+            except OSError:
+                yield -1, -1
+                continue
+            yield status.st_mtime_ns, status.st_size
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
+
+
+def _open_folder(path: str) -> int:
+    """A descriptor of the folder (-1: none, its files are then statted by path)."""
+    if not BY_FOLDER or not path:
+        return -1
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return -1
 
 
 def _read_waiting(descriptor: int, size: int) -> bytes:

@@ -117,15 +117,15 @@ def helper_does(monkeypatch: pytest.MonkeyPatch, act: Callable[[OutputCheck, int
     monkeypatch.setattr(snapshot, "CHUNK", 2)  # chunks of inputs to share, even here
     if act is not None:
         monkeypatch.setattr(OutputCheck, "_serve", act)
-    take = OutputCheck.take
+    stamp = OutputCheck.stamp
 
-    def take_later(self: OutputCheck) -> Taken:
+    def stamp_later(self: OutputCheck) -> None:
         assert self.helper, "a helper was forked"
         while first and pending(self.tasks):
             time.sleep(0.001)
-        return take(self)
+        stamp(self)
 
-    monkeypatch.setattr(OutputCheck, "take", take_later)
+    monkeypatch.setattr(OutputCheck, "stamp", stamp_later)
 
 
 def pending(descriptor: int) -> int:
@@ -158,11 +158,73 @@ def test_inputs_stamped_by_two_processes_are_take_s_stamps(
     config = load_config(work.site)
     alone = snapshot.take(config)
     with OutputCheck(Store(work.site), work.output, config) as both:
-        shared = both.take()
+        both.stamp()
+        assert both.found is None, "the stamps lie in the shared memory"
+        digest = both.digest()
         assert both.owned() == len(outputs_of(work))
+        shared = both.taken()
+    assert digest == alone.inputs(config), "the same digest from the shared memory"
     assert list(shared.stamps.items()) == list(alone.stamps.items())
     assert shared.refused == alone.refused
     assert no_child_left()
+
+
+@forking
+def test_nothing_to_do_is_answered_without_a_record_per_input(
+        work: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digest is made from the shared memory as the two processes stamped it: the
+    stamps become records (and are digested again) only for a build."""
+    helper_does(monkeypatch, None, first=False)
+
+    def refused(*_args: object) -> None:
+        raise AssertionError("a record per input was made")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(OutputCheck, "_taken", refused)
+        patched.setattr(Taken, "inputs", refused)
+        found = check(work)
+    assert isinstance(found, tuple) and found[1] == len(outputs_of(work))
+    os.utime(work.site / "content/en/news/wells.md", ns=(1, 1_000_000_000))
+    taken = check(work)
+    assert isinstance(taken, Taken)
+    assert taken.stamps == snapshot.take(load_config(work.site)).stamps
+    assert no_child_left()
+
+
+FAR = 2 ** 63 + 5_000_000_000  # nanoseconds past 2262: more than 64 bits hold
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_an_input_dated_past_2262_is_stamped(work: Workspace, mode: str, shared: bool,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    if shared:
+        monkeypatch.setattr(snapshot, "CHUNK", 2)  # stamped into the shared memory
+    target = work.site / "content/en/news/wells.md"
+    try:
+        os.utime(target, ns=(FAR, FAR))
+    except (OSError, OverflowError):
+        pytest.skip("no such date on this file system")
+    if os.stat(target).st_mtime_ns != FAR:
+        pytest.skip("no such date on this file system")
+    work.build()
+    found = check(work)
+    assert isinstance(found, tuple), "nothing changed"
+    os.utime(target, ns=(FAR + 1, FAR + 1))
+    assert isinstance(check(work), Taken), "a changed date past 2262 is a change"
+    assert no_child_left()
+
+
+def test_stamps_by_folder_are_os_stat_s(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a/one.md").write_text("one", encoding="utf-8")
+    (tmp_path / "b/two.md").write_text("two!", encoding="utf-8")
+    (tmp_path / "b/link.md").symlink_to(tmp_path / "a/one.md")
+    paths = [str(tmp_path / name) for name in ("a/one.md", "a/gone.md", "b/two.md",
+                                               "b/link.md", "c/none.md", "a/one.md")]
+    expected = [(os.stat(path).st_mtime_ns, os.stat(path).st_size)
+                if os.path.exists(path) else (-1, -1) for path in paths]
+    assert list(snapshot._stamps_by_folder(paths)) == expected
 
 
 def takes_a_chunk_and_dies(check: OutputCheck, _answering: int) -> None:
