@@ -405,27 +405,56 @@ def _hero(config: SiteConfig, page: Page) -> str:
 def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alternate, ...]:
     """Versions of one page, in site language order: ``paths`` maps code → site path."""
     config = site.config
-    return tuple(
-        Alternate(lang.code, lang.name, url(config, paths[lang.code]),
-                  absolute(config, paths[lang.code]), lang.direction, lang.code == current)
-        for lang in config.languages if lang.code in paths
-    )
+    origin = config.origin
+    found = []
+    for lang in config.languages:
+        if lang.code in paths:
+            link = url(config, paths[lang.code])  # its absolute form is the same with origin
+            found.append(Alternate(lang.code, lang.name, link, origin + link, lang.direction,
+                                   lang.code == current))
+    return tuple(found)
 
 
 def navigation(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
-    """Sections of a language, in the taxonomy table's order, then by name."""
+    """Sections of a language, in the taxonomy table's order, then by name (made once
+    per language and current section: most pages are in none of them)."""
+    paths = derived(site, ("nav paths", lang), partial(_navigation_paths, site, lang))
+    current = current_path if current_path in paths else ""
+    return derived(site, ("nav", lang, current), partial(_navigation, site, lang, current))
+
+
+def _navigation_paths(site: Site, lang: str) -> frozenset[str]:
+    config = site.config
+    return frozenset(section_path(config, lang, s) for s in _navigation_order(site, lang))
+
+
+def _navigation_order(site: Site, lang: str) -> list[str]:
     config = site.config
     present = [section for section in site.listed.get(lang, {}) if section and "/" not in section]
     order = [s for s in config.section_names if s in present]
     order += [s for s in site.children.get(lang, {}).get("", ()) if s in present
               and s not in order]
+    return order
+
+
+def _navigation(site: Site, lang: str, current_path: str) -> tuple[Link, ...]:
+    config = site.config
     return tuple(Link(section_title(site, lang, s, short=True),
                       url(config, section_path(config, lang, s)),
-                      current=current_path == section_path(config, lang, s)) for s in order)
+                      current=current_path == section_path(config, lang, s))
+                 for s in _navigation_order(site, lang))
 
 
 def menu(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
-    """The language's menu from site.toml; site paths become URLs, addresses stay."""
+    """The language's menu from site.toml; site paths become URLs, addresses stay (made
+    once per language and current entry)."""
+    targets = {target for _name, target in site.menus.get(lang, ())}
+    current = current_path if current_path in targets else None
+    key = ("menu", lang) if current is None else ("menu", lang, current)
+    return derived(site, key, partial(_menu, site, lang, current))
+
+
+def _menu(site: Site, lang: str, current_path: str | None) -> tuple[Link, ...]:
     return tuple(Link(name, url(site.config, target) if target.startswith("/") else target,
                       current=target == current_path)
                  for name, target in site.menus.get(lang, ()))
@@ -653,8 +682,15 @@ def _email_link(title: str, link: str) -> str:
 
 @lru_cache(maxsize=256)
 def _q(text: str) -> str:
-    """Percent-encoded (a page's title and address are encoded for several links)."""
-    return quote(text, safe="")
+    """Percent-encoded as ``quote(text, safe="")`` does, each UTF-8 byte through one
+    table (``quote`` looks each byte up in Python; a page's title and address are
+    encoded for several links)."""
+    return text.encode("utf-8").decode("latin-1").translate(_BYTE_QUOTED)
+
+
+UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+_BYTE_QUOTED = {byte: chr(byte) if chr(byte) in UNRESERVED else f"%{byte:02X}"
+                for byte in range(256)}
 
 
 def _media_type(name: str) -> str:

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import collections
 import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import BuiltinFunctionType, FunctionType
+from urllib.parse import quote
 
+import jinja2.runtime
 import jinja2.utils
 import pytest
 
-from generator import csp
+from generator import csp, views
 from generator.build import plan
-from generator.model import Site
+from generator.config import load_config
+from generator.model import Page, Site
 from generator.render import Job, Renderer
 from tests.conftest import FIXTURES, linked_site
 
@@ -74,3 +80,113 @@ def test_the_policy_placeholder_is_drawn_once_per_process(
     pages = [renderer.render(job).decode() for job in jobs]
     assert len(pages) > 10 and len(drawn) == 1
     assert all(csp._token() not in page and "newshub-csp-" not in page for page in pages)
+
+
+def _archive(root: Path, stories: int) -> Site:
+    """Stories in two languages, two sections and up to three tags, hours apart."""
+    root.mkdir(parents=True)
+    (root / "site.toml").write_text('base_url = "https://hub.example.org/"\ntitle = "Hub"\n'
+                                    'default_language = "en"\npaginate = 3\n[languages.en]\n'
+                                    '[languages.fr]\n', encoding="utf-8")
+    for number in range(stories):
+        lang, section = ("en", "fr")[number % 2], ("news", "opinion")[number % 3 == 0]
+        tags = ", ".join(("water", "health", "schools")[:1 + number % 3])
+        date = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=7 * number)
+        story = root / "content" / lang / section / f"story-{number:03d}.md"
+        story.parent.mkdir(parents=True, exist_ok=True)
+        story.write_text(f"---\ntitle: Story {number}\ndate: {date.isoformat()}\n"
+                         f"tags: [{tags}]\n---\n\nText.\n", encoding="utf-8")
+    return linked_site(root)
+
+
+def test_a_story_s_view_is_made_once_for_all_the_lists_that_show_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lists are planned in the order of their newest story, so a story's home, section
+    and tag lists are rendered close together: a worker keeping only its newest views
+    (``views.VIEWS_KEPT``, small beside 100,000 stories) makes each view once, not once
+    per list showing it."""
+    site = _archive(tmp_path / "site", 120)
+    planned, _assets = plan(site)
+    lists = [job for job in planned if job.kind == "listing" and job.template == "list.html"]
+    made: collections.Counter[str] = collections.Counter()
+    real = views._page_view
+
+    def counted(site: Site, page: Page) -> views.PageView:
+        made[page.id] += 1
+        return real(site, page)
+
+    monkeypatch.setattr(views, "VIEWS_KEPT", 40)
+    monkeypatch.setattr(views, "_page_view", counted)
+    shown = [item.id for job in lists for item in job.context()["listing"].items]
+    assert len(shown) > 3 * len(set(shown)) > 300  # each story is on several lists
+    assert set(made) == set(shown) and max(made.values()) == 1
+
+
+def test_pages_of_a_language_share_its_navigation_and_menu(site: Site,
+                                                           jobs: list[Job]) -> None:
+    """The sections bar and the menu are made once per language and current entry (an
+    article is in neither), not once per page."""
+    contexts = [job.context() for job in jobs if job.kind == "page"]
+    for lang in site.config.language_codes:
+        mine = [c for c in contexts if c["lang"].code == lang and not any(
+            link.current for link in (*c["nav"], *c["menu"]))]
+        assert len(mine) > 1
+        assert all(c["nav"] is mine[0]["nav"] and c["menu"] is mine[0]["menu"] for c in mine)
+    sections = [job.context() for job in jobs if job.kind == "listing"]
+    current = [c["nav"] for c in sections if any(link.current for link in c["nav"])]
+    assert current, "a section's own list marks it in the sections bar"
+
+
+def test_share_links_are_percent_encoded_as_urllib_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A title and address are encoded for seven links through one table, not by
+    ``urllib.parse.quote`` (a Python call per byte): the same text."""
+    samples = ["Plain", "Water & health: 50% more?", "مياه الشرب في غزة", "中文 標題",
+               "émigré — “quotes” ~_.-", "a/b?c=d#e", "😀 emoji", "tab\tnew\nline", ""]
+    expected = {text: quote(text, safe="") for text in samples}
+    views._q.cache_clear()
+    monkeypatch.setattr(views, "quote", None)  # no longer needed to share a page
+    assert {text: views._q(text) for text in samples} == expected
+    link = views.share_links("Eau & santé", "https://hub.example.org/fr/x/")[0]
+    assert link.url == "https://wa.me/?text=Eau%20%26%20sant%C3%A9%20https%3A%2F%2Fhub." \
+                       "example.org%2Ffr%2Fx%2F"
+
+
+def test_plain_calls_skip_jinja_s_marker_lookup(site: Site, jobs: list[Job],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """``page.date.isoformat()``, ``_()`` with variables and macros are called directly;
+    only what may carry a ``pass_context`` marker goes through Jinja's ``Context.call``."""
+    renderer = Renderer(site.config)
+    expected = [renderer.render(job) for job in jobs]
+    asked: list[object] = []
+    real = jinja2.runtime.Context.call
+
+    def recorded(self: jinja2.runtime.Context, obj: object, *args: object,
+                 **kwargs: object) -> object:
+        asked.append(obj)
+        return real(self, obj, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.runtime.Context, "call", recorded)
+    assert [renderer.render(job) for job in jobs] == expected
+    direct = [obj for obj in asked if isinstance(obj, BuiltinFunctionType | jinja2.runtime.Macro)
+              or (isinstance(obj, FunctionType) and not hasattr(obj, "jinja_pass_arg"))]
+    assert asked and not direct, direct[:3]  # (a translation's ngettext method goes there)
+
+
+def test_direct_calls_behave_as_jinja_s() -> None:
+    environment = Renderer(load_config(FIXTURES / "multilingual")).environment("en")
+
+    @jinja2.pass_context
+    def who(context: jinja2.runtime.Context) -> str:
+        return context["name"]
+
+    def stop() -> None:
+        raise StopIteration
+
+    source = ("{% macro m(x, y=2) %}{{ x }}{{ y }}{% endmacro %}{{ m(1) }} {{ who() }} "
+              "{{ plain(3, k=4) }} {{ stop() is undefined }} {{ d.isoformat() }} "
+              "{% for i in [1] %}{{ m(i, y=who()) }}{% endfor %}")
+    values = {"who": who, "plain": lambda n, k: n * k, "stop": stop, "name": "Ana",
+              "d": datetime(2026, 1, 2, tzinfo=UTC)}
+    assert environment.from_string(source).render(values) == \
+        "12 Ana 12 True 2026-01-02T00:00:00+00:00 1Ana"

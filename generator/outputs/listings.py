@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -54,6 +55,7 @@ class TagCount:
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     groups = _groups(site)
     size = site.config.paginate
+    planned: list[tuple[tuple[str, ...], Job]] = []
     for listing in (item for group in groups.values() for item in group.values()):
         pages = _pages(listing.ids, size)
         siblings = {lang: (other.base_path, _page_count(other.ids, size))
@@ -61,9 +63,21 @@ def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
         for number, ids in enumerate(pages, 1):
             versions = {lang: _page_path(base, number)
                         for lang, (base, count) in siblings.items() if number <= count}
-            yield _job(site, assets, listing, number, len(pages), ids, versions)
+            planned.append((ids, _job(site, assets, listing, number, len(pages), ids, versions)))
+    yield from _newest_first(site, planned)
     for lang in site.config.language_codes:
         yield _tag_index(site, assets, lang)
+
+
+def _newest_first(site: Site, planned: list[tuple[tuple[str, ...], Job]]) -> list[Job]:
+    """List pages in the order of the newest story each shows: a story's lists (its home,
+    section and tags) are then rendered close together, and a render worker makes its
+    view once, not once per list (``views.page_view`` keeps only the newest made)."""
+    def newest(ids: tuple[str, ...]) -> float:
+        date = site.pages[ids[0]].date if ids else None
+        return -date.timestamp() if date is not None else math.inf
+
+    return [job for _ids, job in sorted(planned, key=lambda item: newest(item[0]))]
 
 
 def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> Iterator[Job]:
