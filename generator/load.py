@@ -306,10 +306,7 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     a source in a ``bodiless`` language is read without its body (``FRONT_MATTER_ONLY``).
     ``settings`` are ``markup_settings(config)``, made once for a whole load."""
     try:
-        with open(source.path, "rb") as handle:
-            # Stamped before reading: a file saved meanwhile is seen as changed next time.
-            status = os.fstat(handle.fileno())
-            raw = handle.read()
+        status, raw = _read(source.path)
     except OSError as exc:
         shown = _display_path(config, source.path)
         return Parsed((), "", None, (error(shown, None, f"cannot read: {exc.strerror}"),))
@@ -333,6 +330,21 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     return Parsed((stamp, *resources, *extra_inputs), digest if body else
                   digest + FRONT_MATTER_ONLY, page, tuple(problems),
                   _shared(settings or markup_settings(config)))
+
+
+def _read(path: str) -> tuple[os.stat_result, bytes]:
+    """A file's status and bytes, with plain system calls (``open`` makes a buffered
+    reader and asks whether the file is a terminal, for each of 100,000 sources). The
+    status is taken before reading: a file saved meanwhile is seen as changed next time."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        status = os.fstat(fd)
+        parts = [os.read(fd, status.st_size + 1)]  # one call, unless the file grew
+        while parts[-1]:
+            parts.append(os.read(fd, 1 << 16))
+    finally:
+        os.close(fd)
+    return status, b"".join(parts)
 
 
 def _resource_identity(path: Path, size: int) -> tuple[str, int, str]:

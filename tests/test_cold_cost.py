@@ -4,6 +4,7 @@ every page of a language shares are made once, not once per page (#20)."""
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,32 @@ def test_a_spill_without_a_cache_removes_what_dead_builds_left_in_the_temporary_
         assert Spill.beside(None).folder.exists() and spill.folder.exists(), "a live one stays"
     finally:
         spill.discard()
+
+
+def test_a_load_makes_its_reading_settings_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings every parse result records (each language's root, a digest of the
+    site's params) are made once per load, not once per parsed page."""
+    from generator import load
+
+    made: list[object] = []
+    real = load.markup_settings
+    monkeypatch.setattr(load, "markup_settings", lambda config: made.append(config) or
+                        real(config))
+    loaded = load_site(load_config(FIXTURES / "multilingual"))
+    assert len(loaded.parsed) > 5 and len(made) == 1
+    assert {result.settings for result in loaded.parsed.values()} == {real(made[0])}
+
+
+def test_a_source_gone_after_the_walk_is_reported_and_others_read_whole(
+        tmp_path: Path) -> None:
+    from generator import load, shortcodes
+
+    config = load_config(_archive(tmp_path / "site", 3))
+    sources = load.scan_content(config).sources
+    Path(sources[0].path).unlink()
+    parse = partial(load._parse, config, {}, shortcodes.templates_digest(config))
+    gone, kept = parse(sources[0]), parse(sources[1])
+    assert gone.page is None
+    assert [p.message for p in gone.problems] == ["cannot read: No such file or directory"]
+    assert kept.inputs[0] == load._stamp(sources[1].path)
+    assert kept.page is not None and "<strong>" in kept.page.body_html
