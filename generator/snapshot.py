@@ -182,7 +182,9 @@ def interrupted(config: SiteConfig, output: Path) -> bool:
 def intact(output: Path, manifest: Mapping[str, Entry], config: SiteConfig) -> int | None:
     """How many outputs of this build are as the last build left them, when all are
     (same size and mtime; one stat each, relative to the open output folder where the
-    system allows: no lookup of the folder's own path each time); None when one is not."""
+    system allows: no lookup of the folder's own path each time); None when one is not,
+    or when an entry is not as this version writes them (a damaged or crafted manifest:
+    found as it is used, not by a pass over every entry's types first)."""
     try:
         folder = os.open(output, os.O_RDONLY | os.O_DIRECTORY) if BY_FOLDER else -1
     except OSError:
@@ -201,6 +203,8 @@ def intact(output: Path, manifest: Mapping[str, Entry], config: SiteConfig) -> i
             if status.st_size != entry[1] or status.st_mtime_ns != entry[2]:
                 return None
             owned += 1
+    except (TypeError, ValueError, LookupError):  # not a path, or not an entry
+        return None
     finally:
         if folder >= 0:
             os.close(folder)
@@ -508,8 +512,7 @@ class OutputCheck:
 
     def _check_shard(self, index: int, size: int) -> int | None:
         part = self.store.read_shard(self.name, index, size)
-        return intact(self.output, part, self.config) \
-            if part is not None and valid_manifest(part) else None
+        return intact(self.output, part, self.config) if part is not None else None
 
     def _answer(self) -> tuple[int, int, int] | None:
         """The helper's next answer; None once it ended."""

@@ -283,6 +283,31 @@ def test_a_helper_that_does_not_answer_every_shard_means_a_build(
     assert no_child_left()
 
 
+@pytest.mark.parametrize("crafted", [
+    lambda path, entry: (path, None), lambda path, entry: (path, entry[:2]),
+    lambda path, entry: (path, {"size": entry[1]}), lambda path, entry: (5, entry),
+    lambda path, entry: (path + "\0", entry), lambda path, entry: (path, (*entry[:2], "1"))])
+def test_a_crafted_manifest_entry_means_a_build(work: Workspace, mode: str,
+                                                crafted: Callable[[str, tuple[str, int, int]],
+                                                                  tuple[object, object]]) -> None:
+    """Each shard's entries are checked as they are used: one that is not an output's
+    path and (key, size, mtime) is never a wrong 'nothing to do', and never a crash."""
+    from generator.cache import SHARDS, Store, manifest_name
+
+    store = Store(work.site)
+    name = manifest_name(work.output)
+    index = next(index for index in range(SHARDS)
+                 if store.read(f"{name}-{index:02x}"))
+    part = store.read(f"{name}-{index:02x}")
+    path, entry = next(iter(part.items()))
+    del part[path]
+    key, value = crafted(path, entry)
+    part[key] = value  # (as many entries as the header says)
+    store.write(f"{name}-{index:02x}", part)
+    assert isinstance(check(work), Taken)
+    assert no_child_left()
+
+
 def test_a_language_subset_counts_its_own_outputs(work: Workspace, mode: str) -> None:
     config = load_config(work.site, only_languages=("fr",))
     from generator.build import build
