@@ -4,8 +4,10 @@ Python-Markdown tries each of its ~15 inline patterns on every text node and eac
 of its ~13 block processors on every block, which is most of its time on prose.
 A text node holding none of the characters those patterns start with cannot
 match any of them, so it is left as it is, and a pattern whose start character
-is not in a text is not tried on it; a block whose lines start with a letter and
-hold no markup character goes straight to the paragraph processor. Passes that
+is not in a text is not tried on it; a block whose lines start with a letter (and
+holds no table's ``|``) goes straight to the paragraph processor, and a block
+processor whose pattern needs a character (a heading's ``#``, a quote's ``>``…) is
+not asked about a block without it. Passes that
 only act on one piece of syntax are skipped for a text without it: raw HTML
 (``<``), fenced code (a fence), attribute lists (``{``), backslash escapes (``\\``),
 task lists (``[ ]``, ``[x]``), and the list layout pass for a text whose lists are
@@ -185,6 +187,30 @@ class _PlainParagraph(BlockProcessor):
         return self.paragraph.run(parent, blocks)
 
 
+# What a block must hold for these processors to take it: their patterns need it (a
+# table's rows split at a |, a heading's #, a rule's -, _ or *, a quote's >, a setext
+# heading's = or -, a footnote's [^, a reference's ]:). Any other block is not put to
+# their tests (the footnote's and reference's run their pattern, then give it back).
+BLOCK_MARKS = {"table": ("|",), "hashheader": ("#",), "setextheader": ("=", "-"),
+               "hr": ("-", "_", "*"), "quote": (">",), "footnote": ("[^",),
+               "reference": ("]:",)}
+
+
+class _TestedWith(BlockProcessor):
+    """A block processor whose test runs only on a block holding one of ``marks``."""
+
+    def __init__(self, wrapped: BlockProcessor, marks: tuple[str, ...]) -> None:
+        super().__init__(wrapped.parser)
+        self.wrapped = wrapped
+        self.marks = marks
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return any(map(block.__contains__, self.marks)) and self.wrapped.test(parent, block)
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> bool | None:
+        return self.wrapped.run(parent, blocks)
+
+
 class _GatedMarkdown(markdown.Markdown):
     """A converter that keeps the text it converts (for the passes that skip a text
     without their syntax) and looks block-level tags up in a set, not a list."""
@@ -334,6 +360,9 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
     md.parser.blockprocessors = blocks = _KeptOrder(md.parser.blockprocessors)
     if sum(name in blocks for name in GATED_BLOCKS) == len(blocks):
         blocks.register(_PlainParagraph(md.parser, blocks["paragraph"]), "plain_paragraph", 200)
+        for name, marks in BLOCK_MARKS.items():
+            priority = blocks._priority[blocks.get_index_for_name(name)].priority
+            blocks.register(_TestedWith(blocks[name], marks), name, priority)
     if type(md.preprocessors["normalize_whitespace"]) is NormalizeWhitespace:
         md.preprocessors.register(_NormalizedWhitespace(md), "normalize_whitespace", 30)
     for stage, gates in SKIPPABLE.items():
