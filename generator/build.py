@@ -785,9 +785,11 @@ class BuildSession:
     def _compile_templates(self, config: SiteConfig, templates: Mapping[str, str],
                            catalogs: Mapping[str, str]) -> None:
         """Compile the theme for every language while the workers parse: render workers
-        forked later inherit it instead of each compiling it again."""
+        forked later inherit it instead of each compiling it again. The catalogs' gaps
+        are found then too (a cold build extracted the theme's strings after writing)."""
         self._renderer(config, templates, catalogs)
         self.prepare()
+        self._missing_translations(config, templates, catalogs)
 
     def prepare(self) -> None:
         """Compile every template for every language now (a server does this while it

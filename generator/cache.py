@@ -364,12 +364,18 @@ def body_shard(digest: str) -> str:
     return f"bodies-{digest[:2] or '00'}"
 
 
+Body = str | bytes  # a body as text, or as the UTF-8 bytes a parse worker spilled
+
+
 class BodyStore:
-    """HTML bodies by content digest, read shard by shard as pages ask for them."""
+    """HTML bodies by content digest, read shard by shard as pages ask for them.
+
+    A body is stored as text or as UTF-8 bytes (``Spill.raw``): a cold build saves the
+    bodies its workers spilled without decoding them and encoding them again."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._shards: dict[str, dict[str, str]] = {}
+        self._shards: dict[str, dict[str, Body]] = {}
         self._kept: dict[str, str] = {}  # bodies read ahead without their shards (``keep``)
         self.shards_read = 0  # what the bodies asked for cost (a shard: ~400 at 100,000)
 
@@ -382,8 +388,7 @@ class BodyStore:
         if name not in self._shards:
             self._shards[name] = _bodies(self.store.read(name))
             self.shards_read += 1
-        body = self._shards[name].get(digest)
-        return body if isinstance(body, str) else None
+        return _text(self._shards[name].get(digest))
 
     def keep(self, digests: Iterable[str]) -> None:
         """Read these bodies now and keep them, not their shards (a body's digest names
@@ -396,14 +401,14 @@ class BodyStore:
         for name, digests_there in wanted.items():
             shard = self._shards.get(name) or _bodies(self.store.read(name))
             for digest in digests_there:
-                body = shard.get(digest)
-                if isinstance(body, str):
+                body = _text(shard.get(digest))
+                if body is not None:
                     self._kept[digest] = body
 
-    def save(self, new: dict[str, str], live: set[str], gone: set[str]) -> None:
+    def save(self, new: Mapping[str, Body], live: set[str], gone: set[str]) -> None:
         """Add ``new`` bodies; drop bodies no live page has any more (``gone``), by
         rewriting only the shards either touches."""
-        touched: dict[str, dict[str, str]] = {}
+        touched: dict[str, dict[str, Body]] = {}
         for digest in (*new, *gone):
             name = body_shard(digest)
             if name not in touched:
@@ -427,5 +432,15 @@ class BodyStore:
             self._shards[name] = bodies
 
 
-def _bodies(shard: Any) -> dict[str, str]:
+def _bodies(shard: Any) -> dict[str, Body]:
     return shard if isinstance(shard, dict) else {}
+
+
+def _text(body: object) -> str | None:
+    """A stored body as text (None: not a body, as a damaged or crafted entry may hold)."""
+    if isinstance(body, bytes):
+        try:
+            return body.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            return None
+    return body if isinstance(body, str) else None

@@ -80,6 +80,12 @@ class Spill:
 
     def body(self, digest: str) -> str | None:
         """A spilled body, or None when it is not here (or the file is gone)."""
+        data = self.raw(digest)
+        return data.decode("utf-8", "surrogatepass") if data is not None else None
+
+    def raw(self, digest: str) -> bytes | None:
+        """A spilled body as the UTF-8 bytes written (as the cache stores it: see
+        ``BodyStore``), or None when it is not here (or the file is gone)."""
         location = self.where.get(digest)
         if location is None:
             return None
@@ -91,7 +97,7 @@ class Spill:
             data = os.pread(fd, length, offset)
         except OSError:
             return None
-        return data.decode("utf-8", "surrogatepass") if len(data) == length else None
+        return data if len(data) == length else None
 
     def discard(self) -> None:
         """Delete the files (every body is in the cache, or no record needs them)."""
