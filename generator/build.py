@@ -160,6 +160,11 @@ def _site_paths(output: str) -> tuple[str, ...]:
         else ("/" + output,)
 
 
+# What a build planned behind (``BuildSession._behind``): the jobs, their keys, those to
+# render, whether one's file was disturbed, and the share cards found then (path → where).
+Behind = tuple[list[Job], dict[str, str], list[Job], bool, dict[str, tuple[str, Page | None]]]
+
+
 @dataclass(frozen=True, slots=True)
 class BuildResult:
     site: Site | None  # None when nothing had changed and the build had nothing to do
@@ -426,16 +431,18 @@ class BuildSession:
         uncompressed = _uncompressed(planned) if self.precompress else frozenset()
         if snapshot is not None and self.store:  # for the next build's edits (delta.py)
             save = _then(save, partial(delta.save_layout, self.store, site))
-        found: list[tuple[list[Job], dict[str, str], list[Job], bool]] = []  # behind
+        found: list[Behind] = []
         more = self._behind(site, assets, behind, (templates, catalogs), manifest,
-                            (planned, unplanned, stale), renderer, found) if behind else None
+                            (planned, unplanned, stale), renderer, found,
+                            "card" in later) if behind else None
         with _phase("render", timings):
             staged, policies = self._render(renderer, stale, self._meanwhile(
                 save, renderer, stale, more is None), uncompressed, more, fresh=empty)
             if found:  # what was planned behind joins what was planned first
-                jobs, more_keys, more_stale, disturbed = found[0]
+                jobs, more_keys, more_stale, disturbed, more_cards = found[0]
                 planned, stale = [*planned, *jobs], [*stale, *more_stale]
                 keys.update(more_keys)
+                unplanned = {**unplanned, **more_cards}
                 if disturbed and previous_paths:
                     previous_paths = set() if empty else None
             staged += self._headers_file(config, planned, policies)
@@ -902,12 +909,12 @@ class BuildSession:
                 digests: tuple[Mapping[str, str], Mapping[str, str]],
                 manifest: Mapping[str, Entry] | None,
                 first: tuple[list[Job], Mapping[str, tuple[str, Page | None]], list[Job]],
-                renderer: Renderer,
-                found: list[tuple[list[Job], dict[str, str], list[Job], bool]]) -> Later[Job]:
+                renderer: Renderer, found: list[Behind], later_cards: bool) -> Later[Job]:
         """The outputs of the kinds in ``behind``, planned while the workers render the
         rest (``first``: what was planned, found unplanned, and is rendered), checked
         against them as ``_plan`` checks a whole plan; ``found`` gets the jobs, their
-        keys, those to render and whether one's file was disturbed."""
+        keys, those to render, whether one's file was disturbed, and (``later_cards``)
+        the share cards, found then and left for ``finish``."""
         config = self.config
         planned, unplanned, stale = first
 
@@ -915,11 +922,16 @@ class BuildSession:
             return [job for job in _plan_kinds(site, assets, behind) if config.owns(job.path)]
 
         def choose(jobs: Sequence[Job]) -> list[tuple[int, str]]:
-            _check_owners(site, [*planned, *jobs], unplanned)
+            cards_found = {path: where for path, where in _card_paths(site).items()
+                           if config.owns(path)} if later_cards else {}
+            _check_owners(site, [*planned, *jobs], {**unplanned, **cards_found})
             keys = output_keys(config, list(jobs), assets, *digests)
             more, disturbed = _stale(list(jobs), keys, manifest, self.output,
                                      self.wrote_manifest, self.precompress)
-            found.append((list(jobs), keys, more, disturbed))
+            found.append((list(jobs), keys, more, disturbed, cards_found))
+            if cards_found:  # (before a request waiting for the plan looks for one)
+                self.unplanned = Unplanned(site, assets, renderer, config, *digests,
+                                           cards_found)
             if self.rendering is not None:
                 self.rendering(renderer, [*stale, *more], True)
             self.pages_behind = None  # (the rendering build's jobs have them now)
@@ -1063,14 +1075,19 @@ def _plan(site: Site, later_cards: bool, behind: frozenset[str] = frozenset()) -
         list[Job], Mapping[str, str], dict[str, tuple[str, Page | None]]]:
     """``plan``; with ``later_cards``, the share cards are not planned, only found
     (``cards.paths``: where each is, checked like the outputs planned); the kinds in
-    ``behind`` are not planned (``BuildSession._behind`` plans and checks them)."""
+    ``behind`` are not planned (``BuildSession._behind`` plans and checks them, and
+    finds the cards then)."""
     assets = theme_assets(site.config)
-    unplanned = {path: (lang, page) for path, lang, page in cards.paths(site)} \
-        if later_cards else {}
+    unplanned = _card_paths(site) if later_cards and not behind else {}
     jobs = [job for kind in KINDS if not (later_cards and kind is cards)
             and PLANNED_BEHIND.get(kind) not in behind for job in kind.plan(site, assets)]
     _check_owners(site, jobs, unplanned)
     return jobs, assets, unplanned
+
+
+def _card_paths(site: Site) -> dict[str, tuple[str, Page | None]]:
+    """Where each share card is: path → language, article (None: a home's card)."""
+    return {path: (lang, page) for path, lang, page in cards.paths(site)}
 
 
 def _plan_kinds(site: Site, assets: Mapping[str, str], kinds: frozenset[str]) -> list[Job]:

@@ -477,9 +477,10 @@ def test_pages_are_answered_while_the_first_build_renders(site: Path) -> None:
 
 def test_requests_are_answered_before_the_cards_are_planned(site: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first build answers once pages are planned: share cards (one per article,
-    the costliest plan) are planned after, by ``finish``; a card asked for before that
-    is planned and drawn on its own, as the build then writes it."""
+    """The first build answers before it finds its share cards (while its workers
+    start) and plans them (one per article, the costliest plan: after, by ``finish``);
+    a card asked for before that is planned and drawn on its own, as the build then
+    writes it."""
     from generator.outputs import cards
 
     planned: list[bool] = []
@@ -493,18 +494,27 @@ def test_requests_are_answered_before_the_cards_are_planned(site: Path,
     dev = _dev_site(site, free_port())
     seen: dict[str, object] = {}
 
+    paths = {"page": "fr/news/wells/", "card": "fr/news/wells/card.jpg",
+             "home card": "fr/card.jpg", "no card": "fr/news/no-such-story/card.jpg"}
+
+    def ask() -> None:  # as the server's thread does, while the build goes on
+        for name, path in paths.items():
+            seen[name] = dev.rendered(path)
+
+    asking = threading.Thread(target=ask)
+
     def ready() -> None:
         seen["cards planned"] = bool(planned)
-        seen["page"] = dev.rendered("fr/news/wells/")
-        seen["card"] = dev.rendered("fr/news/wells/card.jpg")
-        seen["home card"] = dev.rendered("fr/card.jpg")
-        seen["no card"] = dev.rendered("fr/news/no-such-story/card.jpg")
+        seen["cards found"] = dev.session is not None and dev.session.unplanned is not None
+        asking.start()
 
     dev.on_ready = ready
     dev.rebuild()
+    asking.join(TIMEOUT)
     try:
         assert dev.state.errors == ()
         assert seen["cards planned"] is False
+        assert seen["cards found"] is False, "found behind the answer"
         page_path, page = seen["page"]  # type: ignore[misc]
         assert page_path == "fr/news/wells/index.html"
         assert page == (dev.output / page_path).read_bytes()
@@ -672,3 +682,10 @@ def test_a_card_claimed_twice_is_refused_before_its_plan(site: Path) -> None:
         messages.append(str(raised.value))
     assert "output en/news/wells/card.jpg is produced twice (static and card)" in messages[0]
     assert messages[1] == messages[0]
+    dev = _dev_site(site, free_port())  # a server finds its cards behind its answer
+    dev.rebuild()
+    try:
+        assert "output en/news/wells/card.jpg is produced twice (static and card)" in \
+            "\n".join(dev.state.errors)
+    finally:
+        dev.stop()
