@@ -54,7 +54,8 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
         lambda: defaultdict(lambda: defaultdict(list)))  # lang → taxonomy → term → pages
     for page in sorted(by_id.values(), key=lambda p: p.sort_key):  # every list: newest first
         key = "/".join(page.sections)
-        for prefix in _prefixes(page.sections):  # every section exists, if only by its folder
+        prefixes = _prefixes(page.sections)
+        for prefix in prefixes:  # every section exists, if only by its folder
             sections[page.lang].setdefault(prefix, [])
         if page.kind == "section":
             intros[page.lang][key] = page.id
@@ -67,7 +68,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
             sections[page.lang][key].append(page)  # undated: its own section only
         else:
             articles[page.lang].append(page)
-            for prefix in _prefixes(page.sections):
+            for prefix in prefixes:
                 sections[page.lang][prefix].append(page)
         for tag in page.tags:
             tags[page.lang][tag].append(page)
@@ -375,9 +376,10 @@ def _unique_paths(pages: Iterable[Page], problems: list[Problem]) -> list[Page]:
 def _translation_groups(pages: Iterable[Page],
                         problems: list[Problem]) -> dict[str, tuple[str, ...]]:
     groups: dict[str, list[Page]] = defaultdict(list)
+    first: dict[tuple[str, str], Page] = {}  # each group's version in each language
     for page in pages:
-        clash = next((p for p in groups[page.translation_key] if p.lang == page.lang), None)
-        if clash is not None:
+        clash = first.setdefault((page.translation_key, page.lang), page)
+        if clash is not page:
             problems.append(error(page.source, 1, f"translation_key '{page.translation_key}' "
                                                   f"is already used in '{page.lang}' by "
                                                   f"{clash.source}"))
