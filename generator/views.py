@@ -497,28 +497,20 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
     """What every template receives, whatever it renders (``page``: the article or
     page it shows, for its share card and links)."""
     config = site.config
-    language = config.language(lang)
     found = alternates(site, versions, lang)
     default = next((a for a in found if a.code == config.default_language), found[0])
+    link = url(config, site_path)
     context = {
-        "site": derived(site, ("site", lang), partial(site_view, site, language)),
-        "lang": language,
+        **derived(site, ("language context", lang), partial(_language_context, site, lang)),
         "page_title": title,
         "description": description,
-        "url": url(config, site_path),
-        "canonical": absolute(config, site_path),
+        "url": link,
+        "canonical": config.origin + link,
         "alternates": found,
         "x_default": default.absolute,
-        "home_url": url(config, home_path(config, lang)),
-        "tags_url": url(config, f"{config.root_path(lang)}tags/"),
         "nav": navigation(site, lang, site_path),
         "menu": menu(site, lang, site_path),
-        "static_links": derived(site, ("static", lang), partial(static_links, site, lang)),
-        "urgent": derived(site, ("urgent", lang), partial(urgent_appeal, site, lang)),
-        "feeds": derived(site, ("feeds", lang), partial(feed_links, site, lang)),
         "assets": assets,
-        "search_url": url(config, search_path(config, lang)) if config.search else "",
-        "worker_url": url(config, "/sw.js") if config.offline.enabled else "",  # offline.py
         "share": share_view(site, lang, title=title, description=description,
                             site_path=site_path, versions=versions, page=page),
     }
@@ -526,6 +518,23 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
     if share.kind == "article" or site_path == home_path(config, lang):
         context["structured"] = structured_data(site, lang, share)
     return context
+
+
+def _language_context(site: Site, lang: str) -> dict[str, Any]:
+    """The part of ``base_context`` every page of a language shares."""
+    config = site.config
+    language = config.language(lang)
+    return {
+        "site": site_view(site, language),
+        "lang": language,
+        "home_url": url(config, home_path(config, lang)),
+        "tags_url": url(config, f"{config.root_path(lang)}tags/"),
+        "static_links": static_links(site, lang),
+        "urgent": urgent_appeal(site, lang),
+        "feeds": feed_links(site, lang),
+        "search_url": url(config, search_path(config, lang)) if config.search else "",
+        "worker_url": url(config, "/sw.js") if config.offline.enabled else "",  # offline.py
+    }
 
 
 FEED_FORMATS = (
