@@ -58,16 +58,17 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "toc": {"slugify": slugify_unicode},
     "pymdownx.tilde": {"subscript": False},  # "~5 km ~10 km" stays text; ~~x~~ is <del>
 }
-# What each known inline pattern needs in a text to match there: code, escapes, links/
-# images/references/footnotes, autolinks/HTML, entities, emphasis (Python-Markdown 3.8's
-# em_strong reads both * and _; older ones had em_strong2 for _), hard line breaks,
-# ~~strike~~, bare URLs (http://, https://, ftp://, www. in any case) and addresses.
+# What each known inline pattern needs in a text to match there: code, escapes, links
+# and references ([), images (![), footnotes ([^), autolinks/HTML, entities, emphasis
+# (Python-Markdown 3.8's em_strong reads both * and _; older ones had em_strong2 for _),
+# hard line breaks, ~~strike~~, bare URLs (http://, https://, ftp://, www. in any case)
+# and addresses.
 PATTERN_MARKS = {
     "backtick": ("`",), "escape": ("\\",), "reference": ("[",), "link": ("[",),
-    "image_link": ("[",), "image_reference": ("[",), "short_reference": ("[",),
-    "short_image_ref": ("[",), "autolink": ("<",), "automail": ("<",), "linebreak": ("  \n",),
+    "image_link": ("![",), "image_reference": ("![",), "short_reference": ("[",),
+    "short_image_ref": ("![",), "autolink": ("<",), "automail": ("<",), "linebreak": ("  \n",),
     "html": ("<",), "entity": ("&",), "em_strong": ("*", "_"), "em_strong2": ("_",),
-    "not_strong": ("*", "_"), "footnote": ("[",), "delimiter": ("~~",),
+    "not_strong": ("*", "_"), "footnote": ("[^",), "delimiter": ("~~",),
     "magic-link": ("://", "ww.", "Ww.", "wW.", "WW."), "magic-mail": ("@",),
 }
 GATED_PATTERNS = frozenset(PATTERN_MARKS)
@@ -75,7 +76,9 @@ _MARKS = sorted({mark for marks in PATTERN_MARKS.values() for mark in marks})
 # Any one-character mark, found by a character class; the longer ones are looked for as
 # substrings (in a regex, "  \n" would make every space a place to try, "ww." every w).
 INLINE_TRIGGER = re.compile("[" + re.escape("".join(m for m in _MARKS if len(m) == 1)) + "]")
-LONGER_MARKS = (util.STX, *(m for m in _MARKS if len(m) > 1))
+# (![ and [^ need no look of their own: a text holding one holds a [.)
+LONGER_MARKS = (util.STX, *(m for m in _MARKS
+                            if len(m) > 1 and INLINE_TRIGGER.search(m) is None))
 
 
 def _inline(text: str) -> bool:

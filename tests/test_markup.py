@@ -84,6 +84,8 @@ TRICKY = [
     "- item\n  \n  continued after a line of spaces\n\t\n- b",
     "Text [^a] and [r]\n[^a]: a note\n[r]: /x/ \"t\"\n  [r2]:\n  /y/",
     "> quote\nlazy\n\nrule\n***\nand ___ and --- here\n\n# h #\n| a |\n|---|\n| b |",
+    "Links only: [a](/a/), [b][r], [r], ! [spaced](/s/), [^] and [ ^x]\n\n[r]: /r/",
+    "Images: ![a](/a.png) ![b][r] ![r] and a note[^n]\n\n[r]: /r.png\n[^n]: note",
 ]
 
 
