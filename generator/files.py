@@ -55,11 +55,15 @@ def walk(top: Path | str, root: Path | None, problems: list[Problem], *,
 
 
 def paths(top: Path | str, root: Path | None, problems: list[Problem], *,
-          keep: frozenset[str] = frozenset()) -> list[str]:
-    """Every file ``walk`` finds, in its order, as a path (no list of names first)."""
+          keep: frozenset[str] = frozenset(), walked: list[str] | None = None) -> list[str]:
+    """Every file ``walk`` finds, in its order, as a path (no list of names first);
+    each folder it lists, and each link to a file it follows, is added to ``walked``."""
     found: list[str] = []
     for directory, _folders, files in _walk_top(str(top), root, problems, keep):
         prefix = os.path.join(directory, "")
+        if walked is not None:
+            walked.append(directory)
+            walked += [prefix + entry.name for entry in files if entry.is_symlink()]
         found += [prefix + entry.name for entry in files]
     return found
 

@@ -104,13 +104,17 @@ def inputs_digest(settings: str, refused: tuple[str, ...], names: bytes | memory
     return hashed.hexdigest()
 
 
+def input_folders(config: SiteConfig) -> tuple[Path, ...]:
+    """Where the inputs are (besides site.toml): content, theme and catalog layers, static/."""
+    return (config.content_dir, *theme_layers(config), *locale_layers(config),
+            config.root / "static")
+
+
 def take(config: SiteConfig) -> Taken:
     """Stamp every input: content, theme and catalog layers, static/, site.toml."""
     stamps: list[tuple[str, int, int]] = []
     refused: list[Problem] = []
-    folders = (config.content_dir, *theme_layers(config), *locale_layers(config),
-               config.root / "static")
-    for folder in folders:
+    for folder in input_folders(config):
         site = config.root if folder.is_relative_to(config.root) else None  # else bundled
         stamps += file_stamps(folder, site, refused, keep=PUBLISHED_DOTFOLDERS)
     toml = config.root / "site.toml"
@@ -121,17 +125,77 @@ def take(config: SiteConfig) -> Taken:
 
 def listing(config: SiteConfig) -> tuple[list[str], list[Problem]]:
     """The paths ``take`` stamps, in its order, and the symlinks refused on the way."""
+    paths, refused = _in_folders(config, None)
+    return _with_toml(paths, config), refused
+
+
+def _in_folders(config: SiteConfig, walked: list[str] | None
+                ) -> tuple[list[str], list[Problem]]:
+    """``listing`` but site.toml (each folder listed and each file link followed is
+    added to ``walked``)."""
     paths: list[str] = []
     refused: list[Problem] = []
-    folders = (config.content_dir, *theme_layers(config), *locale_layers(config),
-               config.root / "static")
-    for folder in folders:
+    for folder in input_folders(config):
         site = config.root if folder.is_relative_to(config.root) else None  # else bundled
-        paths += file_paths(folder, site, refused, keep=PUBLISHED_DOTFOLDERS)
+        paths += file_paths(folder, site, refused, keep=PUBLISHED_DOTFOLDERS, walked=walked)
+    return paths, refused
+
+
+LISTING_ENTRY = "inputs-listing"  # the last listing of the inputs, and its folders' stats
+RACY_SECONDS = 2  # a folder changed this recently may change again within its time's grain
+
+
+def listed(store: Store, config: SiteConfig) -> tuple[list[str], tuple[str, ...]]:
+    """``listing`` (the refused links as text), taken from the last one kept when no
+    folder it listed changed since: a file added, removed or renamed changes its folder's
+    mtime and ctime (a changed file is the stamps' business). Else listed again, and kept unless a
+    folder changed within ``RACY_SECONDS`` of the listing (a change in the same grain of
+    a coarse clock would leave its times as they were) or a link was met (where it leads
+    may change with no folder listed changing)."""
+    key = _listing_key(config)
+    kept = store.read(LISTING_ENTRY)
+    if _valid_listing(kept) and kept[0] == key and \
+            tuple(map(_folder_stat, kept[1])) == kept[2]:
+        names = kept[3].decode("utf-8", "surrogateescape").split("\0")[:-1] if kept[3] else []
+        return _with_toml(names, config), ()
+    start = time.time_ns()
+    walked: list[str] = [*map(str, input_folders(config))]  # (those missing, too)
+    paths, refused = _in_folders(config, walked)
+    folders = tuple(dict.fromkeys(walked))
+    stats = tuple(map(_folder_stat, folders))
+    if not refused and not any(map(os.path.islink, folders)) and \
+            all(max(stat[2:]) < start - RACY_SECONDS * 1_000_000_000 for stat in stats):
+        store.write(LISTING_ENTRY, (key, folders, stats, ("\0".join(paths) + "\0").encode(
+            "utf-8", "surrogateescape") if paths else b""))
+    return _with_toml(paths, config), tuple(map(str, refused))
+
+
+def _listing_key(config: SiteConfig) -> str:
+    return digest(ENGINE_VERSION, __version__, str(config.root),
+                  tuple(map(str, input_folders(config))), sorted(PUBLISHED_DOTFOLDERS))
+
+
+def _folder_stat(path: str) -> tuple[int, int, int, int]:
+    """What changes when a folder's entries do: its mtime and ctime (its identity too,
+    for a folder replaced); -1s when it is missing."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return (-1, -1, -1, -1)
+    return (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def _valid_listing(value: object) -> bool:
+    return type(value) is tuple and len(value) == 4 and type(value[0]) is str and \
+        type(value[1]) is tuple and type(value[2]) is tuple and \
+        len(value[1]) == len(value[2]) and _only(value[1], str) and type(value[3]) is bytes
+
+
+def _with_toml(paths: list[str], config: SiteConfig) -> list[str]:
     toml = config.root / "site.toml"
     if toml.is_file():
         paths.append(str(toml))
-    return paths, refused
+    return paths
 
 
 def _file_stamp(path: str) -> tuple[str, int, int]:
@@ -305,8 +369,7 @@ class OutputCheck:
             self._offer_none()
             self.found = take(self.config)
             return
-        paths, refused = listing(self.config)
-        self.refused = tuple(map(str, refused))
+        paths, self.refused = listed(self.store, self.config)
         chunks = self._offer(paths)
         if chunks is None:
             self.found = Taken({path: _file_stamp(path) for path in paths}, self.refused)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from generator import snapshot
+from generator.cache import Store
 from generator.config import load_config
 from generator.files import stamps, walk
 from generator.snapshot import OutputCheck, Taken, unchanged
@@ -89,6 +91,84 @@ def test_a_changed_input_means_a_build(work: Workspace, mode: str, change: str) 
     found = check(work)
     assert isinstance(found, Taken), "the build gets the stamps just taken"
     assert no_child_left(), "the helper is stopped and reaped"
+
+
+FOLDER_CHANGES: dict[str, Callable[[Path], None]] = {
+    **CHANGES,
+    "folder added": lambda site: (site / "content/en/news/2024").mkdir(),
+    "input added in a new folder": lambda site: (
+        (site / "content/en/more").mkdir(), (site / "content/en/more/new.md").write_text(
+            "---\ntitle: New\ndate: 2024-01-01T08:00:00Z\n---\n\nNew.\n", encoding="utf-8")),
+    "folder removed": lambda site: shutil.rmtree(site / "content/fr/news"),
+    "folder renamed": lambda site: (site / "content/fr/news").rename(site / "content/fr/nouvelles"),
+    "static file added": lambda site: (site / "static").mkdir(exist_ok=True) or
+    (site / "static/robots.txt").write_text("User-agent: *\n", encoding="utf-8"),
+}
+
+
+@pytest.fixture
+def kept(work: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A site whose listing of inputs the last check kept (no folder changed lately)."""
+    if not snapshot.can_fork():
+        pytest.skip("no fork here")
+    monkeypatch.setattr(snapshot, "RACY_SECONDS", 0)
+    assert isinstance(check(work), tuple)
+    assert Store(work.site).read(snapshot.LISTING_ENTRY) is not None
+    return work
+
+
+def test_a_kept_listing_is_used_while_no_folder_changed(
+        kept: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    def walk_again(*_args: object) -> None:
+        raise AssertionError("the input folders were listed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(snapshot, "_in_folders", walk_again)
+        found = check(kept)
+    assert isinstance(found, tuple) and found[1] == len(outputs_of(kept))
+    config = load_config(kept.site)
+    assert snapshot.listed(Store(kept.site), config) == \
+        (snapshot.listing(config)[0], ()), "the listing as the walk makes it"
+
+
+@pytest.mark.parametrize("change", sorted(FOLDER_CHANGES))
+def test_a_kept_listing_is_not_used_once_a_folder_changed(kept: Workspace,
+                                                          change: str) -> None:
+    FOLDER_CHANGES[change](kept.site)
+    config = load_config(kept.site)
+    assert snapshot.listed(Store(kept.site), config) == (snapshot.listing(config)[0], ())
+    if change != "folder added":  # (an empty folder is no input)
+        assert isinstance(check(kept), Taken)
+    assert no_child_left()
+
+
+def test_a_listing_is_not_kept_when_a_folder_just_changed_or_a_link_was_met(
+        work: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(work.site)
+    config = load_config(work.site)
+    snapshot.listed(store, config)
+    assert store.read(snapshot.LISTING_ENTRY) is None, "the site was copied just now"
+    monkeypatch.setattr(snapshot, "RACY_SECONDS", 0)
+    (work.site / "content/en/link.md").symlink_to(work.site / "content/en/news/wells.md")
+    time.sleep(0.05)
+    snapshot.listed(store, config)
+    assert store.read(snapshot.LISTING_ENTRY) is None, "where a link leads may change"
+    (work.site / "content/en/link.md").unlink()
+    time.sleep(0.05)
+    assert snapshot.listed(store, config) == (snapshot.listing(config)[0], ())
+    assert store.read(snapshot.LISTING_ENTRY) is not None
+
+
+@pytest.mark.parametrize("value", [None, "text", ("key",), lambda kept: (*kept[:3], "text"),
+                                   lambda kept: (kept[0], kept[1][:-1], kept[2], kept[3]),
+                                   lambda kept: ("other key", *kept[1:])])
+def test_a_damaged_kept_listing_is_listed_again(kept: Workspace, value: object) -> None:
+    store = Store(kept.site)
+    stored = store.read(snapshot.LISTING_ENTRY)
+    store.write(snapshot.LISTING_ENTRY, value(stored) if callable(value) else value)
+    config = load_config(kept.site)
+    assert snapshot.listed(store, config) == (snapshot.listing(config)[0], ())
+    assert store.read(snapshot.LISTING_ENTRY) == stored, "listed again, and kept"
 
 
 @pytest.mark.parametrize("at", [0.0, 0.3, 0.6, 0.99])  # outputs in different shards
