@@ -44,6 +44,7 @@ from markdown.extensions.toc import (
     unique,
 )
 from markdown.inlinepatterns import AUTOLINK_RE, AutolinkInlineProcessor
+from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import NormalizeWhitespace, Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
@@ -216,29 +217,41 @@ class _TestedWith(BlockProcessor):
 
 class _GatedMarkdown(markdown.Markdown):
     """A converter that keeps the text it converts (for the passes that skip a text
-    without their syntax) and looks block-level tags up in a set, not a list."""
+    without their syntax) and remembers which tags are block-level (the stock one
+    looks each up in a list, ~60 times a page)."""
 
     source_text = ""
 
+    def __init__(self, **kwargs: Any) -> None:
+        self.block_level: frozenset[str] = frozenset()
+        self.block_tags: dict[object, bool] = {}
+        super().__init__(**kwargs)
+
     def convert(self, source: str) -> str:
         self.source_text = source
-        self.block_level = frozenset(self.block_level_elements)
+        block_level = frozenset(self.block_level_elements)
+        if block_level != self.block_level:
+            self.block_level, self.block_tags = block_level, {}
         try:
             return super().convert(source)
         finally:
             self.source_text = ""
 
     def is_block_level(self, tag: object) -> bool:
-        return isinstance(tag, str) and tag.lower().rstrip("/") in self.block_level
+        known = self.block_tags.get(tag)
+        if known is None:
+            known = self.block_tags[tag] = isinstance(tag, str) and \
+                tag.lower().rstrip("/") in self.block_level
+        return known
 
 
 class _SkippedWithout(Preprocessor):
-    """A pre- or tree-processor run only on a text containing one of ``marks`` (or, when
-    ``marks`` is a test, on a text it accepts)."""
+    """A pre-, tree- or postprocessor run only on a text containing one of ``marks`` (or,
+    when ``marks`` is a test, on a text it accepts)."""
 
-    def __init__(self, wrapped: Preprocessor | Treeprocessor,
-                 marks: tuple[str, ...] | Callable[[str], bool]) -> None:
-        super().__init__(wrapped.md)
+    def __init__(self, wrapped: Preprocessor | Treeprocessor | Postprocessor,
+                 marks: tuple[str, ...] | Callable[[str], bool], md: markdown.Markdown) -> None:
+        super().__init__(md)
         self.wrapped = wrapped
         self.marks = marks
 
@@ -342,7 +355,9 @@ SKIPPABLE: dict[str, dict[str, tuple[str, ...] | Callable[[str], bool]]] = {
     "preprocessors": {"html_block": ("<",), "fenced_code_block": ("```", "~~~"),
                       "list_layout": markdown_lists.needs_rewrite},
     "treeprocessors": {"attr_list": ("{",), "unescape": ("\\",),
-                       "task-list": ("[ ]", "[x]", "[X]")},
+                       "task-list": ("[ ]", "[x]", "[X]"), "footnote": ("[^",),
+                       "footnote-duplicate": ("[^",)},
+    "postprocessors": {"footnote": ("[^",)},  # its placeholders (a text cannot hold them)
 }
 
 
@@ -374,7 +389,7 @@ def converter(extensions: tuple[str, ...] = EXTENSIONS, *, gated: bool = True,
             if name in registry:
                 index = registry.get_index_for_name(name)
                 priority = registry._priority[index].priority  # kept where it was
-                registry.register(_SkippedWithout(registry[name], marks), name, priority)
+                registry.register(_SkippedWithout(registry[name], marks, md), name, priority)
     toc = next((e for e in md.registeredExtensions if isinstance(e, TocExtension)), None)
     if not table_of_contents and toc is not None:
         md.treeprocessors.register(_HeadingIdsOnly(md, {**toc.getConfigs(), "marker": ""}),

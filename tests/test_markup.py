@@ -86,6 +86,7 @@ TRICKY = [
     "> quote\nlazy\n\nrule\n***\nand ___ and --- here\n\n# h #\n| a |\n|---|\n| b |",
     "Links only: [a](/a/), [b][r], [r], ! [spaced](/s/), [^] and [ ^x]\n\n[r]: /r/",
     "Images: ![a](/a.png) ![b][r] ![r] and a note[^n]\n\n[r]: /r.png\n[^n]: note",
+    "One note twice[^a] and again[^a], a second[^b]\n\n[^b]: b first\n[^a]: a\n\n    more of a",
 ]
 
 
