@@ -301,10 +301,13 @@ def _wants_body(result: Parsed, source: Source, bodiless: frozenset[str]) -> boo
 
 def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
            shortcode_templates: str, source: Source, *,
-           bodiless: frozenset[str] = frozenset(), settings: str | None = None) -> Parsed:
+           bodiless: frozenset[str] = frozenset(), settings: str | None = None,
+           keep: Callable[[str], object] | None = None) -> Parsed:
     """Read, validate and convert one source (or reuse its result if its bytes match);
     a source in a ``bodiless`` language is read without its body (``FRONT_MATTER_ONLY``).
-    ``settings`` are ``markup_settings(config)``, made once for a whole load."""
+    ``settings`` are ``markup_settings(config)``, made once for a whole load; ``keep``
+    takes the HTML body this parse makes, and the record is made without it (a parse
+    worker's spill)."""
     try:
         status, raw = _read(source.path)
     except OSError as exc:
@@ -326,7 +329,8 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
         return Parsed((stamp, *resources, *previous.inputs[1 + len(resources):]),
                       previous.digest, previous.page, previous.problems, previous.settings)
     problems: list[Problem] = []
-    page, extra_inputs = _load_page(config, source, raw, digest, problems, body=body)
+    page, extra_inputs = _load_page(config, source, raw, digest, problems, body=body,
+                                    keep=keep)
     return Parsed((stamp, *resources, *extra_inputs), digest if body else
                   digest + FRONT_MATTER_ONLY, page, tuple(problems),
                   _shared(settings or markup_settings(config)))
@@ -474,10 +478,12 @@ def _decode(raw: bytes) -> str:
 
 
 def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
-               problems: list[Problem], *, body: bool = True
+               problems: list[Problem], *, body: bool = True,
+               keep: Callable[[str], object] | None = None
                ) -> tuple[Page | None, tuple[tuple[str, int, int], ...]]:
     """The page and the files it read besides the source and its resources (without
-    ``body``: its front matter only, the body and a summary made from it left empty)."""
+    ``body``: its front matter only, the body and a summary made from it left empty;
+    with ``keep``, the body is handed to it and the record made without it)."""
     lang, resources = source.lang, source.resources
     shown = _display_path(config, source.path)
     try:
@@ -540,6 +546,10 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     refs = shortcodes.refs_in(body_html) if expanded.refs else ()
     problems.extend(warning(shown, front.body_line + r.line - 1 if r.line else None, r.message)
                     for r in removed)
+    summary = summary or description or summarise(body_html)
+    if keep is not None and body_html:
+        keep(body_html)
+        body_html = ""
     page = Page(
         id="/".join((lang, *parts, "_index") if section_page else (lang, *parts)),
         lang=lang,
@@ -549,7 +559,7 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
         title=title,
         date=date,
         updated=updated,
-        summary=summary or description or summarise(body_html),
+        summary=summary,
         tags=_shared(tags),
         image=image,
         image_alt=image_alt,

@@ -36,6 +36,7 @@ class Spill:
         self.where: dict[str, Location] = {}  # digest → location (in the parent)
         self._written: dict[str, tuple[int, int]] = {}  # name → (fd, size), in a worker
         self._read: dict[str, int] = {}  # name → fd, in whichever process reads
+        self._location: Location | None = None  # of the body the last parse kept
 
     @classmethod
     def beside(cls, cache_folder: Path | None) -> Spill:
@@ -51,21 +52,27 @@ class Spill:
         atexit.register(shutil.rmtree, folder, True)  # a build that stopped on an error
         return cls(folder)
 
-    def parse(self, parse: Callable[[S], Parsed], source: S) -> tuple[Parsed, Location | None]:
-        """``parse(source)`` in a worker, its body written to this worker's file."""
-        parsed = parse(source)
+    def parse(self, parse: Callable[..., Parsed], source: S) -> tuple[Parsed, Location | None]:
+        """``parse(source, keep=…)`` in a worker: the body it makes is written to this
+        worker's file, and its record made without it (not made again without it)."""
+        self._location = None
+        parsed = parse(source, keep=self._keep)
         page = parsed.page
-        if page is None or not page.body_html:
-            return parsed, None
-        data = page.body_html.encode("utf-8", "surrogatepass")
+        if page is not None and page.body_html:  # reused whole from an earlier parse
+            self._keep(page.body_html)
+            parsed = Parsed(parsed.inputs, parsed.digest, replaced(page, body_html=""),
+                            parsed.problems, parsed.settings)
+        return parsed, self._location
+
+    def _keep(self, body: str) -> None:
+        data = body.encode("utf-8", "surrogatepass")
         name = f"{os.getpid()}.html"
         fd, size = self._written.get(name) or self._open(name)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
         self._written[name] = (fd, size + len(data))
-        return Parsed(parsed.inputs, parsed.digest, replaced(page, body_html=""),
-                      parsed.problems, parsed.settings), (name, size, len(data))
+        self._location = (name, size, len(data))
 
     def _open(self, name: str) -> tuple[int, int]:
         fd = os.open(self.folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -194,3 +194,27 @@ def test_a_source_gone_after_the_walk_is_reported_and_others_read_whole(
     assert [p.message for p in gone.problems] == ["cannot read: No such file or directory"]
     assert kept.inputs[0] == load._stamp(sources[1].path)
     assert kept.page is not None and "<strong>" in kept.page.body_html
+
+
+def test_a_spilled_parse_makes_its_record_once(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parse worker's record is made without its body (the body goes to the spill as
+    it is made), not made whole and then copied without it."""
+    from generator import load, shortcodes
+
+    def copied(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the record was made twice")
+
+    config = load_config(_archive(tmp_path / "site", 2))
+    source = load.scan_content(config).sources[0]
+    parse = partial(load._parse, config, {}, shortcodes.templates_digest(config))
+    whole = parse(source).page
+    monkeypatch.setattr(spill_module, "replaced", copied)
+    spill = Spill.beside(tmp_path / "cache")
+    try:
+        parsed = spill.received(spill.parse(parse, source))
+        assert parsed.page is not None and whole is not None
+        assert parsed.page.body_html == "" and spill.body(parsed.page.digest) == whole.body_html
+        assert parsed.page.summary == whole.summary and "<strong>" in whole.body_html
+    finally:
+        spill.discard()
