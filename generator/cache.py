@@ -22,7 +22,6 @@ import hashlib
 import importlib
 import os
 import pickle
-import shutil
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
@@ -189,6 +188,8 @@ class Store:
 
     def _remove_other_versions(self) -> None:
         """Entries an older (or newer) newshub wrote are never read here: drop them."""
+        import shutil  # here: a rebuild with nothing to do never imports it (snapshot.py)
+
         for folder in self.folder.parent.glob("v*"):
             if folder != self.folder and folder.name[1:].isdigit() and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)

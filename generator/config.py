@@ -6,7 +6,6 @@ A site without ``site.toml`` still builds: its languages are its content folders
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -782,6 +781,8 @@ def _check_keys(table: Mapping[str, Any], known: set[str], path: Path, text: str
     for key in table:
         if key in known:
             continue
+        import difflib  # here: only a config with an unknown key needs it
+
         close = difflib.get_close_matches(key, sorted(known), n=1)
         hint = f"; did you mean '{prefix}{close[0]}'?" if close else \
             f"; known keys: {', '.join(sorted(known))}"

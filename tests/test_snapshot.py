@@ -513,3 +513,17 @@ def test_a_remembered_language_is_checked_against_its_babel(
     value["babel"][1] += 1  # another Babel: its memo is not this one's
     memo.write_text(json.dumps(value), encoding="utf-8")
     assert config_module.locale_facts("de") == ("Deutsch", "ltr")
+
+
+def test_the_no_change_path_imports_nothing_it_does_not_use() -> None:
+    """What ``newshub build`` imports before its answer (shutil pulls in lzma and bz2,
+    difflib only suggests a config key)."""
+    import subprocess
+
+    from tests.conftest import REPO
+
+    script = ("import sys, generator.cli; print(sorted(m for m in ('shutil', 'difflib', "
+              "'jinja2', 'babel') if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True, cwd=REPO).stdout.strip()
+    assert found == "[]"
