@@ -170,10 +170,6 @@ class _GatedInlineProcessor(InlineProcessor):
 GATED_BLOCKS = frozenset({"empty", "indent", "code", "table", "hashheader", "setextheader",
                           "hr", "olist", "ulist", "quote", "footnote", "reference",
                           "paragraph"})
-# Every block processor but the table's (a | anywhere) looks at how lines start: a line
-# starting with a letter is none of theirs, whatever its inline markup.
-_PROSE_LINE = r"[^\W\d_][^|\n]*"
-PLAIN_BLOCK = re.compile(rf"{_PROSE_LINE}(?:\n{_PROSE_LINE})*")
 
 
 class _PlainParagraph(BlockProcessor):
@@ -185,7 +181,9 @@ class _PlainParagraph(BlockProcessor):
         self.paragraph = paragraph
 
     def test(self, parent: etree.Element, block: str) -> bool:
-        return PLAIN_BLOCK.fullmatch(block) is not None
+        # Every block processor but the table's (a | anywhere) looks at how lines start:
+        # a line starting with a letter is none of theirs, whatever its inline markup.
+        return "|" not in block and all(line[:1].isalpha() for line in block.split("\n"))
 
     def run(self, parent: etree.Element, blocks: list[str]) -> bool | None:
         return self.paragraph.run(parent, blocks)
