@@ -72,8 +72,7 @@ class Taken:
         (made once per settings; ``inputs_digest`` of the stamps packed)."""
         settings = repr(config)
         if settings not in self.made:
-            names = "\0".join(self.stamps).encode("utf-8", "surrogateescape") + b"\0" \
-                if self.stamps else b""
+            names = packed(list(self.stamps))
             stamps = chain.from_iterable(map(itemgetter(1, 2), self.stamps.values()))
             try:
                 values = array("q", stamps)
@@ -145,8 +144,9 @@ LISTING_ENTRY = "inputs-listing"  # the last listing of the inputs, and its fold
 RACY_SECONDS = 2  # a folder changed this recently may change again within its time's grain
 
 
-def listed(store: Store, config: SiteConfig) -> tuple[list[str], tuple[str, ...]]:
-    """``listing`` (the refused links as text), taken from the last one kept when no
+def listed(store: Store, config: SiteConfig) -> tuple[bytes, tuple[str, ...]]:
+    """``listing``, its paths packed (``packed``) and the refused links as text, taken
+    from the last one kept when no
     folder it listed changed since: a file added, removed or renamed changes its folder's
     mtime and ctime (a changed file is the stamps' business). Else listed again, and kept unless a
     folder changed within ``RACY_SECONDS`` of the listing (a change in the same grain of
@@ -156,18 +156,26 @@ def listed(store: Store, config: SiteConfig) -> tuple[list[str], tuple[str, ...]
     kept = store.read(LISTING_ENTRY)
     if _valid_listing(kept) and kept[0] == key and \
             tuple(map(_folder_stat, kept[1])) == kept[2]:
-        names = kept[3].decode("utf-8", "surrogateescape").split("\0")[:-1] if kept[3] else []
-        return _with_toml(names, config), ()
+        return kept[3] + packed(_with_toml([], config)), ()
     start = time.time_ns()
     walked: list[str] = [*map(str, input_folders(config))]  # (those missing, too)
     paths, refused = _in_folders(config, walked)
     folders = tuple(dict.fromkeys(walked))
     stats = tuple(map(_folder_stat, folders))
+    names = packed(paths)
     if not refused and not any(map(os.path.islink, folders)) and \
             all(max(stat[2:]) < start - RACY_SECONDS * 1_000_000_000 for stat in stats):
-        store.write(LISTING_ENTRY, (key, folders, stats, ("\0".join(paths) + "\0").encode(
-            "utf-8", "surrogateescape") if paths else b""))
-    return _with_toml(paths, config), tuple(map(str, refused))
+        store.write(LISTING_ENTRY, (key, folders, stats, names))
+    return names + packed(_with_toml([], config)), tuple(map(str, refused))
+
+
+def packed(paths: list[str]) -> bytes:
+    """Paths as the shared memory and the inputs' digest hold them: each ended by a NUL."""
+    return ("\0".join(paths) + "\0").encode("utf-8", "surrogateescape") if paths else b""
+
+
+def unpacked(names: bytes) -> list[str]:
+    return names[:-1].decode("utf-8", "surrogateescape").split("\0") if names else []
 
 
 def _listing_key(config: SiteConfig) -> str:
@@ -305,7 +313,8 @@ ANSWER = struct.Struct("<BHI")  # kind, index, value (a shard's count + 1; 0: no
 CHUNK = 1024  # inputs a task stamps (at least)
 CHUNKS = 1024  # tasks the inputs are cut into (at most: their pipe's buffer holds them)
 HELPER_NICENESS = 5
-HEADER = struct.Struct("<4q")  # the shared inputs: files, files a chunk, chunks, where names are
+HEADER = struct.Struct("<3q")  # the shared inputs: files, chunks, where their names are
+CUT = struct.Struct("<2q")  # where a chunk's names start, and the index of its first file
 
 
 class OutputCheck:
@@ -338,8 +347,7 @@ class OutputCheck:
         self.helper = 0  # its process id while it may run
         self.early: dict[int, int | None] = {}  # the helper's shard answers read so far
         self.found: Taken | None = None  # the stamps, unless they lie in ``shared`` only
-        self.paths: list[str] = []  # the inputs ``shared`` stamps, and the links refused
-        self.refused: tuple[str, ...] = ()
+        self.refused: tuple[str, ...] = ()  # the links refused on the way to the inputs
         self.digested = ""  # their digest, made from ``shared``
 
     def __enter__(self) -> OutputCheck:
@@ -369,12 +377,12 @@ class OutputCheck:
             self._offer_none()
             self.found = take(self.config)
             return
-        paths, self.refused = listed(self.store, self.config)
-        chunks = self._offer(paths)
+        names, self.refused = listed(self.store, self.config)
+        chunks = self._offer(names)
         if chunks is None:
-            self.found = Taken({path: _file_stamp(path) for path in paths}, self.refused)
+            self.found = Taken({path: _file_stamp(path) for path in unpacked(names)},
+                               self.refused)
             return
-        self.paths = paths
         done = set()
         while task := _read_waiting(self.inputs, 2):
             index = int.from_bytes(task, "little")
@@ -398,8 +406,8 @@ class OutputCheck:
             return self.found.inputs(self.config)
         if not self.digested:
             with mmap.mmap(self.shared, os.fstat(self.shared).st_size) as memory:
-                files, _size, chunks, names = HEADER.unpack_from(memory, 0)
-                end, = struct.unpack_from("<q", memory, HEADER.size + 16 * files + 8 * chunks)
+                files, chunks, names = HEADER.unpack_from(memory, 0)
+                end, _files = CUT.unpack_from(memory, HEADER.size + 16 * files + 16 * chunks)
                 with memoryview(memory) as shared:
                     self.digested = inputs_digest(repr(self.config), self.refused,
                                                 shared[names:names + end],
@@ -494,27 +502,24 @@ class OutputCheck:
             os.close(self.offering)
             self.offering = -1
 
-    def _offer(self, paths: list[str]) -> int | None:
-        """Put the paths in the shared memory file and offer their chunks (None: not
-        offered, the inputs are taken here alone)."""
-        size = max(CHUNK, -(-len(paths) // CHUNKS))
-        chunks = -(-len(paths) // size)
+    def _offer(self, names: bytes) -> int | None:
+        """Put the paths (``packed``) in the shared memory file and offer their chunks
+        (None: not offered, the inputs are taken here alone)."""
+        files = names.count(b"\0")
+        size = max(CHUNK, -(-files // CHUNKS))
+        cuts = _cuts(names, -(-files // size))
+        chunks = len(cuts) - 1
         if chunks < 2:
             self._offer_none()
             return None
-        parts = [("\0".join(paths[at:at + size]) + "\0").encode("utf-8", "surrogateescape")
-                 for at in range(0, len(paths), size)]  # each path ended by a NUL
-        offsets = [0]
-        for part in parts:
-            offsets.append(offsets[-1] + len(part))
-        names = HEADER.size + 16 * len(paths) + 8 * len(offsets)
-        total = names + offsets[-1] + 8 - (names + offsets[-1]) % 8
+        where = HEADER.size + 16 * files + 16 * len(cuts)
+        total = where + len(names) + 8 - (where + len(names)) % 8
         try:
             os.ftruncate(self.shared, total)
-            os.pwrite(self.shared, HEADER.pack(len(paths), size, chunks, names), 0)
-            os.pwrite(self.shared, struct.pack(f"<{len(offsets)}q", *offsets),
-                      HEADER.size + 16 * len(paths))
-            os.pwrite(self.shared, b"".join(parts), names)
+            os.pwrite(self.shared, HEADER.pack(files, chunks, where), 0)
+            os.pwrite(self.shared, b"".join(CUT.pack(*cut) for cut in cuts),
+                      HEADER.size + 16 * files)
+            os.pwrite(self.shared, names, where)
             os.write(self.offering, b"".join(index.to_bytes(2, "little")
                                              for index in range(chunks)))
         except OSError:
@@ -527,13 +532,12 @@ class OutputCheck:
         """Stamp one chunk of the shared paths into the shared memory (a file gone
         meanwhile: -1, -1, as ``take`` stamps it)."""
         with mmap.mmap(self.shared, os.fstat(self.shared).st_size) as memory:
-            files, size, _chunks, names = HEADER.unpack_from(memory, 0)
-            start, stop = struct.unpack_from("<2q", memory,
-                                             HEADER.size + 16 * files + 8 * index)
-            paths = memory[names + start:names + stop - 1].decode(
-                "utf-8", "surrogateescape").split("\0")
+            files, _chunks, names = HEADER.unpack_from(memory, 0)
+            start, first = CUT.unpack_from(memory, HEADER.size + 16 * files + 16 * index)
+            stop, _next = CUT.unpack_from(memory, HEADER.size + 16 * files + 16 * index + 16)
+            paths = unpacked(memory[names + start:names + stop])
             values = memoryview(memory).cast("q")
-            at = HEADER.size // 8 + 2 * index * size
+            at = HEADER.size // 8 + 2 * first
             try:
                 for mtime, length in _stamps_by_folder(paths):
                     try:
@@ -545,8 +549,10 @@ class OutputCheck:
                 values.release()
 
     def _taken(self) -> Taken:
-        paths = self.paths
         with mmap.mmap(self.shared, os.fstat(self.shared).st_size) as memory:
+            files, chunks, names = HEADER.unpack_from(memory, 0)
+            end, _files = CUT.unpack_from(memory, HEADER.size + 16 * files + 16 * chunks)
+            paths = unpacked(memory[names:names + end])
             values = memoryview(memory).cast("q")
             try:
                 first = HEADER.size // 8
@@ -610,6 +616,19 @@ class OutputCheck:
         except ChildProcessError:
             return False
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _cuts(names: bytes, chunks: int) -> list[tuple[int, int]]:
+    """Where each chunk of the ``packed`` names starts (byte, file index), cut after
+    the NUL that ends each equal share of the bytes (no path is looked at: ~100 cuts
+    of 100,000 names), and where they end."""
+    cuts = [(0, 0)]
+    for share in range(1, chunks):
+        cut = names.find(b"\0", len(names) * share // chunks) + 1
+        if cuts[-1][0] < cut < len(names):
+            cuts.append((cut, cuts[-1][1] + names.count(b"\0", cuts[-1][0], cut)))
+    cuts.append((len(names), cuts[-1][1] + names.count(b"\0", cuts[-1][0])))
+    return cuts
 
 
 def _stamps_by_folder(paths: list[str]) -> Iterator[tuple[int, int]]:

@@ -6,6 +6,7 @@ whichever process checked it and however the helper ended."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import select
@@ -128,7 +129,7 @@ def test_a_kept_listing_is_used_while_no_folder_changed(
     assert isinstance(found, tuple) and found[1] == len(outputs_of(kept))
     config = load_config(kept.site)
     assert snapshot.listed(Store(kept.site), config) == \
-        (snapshot.listing(config)[0], ()), "the listing as the walk makes it"
+        (snapshot.packed(snapshot.listing(config)[0]), ()), "the listing as the walk makes it"
 
 
 @pytest.mark.parametrize("change", sorted(FOLDER_CHANGES))
@@ -136,7 +137,8 @@ def test_a_kept_listing_is_not_used_once_a_folder_changed(kept: Workspace,
                                                           change: str) -> None:
     FOLDER_CHANGES[change](kept.site)
     config = load_config(kept.site)
-    assert snapshot.listed(Store(kept.site), config) == (snapshot.listing(config)[0], ())
+    assert snapshot.listed(Store(kept.site), config) == \
+        (snapshot.packed(snapshot.listing(config)[0]), ())
     if change != "folder added":  # (an empty folder is no input)
         assert isinstance(check(kept), Taken)
     assert no_child_left()
@@ -155,7 +157,7 @@ def test_a_listing_is_not_kept_when_a_folder_just_changed_or_a_link_was_met(
     assert store.read(snapshot.LISTING_ENTRY) is None, "where a link leads may change"
     (work.site / "content/en/link.md").unlink()
     time.sleep(0.05)
-    assert snapshot.listed(store, config) == (snapshot.listing(config)[0], ())
+    assert snapshot.listed(store, config) == (snapshot.packed(snapshot.listing(config)[0]), ())
     assert store.read(snapshot.LISTING_ENTRY) is not None
 
 
@@ -167,7 +169,7 @@ def test_a_damaged_kept_listing_is_listed_again(kept: Workspace, value: object) 
     stored = store.read(snapshot.LISTING_ENTRY)
     store.write(snapshot.LISTING_ENTRY, value(stored) if callable(value) else value)
     config = load_config(kept.site)
-    assert snapshot.listed(store, config) == (snapshot.listing(config)[0], ())
+    assert snapshot.listed(store, config) == (snapshot.packed(snapshot.listing(config)[0]), ())
     assert store.read(snapshot.LISTING_ENTRY) == stored, "listed again, and kept"
 
 
@@ -292,6 +294,23 @@ def test_an_input_dated_past_2262_is_stamped(work: Workspace, mode: str, shared:
     os.utime(target, ns=(FAR + 1, FAR + 1))
     assert isinstance(check(work), Taken), "a changed date past 2262 is a change"
     assert no_child_left()
+
+
+@pytest.mark.parametrize("paths", [["a"] * 10, ["a", "b" * 40, "c", "d", "e" * 3, "f"],
+                                   [f"/site/content/{'é' * (n % 7)}{n}.md" for n in range(997)]])
+@pytest.mark.parametrize("chunks", [1, 2, 3, 10, 40])
+def test_chunks_of_packed_names_hold_every_path_once(paths: list[str], chunks: int) -> None:
+    names = snapshot.packed(paths)
+    cuts = snapshot._cuts(names, chunks)
+    assert cuts[0] == (0, 0) and cuts[-1] == (len(names), len(paths))
+    assert 1 <= len(cuts) - 1 <= chunks
+    found = []
+    for (start, first), (stop, _next) in itertools.pairwise(cuts):
+        assert start < stop and names[stop - 1:stop] == b"\0"
+        part = snapshot.unpacked(names[start:stop])
+        assert first == len(found)
+        found += part
+    assert found == paths
 
 
 def test_stamps_by_folder_are_os_stat_s(tmp_path: Path) -> None:
