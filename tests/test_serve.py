@@ -496,12 +496,7 @@ def test_requests_are_answered_before_the_cards_are_planned(site: Path,
 
     paths = {"page": "fr/news/wells/", "card": "fr/news/wells/card.jpg",
              "home card": "fr/card.jpg", "no card": "fr/news/no-such-story/card.jpg"}
-
-    def ask() -> None:  # as the server's thread does, while the build goes on
-        for name, path in paths.items():
-            seen[name] = dev.rendered(path)
-
-    asking = threading.Thread(target=ask)
+    asking = _asking(dev, paths, seen)
 
     def ready() -> None:
         seen["cards planned"] = bool(planned)
@@ -593,12 +588,7 @@ def test_pages_lists_feeds_and_sitemaps_asked_for_before_they_are_planned(
     paths = {"article": "fr/news/wells/", "about": "en/about/index.html", "home": "fr/",
              "section": "fr/news/", "feed": "fr/atom.xml", "sitemap": "sitemap.xml",
              "robots": "robots.txt", "missing": "fr/no-such/"}
-
-    def ask() -> None:  # as the server's thread does, while the build goes on
-        for name, path in paths.items():
-            seen[name] = dev.rendered(path)
-
-    asking = threading.Thread(target=ask)
+    asking = _asking(dev, paths, seen)
 
     def ready() -> None:
         seen["planned when ready"] = list(planned)
@@ -689,3 +679,14 @@ def test_a_card_claimed_twice_is_refused_before_its_plan(site: Path) -> None:
             "\n".join(dev.state.errors)
     finally:
         dev.stop()
+
+
+def _asking(dev: DevSite, paths: dict[str, str], seen: dict[str, object]) -> threading.Thread:
+    """A thread that asks for ``paths`` as the server's thread does while the build goes on,
+    keeping each answer in ``seen`` by name."""
+
+    def ask() -> None:
+        for name, path in paths.items():
+            seen[name] = dev.rendered(path)
+
+    return threading.Thread(target=ask)
