@@ -61,7 +61,8 @@ IDLE_COLLECT_SECONDS = 1.0  # after a build: browsers have fetched the new pages
 COLLECT_AT_LEAST_EVERY = 10  # builds, when saves come faster than that
 LATER_KINDS = frozenset({"card", "search"})  # made after the browsers reload
 BEHIND_KINDS = frozenset({"page", "listing", "feed", "sitemap"})  # planned after answering
-WORKER_NICENESS = 10  # the first build's workers: the server's answers come first
+WORKER_NICENESS = 2  # the first build's workers: the server's answers first, yet no starving
+# beside other busy programs (at 10, two of them made a small first build take 50 s, not 8)
 PLANNED_WAIT_SECONDS = 60.0  # at most, for a list, feed or sitemap asked for before planned
 WATCHING_WAIT_SECONDS = 10.0  # at most, for the watcher to start before a first answer
 FINISH_SHOWN_SECONDS = 1.0  # cards and search are logged after the first build, or when slow
