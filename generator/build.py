@@ -72,7 +72,16 @@ from generator.snapshot import (
 )
 from generator.spill import Spill
 from generator.theme import locale_layers, theme_folders
-from generator.write import Staged, WriteStats, check_paths, commit, discard, stage, sweep
+from generator.write import (
+    Staged,
+    WriteStats,
+    as_staged,
+    check_paths,
+    commit,
+    discard,
+    stage,
+    sweep,
+)
 
 PAGES_ENTRY = "pages"
 NOT_BUILT: Entry = ("", -1, -1)
@@ -833,8 +842,8 @@ class BuildSession:
         except BaseException:  # an interrupt, or a failure outside any one job
             sweep(self.output)  # what was staged is not known here: no staging file stays
             raise
-        staged = [item for files, _policy in delivered for item in files]
-        policies = {files[0].path: policy for files, policy in delivered if policy is not None}
+        staged = list(map(as_staged, chain.from_iterable(files for files, _policy in delivered)))
+        policies = {files[0][0]: policy for files, policy in delivered if policy is not None}
         if problems:
             discard(staged, self.output)
             if not existed and self.output.is_dir() and not any(self.output.iterdir()):
@@ -1171,17 +1180,20 @@ _POLICIES: dict[str, str] = {}
 
 
 def _stage(output: Path, precompress: bool, uncompressed: frozenset[str], fresh: bool,
-           job: Job, data: bytes) -> tuple[tuple[Staged, ...], str | None]:
+           job: Job, data: bytes) -> tuple[tuple[tuple[object, ...], ...], str | None]:
     """Stage an output and its compressed copies (in the render worker: compressing is
     parallel too); with the page's policy when it is HTML (None otherwise). ``fresh``:
-    the output folder was empty when the build began (the copies' folder is then made)."""
+    the output folder was empty when the build began (the copies' folder is then made).
+    Each ``Staged`` goes back as a plain tuple (``write.as_staged`` makes it one again)."""
     staged = stage(output, job.path, data, fresh)
     copies = compress.encoded(job.path, data) \
         if precompress and job.path not in uncompressed else ()
     policy = headers.policy_of(data) if job.path.endswith(".html") else None
     if policy is not None:  # most pages have one of a few: one string each, not a copy a page
         policy = _POLICIES.setdefault(policy, policy) if len(_POLICIES) < 1000 else policy
-    return (staged, *(stage(output, path, packed) for path, packed in copies)), policy
+    files = (staged, *(stage(output, path, packed) for path, packed in copies)) if copies \
+        else (staged,)
+    return tuple(map(tuple, files)), policy
 
 
 def output_keys(config: SiteConfig, jobs: list[Job], assets: Mapping[str, str],

@@ -14,10 +14,13 @@ task lists (``[ ]``, ``[x]``), and the list layout pass for a text whose lists a
 already laid out as Python-Markdown reads them (``markdown_lists.needs_rewrite``);
 ``~~`` gates strike-through, ``://`` or ``www.`` bare links, ``@`` bare addresses.
 The table of contents (pages never show it; headings still get their ids) is
-assembled only when the text asks for one with ``[TOC]``. The HTML is
-byte-identical to the stock converter's (tests compare both on every bundled
-source). Each gate stands only while the patterns or block processors are the
-ones it knows: an extension adding another turns it off.
+assembled only when the text asks for one with ``[TOC]``. A text of plain prose
+(``prose``'s subset: paragraphs, headings, one-line lists, quotes, links, bold) does
+not reach Python-Markdown at all: ``prose.to_html`` writes its HTML, with heading ids
+from the converter's own pass. The HTML is byte-identical to the stock converter's
+(tests compare both on every bundled source). Each gate stands only while the
+patterns or block processors are the ones it knows: an extension adding another
+turns it off.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import html
 import importlib
 import re
 import xml.etree.ElementTree as etree
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableSet
 from functools import cache
 from typing import Any
 
@@ -48,7 +51,7 @@ from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import NormalizeWhitespace, Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
-from generator import markdown_lists
+from generator import markdown_lists, prose
 
 # The Markdown editors write: GitHub's, on Python-Markdown. pymdownx (pymdown-extensions)
 # adds ~~strike~~, task lists and bare links; markdown_lists reads lists as GitHub does.
@@ -302,14 +305,29 @@ class _HeadingIdsOnly(TocTreeprocessor):
             if "id" not in el.attrib:
                 name = _plain_heading_name(el) or strip_tags(
                     render_inner_html(remove_fnrefs(el), self.md))
-                el.attrib["id"] = unique(self.slugify(html.unescape(name), self.sep),
-                                         used_ids, counters)
+                el.attrib["id"] = self.heading_id(name, used_ids, counters)
             el.attrib.pop("data-toc-label", None)
             if self.use_anchors:
                 self.add_anchor(el, el.attrib["id"])
             if self.use_permalinks not in (False, None):
                 self.add_permalink(el, el.attrib["id"])
         self.md.toc_tokens, self.md.toc = [], ""  # type: ignore[attr-defined]
+
+    def heading_id(self, name: str, used_ids: MutableSet[str], counters: dict[str, int]) -> str:
+        """The id the stock pass gives a heading named ``name`` (its text, tags stripped),
+        made unique among ``used_ids`` (which it joins)."""
+        return unique(self.slugify(html.unescape(name), self.sep), used_ids, counters)
+
+    def html_heading_id(self, inner: str, used_ids: MutableSet[str],
+                        counters: dict[str, int]) -> str:
+        """The id of a heading whose inner HTML is ``inner`` (the prose fast path's)."""
+        return self.heading_id(strip_tags(inner) if "<" in inner else " ".join(inner.split()),
+                               used_ids, counters)
+
+    @property
+    def ids_only(self) -> bool:
+        """Whether a heading gets only its id (no anchor or permalink in it)."""
+        return not self.use_anchors and self.use_permalinks in (False, None)
 
 
 PLAIN_HEADING = re.compile(r"[^&<>\x02\x03]*")  # nothing serialising or post-processing changes
@@ -429,15 +447,25 @@ def _converters(raw_html: bool = True) -> tuple[markdown.Markdown, markdown.Mark
 
 
 def to_html(text: str, *, raw_html: bool = True) -> str:
-    """Markdown to HTML with reused converters (much cheaper than one per page);
-    without ``raw_html``, HTML in the text is shown as text.
+    """Markdown to HTML with reused converters (much cheaper than one per page), or
+    by ``prose`` for plain prose; without ``raw_html``, HTML in the text is shown as
+    text (plain prose holds none).
 
     A conversion that stops half way (a text nested too deep for Python-Markdown's
     recursive block parser, an interrupt) leaves the parser's state stack behind, and
     ``reset`` does not clear it: every later text would lose its paragraphs. The
     converters are made again instead."""
     plain, with_contents = _converters(raw_html)
-    md = with_contents if "[TOC]" in text else plain
+    if "[TOC]" in text:
+        md = with_contents
+    else:
+        toc = plain.treeprocessors["toc"]  # (prose knows these extensions' HTML only)
+        if EXTENSIONS == prose.EXTENSIONS and isinstance(toc, _HeadingIdsOnly) and \
+                toc.ids_only:
+            made = prose.to_html(text, toc.html_heading_id)
+            if made is not None:
+                return made
+        md = plain
     md.reset()
     try:
         return md.convert(text)

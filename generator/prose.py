@@ -1,0 +1,172 @@
+"""Plain prose Markdown to HTML without Python-Markdown: the HTML its gated converter
+writes, for a strict subset of Markdown, or None for any other text.
+
+Most stories are paragraphs of words with a few headings, a short list, a quote, links
+and bold text; Python-Markdown spends ~0.7 ms on such a body (a fifth of a cold build's
+CPU), walking every block through its block processors and every text through its
+inline patterns and passes. This module reads the subset it knows block by block, with
+a few string searches. The subset is made of blocks separated by blank lines, each one
+
+- a paragraph: lines starting with a letter, a digit (not ``1.`` or ``1)``), or a
+  character no block processor starts with (no space, ``#``, ``>``, ``-``, ``+``, ``=``);
+- a heading alone in its block: ``#`` to ``######``, one space, text without ``#``
+  (spaces after it are dropped, as Python-Markdown drops them);
+- a list: every line ``- `` and an item's text (one line an item), not right after
+  another list (Python-Markdown would join the two);
+- a quote: every line ``> `` and a paragraph's line, not right after another quote.
+
+Inline, a line is plain text with ``**strong**``, ``*em*``, ``[text](/url/)`` and
+```code``` spans, none nested and none with a space just inside its marks. A text
+holding anything else Python-Markdown or its extensions react to (``&``, ``<``, a ``>``
+inside a line, ``\\``, ``_``, ``~``, ``@``, ``{``, ``|``, a bare link's ``://`` or
+``www.``, ``![``, ``[^``, a task box, a hard line break's two spaces, a tab or another
+control character, a ``*``, ``[`` or backtick out of those shapes) is refused.
+Headings get their ids from the converter's own table-of-contents pass (its slugify
+and unique). Tests compare the HTML with Python-Markdown's on the bundled sources, a
+generated corpus and thousands of random texts built from the subset's pieces and
+near misses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, MutableSet
+
+# The extensions of the converter whose HTML this module writes (markup.EXTENSIONS, with
+# its CONFIGS): with others, markup does not ask it.
+EXTENSIONS = ("tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists",
+              "pymdownx.tilde", "pymdownx.tasklist", "pymdownx.magiclink",
+              "generator.markdown_lists")
+# What no text of the subset holds: characters a pattern or pass reacts to, bare links,
+# hard line breaks and, in a text with a [, images, footnotes and task boxes (looked for
+# one by one: a regex tries its character class at every character, ~10 times slower).
+# A > is only a quote's mark (in a line, the serialiser would escape it).
+OUTSIDE = ("&", "<", "\\", "_", "~", "@", "{", "}", "|", "://", "ww.", "Ww.", "wW.", "WW.",
+           "  \n")
+OUTSIDE_BRACKETS = ("![", "[^", "[ ]", "[x]", "[X]")
+# Nor control characters (tabs, \r, STX/ETX...): looked for in a block that
+# str.isprintable does not clear (one holding a line end, a no-break space...).
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+# What no line of a paragraph or an item starts with: a block's mark, indentation, a
+# list's marker; after its first, a line that could start a block.
+BLOCK_STARTS = frozenset("#>-+=:")
+ORDERED = re.compile(r"\d+[.)](?!\d)")
+LATER_LINE = re.compile(r"\n(?:[#>+=:-]|\s|\d+[.)](?!\d))")
+# The inline marks of the subset; a text without them is plain.
+INLINE_MARKS = ("*", "[", "]", "`")
+# Text inside marks: no mark, no line end, no space at either end.
+PLAIN = r"[^*\[\]`\s](?:[^*\[\]`\n]*[^*\[\]`\s])?"
+TOKEN = re.compile(rf"\*\*({PLAIN})\*\*(?!\*)|\*({PLAIN})\*(?!\*)"
+                   rf"|\[({PLAIN})\]\(([\w/.#?=%+-]+)\)|`({PLAIN})`")
+HEADING = re.compile(r"(#{1,6}) (?=\S)")
+
+HeadingId = Callable[[str, MutableSet[str], dict[str, int]], str]
+
+
+def to_html(text: str, heading_id: HeadingId) -> str | None:
+    """The HTML of ``text``, or None when it is outside the subset. ``heading_id``
+    makes a heading's id from its inner HTML, the ids given so far and the counters
+    of the toc pass's ``unique``."""
+    if any(map(text.__contains__, OUTSIDE)) or \
+            ("[" in text and any(map(text.__contains__, OUTSIDE_BRACKETS))) or \
+            (">" in text and text.count(">") != text.startswith("> ") + text.count("\n> ")):
+        return None  # (a > only as a quote's mark, starting a line)
+    parts: list[str] = []
+    used_ids: set[str] = set()
+    counters: dict[str, int] = {}
+    previous = ""  # the first character of the last block
+    for block in text.split("\n\n"):
+        block = block.strip("\n")  # (more than one blank line)
+        if not block:
+            continue
+        if not block.isprintable() and CONTROL.search(block) is not None:
+            return None
+        first = block[0]
+        if first == "#":
+            made = _heading(block, used_ids, counters, heading_id)
+        elif first == "-":  # (a list right after a list would be joined to it)
+            made = None if previous == "-" else _list(block)
+        elif first == ">":  # (and a quote to a quote)
+            made = None if previous == ">" else _quote(block)
+        else:
+            made = _paragraph(block)
+        if made is None:
+            return None
+        parts.append(made)
+        previous = first
+    return "\n".join(parts)
+
+
+def _paragraph(block: str) -> str | None:
+    """A paragraph's HTML, or None."""
+    made = _inline(block)
+    return None if made is None else f"<p>{made}</p>"
+
+
+def _quote(block: str) -> str | None:
+    """A quote of one paragraph (each line ``> `` and its text), or None."""
+    if not block.startswith("> ") or block.count("\n") != block.count("\n> "):
+        return None
+    made = _paragraph(block[2:].replace("\n> ", "\n"))
+    return None if made is None else f"<blockquote>\n{made}\n</blockquote>"
+
+
+def _list(block: str) -> str | None:
+    """A list of one-line items (each ``- `` and its text), or None."""
+    if not block.startswith("- ") or block.count("\n") != block.count("\n- "):
+        return None
+    items = []
+    for item in block[2:].split("\n- "):
+        made = _inline(item)
+        if made is None:
+            return None
+        items.append(f"<li>{made}</li>\n")
+    return "<ul>\n" + "".join(items) + "</ul>"
+
+
+def _heading(block: str, used_ids: set[str], counters: dict[str, int],
+             heading_id: HeadingId) -> str | None:
+    """A heading alone in its block, with its id, or None."""
+    level = HEADING.match(block)
+    if level is None or "\n" in block:
+        return None
+    text = block[level.end():].rstrip()  # as Python-Markdown strips it
+    inner = _inline(text)
+    if inner is None or "#" in text:  # (Python-Markdown drops closing #s)
+        return None
+    tag = f"h{len(level.group(1))}"
+    return f'<{tag} id="{heading_id(inner, used_ids, counters)}">{inner}</{tag}>'
+
+
+def _inline(text: str) -> str | None:
+    """The HTML of a paragraph's or an item's text (its inline marks made elements), or
+    None when it is outside the subset: a line could start a block or is indented, or a
+    mark is out of place."""
+    first = text[:1]
+    if not first or first in BLOCK_STARTS or first.isspace() or \
+            (first.isdigit() and ORDERED.match(text) is not None) or \
+            ("\n" in text and LATER_LINE.search(text) is not None):
+        return None
+    if not any(map(text.__contains__, INLINE_MARKS)):
+        return text
+    out, at = [], 0
+    for token in TOKEN.finditer(text):
+        between = text[at:token.start()]
+        if any(map(between.__contains__, INLINE_MARKS)):
+            return None
+        out.append(between)
+        strong, em, words, href, code = token.groups()
+        if strong is not None:
+            out.append(f"<strong>{strong}</strong>")
+        elif em is not None:
+            out.append(f"<em>{em}</em>")
+        elif words is not None:
+            out.append(f'<a href="{href}">{words}</a>')
+        else:
+            out.append(f"<code>{code}</code>")
+        at = token.end()
+    rest = text[at:]
+    if any(map(rest.__contains__, INLINE_MARKS)):
+        return None
+    out.append(rest)
+    return "".join(out)
