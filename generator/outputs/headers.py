@@ -37,6 +37,7 @@ from generator.views import url
 
 PATH = "_headers"
 HEAD_BYTES = 8192  # a page's policy is near the top of its <head>
+FIRST_BYTES = 1024  # where it is in the default theme: looked at first (``policy_of``)
 IMMUTABLE = "public, max-age=31536000, immutable"
 SECURITY = (
     ("X-Content-Type-Options", "nosniff"),
@@ -51,9 +52,27 @@ UNSAFE_INLINE = "'unsafe-inline'"
 
 
 def policy_of(data: bytes) -> str:
-    """A page's Content-Security-Policy, as its ``<meta>`` states it ("" without one)."""
+    """A page's Content-Security-Policy, as its ``<meta>`` states it ("" without one).
+
+    The first ``FIRST_BYTES`` are decoded and searched first: decoding a head of 8 KB
+    (most of the cost: ~15 us of an Arabic page's) is needed only when the answer found
+    there might differ from the whole head's (``_settled``)."""
+    if len(data) > FIRST_BYTES:
+        first = data[:FIRST_BYTES].decode("utf-8", "replace")
+        found = META.search(first)
+        if found is not None and _settled(first, found.end()):
+            return found.group(2).strip()
     found = META.search(data[:HEAD_BYTES].decode("utf-8", "replace"))
     return found.group(2).strip() if found else ""
+
+
+def _settled(text: str, end: int) -> bool:
+    """Whether ``META``'s first match in ``text``, ending at ``end``, is its first match
+    in any longer text that starts with ``text``: no attempt at it or before it read
+    past a ``>`` after it and then a quote (the pattern's only open-ended parts are
+    ``[^>]*?`` before the content, and ``[^"]*`` in it)."""
+    after = text.find(">", end)
+    return after >= 0 and text.find('"', after) >= 0
 
 
 def policies(pages: Iterable[str], rendered: Mapping[str, str], recorded: Mapping[str, str],
