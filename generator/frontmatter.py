@@ -52,6 +52,10 @@ class FrontMatter:
 def parse_front_matter(text: str) -> FrontMatter:
     """Split front matter from the body; raise ``FrontMatterError`` with its line."""
     text = text.removeprefix("\ufeff")
+    if text.startswith("---\n"):
+        found = _yaml_split(text)
+        if found is not None:
+            return found
     lines = text.split("\n")
     start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
     opener = lines[start].rstrip() if start < len(lines) else ""
@@ -82,6 +86,40 @@ def parse_front_matter(text: str) -> FrontMatter:
             raise FrontMatterError(lines_of.get(str(key).lower(), start + 1), TOO_DEEP)
     normal, normal_lines = _normalised(values, lines_of)
     return FrontMatter(normal, normal_lines, body, body_line)
+
+
+# A line that may close YAML front matter (``parse_front_matter``: one whose rstrip() is
+# --- or ...), found without splitting the whole text into lines.
+YAML_CLOSER = re.compile(r"^(?:---|\.\.\.)[^\n]*", re.MULTILINE)
+
+
+def _yaml_split(text: str) -> FrontMatter | None:
+    """``parse_front_matter`` of a text starting with a ``---`` line, reading only the
+    front matter's lines: the body is the text after its closing line, not a split
+    of the whole file joined again. None when it is not closed (the caller reports it)."""
+    at = 4
+    while True:
+        closer = YAML_CLOSER.search(text, at)
+        if closer is None:
+            return None
+        if closer[0].rstrip() in ("---", "..."):
+            break
+        at = closer.end()
+    start = closer.start()
+    block = text[4:start - 1] if start > 4 else ""
+    _check_size(block)
+    values = _yaml(block, 2)
+    block_lines = block.split("\n") if start > 4 else []
+    if not isinstance(values, dict):
+        raise FrontMatterError(1, "front matter must be a mapping of 'key: value' lines")
+    lines_of = _key_lines(block_lines, 2, YAML_KEY_LINE)
+    for key, value in values.items():
+        if isinstance(value, list | dict) and _too_deep(value):
+            raise FrontMatterError(lines_of.get(str(key).lower(), 1), TOO_DEEP)
+    normal, normal_lines = _normalised(values, lines_of)
+    end = closer.end()
+    body = text[end + 1:] if end < len(text) else ""
+    return FrontMatter(normal, normal_lines, body, len(block_lines) + 3)
 
 
 def _normalised(values: Mapping[Any, Any], lines: Mapping[str, int]) -> tuple[
@@ -158,8 +196,10 @@ def _yaml(block: str, first: int) -> Any:
 # Most front matter is `key: value` lines: read without the YAML parser (a tenth of a
 # page's parse) when every line has one of the forms below, whose values are what the
 # loader makes of them; any other line, and the block goes to the loader.
+# (A plain value is matched greedily up to its last character but a space: a lazy .*?
+# tried the end of the line after each character, twice the time of the whole line.)
 SIMPLE_LINE = re.compile(r"""([A-Za-z_][A-Za-z0-9_-]*):"""
-                         r"""(?: +(?:"([^"\\]*)"|'([^']*)'|(.*?)))? *""")
+                         r"""(?: +(?:"([^"\\]*)"|'([^']*)'|(.*[^ ])))? *""")
 QUOTED = re.compile(r""""([^"\\]*)"|'([^']*)'""")
 # A plain scalar's first character may not be one of YAML's indicators (or a space).
 INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@` ")

@@ -104,3 +104,37 @@ def _front(source: Path) -> str:
         return "not UTF-8"
     except frontmatter.FrontMatterError as exc:
         return f"{type(exc).__name__} {exc.line}: {exc.message}"
+
+
+def _read(text: str) -> tuple[object, ...]:
+    try:
+        found = frontmatter.parse_front_matter(text)
+    except frontmatter.FrontMatterError as exc:
+        return ("error", type(exc).__name__, exc.line, exc.message)
+    return ("read", found.values, found.lines, found.body, found.body_line)
+
+
+def _a_line_down(read: tuple[object, ...]) -> tuple[object, ...]:
+    """What ``_read`` gives for the same text after one blank line."""
+    if read[0] == "error":
+        return (*read[:2], read[2] + 1, read[3])
+    _kind, values, lines, body, body_line = read
+    return ("read", values, {key: line + 1 for key, line in lines.items()}, body, body_line + 1)
+
+
+CLOSERS = ["---", "...", "--- ", "---\r", "...x", "----", " ---", "---\t\t", "…"]
+LINES = ["title: x", "tags: [a, b]", "list:\n  - c", "tags: &a [x]", "k: *a", "body text",
+         "", "Summary: 'y'", "- 1", "weight: 3", "title: [", "deep: " + "[" * 30 + "]" * 30]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_file_opening_with_three_dashes_reads_as_one_after_a_blank_line(seed):
+    """``parse_front_matter`` reads a text starting with a --- line without splitting
+    all of it into lines; the general way (taken after a blank line) must agree."""
+    import random
+
+    chance = random.Random(seed)
+    for _ in range(2000):
+        lines = [chance.choice(CLOSERS + LINES * 2) for _ in range(chance.randrange(0, 12))]
+        text = "---\n" + "\n".join(lines) + chance.choice(["", "\n", "\n\nBody.\n"])
+        assert _read("\n" + text) == _a_line_down(_read(text)), text
