@@ -19,8 +19,9 @@ Inline, a line is plain text with ``**strong**``, ``*em*``, ``[text](/url/)`` an
 ```code``` spans, none nested and none with a space just inside its marks. A text
 holding anything else Python-Markdown or its extensions react to (``&``, ``<``, a ``>``
 inside a line, ``\\``, ``_``, ``~``, ``@``, ``{``, ``|``, a bare link's ``://`` or
-``www.``, ``![``, ``[^``, a task box, a hard line break's two spaces, a tab or another
-control character, a ``*``, ``[`` or backtick out of those shapes) is refused.
+``www.`` out of a link's URL, ``![``, ``[^``, a task box, a hard line break's two
+spaces, a tab or another control character, a ``*``, ``[`` or backtick out of those
+shapes) is refused.
 Headings get their ids from the converter's own table-of-contents pass (its slugify
 and unique). Tests compare the HTML with Python-Markdown's on the bundled sources, a
 generated corpus and thousands of random texts built from the subset's pieces and
@@ -37,12 +38,15 @@ from collections.abc import Callable, MutableSet
 EXTENSIONS = ("tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists",
               "pymdownx.tilde", "pymdownx.tasklist", "pymdownx.magiclink",
               "generator.markdown_lists")
-# What no text of the subset holds: characters a pattern or pass reacts to, bare links,
-# hard line breaks and, in a text with a [, images, footnotes and task boxes (looked for
-# one by one: a regex tries its character class at every character, ~10 times slower).
-# A > is only a quote's mark (in a line, the serialiser would escape it).
-OUTSIDE = ("&", "<", "\\", "_", "~", "@", "{", "}", "|", "://", "ww.", "Ww.", "wW.", "WW.",
-           "  \n")
+# What no text of the subset holds: characters a pattern or pass reacts to, hard line
+# breaks and, in a text with a [, images, footnotes and task boxes (looked for one by
+# one: a regex tries its character class at every character, ~10 times slower). A > is
+# only a quote's mark (in a line, the serialiser would escape it).
+OUTSIDE = ("&", "<", "\\", "_", "~", "@", "{", "}", "|", "  \n")
+# A bare link's marks (magiclink's): only in a link's URL, which the link pattern takes
+# out of the text before magiclink reads it.
+BARE_LINK = ("://", "ww.", "Ww.", "wW.", "WW.")
+LINK_URL = re.compile(r"\]\([\w/.#?=%+:-]+\)")
 OUTSIDE_BRACKETS = ("![", "[^", "[ ]", "[x]", "[X]")
 # Nor control characters (tabs, \r, STX/ETX...): looked for in a block that
 # str.isprintable does not clear (one holding a line end, a no-break space...).
@@ -57,7 +61,7 @@ INLINE_MARKS = ("*", "[", "]", "`")
 # Text inside marks: no mark, no line end, no space at either end.
 PLAIN = r"[^*\[\]`\s](?:[^*\[\]`\n]*[^*\[\]`\s])?"
 TOKEN = re.compile(rf"\*\*({PLAIN})\*\*(?!\*)|\*({PLAIN})\*(?!\*)"
-                   rf"|\[({PLAIN})\]\(([\w/.#?=%+-]+)\)|`({PLAIN})`")
+                   rf"|\[({PLAIN})\]\(([\w/.#?=%+:-]+)\)|`({PLAIN})`")
 HEADING = re.compile(r"(#{1,6}) (?=\S)")
 
 HeadingId = Callable[[str, MutableSet[str], dict[str, int]], str]
@@ -69,7 +73,9 @@ def to_html(text: str, heading_id: HeadingId) -> str | None:
     of the toc pass's ``unique``."""
     if any(map(text.__contains__, OUTSIDE)) or \
             ("[" in text and any(map(text.__contains__, OUTSIDE_BRACKETS))) or \
-            (">" in text and text.count(">") != text.startswith("> ") + text.count("\n> ")):
+            (">" in text and text.count(">") != text.startswith("> ") + text.count("\n> ")) or \
+            (any(map(text.__contains__, BARE_LINK)) and
+             any(map(LINK_URL.sub("](", text).__contains__, BARE_LINK))):
         return None  # (a > only as a quote's mark, starting a line)
     parts: list[str] = []
     used_ids: set[str] = set()

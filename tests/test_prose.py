@@ -101,7 +101,8 @@ WORDS = ["news", "Teams", "l'eau", "réponse", "día", "été", "x", "قدمت",
          "1.", "2)", ":", ";", "ok:", "x\u00a0:", "\u202f!", "e\u0301", "\u200f", "😀"]
 GOOD_INLINE = ["**{w}**", "*{w}*", "**{w} {w}**", "*{w} {w}*", "[{w}](/{a}/)",
                "[{w} {w}](/fr/news/{a}/)", "`{w}`", "`{w} {w}`", "[{w}](#{a})",
-               "[{w}](/{a}?p=2)", "{w}**{w}**{w}", "{w}*{w}*{w}"]
+               "[{w}](/{a}?p=2)", "{w}**{w}**{w}", "{w}*{w}*{w}", "[{w}](https://{h}/{a})",
+               "[{w} {w}](https://www.{h}/)", "[{w}](http://{h}:8080/{a}?q=1#top)"]
 NEAR_INLINE = ["*", "**", "***", "* {w}*", "*{w} *", "** {w}**", "***{w}***", "**{w}*",
                "*{w}**", "{w}**", "[{w}]", "[{w}] (/{a}/)", "[{w}](/{a} x)", "[{w}](<{a}>)",
                "[{w}](/{a} \"t\")", "]({w})", "[", "]", "`", "``{w}``", "`{w}", "![{w}](/{a}/)",
@@ -109,7 +110,10 @@ NEAR_INLINE = ["*", "**", "***", "* {w}*", "*{w} *", "** {w}**", "***{w}***", "*
                "\\*", "_{w}_", "~~{w}~~", "~", "http://x.org", "www.x.org", "a@b.org",
                "{: .x}", "|", "**[{w}](/{a}/)**", "[**{w}**](/{a}/)", "*`{w}`*", "[{w}]({w}/)",
                "[{w}](/a(b))", "[{w}](/{a}/)[{w}](/{a}/)", "**{w}****{w}**", "*{w}**{w}**{w}*",
-               "[{w}]", "\x02", "\x03", "  ", "\u00a0", "[{w}][{w}]", "**`{w}`**"]
+               "[{w}]", "\x02", "\x03", "  ", "\u00a0", "[{w}][{w}]", "**`{w}`**",
+               "https://{h}", "({w}://{h})", "[https://{h}](https://{h}/)", "WwW.{h}",
+               "[www.{h}](/{a}/)", "[{w}](https://{h} x)", "[{w}](https://{h}/a&b)",
+               "`https://{h}`", "**www.{h}**", "[{w}](ftp://{h}/)"]
 LINE_STARTS = ["", "", "", "", "# ", "## ", "### ", "###### ", "####### ", "#", "- ", "- ",
                "-", "* ", "+ ", "> ", ">", ">> ", "> > ", "1. ", "2) ", "2019. ", "10 ",
                " ", "  ", "    ", "\t", "=", "---", "===", ": ", "| ", "```", "~~~",
@@ -132,7 +136,8 @@ def _line(rng: random.Random, start: str, near: float) -> str:
         else:
             shape = "{w}"
         shape = shape.replace("{w}", rng.choice(WORDS), 1).replace("{w}", rng.choice(WORDS))
-        parts.append(shape.replace("{a}", rng.choice(["a", "x-1", "é"])))
+        parts.append(shape.replace("{a}", rng.choice(["a", "x-1", "é"]))
+                     .replace("{h}", rng.choice(["example.org", "www.who.int", "x.y"])))
     end = rng.choice(LINE_ENDS) if rng.random() < near * 4 else ""
     return start + " ".join(parts) + end
 
