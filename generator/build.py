@@ -438,7 +438,8 @@ class BuildSession:
         self._mark_writing(True)
         uncompressed = _uncompressed(planned) if self.precompress else frozenset()
         if snapshot is not None and self.store:  # for the next build's edits (delta.py)
-            save = _then(save, partial(delta.save_layout, self.store, site))
+            save = _then(save, partial(delta.save_layout, self.store, site,
+                                       hidden=len(site.pages) != len(loaded.pages)))
         found: list[Behind] = []
         more = self._behind(site, assets, behind, (templates, catalogs), manifest,
                             (planned, unplanned, stale), renderer, found,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -82,6 +82,10 @@ class Layout:
     shards: Mapping[str, str]  # page id → its shard, in the site's page order
     frame_ids: frozenset[str]  # pages every page of their language shows
     inherited: frozenset[str]  # translation keys whose versions take fields from another
+    # Whether the link left a page out (a draft, a future or expired post), and whether
+    # a page expires: unknown (True) in a layout stored without them.
+    hidden: bool = True
+    expiring: bool = True
 
 
 def settings_digest(config: SiteConfig) -> str:
@@ -122,12 +126,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def save_layout(store: Store, site: Site) -> None:
+def save_layout(store: Store, site: Site, hidden: bool = True) -> None:
     """Write the layout and the shards of linked pages that changed (each shard's digest
     covers its pages' keys and the settings, which decide the rest of a record). Valid
-    only once ``mark_layout`` names the inputs, when the build has finished."""
+    only once ``mark_layout`` names the inputs, when the build has finished. ``hidden``:
+    the link left a page out (a server showing drafts links another site)."""
     store.delete(LAYOUT_MARK)
-    layout = layout_of(site)
+    layout = replace(layout_of(site), hidden=hidden, expiring=any(
+        page.expires is not None for page in site.pages.values()))
     members: dict[str, list[str]] = {}
     for pid, shard in layout.shards.items():
         members.setdefault(shard, []).append(pid)
@@ -154,7 +160,8 @@ def _as_plain(layout: Layout) -> dict[str, Any]:
     return {"settings": layout.settings, "maps": layout.maps,
             "assets": tuple((str(a.source), a.path, a.owner) for a in layout.assets),
             "shards": layout.shards, "frame_ids": tuple(sorted(layout.frame_ids)),
-            "inherited": tuple(sorted(layout.inherited))}
+            "inherited": tuple(sorted(layout.inherited)), "hidden": layout.hidden,
+            "expiring": layout.expiring}
 
 
 def read_layout(store: Store, inputs: str, config: SiteConfig) -> Layout | None:
@@ -173,7 +180,8 @@ def read_layout(store: Store, inputs: str, config: SiteConfig) -> Layout | None:
         assets = tuple(Asset(Path(source), path, owner)
                        for source, path, owner in value["assets"])
         return Layout(value["settings"], maps, assets, value["shards"],
-                      frozenset(value["frame_ids"]), frozenset(value["inherited"]))
+                      frozenset(value["frame_ids"]), frozenset(value["inherited"]),
+                      value.get("hidden") is not False, value.get("expiring") is not False)
     except (TypeError, KeyError, ValueError):
         return None
 

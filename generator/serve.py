@@ -47,11 +47,16 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from generator import csp
+from generator import csp, delta, snapshot
 from generator.build import WRITING_PREFIX, BuildSession
-from generator.cache import CACHE_FOLDER, Store, manifest_name
+from generator.cache import CACHE_FOLDER, BodyStore, Store, manifest_name
 from generator.config import SiteConfig, load_config
+from generator.deps import catalog_digests
 from generator.errors import SiteError
+from generator.load import source_body
+from generator.model import Page, Site
+from generator.outputs import pages
+from generator.outputs.static import theme_assets
 from generator.render import Job, Renderer
 from generator.watch import Change, ChangeKind, Watcher
 
@@ -78,6 +83,81 @@ WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 _HOST = re.compile(r"(?:\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9._-]+))(?::[0-9]{1,5})?",
                    re.ASCII)
+
+
+class EarlyPages:
+    """Pages answered before the first build has loaded and linked the site: rendered
+    from the last build's stored layout and the page records its shards hold
+    (``delta``), as the first build will render them. Made by ``early_pages`` only when
+    no input changed since that build and its linked site is the one this server links."""
+
+    def __init__(self, site: Site, assets: Mapping[str, str], renderer: Renderer) -> None:
+        self.site = site
+        self.assets = assets
+        self.renderer = renderer
+
+    def rendered(self, relative: str) -> tuple[str, bytes] | None:
+        """The page whose output is at ``relative`` (a folder's: its index.html), rendered
+        now; None when no page's id is its folder (a permalink, a list, a feed, a file),
+        or it fails (the first build answers then)."""
+        folder = relative.rstrip("/")
+        if relative.endswith("/index.html"):
+            folder = relative[:-len("/index.html")]
+        elif relative.endswith(".html") or not folder:
+            return None
+        output = f"{folder}/index.html"
+        config = self.site.config
+        ids = (folder, f"{config.default_language}/{folder}") \
+            if config.default_language_at_root else (folder,)
+        try:
+            for pid in ids:
+                page = self.site.pages.get(pid)
+                if page is not None and page.output_path == output and \
+                        pages.has_output(page) and config.owns(output):
+                    return output, self.renderer.render(
+                        pages.page_job(self.site, self.assets, page))
+        except Exception:  # a damaged shard or a failing template: the build tells
+            return None
+        return None
+
+
+def early_pages(config: SiteConfig, published: SiteConfig) -> EarlyPages | None:
+    """Pages to answer from the last ``newshub build`` (or server) of this site, before
+    the first build links it: when no input changed since (its stamps and settings are
+    those the stored layout was linked from) and that build linked the site this
+    server links (it left out no page, so drafts shown or not make no difference, and
+    no page expires meanwhile; only the base URL, the cards' host, cards and search,
+    which no page record holds, may differ). None otherwise."""
+    store = Store(config.root)
+    mark = store.read(delta.LAYOUT_MARK)
+    if not isinstance(mark, str):
+        return None
+    taken = snapshot.take(config)
+    built = next((candidate for candidate in _built_as(config, published)
+                  if taken.inputs(candidate) == mark), None)
+    layout = delta.read_layout(store, mark, built) if built is not None else None
+    if built is None or layout is None or layout.hidden or \
+            (layout.expiring and not config.include_drafts):
+        return None
+    bodies = BodyStore(store)
+
+    def body(page: Page) -> str:
+        found = bodies.body(page.digest)
+        return found if found is not None else source_body(config, page)
+
+    site = delta.site_from(config, layout, delta.ShardedPages(store, layout.shards), body)
+    renderer = Renderer(config, compiled=store.folder / "templates",
+                        catalogs=catalog_digests(config))
+    return EarlyPages(site, theme_assets(config), renderer)
+
+
+def _built_as(config: SiteConfig, published: SiteConfig) -> list[SiteConfig]:
+    """The settings a build of this site that links it as ``config`` does may have
+    had: the published ones, drafts left out or as ``config`` has them, with or
+    without cards and search (``newshub build``'s options, or no Pagefind)."""
+    return [replace(published, include_drafts=drafts, share_cards=cards, search=search)
+            for drafts in sorted({False, config.include_drafts})
+            for cards in (True, False) for search in (True, False)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +190,14 @@ class DevSite:
         self.on_ready = on_ready  # called once, when requests can be answered
         self.watching = threading.Event()  # no answer is sent before the watcher runs
         self.watching.set()  # (``serve`` clears it until it starts one)
+        # Before the first build answers: pages from the last build's layout, answered
+        # under the fork gate (a build forks its workers only while no thread renders
+        # one: a fork while another thread holds a lock, say Babel's or the log's, can
+        # leave the child stuck); anything else waits until ``answering``.
+        self.early: EarlyPages | None = None
+        self.answering = threading.Event()
+        self.answering.set()
+        self.fork_gate = threading.RLock()
         self.state = BuildState(0)
         self.changed = threading.Condition()
         self.build_lock = threading.Lock()
@@ -144,6 +232,28 @@ class DevSite:
                     self.log(f"✓ share cards and search index done in {seconds:.2f} s")
             self.unwritten = None
         self._collect_when_idle()
+
+    def answer_early(self) -> bool:
+        """Answer pages from the last build's layout until the first build answers (when
+        it is this site's as it is now: ``early_pages``); whether it does."""
+        try:
+            published = load_config(self.root, include_drafts=self.drafts)
+            early = early_pages(self.config(), published)
+        except Exception:  # a broken site.toml or cache: the first build shows what failed
+            return False
+        if early is None:
+            return False
+        self.early = early
+        self.answering.clear()
+        gate = self.fork_gate
+        os.register_at_fork(before=gate.acquire, after_in_parent=gate.release,
+                            after_in_child=gate.release)
+        return True
+
+    def end_early(self) -> None:
+        """The first build answers: no page is answered from the layout any more."""
+        self.early = None
+        self.answering.set()
 
     def mark_ready(self) -> None:
         """Requests can be answered: the first build failed, finished, or is rendering."""
@@ -466,6 +576,13 @@ def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
                                     "given to --host", body)
             if path == EVENTS_PATH:
                 return self._events(body)
+            early = site.early
+            if early is not None:  # the first build has not linked the site yet
+                with site.fork_gate:  # (no build worker is forked meanwhile)
+                    found = early.rendered(path.lstrip("/")) if site.early else None
+                if found is not None:
+                    return self._send_rendered(*found, body)
+                site.answering.wait()
             state = site.state
             target = self._target(path)
             if state.errors and (target is None or target.suffix == ".html"):
@@ -634,6 +751,9 @@ def serve(root: Path, host: str, port: int, drafts: bool) -> int:
     try:
         if site.kept():
             site.mark_ready()  # the kept folder answers while the first build checks it
+        elif site.answer_early():  # pages from the last build's layout, and its workers
+            site.on_ready = site.end_early  # are forked under the gate (see DevSite)
+            ready()
         site.rebuild()
         while answering.is_alive():
             answering.join(0.5)

@@ -690,3 +690,66 @@ def _asking(dev: DevSite, paths: dict[str, str], seen: dict[str, object]) -> thr
             seen[name] = dev.rendered(path)
 
     return threading.Thread(target=ask)
+
+
+def test_pages_are_answered_from_the_last_build_before_the_first_build_links(
+        site: Path, tmp_path: Path) -> None:
+    """After ``newshub build`` with nothing changed since, a page is answered from the
+    layout that build stored, as the server's first build then writes it; a list waits
+    for that build; a changed input or a page the build left out means no early answer."""
+    from generator.cli import main
+
+    assert main(["build", "--site", str(site), "--output", str(tmp_path / "out"),
+                 "--no-cards", "-q"]) == 0  # drafts left out: another site than the server's
+    assert not _dev_site(site, free_port()).answer_early()
+    assert main(["build", "--site", str(site), "--output", str(tmp_path / "out"),
+                 "--drafts", "--no-cards", "-q"]) == 0
+    dev = _dev_site(site, free_port())
+    assert dev.answer_early() and dev.early is not None
+    early = dev.early
+    page = early.rendered("en/news/wells/")
+    draft = early.rendered("en/news/secret/index.html")
+    assert early.rendered("en/") is None and early.rendered("en/news/no-such-page/") is None
+    dev.on_ready = dev.end_early
+    dev.rebuild()
+    try:
+        assert dev.early is None and dev.answering.is_set()
+        for found in (page, draft):
+            assert found is not None
+            path, data = found
+            assert data == (dev.output / path).read_bytes(), path
+    finally:
+        dev.stop()
+    source = site / "content/en/news/wells.md"
+    source.write_text(source.read_text(encoding="utf-8") + "\nOne more line.\n",
+                      encoding="utf-8")
+    assert not _dev_site(site, free_port()).answer_early(), "an input changed since"
+
+
+def test_a_server_answers_a_page_from_the_last_build_at_once(site: Path,
+                                                             tmp_path: Path) -> None:
+    """Over HTTP: the page answered before the first build is done is the one served after
+    it (reload script and all), and the server stops cleanly meanwhile or after."""
+    from generator.cli import main
+
+    assert main(["build", "--site", str(site), "--output", str(tmp_path / "out"),
+                 "--drafts", "--no-cards", "-q"]) == 0
+    running = Server(site)
+    answers: list[tuple[int, str]] = []
+
+    def answered() -> bool:
+        try:
+            answers.append(running.get("/en/news/wells/"))
+        except OSError:
+            assert running.process.poll() is None, running.process.stderr.read()
+            return False
+        return True
+
+    try:
+        until(answered, "the page is answered")
+        running.wait_ready()
+        assert answers[0][0] == 200 and running.get("/en/news/wells/") == answers[0]
+        assert running.get("/en/")[0] == 200
+    finally:
+        code, err = running.stop()
+    assert code == 0, err
