@@ -39,7 +39,7 @@ from generator.theme import locale_layers, theme_folders
 
 R = TypeVar("R")
 SIGNATURE_BYTES = 32
-COMPILED_VERSION = 5  # bump when what templates compile to changes (5: isolated fallbacks)
+COMPILED_VERSION = 6  # bump when what templates compile to changes (6: joined output runs)
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -264,6 +264,78 @@ class _CodeGenerator(CodeGenerator):
         self.visit(node.node, frame)
         self.write(f"), {node.attr!r}, missing)) is not missing "
                    f"else environment.getattr({owner}, {node.attr!r}))")
+
+    def visit_Output(self, node: nodes.Output, frame: Frame) -> None:
+        """A run of text and ``{{ … }}`` outside a buffer is joined and yielded once,
+        not yielded piece by piece: each yield passes up through every enclosing
+        template (a page's block, its layout, the render's join), ~200 a page. The
+        pieces are the same strings, made in the same order."""
+        if frame.buffer is not None or self.environment.is_async or \
+                (frame.require_output_check and self.has_known_extends):
+            super().visit_Output(node, frame)
+            return
+        body = self._output_body(node, frame)
+        if len(body) < 2:
+            super().visit_Output(node, frame)
+            return
+        if frame.require_output_check:
+            self.writeline("if parent_template is None:")
+            self.indent()
+        finalize = self._make_finalize()
+        self.writeline("yield concat((")
+        self.indent()
+        for item in body:
+            if isinstance(item, list):
+                self.writeline(self._output_const_repr(item) + ",")
+            else:
+                self.newline(item)
+                self._output_child_pre(item, frame, finalize)
+                self.visit(item, frame)
+                self._output_child_post(item, frame, finalize)
+                self.write(",")
+        self.outdent()
+        self.writeline("))")
+        if frame.require_output_check:
+            self.outdent()
+
+    def _output_body(self, node: nodes.Output,
+                     frame: Frame) -> list[list[Any] | nodes.Expr]:
+        """``Output``'s children as Jinja groups them: runs of constant text (evaluated
+        now) and expressions to evaluate at render time."""
+        finalize = self._make_finalize()
+        body: list[list[Any] | nodes.Expr] = []
+        for child in node.nodes:
+            try:
+                if not (finalize.const or isinstance(child, nodes.TemplateData)):
+                    raise nodes.Impossible()
+                const = self._output_child_to_const(child, frame, finalize)
+            except (nodes.Impossible, Exception):
+                body.append(child)
+                continue
+            if body and isinstance(body[-1], list):
+                body[-1].append(const)
+            else:
+                body.append([const])
+        return body
+
+    def visit_Include(self, node: nodes.Include, frame: Frame) -> None:
+        """An ``{% include %}`` hands its template's output up with ``yield from`` (a C
+        loop) instead of a Python loop yielding each piece again."""
+        if node.ignore_missing or not node.with_context or frame.buffer is not None \
+                or self.environment.is_async or not isinstance(node.template, nodes.Const) \
+                or not isinstance(node.template.value, str):
+            super().visit_Include(node, frame)
+            return
+        self.writeline("template = environment.get_template(", node)
+        self.visit(node.template, frame)
+        self.write(f", {self.name!r})")
+        self.writeline("gen = template.root_render_func(template.new_context("
+                       f"context.get_all(), True, {self.dump_local_context(frame)}))")
+        self.writeline("try:")
+        self.indent()
+        self.writeline("yield from gen")
+        self.outdent()
+        self.writeline("finally: gen.close()")
 
 
 class _Context(jinja2.runtime.Context):
