@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 import traceback
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -132,9 +133,9 @@ def early_pages(config: SiteConfig, published: SiteConfig) -> EarlyPages | None:
     mark = store.read(delta.LAYOUT_MARK)
     if not isinstance(mark, str):
         return None
-    taken = snapshot.take(config)
+    inputs = _inputs(store, config)
     built = next((candidate for candidate in _built_as(config, published)
-                  if taken.inputs(candidate) == mark), None)
+                  if inputs(candidate) == mark), None)
     layout = delta.read_layout(store, mark, built) if built is not None else None
     if built is None or layout is None or layout.hidden or \
             (layout.expiring and not config.include_drafts):
@@ -149,6 +150,22 @@ def early_pages(config: SiteConfig, published: SiteConfig) -> EarlyPages | None:
     renderer = Renderer(config, compiled=store.folder / "templates",
                         catalogs=catalog_digests(config))
     return EarlyPages(site, theme_assets(config), renderer)
+
+
+def _inputs(store: Store, config: SiteConfig) -> Callable[[SiteConfig], str]:
+    """The inputs' digest under settings (``snapshot.Taken.inputs``), their paths listed
+    as the no-change check keeps them (``snapshot.listed``: no walk while no folder
+    changed) and each stamped once."""
+    names, refused = snapshot.listed(store, config)
+    values = array("q")
+    for path in snapshot.unpacked(names):
+        try:
+            status = os.stat(path)
+        except OSError:  # removed meanwhile: the first build will see it
+            values.extend((-1, -1))
+            continue
+        values.extend((snapshot.wrapped(status.st_mtime_ns), status.st_size))
+    return lambda settings: snapshot.inputs_digest(repr(settings), refused, names, values)
 
 
 def _built_as(config: SiteConfig, published: SiteConfig) -> list[SiteConfig]:
