@@ -702,7 +702,10 @@ def make_handler(site: DevSite) -> type[SimpleHTTPRequestHandler]:
             self.send_header("Connection", "keep-alive" if body else "close")
             self.end_headers()
             self.close_connection = True
-            generation = -1
+            # The current build's number at once, for a page sent before it was done; but
+            # not during the first build: a page rendered then carries the number to come
+            # (1) and would reload at a 0, again and again until that build is done.
+            generation = -1 if site.state.generation else 0
             while body and not site.stopping:
                 state = site.wait_for_change(generation, KEEPALIVE_SECONDS)
                 if state.generation != generation:
