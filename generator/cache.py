@@ -168,6 +168,21 @@ class Store:
         self.write(name, (SHARDED, tuple(updated)))
         return True
 
+    def sharded_identity(self, name: str) -> tuple[tuple[int, int, int, int], ...]:
+        """The identity (inode, size, mtime, ctime; -1s: missing) of a sharded mapping's
+        header and shards, for what is derived from it: every change of the mapping
+        writes its header anew (``write_sharded``, ``update_sharded``)."""
+        identities = []
+        for entry in (name, *(_shard_name(name, index) for index in range(SHARDS))):
+            try:
+                status = os.stat(self.folder / f"{entry}.pickle")
+            except OSError:
+                identities.append((-1, -1, -1, -1))
+                continue
+            identities.append((status.st_ino, status.st_size, status.st_mtime_ns,
+                               status.st_ctime_ns))
+        return tuple(identities)
+
     def delete_sharded(self, name: str) -> None:
         self.delete(name)
         for index in range(SHARDS):

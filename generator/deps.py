@@ -19,13 +19,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from generator.config import SiteConfig
-from generator.model import Page
 from generator.theme import locale_layers
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (generator.model: not imported by a rebuild with nothing to do)
     import jinja2
 
     from generator.cache import Store
+    from generator.model import Page
 
 ENGINE_VERSION = 1  # bump when the same inputs should give different outputs
 

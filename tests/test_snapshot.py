@@ -192,6 +192,66 @@ def test_a_changed_output_means_a_build(work: Workspace, mode: str, at: float,
     assert no_child_left()
 
 
+def packed_outputs_kept(work: Workspace) -> bool:
+    from generator.cache import manifest_name
+
+    name = snapshot.OUTPUTS_PREFIX + manifest_name(work.output)
+    return Store(work.site).read(name) is not None
+
+
+@pytest.mark.parametrize("how", ["appended", "removed", "touched"])
+def test_a_changed_output_is_found_in_the_packed_outputs(
+        work: Workspace, mode: str, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check that found every output intact keeps them packed, and the next checks
+    them so, without the manifest's shards: the same count, and a change is found."""
+    assert not packed_outputs_kept(work)
+    assert isinstance(check(work), tuple)
+    assert packed_outputs_kept(work)
+
+    def no_shard(*_args: object) -> None:
+        raise AssertionError("a manifest shard was read")
+
+    monkeypatch.setattr(Store, "read_shard", no_shard)
+    found = check(work)
+    assert isinstance(found, tuple) and found[1] == len(outputs_of(work))
+    for target in (outputs_of(work)[0], outputs_of(work)[-1]):
+        stat = target.stat()
+        if how == "appended":
+            with target.open("ab") as handle:
+                handle.write(b" ")
+            os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        elif how == "removed":
+            saved = target.read_bytes()
+            target.unlink()
+        else:
+            os.utime(target, ns=(1, 1_000_000_000))
+        assert isinstance(check(work), Taken), target
+        if how == "removed":
+            target.write_bytes(saved)
+        target.write_bytes(target.read_bytes()[:stat.st_size])
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert isinstance(check(work), tuple), "as the last build left it again"
+    assert no_child_left()
+
+
+def test_packed_outputs_are_not_used_once_the_manifest_changed(work: Workspace,
+                                                                mode: str) -> None:
+    """Any write of the manifest replaces its files: outputs packed before are not
+    used (here the manifest says an output should be a byte longer than it is)."""
+    from generator.cache import SHARDS, manifest_name
+
+    assert isinstance(check(work), tuple) and packed_outputs_kept(work)
+    store = Store(work.site)
+    name = manifest_name(work.output)
+    index = next(index for index in range(SHARDS) if store.read(f"{name}-{index:02x}"))
+    part = store.read(f"{name}-{index:02x}")
+    path, (key, size, mtime) = next(iter(part.items()))
+    part[path] = (key, size + 1, mtime)
+    store.write(f"{name}-{index:02x}", part)
+    assert isinstance(check(work), Taken)
+    assert no_child_left()
+
+
 def helper_does(monkeypatch: pytest.MonkeyPatch, act: Callable[[OutputCheck, int], None] | None,
                 first: bool = True) -> None:
     """The helper serves as ``act`` says (None: as it does); with ``first``, this process
@@ -323,7 +383,8 @@ def test_stamps_by_folder_are_os_stat_s(tmp_path: Path) -> None:
                                                "b/link.md", "c/none.md", "a/one.md")]
     expected = [(os.stat(path).st_mtime_ns, os.stat(path).st_size)
                 if os.path.exists(path) else (-1, -1) for path in paths]
-    assert list(snapshot._stamps_by_folder(paths)) == expected
+    stamps = snapshot._stamps_by_folder(paths)
+    assert list(zip(stamps[::2], stamps[1::2], strict=True)) == expected
 
 
 def takes_a_chunk_and_dies(check: OutputCheck, _answering: int) -> None:
@@ -536,13 +597,13 @@ def test_a_remembered_language_is_checked_against_its_babel(
 
 def test_the_no_change_path_imports_nothing_it_does_not_use() -> None:
     """What ``newshub build`` imports before its answer (shutil pulls in lzma and bz2,
-    difflib only suggests a config key)."""
+    difflib only suggests a config key, generator.model makes a 40-field record)."""
     import subprocess
 
     from tests.conftest import REPO
 
     script = ("import sys, generator.cli; print(sorted(m for m in ('shutil', 'difflib', "
-              "'jinja2', 'babel') if m in sys.modules))")
+              "'jinja2', 'babel', 'generator.model') if m in sys.modules))")
     found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            check=True, cwd=REPO).stdout.strip()
     assert found == "[]"
