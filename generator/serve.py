@@ -57,7 +57,7 @@ from generator.errors import SiteError
 from generator.load import source_body
 from generator.model import Page, Site
 from generator.outputs import pages
-from generator.outputs.static import theme_assets
+from generator.outputs.static import theme_assets, theme_jobs
 from generator.render import Job, Renderer
 from generator.watch import Change, ChangeKind, Watcher
 
@@ -96,11 +96,19 @@ class EarlyPages:
         self.site = site
         self.assets = assets
         self.renderer = renderer
+        self.theme_files = theme_jobs(site.config)  # its CSS, scripts, fonts and icons
 
     def rendered(self, relative: str) -> tuple[str, bytes] | None:
         """The page whose output is at ``relative`` (a folder's: its index.html), rendered
-        now; None when no page's id is its folder (a permalink, a list, a feed, a file),
-        or it fails (the first build answers then)."""
+        now, or the theme's file at ``relative``; None when no page's id is its folder (a
+        permalink, a list, a feed, another file), or it fails (the first build answers
+        then)."""
+        theme_file = self.theme_files.get(relative)
+        if theme_file is not None:
+            try:
+                return relative, self.renderer.render(theme_file)
+            except OSError:
+                return None
         folder = relative.rstrip("/")
         if relative.endswith("/index.html"):
             folder = relative[:-len("/index.html")]

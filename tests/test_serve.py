@@ -709,12 +709,14 @@ def test_pages_are_answered_from_the_last_build_before_the_first_build_links(
     early = dev.early
     page = early.rendered("en/news/wells/")
     draft = early.rendered("en/news/secret/index.html")
+    styles = next(name for name in early.theme_files if name.endswith(".css"))
+    stylesheet = early.rendered(styles)  # the theme's files too: the page shows styled
     assert early.rendered("en/") is None and early.rendered("en/news/no-such-page/") is None
     dev.on_ready = dev.end_early
     dev.rebuild()
     try:
         assert dev.early is None and dev.answering.is_set()
-        for found in (page, draft):
+        for found in (page, draft, stylesheet):
             assert found is not None
             path, data = found
             assert data == (dev.output / path).read_bytes(), path

@@ -29,11 +29,18 @@ def theme_assets(config: SiteConfig) -> Mapping[str, str]:
     return {name: config.path_prefix + site_path for name, site_path, _ in _theme_files(config)}
 
 
+def theme_jobs(config: SiteConfig) -> dict[str, Job]:
+    """The theme's static files as jobs, by output path (``newshub serve`` answers
+    them before its first build has linked the site)."""
+    publish = partial(_publish, imaging.cache_dir(config, "images"))
+    return {site_path.lstrip("/"): publish(site_path.lstrip("/"), source)
+            for _name, site_path, source in _theme_files(config)}
+
+
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     config = site.config
     publish = partial(_publish, imaging.cache_dir(config, "images"))
-    for _name, site_path, source in _theme_files(config):
-        yield publish(site_path.lstrip("/"), source)
+    yield from theme_jobs(config).values()
     site_static = config.root / "static"
     for source in _files(site_static, config.root):
         yield publish(source.relative_to(site_static).as_posix(), source)
