@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from itertools import chain
 from itertools import compress as selected
@@ -33,7 +34,7 @@ from generator.cache import (
 from generator.config import SiteConfig
 from generator.deps import catalog_digests, digest, site_salt, template_digests
 from generator.errors import Problem, SiteError, error, raise_if_errors
-from generator.link import link_site
+from generator.link import link_site, publication_window
 from generator.load import (
     FRONT_MATTER_ONLY,
     INDEX_REDUCERS,
@@ -109,6 +110,7 @@ class Remembered:
     warnings: tuple[Problem, ...]
     articles: tuple[tuple[str, int], ...]
     frame_ids: frozenset[str]  # pages every page of their language shows (delta.frame_ids)
+    window: tuple[float, float]  # the clocks it holds for (link.publication_window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,16 +198,19 @@ def build(config: SiteConfig, output: Path, *, jobs: int | None = None,
           log: Callable[[str], None] | None = None, use_cache: bool = True,
           progress: Callable[[str, int, int], None] | None = None,
           shortcut: bool = True, precompress: bool = True,
-          taken: Taken | None = None) -> BuildResult:
+          taken: Taken | None = None, now: datetime | None = None) -> BuildResult:
     """Build the site into ``output``; raise ``SiteError`` with every problem found.
 
     With the cache, unchanged sources are not parsed again and outputs whose inputs
     did not change are not rendered again; the result is byte-identical either way.
     ``taken``: the inputs' stamps, just taken by the caller (``snapshot.unchanged``).
+    ``now``: the moment that decides what is published (``--now``; None: the time the
+    build starts).
     """
     session = BuildSession(config, output, jobs=jobs, use_cache=use_cache, log=log,
                            progress=progress, precompress=precompress)
     session.taken = taken
+    session.clock = now
     return session.build(shortcut=shortcut)
 
 
@@ -265,6 +270,8 @@ class BuildSession:
                             tuple[search.SearchIndex, ...]] | None = None
         self.last: Remembered | None = None  # the last build, for an edit's (delta.py)
         self.settings = ""  # the settings and refused links, as the snapshot took them
+        self.clock: datetime | None = None  # when builds publish at (None: as each starts)
+        self.now = datetime.now(UTC)  # the moment of the running (or last) build
         # Told the renderer and the jobs once a build's render phase began (after its
         # workers forked): a server renders a requested output itself until it is written.
         # Told again, complete, once the kinds planned behind are planned (``build``).
@@ -374,6 +381,7 @@ class BuildSession:
     def _build(self, config: SiteConfig, shortcut: bool, touched: frozenset[str] | None,
                later: frozenset[str], behind: frozenset[str]) -> BuildResult:
         config, search_problems = search.effective(config)  # no Pagefind: no search
+        self.now = self.clock or datetime.now(UTC)  # one moment for the whole build
         scan = self.scan if touched is not None and config == self.config else None
         self.config = config
         snapshot = self._snapshot(config) if self.store and self.persist else None
@@ -407,7 +415,7 @@ class BuildSession:
         try:
             with _phase("link", timings):  # linked even when a source failed: one report
                 site, link_problems = link_site(config, loaded.pages, loaded.assets,
-                                                bodies=self._stored_body)
+                                                now=self.now, bodies=self._stored_body)
                 raise_if_errors([*loaded.problems, *link_problems])
             with _phase("plan", timings):
                 planned, assets, unplanned = _plan(site, "card" in later, behind)
@@ -502,20 +510,19 @@ class BuildSession:
                              frozenset(job.path for job in stale), timings, articles,
                              len(site.pages), indexed.indexes if indexed else
                              self._indexes_in(config, entries), len(planned))
+        since, due = publication_window(loaded.pages, self.now)
         if snapshot is not None and self.store:
-            now = time.time()
-            due = min((p.date.timestamp() for p in loaded.pages
-                       if p.date and p.scheduled_after(now)), default=float("inf"))
             self.store.write(SNAPSHOT_PREFIX + manifest_name(self.output),
                              Snapshot(snapshot, due, counts, warnings, articles,
                                       len(site.pages),
-                                      search.describe(search.indexes_in(config, entries))))
+                                      search.describe(search.indexes_in(config, entries)),
+                                      since=since))
             self.store.delete(STAMPS_PREFIX + manifest_name(self.output) + JOURNAL)
             self.store.write(STAMPS_PREFIX + manifest_name(self.output),
                              (self.settings, self.stamps))
             delta.mark_layout(self.store, snapshot)
         self.last = Remembered(config, templates, catalogs, site, counts, tuple(warnings),
-                               articles, delta.frame_ids(site))
+                               articles, delta.frame_ids(site), (since, due))
         return result
 
     def _edited(self, config: SiteConfig, snapshot: str | None,
@@ -531,9 +538,10 @@ class BuildSession:
         catalogs = catalog_digests(config)
         last = self.last
         layout = None
-        if last is not None and (last.config, last.templates, last.catalogs) != \
-                (config, templates, catalogs):
-            last = None
+        if last is not None and ((last.config, last.templates, last.catalogs) !=
+                                 (config, templates, catalogs) or
+                                 not last.window[0] <= self.now.timestamp() < last.window[1]):
+            last = None  # (a story fell due or expired since: the full path links it)
         if snapshot is not None:  # what changed since this folder's last build
             found = self._changed_sources(config)
             if found is None:
@@ -563,7 +571,8 @@ class BuildSession:
             with _phase("load", timings):
                 edit = delta.edit_of(config, site, layout.frame_ids if layout else
                                      last.frame_ids if last else frozenset(), changed,
-                                     self.parsed or {}, (problem.path for problem in warnings))
+                                     self.parsed or {}, (problem.path for problem in warnings),
+                                     now=self.now)
             if edit is None:
                 return None
             with _phase("plan", timings):
@@ -616,7 +625,8 @@ class BuildSession:
         self._mark_writing(False)
         self.last = Remembered(config, templates, catalogs, edit.site, counts, warnings,
                                articles, last.frame_ids if last else layout.frame_ids
-                               if layout else delta.frame_ids(edit.site))
+                               if layout else delta.frame_ids(edit.site),
+                               last.window if last else (stored.since, stored.due))
         timings["edit"] = time.perf_counter() - start
         if self.log:
             self.log(" ".join(f"{name} {seconds * 1000:.0f} ms"
@@ -636,7 +646,7 @@ class BuildSession:
         stored = self.store.read(STAMPS_PREFIX + name)
         since = self.store.read(STAMPS_PREFIX + name + JOURNAL)  # what edits stamped since
         since = since if type(since) is dict else {}
-        if not _valid_snapshot(last) or time.time() >= last.due or \
+        if not _valid_snapshot(last) or not last.holds(self.now.timestamp()) or \
                 not (type(stored) is tuple and len(stored) == 2 and
                      stored[0] == self.settings and type(stored[1]) is dict):
             return None
@@ -692,10 +702,11 @@ class BuildSession:
         if layout is not None:
             delta.update_shards(self.store, layout, edit.pages, edit.site.pages)
         stored = self.store.read(SNAPSHOT_PREFIX + name)
-        if _valid_snapshot(stored):
+        if _valid_snapshot(stored):  # (an edit moves no date: the same window)
             self.store.write(SNAPSHOT_PREFIX + name, Snapshot(
                 snapshot, stored.due, *last, stored.pages, stored.search if entries is None
-                else search.describe(search.indexes_in(self.config, entries))))
+                else search.describe(search.indexes_in(self.config, entries)),
+                since=stored.since))
         since = self.store.read(STAMPS_PREFIX + name + JOURNAL)  # the full copy's, and
         self.store.write(STAMPS_PREFIX + name + JOURNAL, {  # those of every edit since
             **(since if type(since) is dict else {}),
@@ -881,7 +892,7 @@ class BuildSession:
         assert self.store is not None
         last = self.store.read(SNAPSHOT_PREFIX + manifest_name(self.output))
         if not _valid_snapshot(last) or last.inputs != snapshot \
-                or time.time() >= last.due or self._interrupted():
+                or not last.holds(self.now.timestamp()) or self._interrupted():
             return None
         manifest = self._previous_manifest()
         if manifest is None:

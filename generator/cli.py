@@ -11,9 +11,11 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from generator import __version__, snapshot
@@ -96,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--base-url", default=None,
                            help="absolute URL the site is served from (or $NEWSHUB_BASE_URL)")
     build_cmd.add_argument("--drafts", action="store_true", help="include drafts and future posts")
+    build_cmd.add_argument("--now", default=None, metavar="WHEN",
+                           help="publish as at this moment, not the machine's clock: "
+                                "2026-03-14T09:30:00Z, an offset such as +03:00, a date "
+                                "(00:00 UTC) or @UNIX_SECONDS; every machine of a split "
+                                "build passes the same")
     build_cmd.add_argument("--jobs", type=_positive, default=None,
                            help="worker processes for rendering (default: all cores)")
     build_cmd.add_argument("--languages", type=_codes, default=(), metavar="fr,ar",
@@ -200,7 +207,39 @@ def _positive(text: str) -> int:
     return value
 
 
+def moment(text: str) -> datetime:
+    """``--now``'s value: ISO 8601 with an offset or Z, a date alone (00:00 UTC), or
+    ``@`` and whole Unix seconds (as ``date -u +%s`` prints them). A time without an
+    offset is refused rather than guessed: machines in other zones would disagree."""
+    if text.startswith("@"):
+        if not re.fullmatch(r"[0-9]+", text[1:]):
+            raise ValueError(f"{text!r}: write @ and whole Unix seconds, such as @1773480600")
+        try:
+            return datetime.fromtimestamp(int(text[1:]), UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{text!r} is out of range") from None
+    try:
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 moment: write 2026-03-14T09:30:00Z, "
+                         "2026-03-14T09:30:00+03:00, 2026-03-14 (00:00 UTC) or "
+                         "@1773480600 (Unix seconds)") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"{text!r} has no offset: add Z for UTC or the offset, such as "
+                         "+03:00 (each machine's own zone would give another moment)")
+    return parsed
+
+
 def _build(args: argparse.Namespace, site: Path) -> int:
+    try:
+        now = moment(args.now) if args.now is not None else None
+    except ValueError as exc:
+        print(f"newshub build: --now {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.strict and args.languages:  # its pages link to languages it does not write
         print("newshub build: --strict checks the whole site, which a --languages build "
               "does not write: merge the builds' folders, then run newshub check --strict "
@@ -211,7 +250,8 @@ def _build(args: argparse.Namespace, site: Path) -> int:
                          share_cards=not args.no_cards, only_languages=args.languages,
                          search=not args.no_search)
     output = Path(args.output).resolve() if args.output else site / "output"
-    found = snapshot.unchanged(config, output) if not (args.force or args.strict) else None
+    found = snapshot.unchanged(config, output, now.timestamp() if now else None) \
+        if not (args.force or args.strict) else None
     if isinstance(found, tuple):  # nothing to do: the engine is not even imported
         last, outputs = found
         if not args.quiet:
@@ -225,7 +265,7 @@ def _build(args: argparse.Namespace, site: Path) -> int:
     progress = _show_progress if sys.stderr.isatty() and not args.quiet else None
     result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force,
                    progress=progress, shortcut=not args.strict,  # --strict checks the site
-                   precompress=not args.no_compress, taken=found)
+                   precompress=not args.no_compress, taken=found, now=now)
     if not args.quiet:
         _print_warnings(result.warnings if not args.strict else (), config, args.verbose)
         print(result.summary(time.perf_counter() - start, output))

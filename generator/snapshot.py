@@ -46,12 +46,18 @@ class Snapshot:
     """The last finished build, to recognise a rebuild with nothing to do."""
 
     inputs: str  # digest of every input file's stamp and of the settings
-    due: float  # when the earliest future-dated post becomes due (inf: none)
+    due: float  # the first moment after the build's clock that publishes or withdraws (inf: none)
     counts: dict[str, int]
     warnings: tuple[Problem, ...]
     articles: tuple[tuple[str, int], ...]
     pages: int
     search: str = ""  # the summary's words on the search index (``search.describe``)
+    since: float = float("-inf")  # the last such moment at or before its clock (-inf: none)
+
+    def holds(self, now: float) -> bool:
+        """Whether what this build published is what a build at ``now`` (POSIX seconds)
+        publishes: no story fell due or expired between its clock and ``now``."""
+        return self.since <= now < self.due
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +228,7 @@ def last_snapshot(store: Store, output: Path) -> Snapshot | None:
 def valid_snapshot(value: object) -> bool:
     return type(value) is Snapshot and type(value.inputs) is str and \
         isinstance(value.due, (int, float)) and type(value.pages) is int and \
+        isinstance(getattr(value, "since", None), (int, float)) and \
         type(value.search) is str and isinstance(value.counts, dict) and \
         all(type(k) is str and type(n) is int for k, n in value.counts.items()) and \
         isinstance(value.warnings, tuple) and \
@@ -361,11 +368,14 @@ def keep_outputs(store: Store, name: str, identity: tuple[object, ...]) -> None:
     store.write(OUTPUTS_PREFIX + name, (identity, packed(list(manifest)), values.tobytes()))
 
 
-def unchanged(config: SiteConfig, output: Path) -> tuple[Snapshot, int] | Taken | None:
+def unchanged(config: SiteConfig, output: Path,
+              now: float | None = None) -> tuple[Snapshot, int] | Taken | None:
     """The last build's snapshot and its number of outputs when nothing it was made
-    from changed and every output is as it left it; else the stamps just taken (for the
-    build to use), or None. A helper process, where one can be forked, checks outputs
-    while this one walks the inputs, then stamps half of them (``OutputCheck``)."""
+    from changed, no story fell due or expired between its clock and ``now`` (POSIX
+    seconds, ``newshub build --now``; None: the current time) and every output is as it
+    left it; else the stamps just taken (for the build to use), or None. A helper
+    process, where one can be forked, checks outputs while this one walks the inputs,
+    then stamps half of them (``OutputCheck``)."""
     if not output.is_dir():
         return None
     root = config.root
@@ -373,7 +383,8 @@ def unchanged(config: SiteConfig, output: Path) -> tuple[Snapshot, int] | Taken 
     store = Store(root)
     with build_locks(output, root / CACHE_FOLDER, shown):
         last = last_snapshot(store, output)
-        if last is None or time.time() >= last.due or interrupted(config, output):
+        if last is None or not last.holds(time.time() if now is None else now) or \
+                interrupted(config, output):
             return None
         with OutputCheck(store, output, config) as check:
             check.stamp()

@@ -270,6 +270,51 @@ def test_a_checkout_with_other_file_times_builds_the_same_site(tmp_path: Path) -
     assert snapshot(tmp_path / "clean") == before
 
 
+LAUNCH = "2030-06-01T12:00:00Z"  # a story's publish_date, in English and French
+
+
+def clock_machines(tmp: Path, clocks: dict[str, str]) -> tuple[Path, Path]:
+    """Each language's machine builds as at its ``--now`` (``clocks``) and a whole
+    build at the English machine's; the machines' folders merged (merged, whole)."""
+    parts = []
+    for lang, when in clocks.items():
+        machine = tmp / f"machine-{lang}"
+        site = make_site(machine)
+        for code, title in (("en", "Launch"), ("fr", "Lancement")):
+            (site / f"content/{code}/news/launch.md").write_text(
+                f"---\ntitle: {title}\ndate: 2030-01-01T00:00:00Z\npublish_date: {LAUNCH}\n"
+                "---\n\nThe pumps are in.\n", encoding="utf-8")
+        assert main(["build", "--site", str(site), "--output", str(machine / lang), "--quiet",
+                     "--no-search", "--no-cards", "--languages", lang, "--now", when]) == 0
+        parts.append(machine / lang)
+        if lang == "en":
+            assert main(["build", "--site", str(site), "--output", str(tmp / "whole"),
+                         "--quiet", "--no-search", "--no-cards", "--now", when]) == 0
+    merge(parts, tmp / "merged")
+    return tmp / "merged", tmp / "whole"
+
+
+def test_machines_on_one_clock_agree_on_a_story_that_falls_due(tmp_path: Path) -> None:
+    """The CI recipe's ``--now``: machines that build minutes apart, across a story's
+    publish_date, publish it all or none of them, and merge to one build's output."""
+    later = "@1907712000"  # 2030-06-15, after LAUNCH
+    merged, whole = clock_machines(tmp_path, dict.fromkeys(LANGS, later))
+    _assert_equal(snapshot(whole), snapshot(merged))
+    assert (merged / "en/news/launch/index.html").is_file()
+    assert (merged / "fr/news/launch/index.html").is_file()
+    tree = lxml.etree.parse(str(merged / "sitemap.xml"))
+    assert tree.xpath('//s:loc[.="https://hub.example.org/en/news/launch/"]',
+                      namespaces=SITEMAP_NS)
+
+
+def test_machines_on_their_own_clocks_disagree_on_a_story_that_falls_due(
+        tmp_path: Path) -> None:
+    """What the one clock prevents: the English machine before the story's moment, the
+    others after it, write shared files (the sitemap, the offline worker) differently."""
+    with pytest.raises(AssertionError, match="wrote other bytes"):
+        clock_machines(tmp_path, {"en": "2030-06-01T11:59:59Z", "fr": LAUNCH, "ar": LAUNCH})
+
+
 def test_a_file_written_differently_by_two_machines_fails_the_merge(tmp_path: Path) -> None:
     one, other = tmp_path / "one", tmp_path / "other"
     for folder, text in ((one, "a"), (other, "b")):
@@ -307,6 +352,11 @@ def test_the_matrix_workflow_passes_actionlint(tmp_path: Path) -> None:
     workflow = tmp_path / "acacia/.github/workflows/deploy.yml"
     spec = yaml.safe_load(workflow.read_text(encoding="utf-8"))
     assert spec["jobs"]["build"]["strategy"]["matrix"]["languages"] == ["en", "fr", "ar", "zh"]
+    assert spec["jobs"]["build"]["needs"] == "clock", "every machine on the clock job's moment"
+    built = next(step for step in spec["jobs"]["build"]["steps"]
+                 if step.get("name", "").startswith("Build"))
+    assert '--now "@$NOW"' in built["run"]
+    assert built["env"]["NOW"] == "${{ needs.clock.outputs.now }}"
     assert spec["env"]["NEWSHUB_VERSION"] == __version__
     done = _actionlint([workflow])
     assert done.returncode == 0, done.stdout + done.stderr
@@ -327,16 +377,19 @@ def test_the_matrix_workflow_builds_merges_and_checks_one_site(tmp_path: Path) -
         "jobs"]["build"]["strategy"]["matrix"]["languages"]
     bin_folder = Path(sys.executable).parent
     assert (bin_folder / "newshub").is_file(), "the newshub command beside this Python"
+    now = Runner(workflow, "clock", bin_folder, site, {}).run()["now"]["now"]
+    assert abs(int(now) - time.time()) < 60, now
     for index, languages in enumerate(matrix):
         machine = tmp_path / f"machine-{index}"
         shutil.copytree(site, machine)
         runner = Runner(workflow, "build", bin_folder, machine, {
-            "steps.pages.outputs.base_url": PAGES_URL, "matrix.languages": languages})
+            "steps.pages.outputs.base_url": PAGES_URL, "matrix.languages": languages,
+            "needs.clock.outputs.now": now})
         runner.job["steps"] = [step for step in runner.job["steps"]
                                if step.get("name", "").startswith("Build")]
         runner.run()
         shutil.copytree(machine / "output", site / "parts" / f"site-{index}")
-    newshub_build(site, tmp_path / "whole", "--base-url", PAGES_URL)
+    newshub_build(site, tmp_path / "whole", "--base-url", PAGES_URL, "--now", f"@{now}")
 
     def merge_job() -> dict[str, dict[str, str]]:
         runner = Runner(workflow, "merge", bin_folder, site, {
