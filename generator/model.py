@@ -137,10 +137,6 @@ class Page:
         """Where the page's HTML goes, relative to the output folder."""
         return url_to_output_path(self.path)
 
-    def scheduled_after(self, now: float) -> bool:
-        """Dated later than ``now`` (a POSIX timestamp): not yet published."""
-        return self.date is not None and self.date.timestamp() > now
-
     @property
     def sort_key(self) -> tuple[float, str]:
         """Newest first, then by id, so equal dates still order deterministically."""
