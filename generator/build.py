@@ -243,6 +243,9 @@ class BuildSession:
         self.index = JournaledMapping(self.store, PAGES_ENTRY, reducers=INDEX_REDUCERS) \
             if self.store else None
         self.stored: set[str] = set()  # digests of the bodies in the cache's shards
+        # The parse workers' pickled records, until the index is saved (Loaded.index_parts)
+        self.index_parts: tuple[Mapping[str, Parsed], tuple[tuple[bytes, int], ...]] | None \
+            = None
         self.log = log
         self.persist = persist
         self.progress = progress
@@ -405,6 +408,8 @@ class BuildSession:
                                meanwhile=partial(self._compile_templates, config, templates,
                                                  catalogs), spill=self._spill())
             self.parsed, self.scan = loaded.parsed, loaded.scan
+            self.index_parts = (loaded.parsed, loaded.index_parts) \
+                if loaded.index_parts and self.persist else None  # (saved as it renders)
             if self.log and loaded.scan is not None:
                 for path, why in loaded.scan.ignored:
                     self.log(f"ignored {path}: {why}")
@@ -1074,7 +1079,8 @@ class BuildSession:
         new = {page.digest: page.body_html for page in pages
                if page.digest not in self.stored and page.digest not in bodiless}
         self._save_bodies(new, live, self.stored - live)
-        self.index.write(self.parsed)
+        parts, self.index_parts = self.index_parts, None
+        self.index.write(self.parsed, parts[1] if parts and parts[0] is self.parsed else None)
         self.stored = live - bodiless
         self.unsaved = False
 

@@ -20,18 +20,20 @@ from __future__ import annotations
 import copyreg
 import hashlib
 import importlib
+import io
 import os
 import pickle
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 Reducers = Mapping[type, Callable[[Any], tuple[Any, ...]]]  # as copyreg.pickle takes them
 CACHE_FOLDER = ".newshub-cache"
-CACHE_VERSION = 3  # 3: manifests hold each output file's size and mtime
+CACHE_VERSION = 4  # 3: manifests hold each output file's size and mtime; 4: records
+# pickled as their field values (model.record_of, model.path_of), the parse index in parts
 # Everything besides plain data (str, bytes, numbers, tuples, lists, dicts, sets) that a
 # cache entry may hold: the records newshub stores and the few standard types in them.
 SAFE_GLOBALS = frozenset({
@@ -42,6 +44,7 @@ SAFE_GLOBALS = frozenset({
     ("pathlib._local", "PurePosixPath"), ("pathlib._local", "WindowsPath"),
     ("pathlib._local", "PureWindowsPath"),
     ("generator.model", "Page"), ("generator.model", "read_only"),  # MappingProxyType
+    ("generator.model", "record_of"), ("generator.model", "path_of"),  # Page, Parsed; Path
     ("generator.load", "Parsed"), ("generator.errors", "Problem"),
     ("generator.snapshot", "Snapshot"),
 })
@@ -78,19 +81,22 @@ class Store:
     def write(self, name: str, value: Any, reducers: Reducers | None = None) -> None:
         """Pickle ``value`` under ``name``; ``reducers`` pickle some types differently
         here (as ``copyreg`` functions do everywhere)."""
+        self._write(name, partial(_dump, value, reducers))
+
+    def _write(self, name: str, dump: Callable[[BinaryIO], object]) -> bool:
+        """Write an entry with ``dump`` (to a temporary file, then renamed)."""
         if not self.folder.is_dir() and not self._make_folder():
-            return
+            return False
         target = self.folder / f"{name}.pickle"
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
         try:
             with temporary.open("wb") as handle:
-                pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
-                if reducers:
-                    pickler.dispatch_table = copyreg.dispatch_table | dict(reducers)
-                pickler.dump(value)
+                dump(handle)
             os.replace(temporary, target)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             temporary.unlink(missing_ok=True)  # a value too deep to store is made again
+            return False
+        return True
 
     def write_sharded(self, name: str, mapping: Mapping[str, Any],
                       reducers: Reducers | None = None, spread: bool = False) -> None:
@@ -107,18 +113,32 @@ class Store:
             self.write(_shard_name(name, index), part, reducers)
         self.write(name, (SHARDED, tuple(map(len, parts))))
 
+    def write_parts(self, name: str, parts: Iterable[tuple[bytes, int]]) -> None:
+        """Store a mapping ``read_sharded`` reads whole, from parts pickled elsewhere
+        (each the bytes of a pickled dict, and its size): the parse index as the parse
+        workers pickled it. Any shards it was stored in before are removed."""
+        self.delete_sharded(name)  # no header until every part is written
+        sizes = []
+        for index, (data, size) in enumerate(parts):
+            if not self._write(_part_name(name, index), partial(_put, data)):
+                return
+            sizes.append(size)
+        self.write(name, (IN_PARTS, tuple(sizes)))
+
     def read_sharded(self, name: str) -> dict[str, Any] | None:
-        """The whole mapping (one stored whole, as older versions did, too); None when a
-        shard is missing or damaged."""
+        """The whole mapping (one stored whole, as older versions did, or in parts, too);
+        None when a shard is missing or damaged."""
         head = self.read(name)
         if isinstance(head, dict):
             return head
-        sizes = _sizes(head)
+        sizes, shard = _sizes(head), _shard_name
+        if sizes is None:
+            sizes, shard = _part_sizes(head), _part_name
         if sizes is None:
             return None
         found: dict[str, Any] = {}
         for index, size in enumerate(sizes):
-            part = self.read(_shard_name(name, index))
+            part = self.read(shard(name, index))
             if not isinstance(part, dict) or len(part) != size:
                 return None
             found.update(part)
@@ -187,6 +207,14 @@ class Store:
         self.delete(name)
         for index in range(SHARDS):
             self.delete(_shard_name(name, index))
+        self.delete_parts(name)
+
+    def delete_parts(self, name: str) -> None:
+        """Remove the parts of a mapping ``write_parts`` stored (whatever its header says)."""
+        with suppress(OSError):
+            for entry in self.folder.glob(f"{_part_name(name, '')}*.pickle"):
+                if entry.stem.removeprefix(_part_name(name, "")).isdigit():
+                    entry.unlink(missing_ok=True)
 
     def _make_folder(self) -> bool:
         """Create the version folder (replacing a file of that name); False when the
@@ -212,6 +240,7 @@ class Store:
 
 SHARDS = 64
 SHARDED = "sharded-v1"
+IN_PARTS = "parts-v1"  # a mapping stored in parts pickled elsewhere (``write_parts``)
 
 
 def shard_index(key: str) -> int:
@@ -221,6 +250,35 @@ def shard_index(key: str) -> int:
 
 def _shard_name(name: str, index: int) -> str:
     return f"{name}-{index:02x}"
+
+
+def _part_name(name: str, index: int | str) -> str:
+    return f"{name}-part{index}"
+
+
+def _part_sizes(head: Any) -> tuple[int, ...] | None:
+    if type(head) is tuple and len(head) == 2 and head[0] == IN_PARTS and \
+            type(head[1]) is tuple and all(type(size) is int for size in head[1]):
+        return head[1]
+    return None
+
+
+def _dump(value: Any, reducers: Reducers | None, handle: BinaryIO) -> None:
+    pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+    if reducers:
+        pickler.dispatch_table = copyreg.dispatch_table | dict(reducers)
+    pickler.dump(value)
+
+
+def _put(data: bytes, handle: BinaryIO) -> None:
+    handle.write(data)
+
+
+def pickled(value: Any, reducers: Reducers | None = None) -> bytes:
+    """``value`` pickled as ``Store.write`` pickles it (for ``Store.write_parts``)."""
+    buffer = io.BytesIO()
+    _dump(value, reducers, buffer)
+    return buffer.getvalue()
 
 
 def _sizes(head: Any) -> tuple[int, ...] | None:
@@ -305,8 +363,15 @@ class JournaledMapping:
         self.saved = dict(values)
         return values
 
-    def write(self, current: Mapping[str, Any]) -> None:
-        """Save ``current`` as a journal entry per changed key, or as a new full copy."""
+    def write(self, current: Mapping[str, Any],
+              parts: Sequence[tuple[bytes, int]] | None = None) -> None:
+        """Save ``current`` as a journal entry per changed key, or as a new full copy;
+        ``parts``: ``current`` already pickled, in parts (``Store.write_parts``)."""
+        if parts is not None and sum(size for _data, size in parts) == len(current):
+            self.store.delete(self.name + "-journal")
+            self.store.write_parts(self.name, parts)
+            self.journal, self.complete, self.saved = {}, True, dict(current)
+            return
         changed = {key: value for key, value in current.items()
                    if self.saved.get(key) is not value}
         removed = self.saved.keys() - current.keys()
@@ -314,6 +379,7 @@ class JournaledMapping:
         if not self.complete or pending > max(100, self.fold_share * len(current)):
             self.store.delete(self.name + "-journal")
             self.store.write_sharded(self.name, current, self.reducers, spread=True)
+            self.store.delete_parts(self.name)  # (stored in parts before)
             self.journal, self.complete = {}, True
         elif changed or removed:
             self.journal.update(changed)

@@ -108,18 +108,20 @@ def _yaml_split(text: str) -> FrontMatter | None:
     start = closer.start()
     block = text[4:start - 1] if start > 4 else ""
     _check_size(block)
-    values = _yaml(block, 2)
-    block_lines = block.split("\n") if start > 4 else []
+    lines_of: dict[str, int] = {}
+    values = simple_yaml(block, lines_of)  # (its keys' lines found as it reads them)
+    if values is None:
+        values = _yaml(block, 2)
+        lines_of = _key_lines(block.split("\n"), 2, YAML_KEY_LINE)
     if not isinstance(values, dict):
         raise FrontMatterError(1, "front matter must be a mapping of 'key: value' lines")
-    lines_of = _key_lines(block_lines, 2, YAML_KEY_LINE)
     for key, value in values.items():
         if isinstance(value, list | dict) and _too_deep(value):
             raise FrontMatterError(lines_of.get(str(key).lower(), 1), TOO_DEEP)
     normal, normal_lines = _normalised(values, lines_of)
     end = closer.end()
     body = text[end + 1:] if end < len(text) else ""
-    return FrontMatter(normal, normal_lines, body, len(block_lines) + 3)
+    return FrontMatter(normal, normal_lines, body, block.count("\n") + (4 if start > 4 else 3))
 
 
 def _normalised(values: Mapping[Any, Any], lines: Mapping[str, int]) -> tuple[
@@ -216,15 +218,18 @@ class _NotSimple(Exception):
     """A value the fast path leaves to the YAML loader."""
 
 
-def simple_yaml(block: str) -> dict[str, Any] | None:
+def simple_yaml(block: str, lines: dict[str, int] | None = None) -> dict[str, Any] | None:
     """The values of a block of ``key: value`` lines (text, quoted text without escapes,
     true/false, whole numbers, empty, one-line lists of such), exactly as
-    ``FrontMatterLoader`` reads them; None when a line is anything else."""
+    ``FrontMatterLoader`` reads them; None when a line is anything else. ``lines`` (of
+    a block starting on the file's line 2) gets each key's line, lowercased, as
+    ``_key_lines`` finds them."""
     if NOT_SIMPLE.search(block):
         return None
     values: dict[str, Any] = {}
+    where: dict[str, int] = {}
     try:
-        for line in block.split("\n"):
+        for number, line in enumerate(block.split("\n"), 2):
             if not line or line[0] == "#":
                 continue
             match = SIMPLE_LINE.fullmatch(line)
@@ -233,10 +238,14 @@ def simple_yaml(block: str) -> dict[str, Any] | None:
             key, double, single, plain = match.groups()
             if key in values or not _text_key(key):
                 return None
+            name = key.lower()
             values[key] = double if double is not None else single if single is not None \
-                else _plain_value(key.lower(), plain or "")
+                else _plain_value(name, plain or "")
+            where.setdefault(name, number)
     except _NotSimple:
         return None
+    if lines is not None and values:
+        lines.update(where)
     return values or None  # an empty block (or comments only): the loader's None
 
 

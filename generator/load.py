@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from generator import imaging, sanitize, shortcodes
+from generator.cache import pickled
 from generator.config import SiteConfig
 from generator.errors import Problem, error, warning
 from generator.files import is_noise, walk
@@ -36,13 +38,15 @@ from generator.model import (
     field_names,
     field_types,
     field_values,
+    path_of,
     pickled_by_fields,
+    record_of,
     well_typed,
 )
-from generator.parallel import Progress, parallel_map
+from generator.parallel import Packing, Progress, parallel_map
 
 if TYPE_CHECKING:
-    from generator.spill import Spill
+    from generator.spill import Location, Spill
 
 KNOWN_KEYS = {
     "title", "date", "updated", "summary", "tags", "image", "image_alt", "draft",
@@ -81,6 +85,9 @@ class Loaded:
     problems: tuple[Problem, ...]
     parsed: Mapping[str, Parsed] = field(default_factory=dict)  # for the next build's cache
     scan: Scan | None = None  # the walk of content/, for a watcher's next build
+    # ``parsed`` as the parse workers pickled it, for the cache's index (``_IndexParts``):
+    # when every source was parsed by them
+    index_parts: tuple[tuple[bytes, int], ...] = ()
 
 
 @pickled_by_fields
@@ -221,14 +228,19 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
     parse = partial(_parse, config, previous, shortcodes.templates_digest(config),
                     bodiless=bodiless, settings=settings)
     spilling = spill is not None and workers > 1 and len(fresh) >= PARALLEL_PARSE_THRESHOLD
+    parts = _IndexParts() if spilling and len(fresh) == len(scan.sources) else None
     if spilling:
-        parse = partial(spill.parse, parse)
-    results = dict(zip((s.path for s in fresh),
-                       parallel_map(parse, fresh, workers, PARALLEL_PARSE_THRESHOLD, progress,
-                                    meanwhile),
-                       strict=True))
-    if spilling:
-        results = {path: spill.received(result) for path, result in results.items()}
+        assert spill is not None
+        spilled = parallel_map(partial(_parse_spilled, spill, parse), fresh, workers,
+                               PARALLEL_PARSE_THRESHOLD, progress, meanwhile,
+                               packing=Packing(parts.pack, parts.unpack) if parts else None)
+        results = {path: spill.received((result, location))
+                   for path, result, location in spilled}
+    else:
+        results = dict(zip((s.path for s in fresh),
+                           parallel_map(parse, fresh, workers, PARALLEL_PARSE_THRESHOLD,
+                                        progress, meanwhile),
+                           strict=True))
     parsed = {s.path: results.get(s.path) or previous[s.path] for s in scan.sources}
     problems = list(scan.problems)
     pages = []
@@ -237,7 +249,38 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
         if result.page is not None:
             pages.append(result.page)
     return Loaded(tuple(pages), scan.assets, tuple(problems),
-                  MappingProxyType(parsed), scan)  # type: ignore[arg-type]
+                  MappingProxyType(parsed), scan,  # type: ignore[arg-type]
+                  tuple(parts.parts) if parts is not None else ())
+
+
+Spilled = tuple[str, "Parsed", "Location | None"]  # a source's path, its result, its body's
+
+
+def _parse_spilled(spill: Spill, parse: Callable[..., Parsed], source: Source) -> Spilled:
+    """``spill.parse`` in a worker, with the source's path (the index's key)."""
+    parsed, location = spill.parse(parse, source)
+    return source.path, parsed, location
+
+
+class _IndexParts:
+    """Results parse workers send back pickled as the cache index stores them, a chunk
+    at a time: this process reads each chunk and keeps its bytes, and a build stores
+    them as its index (``Store.write_parts``) instead of pickling every record again."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[bytes, int]] = []  # each chunk's bytes, and its records
+
+    @staticmethod
+    def pack(results: list[Spilled]) -> tuple[bytes, list[Location | None]]:
+        """In a worker: a chunk's results, the records pickled by path."""
+        records = {path: parsed for path, parsed, _location in results}
+        return pickled(records, INDEX_REDUCERS), [location for *_parsed, location in results]
+
+    def unpack(self, packed: tuple[bytes, list[Location | None]]) -> list[Spilled]:
+        data, locations = packed
+        records = pickle.loads(data)  # (a worker's, forked from this process: trusted)
+        self.parts.append((data, len(records)))
+        return list(zip(records, records.values(), locations, strict=True))
 
 
 def scan_content(config: SiteConfig) -> Scan:
@@ -343,12 +386,15 @@ def _read(path: str) -> tuple[os.stat_result, bytes]:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         status = os.fstat(fd)
-        parts = [os.read(fd, status.st_size + 1)]  # one call, unless the file grew
-        while parts[-1]:
-            parts.append(os.read(fd, 1 << 16))
+        data = os.read(fd, status.st_size + 1)  # one call, unless the file grew
+        if len(data) > status.st_size:  # (a shorter read is the file's end)
+            parts = [data]
+            while parts[-1]:
+                parts.append(os.read(fd, 1 << 16))
+            data = b"".join(parts)
     finally:
         os.close(fd)
-    return status, b"".join(parts)
+    return status, data
 
 
 def _resource_identity(path: Path, size: int) -> tuple[str, int, str]:
@@ -397,11 +443,11 @@ def _body_html(config: SiteConfig, text: str, info: shortcodes.PageInfo) -> tupl
 BODY_FIELD = field_names(Page).index("body_html")
 
 
-def _page_without_body(page: Page) -> tuple[type[Page], tuple[Any, ...]]:
+def _page_without_body(page: Page) -> tuple[Callable[..., Page], tuple[Any, ...]]:
     values = field_values(Page)(page)
     if not values[BODY_FIELD]:  # a spilled or stored record: as it is
-        return Page, values
-    return Page, (*values[:BODY_FIELD], "", *values[BODY_FIELD + 1:])
+        return record_of, (Page, values)
+    return record_of, (Page, (*values[:BODY_FIELD], "", *values[BODY_FIELD + 1:]))
 
 
 # The cache index holds page records without their HTML bodies (kept in shards).
@@ -924,7 +970,7 @@ def _image_size(file: Path | None) -> tuple[int, int] | None:
 def _display_path(config: SiteConfig, path: str) -> Path:
     """The path relative to the site folder, as problems and page records show it."""
     root = str(config.root) + os.sep
-    return Path(path[len(root):] if path.startswith(root) else path)
+    return path_of(path[len(root):] if path.startswith(root) else path)
 
 
 def summarise(html: str) -> str:

@@ -16,7 +16,8 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-_SHARED: tuple[Callable[[Any], Any], Sequence[Any], Later[Any] | None] | None = None
+_SHARED: tuple[Callable[[Any], Any], Sequence[Any], Later[Any] | None,
+               Packing[Any] | None] | None = None
 _FOUND: Sequence[Any] | None = None  # in a worker: what ``Later.find`` found there
 
 
@@ -42,6 +43,17 @@ class Later(Generic[T]):
     niceness: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Packing(Generic[R]):
+    """How a worker sends back a chunk of results as a value it makes itself (``pack``,
+    in the worker), made the results again by this process (``unpack``): the parse
+    workers pickle a chunk once, as the cache index stores it, and those bytes serve
+    the index too (not pickled again by this process)."""
+
+    pack: Callable[[list[R]], Any]
+    unpack: Callable[[Any], list[R]]
+
+
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
@@ -54,13 +66,14 @@ CHUNKS_PER_WORKER = 8
 def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
                  threshold: int, progress: Progress | None = None,
                  meanwhile: Callable[[], None] | None = None,
-                 later: Later[T] | None = None) -> list[R]:
+                 later: Later[T] | None = None, packing: Packing[R] | None = None) -> list[R]:
     """``[function(item) for item in items]``, in ``workers`` processes when there are at
     least ``threshold`` items (below that, forking costs more than it saves).
     ``meanwhile`` runs in this process once the workers are started (after the fork, so
     they never see it half done), or first when there are no workers. The items
     ``later`` chooses follow, mapped by the same workers (no process is forked for them:
-    this one may have started threads meanwhile)."""
+    this one may have started threads meanwhile). With ``packing``, each chunk a worker
+    maps travels packed (not for ``later`` items, nor without workers)."""
     chunks = _chunks(len(items), max(workers, 1))
     expected = len(items) + (later.expected if later is not None else 0)
     if workers <= 1 or expected < threshold or "fork" not in \
@@ -74,7 +87,7 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
         _progressed(progress, len(results), len(results))
         return results
     global _SHARED, _FOUND
-    _SHARED, _FOUND = (function, items, later), None
+    _SHARED, _FOUND = (function, items, later, packing), None
     try:
         with multiprocessing.get_context("fork").Pool(
                 workers, initializer=_find_first if later is not None else None) as pool:
@@ -85,6 +98,8 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int,
             assert later is not None or not chosen
             picked = [chosen[start:stop] for start, stop in _chunks(len(chosen), workers)]
             more = pool.imap(_run_later, picked) if picked else iter(())
+            if packing is not None:
+                parts = map(packing.unpack, parts)
             results = _collect(parts, chunks, len(items) + len(chosen), progress)
             for part in more:
                 results.extend(part)
@@ -133,11 +148,12 @@ def _run(function: Callable[[T], R], items: Sequence[T], bounds: tuple[int, int]
     return [function(item) for item in items[bounds[0]:bounds[1]]]
 
 
-def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
+def _run_chunk(bounds: tuple[int, int]) -> Any:
     assert _SHARED is not None
     _collect_own_garbage()
-    function, items, _later = _SHARED
-    return _run(function, items, bounds)
+    function, items, _later, packing = _SHARED
+    results = _run(function, items, bounds)
+    return packing.pack(results) if packing is not None else results
 
 
 def _find_first() -> None:
@@ -159,7 +175,7 @@ def _run_later(chosen: list[tuple[int, str]]) -> list[Any]:
     global _FOUND
     assert _SHARED is not None and _SHARED[2] is not None
     _collect_own_garbage()
-    function, _items, later = _SHARED
+    function, _items, later, _packing = _SHARED
     if _FOUND is None:
         _FOUND = later.find()
     found = _FOUND

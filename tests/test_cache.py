@@ -11,9 +11,12 @@ from generator.cache import (
     JournaledMapping,
     Store,
     body_shard,
+    pickled,
     shard_index,
 )
 from generator.errors import Problem
+from generator.load import Parsed, reusable
+from generator.model import path_of, record_of, replaced
 
 
 def _names(store: Store) -> set[str]:
@@ -51,6 +54,72 @@ def test_journal_records_changes_and_folds_them_into_a_full_copy(tmp_path: Path)
 
 def _without_message(problem: Problem) -> tuple[type, tuple[object, ...]]:
     return Problem, (problem.path, problem.line, "", problem.severity)
+
+
+def test_a_mapping_pickled_in_parts_elsewhere_is_stored_as_they_are(tmp_path: Path) -> None:
+    # The parse workers pickle the index a chunk at a time (load._IndexParts).
+    store = Store(tmp_path)
+    first = {f"page-{n}": ("one", n) for n in range(150)}
+    second = {f"page-{n}": ("two", n) for n in range(150, 200)}
+    parts = [(pickled(first), len(first)), (pickled(second), len(second))]
+    index = JournaledMapping(store, "pages")
+    index.write({**first, **second}, parts)
+    assert _names(store) == {"pages", "pages-part0", "pages-part1"}
+    assert store.read_sharded("pages") == {**first, **second}
+    again = JournaledMapping(store, "pages")
+    read = again.read()
+    assert read == {**first, **second}
+    again.write({**read, "page-7": ("new", 7)})
+    assert _names(store) == {"pages", "pages-journal", "pages-part0", "pages-part1"}
+    assert JournaledMapping(store, "pages").read()["page-7"] == ("new", 7)
+    folded = {name: ("three", 0) for name in read}
+    again.write(folded)
+    assert _names(store) == {"pages"}, "a full copy in shards replaces the parts"
+    assert store.read_sharded("pages") == folded
+    JournaledMapping(store, "pages").write(first, parts[:1])
+    assert _names(store) == {"pages", "pages-part0"}, "and parts replace the shards"
+    (store.folder / "pages-part0.pickle").write_bytes(b"damaged")
+    assert store.read_sharded("pages") is None
+    JournaledMapping(store, "pages").write(second, parts)  # parts of another mapping
+    assert store.read_sharded("pages") == second
+    store.write("pages", ("parts-v1", (1,) * 10_000_000))  # a crafted header: no hang
+    assert store.read_sharded("pages") is None
+    JournaledMapping(store, "pages").write(first, parts[:1])
+    assert store.read_sharded("pages") == first
+
+
+@pytest.mark.parametrize("text", ["content/en/news/a.md", "/srv/site/content/en/x.md",
+                                  "a", "/", "", ".", "./a", "a/./b", "a//b", "a/", "//a",
+                                  "../a", "a/../b", "~/a", "a/b.md/c"])
+def test_paths_are_pickled_as_their_text_and_read_as_pathlib_makes_them(
+        text: str, tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    path = Path(text)
+    store.write("paths", [path, path])
+    made = path_of(text)
+    assert made == Path(text) and str(made) == str(Path(text)) and made.parts == \
+        Path(text).parts and hash(made) == hash(Path(text)) and type(made) is type(Path(text))
+    first, second = store.read("paths")
+    assert first == Path(text) and str(first) == str(Path(text)) and first.name == \
+        Path(text).name and first.parent == Path(text).parent and second is first
+
+
+def test_records_are_read_from_their_field_values_and_checked_by_their_readers(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    problem = Problem(Path("content/en/a.md"), 3, "a message")
+    store.write("problem", problem)
+    assert store.read("problem") == problem
+    with pytest.raises(TypeError):
+        record_of(Parsed, ((), "digest", None))  # a field short: never half a record
+    with pytest.raises(KeyError):
+        record_of(Problem, (Path("a.md"), 1, "m", "error"))  # not a class pickled so
+    parsed = Parsed((("a.md", 1, 2),), "digest", None, (problem,), "settings")
+    store.write("parsed", parsed)
+    assert store.read("parsed") == parsed
+    bent = replaced(parsed, problems=[problem])  # stored, then refused where it is read
+    store.write("bent", bent)
+    assert store.read("bent") == bent and not reusable(store.read("bent"))
 
 
 def test_reducers_shape_what_is_stored_not_what_is_kept(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from generator.parallel import _chunks, parallel_map
+from generator.parallel import Packing, _chunks, parallel_map
 
 
 @pytest.mark.parametrize(("total", "workers"), [(0, 2), (1, 1), (5, 2), (300, 2),
@@ -33,6 +33,30 @@ def test_results_keep_their_order_across_workers() -> None:
     assert [square for square, _pid in results] == [n * n for n in range(1000)]
     assert os.getpid() not in {pid for _square, pid in results}, "made by the workers"
     assert done == [True]
+
+
+def _packed(results: list[tuple[int, int]]) -> tuple[int, bytes]:
+    return os.getpid(), repr(results).encode()
+
+
+def test_packed_chunks_are_made_by_the_workers_and_unpacked_here() -> None:
+    unpacked: list[int] = []
+
+    def unpack(packed: tuple[int, bytes]) -> list[tuple[int, int]]:
+        pid, data = packed
+        unpacked.append(pid)
+        return eval(data.decode())  # (the test's own repr of tuples of numbers)
+
+    results = parallel_map(_square_and_pid, range(1000), workers=2, threshold=10,
+                           packing=Packing(_packed, unpack))
+    assert [square for square, _pid in results] == [n * n for n in range(1000)]
+    assert len(unpacked) > 2 and os.getpid() not in unpacked, "packed by the workers"
+    assert set(unpacked) == {pid for _square, pid in results}
+    chunks = len(unpacked)
+    alone = parallel_map(_square_and_pid, range(5), workers=2, threshold=10,
+                         packing=Packing(_packed, unpack))
+    assert alone == [(n * n, os.getpid()) for n in range(5)]
+    assert len(unpacked) == chunks, "no workers: nothing packed"
 
 
 def test_small_inputs_stay_in_this_process() -> None:
