@@ -7,6 +7,7 @@ deterministic and lets renders run in parallel worker processes.
 
 from __future__ import annotations
 
+import collections
 import hmac
 import json
 import os
@@ -23,7 +24,7 @@ import jinja2
 import jinja2.runtime
 import markupsafe
 from jinja2 import nodes
-from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.compiler import CodeGenerator, CompilerExit, Frame, optimizeconst
 from jinja2.ext import i18n as I18nExtension
 from markupsafe import Markup
 
@@ -39,7 +40,7 @@ from generator.theme import locale_layers, theme_folders
 
 R = TypeVar("R")
 SIGNATURE_BYTES = 32
-COMPILED_VERSION = 6  # bump when what templates compile to changes (6: joined output runs)
+COMPILED_VERSION = 7  # bump when what templates compile to changes (7: remembered runs)
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -107,6 +108,7 @@ class Renderer:
         )
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         env.globals["gettext"] = env.globals["_"] = _memoised_gettext(translations.gettext)
+        env.globals["ngettext"] = _memoised_ngettext(translations.ngettext)
         digits = self.config.language(code).digits
         env.filters["date"] = lambda value, style="long": i18n.localised_date(
             value, code, style, digits)
@@ -117,6 +119,7 @@ class Renderer:
         env.policies["json.dumps_function"] = _json_dumps  # |tojson (structured data)
         env.globals["script_hashes"] = csp.script_hashes
         env.filters.update(self.filters)
+        env.pure_filters = PURE_FILTERS - set(self.filters)  # a site's own may not be pure
         return env
 
     def compile_all(self, lang: str) -> None:
@@ -236,21 +239,111 @@ class _SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
 
 
 class _Template(jinja2.Template):
-    """A template whose compiled code escapes its output with ``_escaped``."""
+    """A template whose compiled code escapes its output with ``_escaped`` (text with
+    markupsafe's C escaper), and that says whether an ``{% include %}`` of it may run
+    in its includer's context (``_shares_context``)."""
+
+    shares_context = False
 
     @classmethod
     def _from_namespace(cls, environment: jinja2.Environment, namespace: Any,
                         globals: Any) -> jinja2.Template:
         if "escape" in namespace:
             namespace["escape"] = _escaped
-        return super()._from_namespace(environment, namespace, globals)  # type: ignore[misc]
+        namespace["escape_text"] = ESCAPE_TEXT
+        template = super()._from_namespace(environment, namespace, globals)  # type: ignore[misc]
+        template.shares_context = namespace.get("shares_context", False)
+        return template
 
 
 class _CodeGenerator(CodeGenerator):
     """Compiles ``obj.name`` to the built-in ``getattr`` (a C call), falling back to
     Jinja's own lookup (items, then undefined) only when the attribute is missing:
     the same value, without a Python-level call for each of the ~150 lookups a page
-    makes."""
+    makes. Runs of a template that read only values shared by many renders are
+    remembered (``Fragments``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fragments = 0  # memos declared at the module's end
+        self._in_fragment = False
+        self._template: nodes.Template | None = None
+        self._assigned: set[str] | None = None
+        self._loaded: collections.Counter[str] | None = None
+        self.pure: dict[int, bool] = {}  # by node id (``_pure``)
+        self._escapes: list[str] = []  # the temporaries of the values being escaped
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        self._template = node
+        super().visit_Template(node, frame)
+        self.writeline(f"shares_context = {_shares_context(node)}")
+        if self.fragments:
+            self.writeline("from generator.render import Fragments")
+        for number in range(1, self.fragments + 1):
+            self.writeline(f"fragment_{number} = Fragments()")
+
+    def blockvisit(self, body: Any, frame: Frame) -> None:
+        """A body's statements, each run of them that ``_fragments`` finds worth
+        remembering written through its memo."""
+        runs = _fragments(list(body), frame, self) if self._remembering(frame) else None
+        if not runs:
+            super().blockvisit(body, frame)
+            return
+        try:
+            self.writeline("pass")
+            for run in runs:
+                if isinstance(run, _Run):
+                    self._remembered(run, frame)
+                else:
+                    self.visit(run, frame)
+        except CompilerExit:
+            pass
+
+    def assigned_names(self) -> set[str]:
+        """Every name the template binds (``_assigned``)."""
+        if self._assigned is None:
+            self._assigned = _assigned(self._template) if self._template else set()
+        return self._assigned
+
+    def loaded_names(self) -> collections.Counter[str]:
+        """How often the template reads each name."""
+        if self._loaded is None:
+            self._loaded = collections.Counter(
+                node.name for node in (self._template.find_all(nodes.Name)
+                                       if self._template else ()) if node.ctx == "load")
+        return self._loaded
+
+    def _remembering(self, frame: Frame) -> bool:
+        return not (self._in_fragment or self.environment.is_async or frame.buffer is not None
+                    or frame.require_output_check or frame.eval_ctx.volatile
+                    or (frame.toplevel and self.has_known_extends))
+
+    def _remembered(self, run: _Run, frame: Frame) -> None:
+        """``run``'s output looked up by the values of the names it reads (as they are
+        when it starts), made and kept when not found."""
+        self.fragments += 1
+        memo = f"fragment_{self.fragments}"
+        values, key, text, buffer = (self.temporary_identifier() for _ in range(4))
+        self.writeline(f"{values} = (")
+        for name in run.names:
+            ref = frame.symbols.find_ref(name)
+            self.write(f"{ref}, " if ref is not None else f"context.resolve_or_missing({name!r}), ")
+        self.write(")")
+        self.writeline(f"{key}, {text} = {memo}.recall({values})")
+        self.writeline(f"if {text} is None:")
+        self.indent()
+        inner = frame.copy()
+        inner.buffer = buffer
+        self.writeline(f"{buffer} = []")
+        self._in_fragment = True
+        try:
+            for statement in run.statements:
+                self.visit(statement, inner)
+        finally:
+            self._in_fragment = False
+        self.writeline(f"{text} = {memo}.keep({key}, {values}, concat({buffer}))")
+        self.outdent()
+        self.simple_write(text, frame)
 
     @optimizeconst
     def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
@@ -318,6 +411,25 @@ class _CodeGenerator(CodeGenerator):
                 body.append([const])
         return body
 
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        """A value written under autoescape is escaped in C when it is text (most are):
+        ``_escaped`` is a Python call for each of ~100 values a page writes."""
+        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape or \
+                finalize.src is not None:
+            self._escapes.append("")
+            super()._output_child_pre(node, frame, finalize)
+            return
+        value = self.temporary_identifier()
+        self._escapes.append(value)
+        self.write(f"(escape_text({value}) if type({value} := ")
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        value = self._escapes.pop()
+        if not value:
+            super()._output_child_post(node, frame, finalize)
+            return
+        self.write(f") is str else escape({value}))")
+
     def visit_Include(self, node: nodes.Include, frame: Frame) -> None:
         """An ``{% include %}`` hands its template's output up with ``yield from`` (a C
         loop) instead of a Python loop yielding each piece again."""
@@ -329,13 +441,208 @@ class _CodeGenerator(CodeGenerator):
         self.writeline("template = environment.get_template(", node)
         self.visit(node.template, frame)
         self.write(f", {self.name!r})")
-        self.writeline("gen = template.root_render_func(template.new_context("
-                       f"context.get_all(), True, {self.dump_local_context(frame)}))")
+        local = self.dump_local_context(frame)
+        own = f"template.new_context(context.get_all(), True, {local})"
+        if local == "{}" and not frame.eval_ctx.volatile:  # it would see what this one sees
+            own = f"(context if template.shares_context else {own})"
+        self.writeline(f"gen = template.root_render_func({own})")
         self.writeline("try:")
         self.indent()
         self.writeline("yield from gen")
         self.outdent()
         self.writeline("finally: gen.close()")
+
+
+FRAGMENTS_KEPT = 2048  # outputs one memo keeps (a worker's list items, most of them)
+FRAGMENT_TRIAL = 256  # misses before a memo that is rarely asked again gives up
+
+
+class Fragments:
+    """What one run of a template wrote, by the values of the names it reads: a page's
+    header and footer read values every page of its language shares, a list's story
+    what its story's view holds (a story is listed on its home, section and tags).
+
+    The run is written only where it reads nothing but names, constants, attributes,
+    items, operators, tests, pure filters and translations (``_fragments``), so the
+    same values make the same text; values are told apart by identity (a context's
+    values are not changed once handed over: frozen views, shared per process), and
+    each kept output holds its values, so no id is reused while it is kept."""
+
+    __slots__ = ("found", "made", "missed", "open")
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[int, ...], tuple[tuple[Any, ...], str]] = {}
+        self.found = self.missed = 0
+        self.open = True  # False once found too rarely to pay for itself
+
+    def recall(self, values: tuple[Any, ...]) -> tuple[tuple[int, ...] | None, str | None]:
+        """The key of ``values`` and the text kept for it (None: to be made; a key
+        of None: not to be kept)."""
+        if not self.open:  # given up: made each time, as without a memo
+            return None, None
+        key = tuple(map(id, values))
+        kept = self.made.get(key)
+        if kept is not None:
+            self.found += 1
+            return key, kept[1]
+        self.missed += 1
+        if self.missed >= FRAGMENT_TRIAL and self.found * 8 < self.missed:
+            self.open = False
+            self.made.clear()
+            return None, None
+        return key, None
+
+    def keep(self, key: tuple[int, ...] | None, values: tuple[Any, ...], text: str) -> str:
+        if key is not None:
+            if len(self.made) >= FRAGMENTS_KEPT:
+                self.made.clear()
+            self.made[key] = (values, text)
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Statements written through one memo, and the names whose values key it."""
+
+    statements: tuple[nodes.Node, ...]
+    names: tuple[str, ...]
+
+
+# context names a page's or a list's job sets for that output alone (views.base_context,
+# outputs/pages.py, outputs/listings.py): a run reading one would never be found again
+PER_OUTPUT = frozenset({"page_title", "description", "url", "canonical", "alternates",
+                        "x_default", "share", "structured", "page", "noindex", "listing",
+                        "tags", "script_sources"})
+# names whose values change while a template runs, or stand for the template itself
+UNKEYED = frozenset({"loop", "self", "super", "caller", "varargs", "kwargs"})
+PURE_FILTERS = frozenset({
+    "abs", "attr", "batch", "capitalize", "center", "count", "d", "date", "datetime",
+    "default", "dictsort", "e", "escape", "filesizeformat", "first", "float", "format",
+    "indent", "int", "items", "join", "last", "length", "list", "lower", "max", "min",
+    "number", "reject", "rejectattr", "replace", "reverse", "round", "safe", "select",
+    "selectattr", "slice", "sort", "string", "striptags", "sum", "title", "tojson", "trim",
+    "truncate", "unique", "upper", "urlencode", "wordcount", "wordwrap", "xmlattr"})
+PURE_METHODS = frozenset({"isoformat", "strftime", "get", "items", "keys", "values", "lower",
+                          "upper", "strip", "startswith", "endswith", "split", "replace"})
+TRANSLATION_FUNCTIONS = frozenset({"_", "gettext", "ngettext", "pgettext", "npgettext"})
+PURE_NODES = (nodes.Output, nodes.If, nodes.For, nodes.Assign, nodes.Name, nodes.Const,
+              nodes.TemplateData, nodes.Getattr, nodes.Getitem, nodes.Slice, nodes.Tuple,
+              nodes.List, nodes.Dict, nodes.Pair, nodes.Keyword, nodes.CondExpr,
+              nodes.BinExpr, nodes.UnaryExpr, nodes.Compare, nodes.Operand, nodes.Concat,
+              nodes.MarkSafe, nodes.MarkSafeIfAutoescape, nodes.Filter, nodes.Test,
+              nodes.Call)
+WORTH_REMEMBERING = 4  # lookups, filters and calls (a loop counts for four) in a run
+
+
+def _fragments(body: list[nodes.Node], frame: Frame,
+               generator: _CodeGenerator) -> list[nodes.Node | _Run] | None:
+    """``body`` with its runs of statements worth remembering grouped (None: none)."""
+    grouped: list[nodes.Node | _Run] = []
+    run: list[nodes.Node] = []
+    found = False
+
+    def close() -> None:
+        nonlocal found
+        made = _run(run, frame, generator) if run else None
+        if made is None:
+            grouped.extend(run)
+        else:
+            grouped.append(made)
+            found = True
+        run.clear()
+
+    for node in body:
+        if _shareable(node, generator):
+            run.append(node)
+        else:
+            close()
+            grouped.append(node)
+    close()
+    return grouped if found else None
+
+
+def _shareable(node: nodes.Node, generator: _CodeGenerator) -> bool:
+    """Whether a statement's output depends on the values of the names it reads alone,
+    none of them set for one output only."""
+    return isinstance(node, nodes.Output | nodes.If | nodes.For) and _pure(node, generator)
+
+
+def _pure(node: nodes.Node, generator: _CodeGenerator) -> bool:
+    """Whether ``node`` and all it holds are of the kinds a remembered run may hold
+    (judged once a node: nested bodies ask again)."""
+    known = generator.pure.get(id(node))
+    if known is None:
+        known = generator.pure[id(node)] = _pure_node(node, generator) and all(
+            _pure(child, generator) for child in node.iter_child_nodes())
+    return known
+
+
+def _pure_node(node: nodes.Node, generator: _CodeGenerator) -> bool:
+    if not isinstance(node, PURE_NODES):
+        return False
+    if isinstance(node, nodes.Name):
+        return node.name not in PER_OUTPUT
+    if isinstance(node, nodes.For):
+        return not node.recursive
+    if isinstance(node, nodes.Filter):
+        return node.node is not None and node.name in generator.environment.pure_filters
+    if isinstance(node, nodes.Call):
+        return node.dyn_args is None and node.dyn_kwargs is None and (
+            (isinstance(node.node, nodes.Name)
+             and node.node.name in TRANSLATION_FUNCTIONS - generator.assigned_names())
+            or (isinstance(node.node, nodes.Getattr) and node.node.attr in PURE_METHODS))
+    if isinstance(node, nodes.Assign):
+        return isinstance(node.target, nodes.Name)
+    return True
+
+
+def _run(statements: list[nodes.Node], frame: Frame, generator: _CodeGenerator) -> _Run | None:
+    """The run of ``statements``, or None where it is not worth a memo or cannot have
+    one: it reads a name bound to the running template, or sets one read elsewhere (a
+    remembered run sets nothing) or at the top level (where the context exports it)."""
+    weight = sum(4 if isinstance(node, nodes.For) else 1 for statement in statements
+                 for node in statement.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter,
+                                                 nodes.Call, nodes.For)))
+    if weight < WORTH_REMEMBERING:
+        return None
+    read: dict[str, None] = {}
+    stored: set[str] = set()
+    for statement in statements:
+        _names(statement, frame=set(), read=read, stored=stored)
+    if read.keys() & UNKEYED:
+        return None
+    if stored:
+        inside = collections.Counter(node.name for statement in statements
+                                     for node in statement.find_all(nodes.Name)
+                                     if node.ctx == "load")
+        everywhere = generator.loaded_names()
+        if frame.toplevel or any(everywhere[name] > inside[name] for name in stored):
+            return None
+    return _Run(tuple(statements), tuple(read))
+
+
+def _names(node: nodes.Node, frame: set[str], read: dict[str, None], stored: set[str]) -> None:
+    """The names ``node`` reads from outside (in order) and sets; a loop's own target
+    and ``loop`` are bound inside it."""
+    if isinstance(node, nodes.Name):
+        if node.ctx == "load":
+            if node.name not in frame:
+                read[node.name] = None
+        else:
+            stored.add(node.name)
+        return
+    if isinstance(node, nodes.For):
+        _names(node.iter, frame, read, stored)
+        inner = frame | {name.name for name in node.target.find_all(nodes.Name)} | {"loop"}
+        if isinstance(node.target, nodes.Name):
+            inner.add(node.target.name)
+        for child in (*node.body, *([node.test] if node.test else [])):
+            _names(child, inner, read, stored)
+        for child in node.else_:
+            _names(child, frame, read, stored)
+        return
+    for child in node.iter_child_nodes():
+        _names(child, frame, read, stored)
 
 
 class _Context(jinja2.runtime.Context):
@@ -373,6 +680,7 @@ class _Environment(jinja2.Environment):
     template_class = _Template
     code_generator_class = _CodeGenerator
     context_class = _Context
+    pure_filters: frozenset[str] = frozenset()  # filters a remembered run may use
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """A template's globals as a plain dict, not Jinja's ``ChainMap``: each render and
@@ -386,6 +694,15 @@ class _Environment(jinja2.Environment):
         if _assigned(tree) & TRANSLATION_CALLS:  # the template defines one of them itself
             return tree
         return _folded(tree, self.globals["gettext"])
+
+
+def _shares_context(tree: nodes.Template) -> bool:
+    """Whether the template, included, may run in its includer's context rather than a
+    new one holding the same values: it sets, defines, imports and extends nothing, has
+    no blocks and does not name itself (what it would leave in a shared context)."""
+    return tree.find((nodes.Assign, nodes.AssignBlock, nodes.Macro, nodes.Import,
+                      nodes.FromImport, nodes.Extends, nodes.Block)) is None and \
+        not any(name.name in ("self", "super") for name in tree.find_all(nodes.Name))
 
 
 def _assigned(tree: nodes.Template) -> set[str]:
@@ -440,6 +757,36 @@ def _memoised_gettext(translate: Callable[[str], str]) -> Callable[..., Markup]:
         return memo[key]
 
     return gettext
+
+
+def _memoised_ngettext(translate: Callable[[str, str, int], str]) -> Callable[..., str]:
+    """Jinja's newstyle ``ngettext`` (``{% trans count=… %}``), remembering results as
+    ``_memoised_gettext`` does, and handed the evaluation context alone: Jinja's takes
+    the template's context, which a call from a block that sets a variable copies
+    into a new one first (a list's count of articles)."""
+    memo: dict[tuple, str] = {}
+
+    @jinja2.pass_eval_context
+    def ngettext(eval_ctx: jinja2.nodes.EvalContext, singular: str, plural: str, num: int,
+                 **variables: Any) -> str:
+        variables.setdefault("num", num)
+        autoescape = eval_ctx.autoescape
+        if type(num) not in MEMO_TYPES or \
+                not all(type(value) in MEMO_TYPES for value in variables.values()):
+            return _plural(translate(singular, plural, num), autoescape, variables)
+        key = (singular, plural, num, autoescape, *variables.items())
+        if key not in memo:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = _plural(translate(singular, plural, num), autoescape, variables)
+        return memo[key]
+
+    return ngettext
+
+
+def _plural(text: str, autoescape: bool, variables: Mapping[str, Any]) -> str:
+    """The translation as Jinja's ``ngettext`` formats it (always a %-format string)."""
+    return (Markup(text) if autoescape else text) % variables
 
 
 MEMO_TYPES = frozenset({str, int})

@@ -298,13 +298,14 @@ def page_view(site: Site, page: Page) -> PageView:
 
 def _page_view(site: Site, page: Page) -> PageView:
     config = site.config
+    link = url(config, page.path)
     return PageView(
         id=page.id,
         lang=page.lang,
         kind=page.kind,
         title=page.title,
-        url=url(config, page.path),
-        permalink=absolute(config, page.path),
+        url=link,
+        permalink=config.origin + link,  # absolute()
         date=page.date,
         updated=page.updated,
         summary=page.summary,
@@ -619,6 +620,7 @@ def share_view(site: Site, lang: str, *, title: str, description: str, site_path
     title = title or config.language(lang).title or config.title
     stamp = (page.updated or page.date) if page is not None else None
     image, (width, height), alt = _share_image(config, page, lang, title)
+    published = page.date.isoformat() if article and page.date else ""
     return Share(
         kind="article" if article else "website",
         title=title,
@@ -631,8 +633,9 @@ def share_view(site: Site, lang: str, *, title: str, description: str, site_path
         locale=og_locale(lang),
         locale_alternates=tuple(dict.fromkeys(og_locale(code) for code in versions
                                               if code != lang)),
-        published=page.date.isoformat() if article and page.date else "",
-        modified=stamp.isoformat() if article and stamp else "",
+        published=published,
+        modified=(published if stamp is page.date else stamp.isoformat())
+        if article and stamp else "",  # (isoformat takes microseconds)
         links=share_links(title, link) if article else (),
         email=_email_link(title, link) if article else "",
     )

@@ -4,6 +4,7 @@ work the same for every page is done once per process, not once per page (#20)."
 from __future__ import annotations
 
 import collections
+import dataclasses
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -243,3 +244,128 @@ def test_joined_output_renders_as_jinja_s_piecewise_output() -> None:
                 stock.get_template(name).render(context)
     pieces = len(list(ours.get_template("page.html").generate(values)))
     assert pieces <= 14 < len(list(stock.get_template("page.html").generate(values)))
+
+
+def _fragment_memos(renderer: Renderer, lang: str, name: str) -> list[render.Fragments]:
+    namespace = renderer.template(lang, name).root_render_func.__globals__
+    return [value for key, value in namespace.items() if key.startswith("fragment_")]
+
+
+def test_a_story_is_written_once_for_the_lists_that_show_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A story's entry in a list reads its view and values every list of its language
+    shares: written for its first list, it is found again for the others (a story is on
+    its home, section and tag lists), and the lists are the same bytes."""
+    site = _archive(tmp_path / "site", 120)
+    planned, _assets = plan(site)
+    lists = [job for job in planned if job.template == "list.html"]
+    renderer = Renderer(site.config)
+    remembered = [renderer.render(job) for job in lists]
+    memos = _fragment_memos(renderer, "en", "list.html")
+    assert memos and sum(memo.found for memo in memos) > 2 * sum(memo.missed for memo in memos)
+
+    def closed(self: render.Fragments) -> None:
+        real_init(self)
+        self.open = False
+
+    real_init = render.Fragments.__init__
+    monkeypatch.setattr(render.Fragments, "__init__", closed)
+    site.derived.clear()
+    assert [Renderer(site.config).render(job) for job in lists] == remembered
+
+
+def test_a_page_s_header_and_footer_are_written_once_per_language(site: Site,
+                                                                  jobs: list[Job]) -> None:
+    """The feeds, the header's brand and sections bar and the footer's links read values
+    every page of a language shares (``views._language_context``): found again for each
+    page after the first; what a page sets for itself (its alternates) is never kept."""
+    renderer = Renderer(site.config)
+    pages = [job for job in jobs if job.template == "article.html" and job.lang == "en"]
+    for job in pages:
+        renderer.render(job)
+    memos = _fragment_memos(renderer, "en", "base.html")
+    assert sum(memo.found >= len(pages) - 2 for memo in memos) >= 3
+    assert not any(name in render.PER_OUTPUT for memo in memos
+                   for values, _text in memo.made.values() for name in values
+                   if isinstance(name, str))
+
+
+REMEMBERED = {
+    "runs.html": "{% set mark = '*' %}{% for x in xs %}<{{ x.name }}|{{ loop.index }}|"
+                 "{% if x.flag %}{% set y = x.name|upper %}{{ y }}{% endif %}{{ mark }}>"
+                 "{% endfor %}\n{% for x in xs %}[{{ x.name|e }} {{ x.when.isoformat() }} "
+                 "{{ label }} {{ 'yes' if x.flag else 'no' }}]{% endfor %}\n"
+                 "{% set ns = namespace(n=0) %}{% for x in xs %}{% set ns.n = ns.n + 1 %}"
+                 "({{ ns.n }} {{ x.name }} {{ x.name|length }}){% endfor %}\n"
+                 "{% for x in xs %}{% set last = x.name %}{{ x.name }}{{ x.flag }}{% endfor %}"
+                 "{{ last is defined }} {% include 'sets.html' %}{{ inner is defined }}",
+    "sets.html": "{% set inner = 1 %}{{ label }}{{ inner }}",
+}
+
+
+def test_a_remembered_run_writes_what_jinja_writes() -> None:
+    """Runs written through a memo are those whose text depends on the values they read
+    alone: loop counters, namespaces, variables set for later and includes that set
+    variables are written as stock Jinja writes them, render after render."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Item:
+        name: str
+        flag: bool
+        when: datetime
+
+    def environment(kind: type[jinja2.Environment]) -> jinja2.Environment:
+        made = kind(loader=jinja2.DictLoader(REMEMBERED), autoescape=True,
+                    trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                    extensions=["jinja2.ext.i18n"])
+        made.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        made.pure_filters = render.PURE_FILTERS  # type: ignore[attr-defined]
+        return made
+
+    ours, stock = environment(render._Environment), environment(jinja2.Environment)
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    items = [Item("<a>", True, day), Item("b & c", False, day + timedelta(days=1))]
+    for label, shown in (("one", items), ("two", items), ("one", items[::-1]),
+                         ("one", [*items, Item("<a>", False, day)]), ("one", items)):
+        context = {"xs": shown, "label": label}
+        assert ours.get_template("runs.html").render(context) == \
+            stock.get_template("runs.html").render(context)
+    memos = [value for key, value in
+             ours.get_template("runs.html").root_render_func.__globals__.items()
+             if key.startswith("fragment_")]
+    assert memos and any(memo.found for memo in memos)
+
+
+def test_an_include_that_sets_nothing_runs_in_its_includer_s_context(
+        site: Site, jobs: list[Job], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An article includes its policy, its share tags and its share links, none of which
+    sets a variable: each runs in the page's context, not in a copy of it."""
+    renderer = Renderer(site.config)
+    articles = [job for job in jobs if job.template == "article.html"]
+    expected = [renderer.render(job) for job in articles]
+    made: list[str] = []
+    real = jinja2.runtime.Context.__init__
+
+    def counted(self: jinja2.runtime.Context, *args: object, **kwargs: object) -> None:
+        made.append(str(args[2]) if len(args) > 2 else "")
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.runtime.Context, "__init__", counted)
+    assert [renderer.render(job) for job in articles] == expected
+    assert made == ["article.html"] * len(articles)
+
+
+def test_a_list_s_count_is_translated_without_a_copy_of_its_context(
+        site: Site, jobs: list[Job], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``{% trans count=… %}`` calls ``ngettext`` from a block that sets a variable:
+    Jinja's took the template's context, copied with the block's variables for it."""
+    renderer = Renderer(site.config)
+    lists = [job for job in jobs if job.template == "list.html"]
+    expected = [renderer.render(job) for job in lists]
+    assert any(b'class="count"' in page for page in expected)
+
+    def refused(*_args: object) -> None:
+        raise AssertionError("a derived context was made")
+
+    monkeypatch.setattr(jinja2.runtime.Context, "derived", refused)
+    assert [Renderer(site.config).render(job) for job in lists] == expected
