@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from itertools import chain
-from itertools import compress as selected
-from operator import ne
 from pathlib import Path
 
 from generator import compress, delta, i18n, imaging, sanitize
@@ -65,7 +63,9 @@ from generator.snapshot import (
     WRITING_PREFIX,
     Entry,
     Snapshot,
+    Stamps,
     Taken,
+    changed_stamps,
     summary_line,
     take,
     valid_manifest,
@@ -263,7 +263,7 @@ class BuildSession:
         self.pages_behind: PagesBehind | None = None  # while the pages are planned behind
         self.niceness = 0  # of workers that render what was planned behind (``Later``)
         self.search_plan: dict[str, tuple[search.Shard, ...]] | None = None  # its shards
-        self.stamps: dict[str, tuple[str, int, int]] = {}  # input files, taken for the snapshot
+        self.stamps = Stamps.of({})  # input files, taken for the snapshot
         self.taken: Taken | None = None  # the next snapshot's stamps, taken by the caller
         self.precompress = precompress  # .br and .gz beside text outputs (compress.py)
         self.policies: dict[str, str] | None = None  # each page's CSP, for /_headers
@@ -524,7 +524,7 @@ class BuildSession:
                                       since=since))
             self.store.delete(STAMPS_PREFIX + manifest_name(self.output) + JOURNAL)
             self.store.write(STAMPS_PREFIX + manifest_name(self.output),
-                             (self.settings, self.stamps))
+                             (self.settings, self.stamps.stored()))
             delta.mark_layout(self.store, snapshot)
         self.last = Remembered(config, templates, catalogs, site, counts, tuple(warnings),
                                articles, delta.frame_ids(site), (since, due))
@@ -653,9 +653,9 @@ class BuildSession:
         since = since if type(since) is dict else {}
         if not _valid_snapshot(last) or not last.holds(self.now.timestamp()) or \
                 not (type(stored) is tuple and len(stored) == 2 and
-                     stored[0] == self.settings and type(stored[1]) is dict):
+                     stored[0] == self.settings):
             return None
-        changed = _changed_stamps(stored[1], since, self.stamps)
+        changed = changed_stamps(stored[1], since, self.stamps)
         return (last, changed) if changed is not None else None
 
     def _manifest_view(self) -> Mapping[str, Entry] | None:
@@ -715,7 +715,7 @@ class BuildSession:
         since = self.store.read(STAMPS_PREFIX + name + JOURNAL)  # the full copy's, and
         self.store.write(STAMPS_PREFIX + name + JOURNAL, {  # those of every edit since
             **(since if type(since) is dict else {}),
-            **{path: self.stamps[path] for path in edit.parsed}})
+            **{path: self.stamps.stamp(path) for path in edit.parsed}})
         if layout is not None:
             delta.mark_layout(self.store, snapshot)
 
@@ -1291,20 +1291,6 @@ def _key_of(keys: Mapping[str, str], path: str) -> str:
         return keys[path]
     source = compress.original(path)
     return keys.get(source, "") if source is not None else ""
-
-
-def _changed_stamps(before: dict[str, object], since: dict[str, object],
-                    now: dict[str, tuple[str, int, int]]) -> list[str] | None:
-    """The files whose stamp ``now`` differs from the last full build's (``before``, or
-    an edit's since, in ``since``); None when a file came or went. Both come from the
-    same walk, so they are compared in order, with C loops (100,000 stamps: a few ms)."""
-    if since:
-        before = before | {path: stamp for path, stamp in since.items() if path in before}
-    if list(before) == list(now):
-        return list(selected(now, map(ne, now.values(), before.values())))
-    if before.keys() != now.keys():
-        return None
-    return [path for path, stamp in now.items() if before[path] != stamp]
 
 
 def _intact(file: str, entry: Entry) -> bool:

@@ -507,17 +507,54 @@ def test_stamps_are_the_files_walk_finds_as_os_stat_sees_them(tmp_path: Path) ->
 # What an edit's new process reads before its short path ---------------------------------
 
 def test_changed_stamps_are_found_in_order_or_by_path() -> None:
-    from generator.build import _changed_stamps
+    from generator.snapshot import Stamps, changed_stamps
 
-    before = {name: (name, 1, 1) for name in "abc"}
-    now = {**before, "b": ("b", 2, 1)}
-    assert _changed_stamps(before, {}, now) == ["b"]
-    assert _changed_stamps(before, {"b": ("b", 2, 1)}, now) == [], "an edit's stamps since"
-    assert _changed_stamps(before, {"x": ("x", 1, 1)}, now) == ["b"]
+    def stamps(made: dict[str, tuple[str, int, int]]) -> Stamps:
+        return Stamps.of(made)
+
+    before = stamps({name: (name, 1, 1) for name in "abc"}).stored()
+    now = {**dict(stamps({name: (name, 1, 1) for name in "abc"})), "b": ("b", 2, 1)}
+    assert changed_stamps(before, {}, stamps(now)) == ["b"]
+    assert changed_stamps(before, {"b": ("b", 2, 1)}, stamps(now)) == [], \
+        "an edit's stamps since"
+    assert changed_stamps(before, {"x": ("x", 1, 1)}, stamps(now)) == ["b"]
     reordered = {"c": ("c", 1, 2), "a": ("a", 1, 1), "b": ("b", 1, 1)}
-    assert _changed_stamps(before, {}, reordered) == ["c"]
-    assert _changed_stamps(before, {}, {"a": ("a", 1, 1)}) is None, "files went"
-    assert _changed_stamps(before, {}, {**now, "d": ("d", 1, 1)}) is None, "a file came"
+    assert changed_stamps(before, {}, stamps(reordered)) == ["c"]
+    assert changed_stamps(before, {"c": ("c", 1, 2)}, stamps(reordered)) == []
+    assert changed_stamps(before, {}, stamps({"a": ("a", 1, 1)})) is None, "files went"
+    assert changed_stamps(before, {}, stamps({**now, "d": ("d", 1, 1)})) is None, \
+        "a file came"
+    assert changed_stamps({"a": ("a", 1, 1)}, {}, stamps(now)) is None, "an older format"
+
+
+def test_packed_stamps_are_compared_block_by_block_and_read_as_a_mapping() -> None:
+    """Stamps as the no-change check packs them: changes found in every block and at
+    its edges, single stamps looked up without making the mapping, past 2262 too."""
+    from array import array
+
+    from generator.snapshot import BLOCK, Stamps, changed_stamps, packed
+
+    paths = [f"/site/content/{index // 500}/é-{index}.md" for index in range(3 * BLOCK + 5)]
+    values = array("q", [value for index in range(len(paths)) for value in (index, 7)])
+    before = Stamps(packed(paths), values).stored()
+    edited = (0, BLOCK - 1, BLOCK, 2 * BLOCK + 3, len(paths) - 1)
+    now_values = array("q", values)
+    for index in edited:
+        now_values[2 * index + 1] = 8
+    now = Stamps(packed(paths), now_values)
+    assert changed_stamps(before, {}, now) == [paths[index] for index in edited]
+    assert changed_stamps(before, {paths[BLOCK]: (paths[BLOCK], BLOCK, 8)}, now) == \
+        [paths[index] for index in edited if index != BLOCK], "an edit's stamp since"
+    assert now.stamp(paths[BLOCK]) == (paths[BLOCK], BLOCK, 8)
+    assert now.stamp(paths[0]) == (paths[0], 0, 8)
+    assert now.stamp("/site/content/0/é-1") is None, "a prefix of a path is not one"
+    assert now.stamp("/nowhere.md") is None
+    assert now._made is None, "no mapping made for a few look-ups"
+    assert dict(now) == {path: (path, index, 8 if index in edited else 7)
+                         for index, path in enumerate(paths)}
+    assert len(now) == len(paths)
+    late = Stamps.of({"a": ("a", 2 ** 64 + 5, 1)})
+    assert Stamps(*late.packed()).stamp("a") == ("a", snapshot.wrapped(2 ** 64 + 5), 1)
 
 
 def test_a_new_process_takes_the_template_digests_from_the_cache(
