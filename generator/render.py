@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import traceback
+import weakref
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -466,14 +467,17 @@ class Fragments:
     items, operators, tests, pure filters and translations (``_fragments``), so the
     same values make the same text; values are told apart by identity (a context's
     values are not changed once handed over: frozen views, shared per process), and
-    each kept output holds its values, so no id is reused while it is kept."""
+    each kept output holds its values, so no id is reused while it is kept. What a
+    memo keeps is forgotten after each render phase (``forget_fragments``): a server's
+    earlier sites, held by the values, are freed with it."""
 
-    __slots__ = ("found", "made", "missed", "open")
+    __slots__ = ("__weakref__", "found", "made", "missed", "open")
 
     def __init__(self) -> None:
         self.made: dict[tuple[int, ...], tuple[tuple[Any, ...], str]] = {}
         self.found = self.missed = 0
         self.open = True  # False once found too rarely to pay for itself
+        _MEMOS.add(self)
 
     def recall(self, values: tuple[Any, ...]) -> tuple[tuple[int, ...] | None, str | None]:
         """The key of ``values`` and the text kept for it (None: to be made; a key
@@ -498,6 +502,16 @@ class Fragments:
                 self.made.clear()
             self.made[key] = (values, text)
         return text
+
+
+_MEMOS: weakref.WeakSet[Fragments] = weakref.WeakSet()  # every compiled template's
+
+
+def forget_fragments() -> None:
+    """Forget what every memo of this process keeps (its values belong to a site that a
+    server's next build replaces)."""
+    for memo in list(_MEMOS):
+        memo.made.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -801,8 +815,11 @@ def render_all(renderer: Renderer, jobs: Sequence[Job], workers: int,
     the bytes need not travel back), in worker processes when there are enough jobs
     to pay for it; ``meanwhile`` is work for this process while they render, ``later``
     jobs planned meanwhile (``parallel.Later``), rendered after them."""
-    results = parallel_map(partial(_render_one, renderer, deliver), jobs, workers,
-                           PARALLEL_THRESHOLD, progress, meanwhile, later)
+    try:
+        results = parallel_map(partial(_render_one, renderer, deliver), jobs, workers,
+                               PARALLEL_THRESHOLD, progress, meanwhile, later)
+    finally:
+        forget_fragments()
     delivered = [item for item in results if not isinstance(item, Problem)]
     problems = [item for item in results if isinstance(item, Problem)]
     return delivered, problems
