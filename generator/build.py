@@ -66,6 +66,8 @@ from generator.snapshot import (
     Stamps,
     Taken,
     changed_stamps,
+    keep_outputs,
+    reseal_outputs,
     summary_line,
     take,
     valid_manifest,
@@ -494,9 +496,12 @@ class BuildSession:
         self.manifest = entries if self.store else None
         self.wrote_manifest = self.manifest is not None and not self.persist
         if self.store and self.persist:
-            self.store.write_sharded(manifest_name(self.output), entries)
-            self.store.write_sharded(POLICIES_PREFIX + manifest_name(self.output),
-                                     self.policies or {})
+            name = manifest_name(self.output)
+            self.store.write_sharded(name, entries)
+            self.store.write_sharded(POLICIES_PREFIX + name, self.policies or {})
+            if not config.only_languages:  # sealed as written, for the next no-change check
+                keep_outputs(self.store, name, self.store.sharded_identity(name), entries,
+                             self.output)
         self._mark_writing(False)
         counts: dict[str, int] = {}
         for job in planned:
@@ -692,10 +697,13 @@ class BuildSession:
         if entries is not None and whole is not None:  # what changed: made, and search's
             made = {path: entry for path, entry in entries.items() if whole.get(path) != entry}
             made.update(dict.fromkeys(whole.keys() - entries.keys()))  # None: removed
+        before = self.store.sharded_identity(name)
         if not self.store.update_sharded(name, made):
             if entries is None:
                 return  # a damaged manifest: no snapshot, the next build takes the full path
             self.store.write_sharded(name, entries)
+        if not self.config.only_languages:
+            reseal_outputs(self.store, name, before, made, self.output)
         if policies_changed and self.policies is not None:
             self.store.write_sharded(POLICIES_PREFIX + name, self.policies)
         if self.unsaved:

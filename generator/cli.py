@@ -119,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
                                 "hosts that compress on the fly need none)")
     build_cmd.add_argument("--force", action="store_true",
                            help="ignore the cache in SITE/.newshub-cache: parse and render all")
+    build_cmd.add_argument("--verify-output", action="store_true",
+                           help="check every file of the output folder, not only its folders, "
+                                "and rebuild any deleted or changed by hand (slower: one "
+                                "stat per file)")
     build_cmd.add_argument("--strict", action="store_true",
                            help="then run newshub check on the result; warnings fail too "
                                 "(exit 1; the new output stays in place)")
@@ -250,7 +254,8 @@ def _build(args: argparse.Namespace, site: Path) -> int:
                          share_cards=not args.no_cards, only_languages=args.languages,
                          search=not args.no_search)
     output = Path(args.output).resolve() if args.output else site / "output"
-    found = snapshot.unchanged(config, output, now.timestamp() if now else None) \
+    found = snapshot.unchanged(config, output, now.timestamp() if now else None,
+                               verify=args.verify_output) \
         if not (args.force or args.strict) else None
     if isinstance(found, tuple):  # nothing to do: the engine is not even imported
         last, outputs = found
@@ -264,7 +269,7 @@ def _build(args: argparse.Namespace, site: Path) -> int:
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     progress = _show_progress if sys.stderr.isatty() and not args.quiet else None
     result = build(config, output, jobs=args.jobs, log=log, use_cache=not args.force,
-                   progress=progress, shortcut=not args.strict,  # --strict checks the site
+                   progress=progress, shortcut=not (args.strict or args.verify_output),
                    precompress=not args.no_compress, taken=found, now=now)
     if not args.quiet:
         _print_warnings(result.warnings if not args.strict else (), config, args.verbose)

@@ -411,19 +411,122 @@ OUTPUTS_PREFIX = "outputs-"  # the manifest's outputs packed for this check (``O
 OUTPUT_PARTS = 64  # the tasks packed outputs are cut into (at most)
 
 
+SEAL_FINE = 100_000_000  # ns: a folder changed this close to its seal may change again
+SEAL_COARSE = 2_000_000_000  # unnoticed (a tick of the kernel's clock; a FAT-like grain)
+SEAL_FIELDS = attrgetter("st_ino", "st_mtime_ns", "st_ctime_ns")
+SEAL_PREFIX = "seal-"  # the seal of a manifest's outputs (``Sealed``)
+
+
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """The output's folders that hold folders (the output folder itself, each
+    language's, each section's: not the folder of one page), each one's inode, mtime
+    and ctime as a build left them, and when they were read. Making, removing or
+    renaming anything in a folder changes its times, so while the seal holds, no page
+    folder, list, feed or sitemap was deleted, added or replaced (a file changed in
+    place, or deleted alone from a page's own folder, is what ``--verify-output`` finds)."""
+
+    folders: bytes  # ``packed``: "" is the output folder
+    stats: bytes  # three native 64-bit integers a folder
+    taken: int  # time.time_ns() once they were read
+
+    @classmethod
+    def take(cls, output: Path, folders: bytes) -> Seal | None:
+        """The folders as they are now (None: one is gone or cannot be read)."""
+        try:
+            descriptor = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            stats = array("q", chain.from_iterable(
+                SEAL_FIELDS(os.stat(folder or ".", dir_fd=descriptor, follow_symlinks=False))
+                for folder in unpacked(folders)))
+        except (OSError, OverflowError, ValueError):  # gone, or a date past 2262
+            return None
+        finally:
+            os.close(descriptor)
+        return cls(folders, stats.tobytes(), time.time_ns())
+
+    def racy(self) -> bool:
+        """Whether a folder changed so near the seal that a change after it may have
+        left the same times (within a tick of the clock file systems stamp with; two
+        seconds where their times have no fraction of a second)."""
+        stats = array("q")
+        stats.frombytes(self.stats)
+        times = [value for index, value in enumerate(stats) if index % 3]
+        grain = SEAL_COARSE if all(value % 1_000_000_000 == 0 for value in times) \
+            else SEAL_FINE
+        return max(times, default=self.taken) > self.taken - grain
+
+    def holds(self, output: Path) -> bool:
+        """Whether every folder is as sealed, and was so long enough before (``racy``)."""
+        now = Seal.take(output, self.folders)
+        return now is not None and now.stats == self.stats and not self.racy()
+
+
+def seal_folders(paths: Iterable[str]) -> bytes:
+    """The folders a ``Seal`` reads for outputs at these paths: every folder above a
+    file's own folder, and the output folder (``packed``, in order)."""
+    folders = {""}
+    for parent in {path.rpartition("/")[0] for path in paths}:
+        head = parent.rpartition("/")[0]
+        while head not in folders:
+            folders.add(head)
+            head = head.rpartition("/")[0]
+    return packed(sorted(folders))
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A manifest's outputs taken as written while their folders' ``Seal`` holds: kept
+    in the cache apart from the packed outputs (``Outputs``) and under the same
+    identity of the manifest's files, so a check that finds it holding reads a few
+    hundred bytes and stats a few hundred folders, not 140,000 files."""
+
+    seal: Seal
+    count: int  # the outputs the manifest lists
+
+
+def kept_seal(store: Store, name: str, identity: tuple[object, ...]) -> Sealed | None:
+    """The seal kept for the manifest ``name`` while its files have this ``identity``
+    (None: none, or not as ``_store_seal`` keeps it: no folder outside the output)."""
+    kept = store.read(SEAL_PREFIX + name)
+    if not (BY_FOLDER and type(kept) is tuple and len(kept) == 5 and kept[0] == identity and
+            type(kept[1]) is int and type(kept[2]) is bytes and type(kept[3]) is bytes and
+            type(kept[4]) is int):
+        return None
+    folders = kept[2]
+    if folders[-1:] != b"\0" or len(kept[3]) != 24 * folders.count(b"\0") or \
+            folders[:1] == b"/" or b"\0/" in folders or b".." in folders:
+        return None
+    return Sealed(Seal(folders, kept[3], kept[4]), kept[1])
+
+
+def _store_seal(store: Store, name: str, identity: tuple[object, ...],
+                seal: Seal | None, count: int) -> None:
+    if seal is None:
+        store.delete(SEAL_PREFIX + name)
+    else:
+        store.write(SEAL_PREFIX + name, (identity, count, seal.folders, seal.stats, seal.taken))
+
+
 @dataclass(frozen=True, slots=True)
 class Outputs:
     """Every output the manifest lists, as this check reads them fastest: their paths
     (``packed``, relative to the output folder) and each file's size and mtime_ns one
     after the other (native 64-bit integers), cut into parts (``_cuts``). Kept in the
-    cache after a check found them all intact, for as long as the manifest's files
-    stay as they were (``Store.sharded_identity``): the manifest's 64 shards hold each
-    output's key too, and took a fifth of a check's time to read (0.2 s of CPU at
-    140,000 outputs), the packed paths a fiftieth."""
+    cache by the build that wrote them, or after a check found them all intact, for as
+    long as the manifest's files stay as they were (``Store.sharded_identity``): the
+    manifest's 64 shards hold each output's key too, and took a fifth of a check's time
+    to read (0.2 s of CPU at 140,000 outputs), the packed paths a fiftieth."""
 
     names: bytes
     values: bytes
     cuts: list[tuple[int, int]]
+
+    @property
+    def count(self) -> int:
+        return self.cuts[-1][1]
 
     def intact(self, output: Path, index: int) -> int | None:
         """How many outputs part ``index`` holds when each is as the last build left
@@ -458,12 +561,17 @@ def kept_outputs(store: Store, name: str, identity: tuple[object, ...]) -> Outpu
     return Outputs(names, values, _cuts(names, min(OUTPUT_PARTS, files)))
 
 
-def keep_outputs(store: Store, name: str, identity: tuple[object, ...]) -> None:
+def keep_outputs(store: Store, name: str, identity: tuple[object, ...],
+                 manifest: Mapping[str, Entry] | None = None,
+                 output: Path | None = None) -> None:
     """Keep the manifest's outputs packed (``Outputs``), under the ``identity`` its
-    files had before they were read (the build's lock is held meanwhile)."""
+    files had before they were read (the build's lock is held meanwhile): read from its
+    shards, or the ``manifest`` a build just wrote; with ``output``, sealed as the
+    folder is now (``Sealed``). Not kept while an output is missing (not built yet)."""
     if not BY_FOLDER:
         return
-    manifest = store.read_sharded(name)
+    if manifest is None:
+        manifest = store.read_sharded(name)
     if not manifest or not valid_manifest(manifest) or \
             any(path.startswith("/") or "\0" in path for path in manifest):
         return
@@ -471,17 +579,45 @@ def keep_outputs(store: Store, name: str, identity: tuple[object, ...]) -> None:
         values = array("q", chain.from_iterable(map(itemgetter(1, 2), manifest.values())))
     except OverflowError:  # a date past 2262: checked from the shards
         return
+    if -1 in values[0::2]:  # an output not built (yet): none to keep
+        store.delete(OUTPUTS_PREFIX + name)
+        store.delete(SEAL_PREFIX + name)
+        return
     store.write(OUTPUTS_PREFIX + name, (identity, packed(list(manifest)), values.tobytes()))
+    if output is not None:
+        _store_seal(store, name, identity, Seal.take(output, seal_folders(manifest)),
+                    len(manifest))
 
 
-def unchanged(config: SiteConfig, output: Path,
-              now: float | None = None) -> tuple[Snapshot, int] | Taken | None:
+def reseal_outputs(store: Store, name: str, before: tuple[object, ...],
+                   made: Iterable[str], output: Path) -> None:
+    """After an edit's build rewrote the outputs at the paths ``made`` (the manifest's
+    files had the identity ``before``): the seal taken again under the manifest's new
+    identity, unless one of them lies below a folder it does not read (a folder of
+    pages new to the site: then the next check reads every output, and seals them).
+    The packed outputs are dropped: their sizes and times were the last build's."""
+    sealed = kept_seal(store, name, before)
+    store.delete(OUTPUTS_PREFIX + name)
+    sizes = store.shard_sizes(name)
+    folders = set(unpacked(sealed.seal.folders)) if sealed is not None else set()
+    if sizes is None or sealed is None or \
+            not folders.issuperset(unpacked(seal_folders(made))):
+        store.delete(SEAL_PREFIX + name)
+        return
+    _store_seal(store, name, store.sharded_identity(name),
+                Seal.take(output, sealed.seal.folders), sum(sizes))
+
+
+def unchanged(config: SiteConfig, output: Path, now: float | None = None,
+              verify: bool = False) -> tuple[Snapshot, int] | Taken | None:
     """The last build's snapshot and its number of outputs when nothing it was made
     from changed, no story fell due or expired between its clock and ``now`` (POSIX
     seconds, ``newshub build --now``; None: the current time) and every output is as it
-    left it; else the stamps just taken (for the build to use), or None. A helper
-    process, where one can be forked, checks outputs while this one walks the inputs,
-    then stamps half of them (``OutputCheck``)."""
+    left it; else the stamps just taken (for the build to use), or None. Outputs are
+    taken as written while their folders' ``Seal`` holds, unless ``verify``: then, or
+    when it does not, each is statted. A helper process, where one can be forked,
+    checks outputs while this one walks the inputs, then stamps half of them
+    (``OutputCheck``)."""
     if not output.is_dir():
         return None
     root = config.root
@@ -492,7 +628,7 @@ def unchanged(config: SiteConfig, output: Path,
         if last is None or not last.holds(time.time() if now is None else now) or \
                 interrupted(config, output):
             return None
-        with OutputCheck(store, output, config) as check:
+        with OutputCheck(store, output, config, verify) as check:
             check.stamp()
             if check.digest() != last.inputs:
                 return check.taken()  # (the helper is stopped: an edit's build needs no answer)
@@ -528,14 +664,20 @@ class OutputCheck:
     "not intact", never a wrong "nothing to do"; a chunk of inputs without one is
     stamped here. Leaving the ``with`` block stops a helper still at work."""
 
-    def __init__(self, store: Store, output: Path, config: SiteConfig) -> None:
+    def __init__(self, store: Store, output: Path, config: SiteConfig,
+                 verify: bool = False) -> None:
         self.store, self.output, self.config = store, output, config
         self.name = manifest_name(output)
         self.sizes = store.shard_sizes(self.name)
         self.identity = store.sharded_identity(self.name) if self.sizes is not None else ()
+        whole = self.sizes is not None and not config.only_languages
+        kept = kept_seal(store, self.name, self.identity) if whole else None
+        self.sealed = kept.count if kept and not verify and kept.seal.holds(output) else None
         self.packed = kept_outputs(store, self.name, self.identity) \
-            if self.sizes is not None and not config.only_languages else None
-        self.parts = 0 if self.sizes is None else \
+            if whole and self.sealed is None else None
+        self.seal = None if self.packed is None else Seal.take(  # before outputs are read
+            output, kept.seal.folders if kept else seal_folders(unpacked(self.packed.names)))
+        self.parts = 0 if self.sizes is None or self.sealed is not None else \
             len(self.packed.cuts) - 1 if self.packed is not None else len(self.sizes)
         self.tasks = -1  # the pipe handing out shard indexes (its reading end)
         self.inputs = self.offering = -1  # the pipe handing out chunks of inputs (both ends)
@@ -635,8 +777,12 @@ class OutputCheck:
             counts.update(answers)
         if None in counts.values() or len(counts) != self.parts:
             return None
+        if self.sealed is not None:
+            return self.sealed
         if self.packed is None and not self.config.only_languages:
             keep_outputs(self.store, self.name, self.identity)
+        elif self.packed is not None and self.seal is not None and not self.seal.racy():
+            _store_seal(self.store, self.name, self.identity, self.seal, self.packed.count)
         return sum(count for count in counts.values() if count is not None)
 
     def _fork(self, handing: int) -> None:

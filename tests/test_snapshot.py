@@ -14,13 +14,14 @@ import shutil
 import signal
 import sys
 import time
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from generator import snapshot
-from generator.cache import Store
+from generator.cache import Store, manifest_name
 from generator.config import load_config
 from generator.files import stamps, walk
 from generator.snapshot import OutputCheck, Taken, unchanged
@@ -38,8 +39,9 @@ def work(tmp_path: Path) -> Workspace:
     return workspace
 
 
-def check(work: Workspace) -> tuple[snapshot.Snapshot, int] | Taken | None:
-    return unchanged(load_config(work.site), work.output)
+def check(work: Workspace, verify: bool = True) -> tuple[snapshot.Snapshot, int] | Taken | None:
+    """The check, by default as ``--verify-output`` makes it: every output statted."""
+    return unchanged(load_config(work.site), work.output, verify=verify)
 
 
 def no_child_left() -> bool:
@@ -193,8 +195,6 @@ def test_a_changed_output_means_a_build(work: Workspace, mode: str, at: float,
 
 
 def packed_outputs_kept(work: Workspace) -> bool:
-    from generator.cache import manifest_name
-
     name = snapshot.OUTPUTS_PREFIX + manifest_name(work.output)
     return Store(work.site).read(name) is not None
 
@@ -204,6 +204,7 @@ def test_a_changed_output_is_found_in_the_packed_outputs(
         work: Workspace, mode: str, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A check that found every output intact keeps them packed, and the next checks
     them so, without the manifest's shards: the same count, and a change is found."""
+    Store(work.site).delete(snapshot.OUTPUTS_PREFIX + manifest_name(work.output))
     assert not packed_outputs_kept(work)
     assert isinstance(check(work), tuple)
     assert packed_outputs_kept(work)
@@ -644,3 +645,173 @@ def test_the_no_change_path_imports_nothing_it_does_not_use() -> None:
     found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            check=True, cwd=REPO).stdout.strip()
     assert found == "[]"
+
+
+def sealed_workspace(tmp_path: Path) -> Workspace:
+    """A built workspace whose outputs a check has sealed: the build's own seal is
+    racy (its folders changed within a tick of it), so one full check seals them."""
+    workspace = Workspace(tmp_path, FIXTURES / "multilingual")
+    workspace.build()
+    time.sleep(snapshot.SEAL_FINE / 1e9 + 0.05)
+    assert isinstance(check(workspace, verify=False), tuple)
+    return workspace
+
+
+def kept_seal(work: Workspace) -> snapshot.Sealed | None:
+    store, name = Store(work.site), manifest_name(work.output)
+    return snapshot.kept_seal(store, name, store.sharded_identity(name))
+
+
+def test_a_sealed_check_reads_no_output_but_its_folders(
+        tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the folders holding folders are as sealed, each output is taken as written:
+    the same count, without a stat of any file; a file changed in place in a page's own
+    folder is then only found by ``--verify-output``."""
+    work = sealed_workspace(tmp_path)
+    assert kept_seal(work) is not None
+    counted = len(outputs_of(work))
+    page = work.output / "fr/news/wells/index.html"
+    page.write_bytes(page.read_bytes().replace(b"<html", b"<HTML", 1))  # in place
+
+    def no_file_read(*_args: object) -> None:
+        raise AssertionError("an output was statted")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(snapshot.Outputs, "intact", no_file_read)
+        patched.setattr(snapshot, "intact", no_file_read)
+        found = check(work, verify=False)
+    assert isinstance(found, tuple) and found[1] == counted
+    assert isinstance(check(work, verify=True), Taken)
+    assert no_child_left()
+
+
+@pytest.mark.parametrize("change", [
+    "page folder removed", "list removed", "feed renamed", "file added", "output replaced",
+    "folder touched"])
+def test_a_change_to_a_sealed_folder_means_a_full_check(tmp_path: Path, change: str) -> None:
+    """Anything made, removed or renamed in a folder above a page's own breaks the seal:
+    every output is statted then (a build when one is missing or changed, nothing to do
+    when all are as written: a stray file is not an output)."""
+    work = sealed_workspace(tmp_path)
+    output = work.output
+    if change == "page folder removed":
+        shutil.rmtree(output / "fr/news/wells")
+    elif change == "list removed":
+        (output / "en/index.html").unlink()
+    elif change == "feed renamed":
+        feed = next(output.glob("en/*.xml"))
+        feed.rename(feed.with_suffix(".old"))
+    elif change == "file added":
+        (output / "en/news/stray.txt").write_text("left here")
+    elif change == "output replaced":  # a copy with its times, one page changed in place
+        shutil.copytree(output, tmp_path / "copy", copy_function=shutil.copy2)
+        shutil.rmtree(output)
+        (tmp_path / "copy").rename(output)
+        page = output / "fr/news/wells/index.html"
+        page.write_bytes(page.read_bytes().replace(b"<html", b"<HTML", 1))
+    else:
+        os.utime(output / "en", ns=(1, 1_000_000_000))
+    found = check(work, verify=False)
+    if change in ("file added", "folder touched"):
+        assert isinstance(found, tuple) and found[1] == len(outputs_of(work)) - (
+            change == "file added")
+        time.sleep(snapshot.SEAL_FINE / 1e9 + 0.05)
+        assert isinstance(check(work, verify=False), tuple)  # (sealed anew)
+    else:
+        assert isinstance(found, Taken), change
+    assert no_child_left()
+
+
+def test_seal_folders_are_the_folders_above_each_file_s_own() -> None:
+    paths = ["index.html", "sitemap.xml", "en/index.html", "en/news/a/index.html",
+             "en/news/b/card.png", "fr/tags/eau/page/2/index.html", "ar/feed.xml"]
+    assert snapshot.unpacked(snapshot.seal_folders(paths)) == [
+        "", "en", "en/news", "fr", "fr/tags", "fr/tags/eau", "fr/tags/eau/page"]
+
+
+def test_a_seal_is_racy_within_a_tick_of_a_change_and_two_seconds_of_a_coarse_one(
+        tmp_path: Path) -> None:
+    """A folder changed just before its seal may change again with the same times: such
+    a seal is never trusted; where times have no fraction of a second, for two seconds."""
+    (tmp_path / "en").mkdir()
+    folders = snapshot.packed(["", "en"])
+    seal = snapshot.Seal.take(tmp_path, folders)
+    assert seal is not None and seal.racy() and not seal.holds(tmp_path)
+    later = snapshot.Seal(seal.folders, seal.stats, seal.taken + snapshot.SEAL_FINE + 1)
+    assert not later.racy() and later.holds(tmp_path)
+    (tmp_path / "en" / "new").mkdir()
+    assert not later.holds(tmp_path)
+    whole = array("q", [7, 1_000_000_000, 1_000_000_000] * 2).tobytes()
+    assert snapshot.Seal(folders, whole, 2_500_000_000).racy()
+    assert not snapshot.Seal(folders, whole, 3_100_000_000).racy()
+    fine = array("q", [7, 1_000_000_001, 1_000_000_001] * 2).tobytes()
+    assert not snapshot.Seal(folders, fine, 1_200_000_001).racy()
+    assert snapshot.Seal.take(tmp_path / "gone", folders) is None
+
+
+@pytest.mark.parametrize("value", [None, "seal", (1, 2, 3, 4, 5),
+                                   "outside", "absolute", "short"])
+def test_a_damaged_or_crafted_seal_is_not_used(tmp_path: Path, value: object) -> None:
+    work = sealed_workspace(tmp_path)
+    store, name = Store(work.site), manifest_name(work.output)
+    identity = store.sharded_identity(name)
+    kept = store.read(snapshot.SEAL_PREFIX + name)
+    if value == "outside":
+        value = (*kept[:2], b"\0..\0", array("q", [0] * 6).tobytes(), kept[4])
+    elif value == "absolute":
+        value = (*kept[:2], b"/etc\0", array("q", [0] * 3).tobytes(), kept[4])
+    elif value == "short":
+        value = (*kept[:3], kept[3][:-8], kept[4])
+    store.write(snapshot.SEAL_PREFIX + name, value)
+    assert snapshot.kept_seal(store, name, identity) is None
+    assert isinstance(check(work, verify=False), tuple)  # found by statting each output
+
+
+def test_an_edit_s_build_seals_the_outputs_again(tmp_path: Path) -> None:
+    """An edit rewrites a few outputs (``delta.py``'s path): the seal is taken again
+    under the manifest's new identity, with the same count, and a full check finds all
+    as written."""
+    from generator.build import build
+
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    config = load_config(work.site, share_cards=False, search=False)
+    build(config, work.output, jobs=1)
+    time.sleep(snapshot.SEAL_FINE / 1e9 + 0.05)
+    assert isinstance(unchanged(config, work.output), tuple)
+    before = kept_seal(work)
+    work.edit("content/en/news/wells.md", "Teams repaired", "Teams fixed")
+    assert "edit" in build(config, work.output, jobs=1).timings, "the edit's own path"
+    after = kept_seal(work)
+    assert before is not None and after is not None and after.seal.taken > before.seal.taken
+    assert after.count == before.count == len(outputs_of(work))
+    assert not packed_outputs_kept(work), "the last build's sizes and times: dropped"
+    assert isinstance(unchanged(config, work.output, verify=True), tuple)
+
+
+def test_verify_output_rebuilds_a_page_a_sealed_check_takes_as_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from generator.cli import main
+
+    work = sealed_workspace(tmp_path)
+    page = work.output / "fr/news/wells/index.html"
+    written = page.read_bytes()
+    page.write_bytes(b"x" * len(written))
+    command = ["build", "--site", str(work.site), "--output", str(work.output)]
+    assert main(command) == 0
+    assert page.read_bytes() == b"x" * len(written)
+    assert " 0 rendered, 0 written" in capsys.readouterr().out
+    assert main([*command, "--verify-output"]) == 0
+    assert page.read_bytes() == written
+    assert "1 rendered, 1 written" in capsys.readouterr().out
+
+
+def test_an_edit_below_a_folder_the_seal_does_not_read_drops_it(tmp_path: Path) -> None:
+    work = sealed_workspace(tmp_path)
+    store, name = Store(work.site), manifest_name(work.output)
+    identity = store.sharded_identity(name)
+    snapshot.reseal_outputs(store, name, identity, ["en/news/wells/index.html"], work.output)
+    assert kept_seal(work) is not None
+    identity = store.sharded_identity(name)
+    snapshot.reseal_outputs(store, name, identity, ["en/appeals/2027/x/index.html"], work.output)
+    assert kept_seal(work) is None
+    assert isinstance(check(work, verify=False), tuple)  # every output statted
