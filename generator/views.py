@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache, partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 from babel.core import get_global
@@ -25,9 +25,13 @@ from generator.model import Page, Site
 from generator.sanitize import attribute
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
-    """A labelled link; ``lang`` set when it leads to another language."""
+class Link(NamedTuple):
+    """A labelled link; ``lang`` set when it leads to another language.
+
+    The views a page's render makes are named tuples: immutable records like the
+    frozen dataclasses elsewhere, made in C from their values (a frozen dataclass sets
+    each field through ``object.__setattr__`` in Python: ~11 us for a page's view, a
+    tenth of the views a page is given)."""
 
     name: str
     url: str
@@ -35,8 +39,7 @@ class Link:
     lang: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Alternate:
+class Alternate(NamedTuple):
     """One language version of the current page, for hreflang and the switcher."""
 
     code: str
@@ -72,8 +75,7 @@ class LazyMarkup:
         return bool(self.__html__())
 
 
-@dataclass(frozen=True, slots=True)
-class PageView:
+class PageView(NamedTuple):
     id: str
     lang: str
     kind: str
@@ -100,8 +102,7 @@ class PageView:
     appeal: bool = False  # an appeal for donations (``is_appeal``): its own look, a donate link
 
 
-@dataclass(frozen=True, slots=True)
-class Pager:
+class Pager(NamedTuple):
     number: int
     total: int
     previous_url: str
@@ -109,8 +110,7 @@ class Pager:
     pages: tuple[Link, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ListingView:
+class ListingView(NamedTuple):
     kind: str  # "home", "section" or "tag"
     title: str
     items: tuple[PageView, ...]
@@ -299,33 +299,33 @@ def page_view(site: Site, page: Page) -> PageView:
 def _page_view(site: Site, page: Page) -> PageView:
     config = site.config
     link = url(config, page.path)
-    return PageView(
-        id=page.id,
-        lang=page.lang,
-        kind=page.kind,
-        title=page.title,
-        url=link,
-        permalink=config.origin + link,  # absolute()
-        date=page.date,
-        updated=page.updated,
-        summary=page.summary,
-        tags=_tag_links(site, page.lang, page.tags),
-        section=_section_link_of(site, page.lang, page.sections)
+    return PageView(  # (positional: a named tuple matches keywords in Python)
+        page.id,
+        page.lang,
+        page.kind,
+        page.title,
+        link,  # url
+        config.origin + link,  # permalink: absolute()
+        page.date,
+        page.updated,
+        page.summary,
+        _tag_links(site, page.lang, page.tags),  # tags
+        _section_link_of(site, page.lang, page.sections)  # section
         if page.sections and page.kind != "section" else None,
-        content=LazyMarkup(partial(_content, site, page)),
-        image_url=url(config, page.image) if page.image else "",
-        image_alt=page.image_alt,
-        image_width=page.image_size[0] if page.image_size else 0,
-        image_height=page.image_size[1] if page.image_size else 0,
-        draft=page.draft,
-        urgent=page.urgent,
-        scheduled=page.scheduled,
-        hero=LazyMarkup(partial(_hero, config, page)) if page.image else NO_MARKUP,
-        breadcrumbs=_breadcrumbs_of(site, page.lang, page.sections if page.kind != "section"
-                                    else page.sections[:-1]),
-        link_title=page.link_title or page.title,
-        params=page.extra,
-        appeal=is_appeal(page),
+        LazyMarkup(partial(_content, site, page)),  # content
+        url(config, page.image) if page.image else "",  # image_url
+        page.image_alt,
+        page.image_size[0] if page.image_size else 0,  # image_width
+        page.image_size[1] if page.image_size else 0,  # image_height
+        page.draft,
+        page.urgent,
+        page.scheduled,
+        LazyMarkup(partial(_hero, config, page)) if page.image else NO_MARKUP,  # hero
+        _breadcrumbs_of(site, page.lang, page.sections if page.kind != "section"  # breadcrumbs
+                        else page.sections[:-1]),
+        page.link_title or page.title,  # link_title
+        page.extra,  # params
+        is_appeal(page),  # appeal
     )
 
 
@@ -406,11 +406,12 @@ def _hero(config: SiteConfig, page: Page) -> str:
 def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alternate, ...]:
     """Versions of one page, in site language order: ``paths`` maps code → site path."""
     config = site.config
-    origin = config.origin
+    origin, prefix = config.origin, config.path_prefix
     found = []
     for lang in config.languages:
-        if lang.code in paths:
-            link = url(config, paths[lang.code])  # its absolute form is the same with origin
+        path = paths.get(lang.code)
+        if path is not None:
+            link = _encoded(prefix + path)  # url(); its absolute form is the same with origin
             found.append(Alternate(lang.code, lang.name, link, origin + link, lang.direction,
                                    lang.code == current))
     return tuple(found)
@@ -499,23 +500,27 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
     page it shows, for its share card and links)."""
     config = site.config
     found = alternates(site, versions, lang)
-    default = next((a for a in found if a.code == config.default_language), found[0])
+    default = found[0]
+    for alternate in found:
+        if alternate.code == config.default_language:
+            default = alternate
+            break
     link = url(config, site_path)
+    share = share_view(site, lang, title=title, description=description, site_path=site_path,
+                       versions=versions, page=page, link=config.origin + link)
     context = {
         **derived(site, ("language context", lang), partial(_language_context, site, lang)),
         "page_title": title,
         "description": description,
         "url": link,
-        "canonical": config.origin + link,
+        "canonical": share.url,
         "alternates": found,
         "x_default": default.absolute,
         "nav": navigation(site, lang, site_path),
         "menu": menu(site, lang, site_path),
         "assets": assets,
-        "share": share_view(site, lang, title=title, description=description,
-                            site_path=site_path, versions=versions, page=page),
+        "share": share,
     }
-    share = context["share"]
     if share.kind == "article" or site_path == home_path(config, lang):
         context["structured"] = structured_data(site, lang, share)
     return context
@@ -569,16 +574,14 @@ def card_path(config: SiteConfig, page: Page | None, lang: str) -> str:
     return f"{config.root_path(lang)}card.jpg"
 
 
-@dataclass(frozen=True, slots=True)
-class ShareLink:
+class ShareLink(NamedTuple):
     """A plain link to a network's share page: no script, iframe or pixel of theirs."""
 
     network: str
     url: str
 
 
-@dataclass(frozen=True, slots=True)
-class Share:
+class Share(NamedTuple):
     """What link previews (Open Graph, X cards) and the share links need."""
 
     kind: str  # og:type: "article" or "website"
@@ -611,46 +614,50 @@ def og_locale(code: str) -> str:
 
 
 def share_view(site: Site, lang: str, *, title: str, description: str, site_path: str,
-               versions: Mapping[str, str], page: Page | None = None) -> Share:
+               versions: Mapping[str, str], page: Page | None = None,
+               link: str = "") -> Share:
     """Previews and share links; articles have their own card and links, other pages
-    show their language home's card."""
+    show their language home's card (``link``: the page's absolute URL, if made)."""
     config = site.config
-    link = absolute(config, site_path)
+    link = link or absolute(config, site_path)
     article = page is not None and page.kind == "article"
     title = title or config.language(lang).title or config.title
     stamp = (page.updated or page.date) if page is not None else None
     image, (width, height), alt = _share_image(config, page, lang, title)
     published = page.date.isoformat() if article and page.date else ""
-    return Share(
-        kind="article" if article else "website",
-        title=title,
-        description=description,
-        url=link,
-        image=image,
-        image_width=width,
-        image_height=height,
-        image_alt=alt,
-        locale=og_locale(lang),
-        locale_alternates=tuple(dict.fromkeys(og_locale(code) for code in versions
-                                              if code != lang)),
-        published=published,
-        modified=(published if stamp is page.date else stamp.isoformat())
+    return Share(  # (positional: a named tuple matches keywords in Python)
+        "article" if article else "website",  # kind
+        title,
+        description,
+        link,  # url
+        image,
+        width,
+        height,
+        alt,
+        og_locale(lang),  # locale
+        _locale_alternates(lang, tuple(versions)),
+        published,
+        (published if stamp is page.date else stamp.isoformat())  # modified
         if article and stamp else "",  # (isoformat takes microseconds)
-        links=share_links(title, link) if article else (),
-        email=_email_link(title, link) if article else "",
+        share_links(title, link) if article else (),  # links
+        _email_link(title, link) if article else "",  # email
     )
+
+
+@lru_cache(maxsize=1024)
+def _locale_alternates(lang: str, codes: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``og:locale`` of each other version (a translation group's languages are
+    among a few sets)."""
+    return tuple(dict.fromkeys(og_locale(code) for code in codes if code != lang))
 
 
 def structured_data(site: Site, lang: str, share: Share) -> dict[str, Any]:
     """schema.org data for search engines and news aggregators: a NewsArticle on
     articles, the Organization on homes (the template writes it as escaped JSON)."""
-    config = site.config
-    org = config.organisation
-    organisation: dict[str, Any] = {"@type": "Organization", "name": org.name_in(lang),
-                                    "url": absolute(config, home_path(config, lang))}
-    if org.logo:
-        organisation["logo"] = absolute(config, "/" + org.logo.lstrip("/"))
+    organisation = dict(derived(site, ("organisation", lang),
+                                partial(_organisation_data, site, lang)))
     if share.kind != "article":
+        org = site.config.organisation
         if org.social:
             organisation["sameAs"] = list(org.social.values())
         return {"@context": "https://schema.org", **organisation}
@@ -665,6 +672,17 @@ def structured_data(site: Site, lang: str, share: Share) -> dict[str, Any]:
     if share.image:
         article["image"] = [share.image]
     return article
+
+
+def _organisation_data(site: Site, lang: str) -> dict[str, Any]:
+    """The Organization every page of a language names (each page is given a copy)."""
+    config = site.config
+    org = config.organisation
+    organisation: dict[str, Any] = {"@type": "Organization", "name": org.name_in(lang),
+                                    "url": absolute(config, home_path(config, lang))}
+    if org.logo:
+        organisation["logo"] = absolute(config, "/" + org.logo.lstrip("/"))
+    return organisation
 
 
 def _share_image(config: SiteConfig, page: Page | None, lang: str,
