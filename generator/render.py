@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import hmac
 import json
+import keyword
 import os
 import traceback
 import weakref
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 
 import jinja2
 import jinja2.runtime
+import jinja2.utils
 import markupsafe
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, CompilerExit, Frame, optimizeconst
@@ -41,7 +43,7 @@ from generator.theme import locale_layers, theme_folders
 
 R = TypeVar("R")
 SIGNATURE_BYTES = 32
-COMPILED_VERSION = 7  # bump when what templates compile to changes (7: remembered runs)
+COMPILED_VERSION = 8  # bump when what templates compile to changes (8: direct calls)
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -118,6 +120,7 @@ class Renderer:
         env.filters["number"] = lambda value: i18n.localised_number(value, code, digits)
         env.filters["inline_script"] = csp.inline_script  # allowed by its hash (csp.py)
         env.policies["json.dumps_function"] = _json_dumps  # |tojson (structured data)
+        env.filters["tojson"] = _tojson
         env.globals["script_hashes"] = csp.script_hashes
         env.filters.update(self.filters)
         env.pure_filters = PURE_FILTERS - set(self.filters)  # a site's own may not be pure
@@ -186,6 +189,17 @@ def _json_dumps(value: Any, **options: Any) -> str:
     return json.dumps(value, **options)
 
 
+def _tojson(value: Any, indent: int | None = None) -> Markup:
+    """Jinja's ``|tojson`` (keys sorted, ``<``, ``>``, ``&`` and ``'`` escaped so the
+    JSON is safe in HTML and in a script element) in one call, not three: an article's
+    JSON-LD goes through it."""
+    if indent is not None:
+        return jinja2.utils.htmlsafe_json_dumps(value, dumps=_json_dumps, sort_keys=True,
+                                                indent=indent)
+    return Markup(SORTED_JSON.encode(value).replace("<", "\\u003c").replace(">", "\\u003e")
+                  .replace("&", "\\u0026").replace("'", "\\u0027"))
+
+
 def _escape_via_markup(text: str) -> str:
     return str(markupsafe.escape(text))
 
@@ -252,6 +266,8 @@ class _Template(jinja2.Template):
         if "escape" in namespace:
             namespace["escape"] = _escaped
         namespace["escape_text"] = ESCAPE_TEXT
+        namespace["direct_gettext"] = environment.globals.get("gettext")  # (_CodeGenerator)
+        namespace["builtin_method"] = BuiltinFunctionType
         template = super()._from_namespace(environment, namespace, globals)  # type: ignore[misc]
         template.shares_context = namespace.get("shares_context", False)
         return template
@@ -430,6 +446,45 @@ class _CodeGenerator(CodeGenerator):
             super()._output_child_post(node, frame, finalize)
             return
         self.write(f") is str else escape({value}))")
+
+    @optimizeconst
+    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
+        """A call of the environment's ``_``/``gettext`` or of a C method named in
+        ``PURE_METHODS`` (``page.date.isoformat()``) is made directly once the callee is
+        found to be one: ``Context.call``, a Python call, looks for markers neither has
+        (the share links' labels, five an article). Anything else goes through it."""
+        direct = self._direct_test(node)
+        if direct is None or forward_caller or self.environment.is_async or \
+                self.environment.sandboxed:
+            super().visit_Call(node, frame, forward_caller=forward_caller)
+            return
+        callee = self.temporary_identifier()
+        self.write(f"({callee}(")
+        for argument in (*node.args, *node.kwargs):
+            self.visit(argument, frame)
+            self.write(", ")
+        self.write(f") if {direct[0]}({callee} := ")
+        self.visit(node.node, frame)
+        self.write(f"){direct[1]} else context.call({callee}")
+        extra = {"_loop_vars": "_loop_vars"} if frame.loop_frame else {}
+        if frame.block_frame:
+            extra["_block_vars"] = "_block_vars"
+        self.signature(node, frame, extra or None)
+        self.write("))")
+
+    def _direct_test(self, node: nodes.Call) -> tuple[str, str] | None:
+        """What goes before and after the callee to test whether ``node`` may be called
+        directly (None: never; only arguments Python takes as written)."""
+        if node.dyn_args is not None or node.dyn_kwargs is not None or any(
+                not kwarg.key.isidentifier() or keyword.iskeyword(kwarg.key)
+                for kwarg in node.kwargs):
+            return None
+        if isinstance(node.node, nodes.Name) and node.node.name in TRANSLATION_CALLS and \
+                node.node.name not in self.assigned_names():
+            return "", " is direct_gettext"
+        if isinstance(node.node, nodes.Getattr) and node.node.attr in PURE_METHODS:
+            return "type", " is builtin_method"
+        return None
 
     def visit_Include(self, node: nodes.Include, frame: Frame) -> None:
         """An ``{% include %}`` hands its template's output up with ``yield from`` (a C
@@ -761,7 +816,7 @@ def _memoised_gettext(translate: Callable[[str], str]) -> Callable[..., Markup]:
     memo: dict[tuple, Markup] = {}
 
     def gettext(message: str, **variables: Any) -> Markup:
-        if not all(type(value) in MEMO_TYPES for value in variables.values()):
+        if not MEMO_TYPES.issuperset(map(type, variables.values())):
             return Markup(translate(message)) % variables  # e.g. markup: not escaped
         key = (message, *variables.items())
         if key not in memo:
@@ -786,7 +841,7 @@ def _memoised_ngettext(translate: Callable[[str, str, int], str]) -> Callable[..
         variables.setdefault("num", num)
         autoescape = eval_ctx.autoescape
         if type(num) not in MEMO_TYPES or \
-                not all(type(value) in MEMO_TYPES for value in variables.values()):
+                not MEMO_TYPES.issuperset(map(type, variables.values())):
             return _plural(translate(singular, plural, num), autoescape, variables)
         key = (singular, plural, num, autoescape, *variables.items())
         if key not in memo:

@@ -193,6 +193,41 @@ def test_direct_calls_behave_as_jinja_s() -> None:
         "12 Ana 12 True 2026-01-02T00:00:00+00:00 1Ana"
 
 
+def test_translations_and_c_methods_skip_the_context_s_call(
+        site: Site, jobs: list[Job], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment's ``_`` (five share labels an article) and C methods such as
+    ``page.date.isoformat()`` are called without ``Context.call``; a ``_`` of the page's
+    own, or a method written in Python, still goes through it."""
+    renderer = Renderer(site.config)
+    expected = [renderer.render(job) for job in jobs]
+    asked: list[object] = []
+    real = render._Context.call
+
+    def recorded(self: jinja2.runtime.Context, obj: object, *args: object,
+                 **kwargs: object) -> object:
+        asked.append(obj)
+        return real(self, obj, *args, **kwargs)
+
+    monkeypatch.setattr(render._Context, "call", recorded)
+    assert [renderer.render(job) for job in jobs] == expected
+    environment = renderer.environment("en")
+    assert asked and not any(obj is environment.globals["_"] or (
+        isinstance(obj, BuiltinFunctionType) and obj.__name__ == "isoformat") for obj in asked)
+
+    class Day:
+        def isoformat(self) -> str:
+            return "own day"
+
+    asked.clear()
+    source = "{{ _('On %(d)s', d=day.isoformat()) }}|{{ when.isoformat() }}"
+    template = environment.from_string(source)
+    own = {"day": Day(), "when": datetime(2026, 1, 2, tzinfo=UTC)}
+    assert template.render(own) == "On own day|2026-01-02T00:00:00+00:00"
+    assert template.render({**own, "_": lambda text, **values: "mine"}) == \
+        "mine|2026-01-02T00:00:00+00:00"
+    assert [type(obj).__name__ for obj in asked] == ["method", "method", "function"]
+
+
 def test_a_list_renders_its_stories_without_a_macro_call_each(
         site: Site, jobs: list[Job], monkeypatch: pytest.MonkeyPatch) -> None:
     """The default theme's list writes each story in its loop: a macro call per story
