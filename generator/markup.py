@@ -42,7 +42,6 @@ from markdown.extensions.toc import (
     TocTreeprocessor,
     remove_fnrefs,
     render_inner_html,
-    slugify_unicode,
     strip_tags,
     unique,
 )
@@ -58,6 +57,20 @@ from generator import markdown_lists, prose
 EXTENSIONS = ("tables", "footnotes", "fenced_code", "attr_list", "toc", "sane_lists",
               "pymdownx.tilde", "pymdownx.tasklist", "pymdownx.magiclink",
               "generator.markdown_lists")
+NOT_IN_SLUG = re.compile(r"[^\w\s-]")  # toc.slugify's patterns, compiled once
+SLUG_SPACES: dict[str, re.Pattern[str]] = {}
+
+
+def slugify_unicode(value: str, separator: str) -> str:
+    """``markdown.extensions.toc.slugify_unicode`` with its patterns compiled once (it
+    passes them to ``re.sub``, which looks each up in re's cache at every call)."""
+    value = NOT_IN_SLUG.sub("", value).strip().lower()
+    spaces = SLUG_SPACES.get(separator)
+    if spaces is None:
+        spaces = SLUG_SPACES[separator] = re.compile(rf"[{separator}\s]+")
+    return spaces.sub(separator, value)
+
+
 CONFIGS: dict[str, dict[str, Any]] = {
     "toc": {"slugify": slugify_unicode},
     "pymdownx.tilde": {"subscript": False},  # "~5 km ~10 km" stays text; ~~x~~ is <del>

@@ -77,25 +77,50 @@ def to_html(text: str, heading_id: HeadingId) -> str | None:
             (any(map(text.__contains__, BARE_LINK)) and
              any(map(LINK_URL.sub("](", text).__contains__, BARE_LINK))):
         return None  # (a > only as a quote's mark, starting a line)
+    core = text.strip("\n")
+    if not core:
+        return ""
+    if "\n\n\n" in core:  # (more than one blank line: blocks stripped, empty ones dropped)
+        return _blocks([block for block in (b.strip("\n") for b in core.split("\n\n"))
+                        if block], None, heading_id)
+    return _blocks(core.split("\n\n"), core, heading_id)
+
+
+def _blocks(blocks: list[str], core: str | None, heading_id: HeadingId) -> str | None:
+    """The HTML of the blocks; ``core`` is their text when they are it cut at each
+    ``\\n\\n`` (then which of them hold an inline mark is found with a few searches of
+    the whole text, not four searches of each block), else None."""
     parts: list[str] = []
     used_ids: set[str] = set()
     counters: dict[str, int] = {}
     previous = ""  # the first character of the last block
-    for block in text.split("\n\n"):
-        block = block.strip("\n")  # (more than one blank line)
-        if not block:
-            continue
+    marks = [mark for mark in INLINE_MARKS if mark in core] if core is not None else []
+    next_mark = _next_mark(core, marks, 0) if core is not None else 0
+    at = 0  # where the block starts in core
+    for block in blocks:
+        if core is None:
+            marked = any(map(block.__contains__, INLINE_MARKS))
+        else:
+            at += len(block)
+            marked = next_mark < at
+            at += 2
+            if marked:
+                next_mark = _next_mark(core, marks, at)
         if not block.isprintable() and CONTROL.search(block) is not None:
             return None
         first = block[0]
+        if first.isalpha() and not marked and "\n" not in block:  # (as _paragraph makes it)
+            parts.append(f"<p>{block}</p>")
+            previous = first
+            continue
         if first == "#":
-            made = _heading(block, used_ids, counters, heading_id)
+            made = _heading(block, used_ids, counters, heading_id, marked)
         elif first == "-":  # (a list right after a list would be joined to it)
-            made = None if previous == "-" else _list(block)
+            made = None if previous == "-" else _list(block, marked)
         elif first == ">":  # (and a quote to a quote)
-            made = None if previous == ">" else _quote(block)
+            made = None if previous == ">" else _quote(block, marked)
         else:
-            made = _paragraph(block)
+            made = _paragraph(block, marked)
         if made is None:
             return None
         parts.append(made)
@@ -103,27 +128,33 @@ def to_html(text: str, heading_id: HeadingId) -> str | None:
     return "\n".join(parts)
 
 
-def _paragraph(block: str) -> str | None:
-    """A paragraph's HTML, or None."""
-    made = _inline(block)
+def _next_mark(core: str, marks: list[str], start: int) -> int:
+    """Where the first inline mark at or after ``start`` is (past the end: none)."""
+    found = [at for at in (core.find(mark, start) for mark in marks) if at >= 0]
+    return min(found) if found else len(core)
+
+
+def _paragraph(block: str, marked: bool = True) -> str | None:
+    """A paragraph's HTML, or None (``marked``: it may hold an inline mark)."""
+    made = _inline(block, marked)
     return None if made is None else f"<p>{made}</p>"
 
 
-def _quote(block: str) -> str | None:
+def _quote(block: str, marked: bool = True) -> str | None:
     """A quote of one paragraph (each line ``> `` and its text), or None."""
     if not block.startswith("> ") or block.count("\n") != block.count("\n> "):
         return None
-    made = _paragraph(block[2:].replace("\n> ", "\n"))
+    made = _paragraph(block[2:].replace("\n> ", "\n"), marked)
     return None if made is None else f"<blockquote>\n{made}\n</blockquote>"
 
 
-def _list(block: str) -> str | None:
+def _list(block: str, marked: bool = True) -> str | None:
     """A list of one-line items (each ``- `` and its text), or None."""
     if not block.startswith("- ") or block.count("\n") != block.count("\n- "):
         return None
     items = []
     for item in block[2:].split("\n- "):
-        made = _inline(item)
+        made = _inline(item, marked)
         if made is None:
             return None
         items.append(f"<li>{made}</li>\n")
@@ -131,29 +162,29 @@ def _list(block: str) -> str | None:
 
 
 def _heading(block: str, used_ids: set[str], counters: dict[str, int],
-             heading_id: HeadingId) -> str | None:
+             heading_id: HeadingId, marked: bool = True) -> str | None:
     """A heading alone in its block, with its id, or None."""
     level = HEADING.match(block)
     if level is None or "\n" in block:
         return None
     text = block[level.end():].rstrip()  # as Python-Markdown strips it
-    inner = _inline(text)
+    inner = _inline(text, marked)
     if inner is None or "#" in text:  # (Python-Markdown drops closing #s)
         return None
     tag = f"h{len(level.group(1))}"
     return f'<{tag} id="{heading_id(inner, used_ids, counters)}">{inner}</{tag}>'
 
 
-def _inline(text: str) -> str | None:
+def _inline(text: str, marked: bool = True) -> str | None:
     """The HTML of a paragraph's or an item's text (its inline marks made elements), or
     None when it is outside the subset: a line could start a block or is indented, or a
-    mark is out of place."""
+    mark is out of place. Not ``marked``: it holds no inline mark."""
     first = text[:1]
     if not first or first in BLOCK_STARTS or first.isspace() or \
             (first.isdigit() and ORDERED.match(text) is not None) or \
             ("\n" in text and LATER_LINE.search(text) is not None):
         return None
-    if not any(map(text.__contains__, INLINE_MARKS)):
+    if not marked or not any(map(text.__contains__, INLINE_MARKS)):
         return text
     out, at = [], 0
     for token in TOKEN.finditer(text):
