@@ -88,40 +88,49 @@ def parse_front_matter(text: str) -> FrontMatter:
     return FrontMatter(normal, normal_lines, body, body_line)
 
 
-# A line that may close YAML front matter (``parse_front_matter``: one whose rstrip() is
-# --- or ...), found without splitting the whole text into lines.
-YAML_CLOSER = re.compile(r"^(?:---|\.\.\.)[^\n]*", re.MULTILINE)
-
-
 def _yaml_split(text: str) -> FrontMatter | None:
     """``parse_front_matter`` of a text starting with a ``---`` line, reading only the
     front matter's lines: the body is the text after its closing line, not a split
     of the whole file joined again. None when it is not closed (the caller reports it)."""
-    at = 4
-    while True:
-        closer = YAML_CLOSER.search(text, at)
-        if closer is None:
-            return None
-        if closer[0].rstrip() in ("---", "..."):
-            break
-        at = closer.end()
-    start = closer.start()
+    closer = _closing_line(text)
+    if closer is None:
+        return None
+    start, end = closer
     block = text[4:start - 1] if start > 4 else ""
     _check_size(block)
     lines_of: dict[str, int] = {}
-    values = simple_yaml(block, lines_of)  # (its keys' lines found as it reads them)
-    if values is None:
+    values = simple_yaml(block, lines_of)  # (its keys' lines found as it reads them; its
+    if values is None:  # lists hold no list: never too deep)
         values = _yaml(block, 2)
         lines_of = _key_lines(block.split("\n"), 2, YAML_KEY_LINE)
-    if not isinstance(values, dict):
-        raise FrontMatterError(1, "front matter must be a mapping of 'key: value' lines")
-    for key, value in values.items():
-        if isinstance(value, list | dict) and _too_deep(value):
-            raise FrontMatterError(lines_of.get(str(key).lower(), 1), TOO_DEEP)
+        if not isinstance(values, dict):
+            raise FrontMatterError(1, "front matter must be a mapping of 'key: value' lines")
+        for key, value in values.items():
+            if isinstance(value, list | dict) and _too_deep(value):
+                raise FrontMatterError(lines_of.get(str(key).lower(), 1), TOO_DEEP)
     normal, normal_lines = _normalised(values, lines_of)
-    end = closer.end()
     body = text[end + 1:] if end < len(text) else ""
     return FrontMatter(normal, normal_lines, body, block.count("\n") + (4 if start > 4 else 3))
+
+
+def _closing_line(text: str) -> tuple[int, int] | None:
+    """Where the line closing front matter opened by a ``---`` line starts and ends: the
+    first after it starting with ``---`` or ``...`` and nothing else but spaces (its
+    rstrip() is one of them, as ``parse_front_matter`` reads it); None when there is
+    none. Found with a few searches, not by a pattern tried at every character."""
+    at = 3  # the end of the line before the first one that may close it
+    while True:
+        dashes, dots = text.find("\n---", at), text.find("\n...", at)
+        found = min(dashes, dots) if dashes >= 0 and dots >= 0 else max(dashes, dots)
+        if found < 0:
+            return None
+        start = found + 1
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        if text[start:end].rstrip() in ("---", "..."):
+            return start, end
+        at = end
 
 
 def _normalised(values: Mapping[Any, Any], lines: Mapping[str, int]) -> tuple[
@@ -203,12 +212,14 @@ def _yaml(block: str, first: int) -> Any:
 SIMPLE_LINE = re.compile(r"""([A-Za-z_][A-Za-z0-9_-]*):"""
                          r"""(?: +(?:"([^"\\]*)"|'([^']*)'|(.*[^ ])))? *""")
 QUOTED = re.compile(r""""([^"\\]*)"|'([^']*)'""")
+QUOTES = ("'", '"')
 # A plain scalar's first character may not be one of YAML's indicators (or a space).
 INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@` ")
 # Characters that make a block not simple: what YAML refuses or reads as a line break,
-# a byte order mark, a tab or a CR, and anchors and aliases' marks.
-NOT_SIMPLE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-                        "\U00010000-\U0010ffff]|[&*]")
+# a byte order mark, a tab or a CR, and anchors and aliases' marks (& and *).
+# (One class: an alternation of two would be tried at each character.)
+NOT_SIMPLE = re.compile("[^\n\x20-\x25\x27-\x29\x2b-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe"
+                        "\uff00-\ufffd\U00010000-\U0010ffff]")
 FLOW_MARK = re.compile(r"""[\[\]{},:#'"]""")  # in a list, an item with one: the loader's
 DECIMAL = re.compile(r"0|[1-9][0-9]*")
 BOOL_TAG, INT_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
@@ -277,7 +288,7 @@ def _list(text: str, as_written: bool) -> list[Any]:
 def _scalar(text: str, as_written: bool, *, flow: bool = False) -> Any:
     """One value: quoted text as it is, a plain one as YAML's resolver types it (or as
     written, for a text field; empty stays unset)."""
-    quoted = QUOTED.fullmatch(text)
+    quoted = QUOTED.fullmatch(text) if text[:1] in QUOTES else None
     if quoted is not None:
         return quoted[1] if quoted[1] is not None else quoted[2]
     if text[:1] in INDICATORS or ": " in text or " #" in text or text.endswith(":") or \
@@ -298,8 +309,7 @@ def _scalar(text: str, as_written: bool, *, flow: bool = False) -> Any:
 def _tag(plain: str) -> str:
     """The tag YAML's resolver gives a plain scalar (``BaseResolver.resolve``, with the
     loader's table: no timestamps)."""
-    table = FrontMatterLoader.yaml_implicit_resolvers
-    for tag, pattern in (*table.get(plain[:1], ()), *table.get(None, ())):
+    for tag, pattern in RESOLVERS.get(plain[:1], ANY_FIRST):
         if pattern.match(plain):
             return tag
     return STRING_TAG
@@ -387,6 +397,13 @@ FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+# The resolvers ``_tag`` tries on a plain scalar, by its first character (then those for
+# any), joined once.
+ANY_FIRST = tuple(FrontMatterLoader.yaml_implicit_resolvers.get(None, ()))
+RESOLVERS = {first: (*resolvers, *ANY_FIRST)
+             for first, resolvers in FrontMatterLoader.yaml_implicit_resolvers.items()}
 
 
 TOO_DEEP = (f"front matter nests lists and mappings more than {NESTING_LIMIT} levels deep; "
