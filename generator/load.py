@@ -231,9 +231,11 @@ def load_site(config: SiteConfig, previous: Mapping[str, Parsed] | None = None,
     parts = _IndexParts() if spilling and len(fresh) == len(scan.sources) else None
     if spilling:
         assert spill is not None
+        packing = Packing(partial(_flushed, spill, parts.pack if parts else None),
+                          parts.unpack if parts else list)
         spilled = parallel_map(partial(_parse_spilled, spill, parse), fresh, workers,
-                               PARALLEL_PARSE_THRESHOLD, progress, meanwhile,
-                               packing=Packing(parts.pack, parts.unpack) if parts else None)
+                               PARALLEL_PARSE_THRESHOLD, progress, meanwhile, packing=packing)
+        spill.flush()  # (parsed here: no workers)
         results = {path: spill.received((result, location))
                    for path, result, location in spilled}
     else:
@@ -260,6 +262,13 @@ def _parse_spilled(spill: Spill, parse: Callable[..., Parsed], source: Source) -
     """``spill.parse`` in a worker, with the source's path (the index's key)."""
     parsed, location = spill.parse(parse, source)
     return source.path, parsed, location
+
+
+def _flushed(spill: Spill, pack: Callable[[list[Spilled]], Any] | None,
+             results: list[Spilled]) -> Any:
+    """A worker's chunk of results, packed once the spill has written its bodies."""
+    spill.flush()
+    return pack(results) if pack is not None else results
 
 
 class _IndexParts:
@@ -973,11 +982,16 @@ def _display_path(config: SiteConfig, path: str) -> Path:
     return path_of(path[len(root):] if path.startswith(root) else path)
 
 
+FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)  # (compiled once: re.search and
+ANY_TAG = re.compile(r"<[^>]+>")  # re.sub look a pattern up in re's cache at each call)
+SPACES = re.compile(r"\s+")
+
+
 def summarise(html: str) -> str:
     """The first paragraph as plain text, cut at a word boundary."""
-    match = re.search(r"<p>(.*?)</p>", html, re.DOTALL)
-    text = unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
-    text = re.sub(r"\s+", " ", text)
+    match = FIRST_PARAGRAPH.search(html)
+    text = unescape(ANY_TAG.sub("", match.group(1))).strip() if match else ""
+    text = SPACES.sub(" ", text)
     if len(text) <= SUMMARY_LENGTH:
         return text
     cut = text[:SUMMARY_LENGTH]

@@ -26,6 +26,7 @@ from generator.model import replaced
 Location = tuple[str, int, int]  # file name in the spill folder, offset, length in bytes
 S = TypeVar("S")
 PREFIX = "spill-"  # folders in the cache's version folder, one per process that spills
+FLUSH_BYTES = 1 << 20  # kept bodies written at once (and at each chunk's end: ``flush``)
 
 
 class Spill:
@@ -37,6 +38,9 @@ class Spill:
         self._written: dict[str, tuple[int, int]] = {}  # name → (fd, size), in a worker
         self._read: dict[str, int] = {}  # name → fd, in whichever process reads
         self._location: Location | None = None  # of the body the last parse kept
+        self._pending: list[bytes] = []  # kept bodies not yet written, by this process:
+        self._pending_size = 0
+        self._pending_pid = 0  # (a process forked meanwhile leaves them to it)
 
     @classmethod
     def beside(cls, cache_folder: Path | None) -> Spill:
@@ -66,13 +70,29 @@ class Spill:
 
     def _keep(self, body: str) -> None:
         data = body.encode("utf-8", "surrogatepass")
-        name = f"{os.getpid()}.html"
+        pid = os.getpid()
+        name = f"{pid}.html"
         fd, size = self._written.get(name) or self._open(name)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        self._pending.append(data)
+        self._pending_size += len(data)
+        self._pending_pid = pid
         self._written[name] = (fd, size + len(data))
         self._location = (name, size, len(data))
+        if self._pending_size >= FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the bodies kept since the last flush in one system call (not one a
+        body): before a worker's results go back, and in the process that parsed when
+        there were no workers."""
+        if not self._pending or self._pending_pid != os.getpid():
+            return
+        fd, _size = self._written[f"{self._pending_pid}.html"]
+        view = memoryview(b"".join(self._pending))
+        self._pending.clear()
+        self._pending_size = 0
+        while view:
+            view = view[os.write(fd, view):]
 
     def _open(self, name: str) -> tuple[int, int]:
         fd = os.open(self.folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -96,6 +116,7 @@ class Spill:
         location = self.where.get(digest)
         if location is None:
             return None
+        self.flush()
         name, offset, length = location
         try:
             fd = self._read.get(name)
@@ -113,6 +134,8 @@ class Spill:
                 os.close(fd)
         self._read.clear()
         self._written.clear()
+        self._pending.clear()
+        self._pending_size = 0
         self.where.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
 
