@@ -66,8 +66,8 @@ from generator.snapshot import (
     Stamps,
     Taken,
     changed_stamps,
-    keep_outputs,
     reseal_outputs,
+    seal_outputs,
     summary_line,
     take,
     valid_manifest,
@@ -500,8 +500,7 @@ class BuildSession:
             self.store.write_sharded(name, entries)
             self.store.write_sharded(POLICIES_PREFIX + name, self.policies or {})
             if not config.only_languages:  # sealed as written, for the next no-change check
-                keep_outputs(self.store, name, self.store.sharded_identity(name), entries,
-                             self.output)
+                seal_outputs(self.store, name, entries, self.output)
         self._mark_writing(False)
         counts: dict[str, int] = {}
         for job in planned:
