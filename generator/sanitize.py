@@ -250,8 +250,28 @@ OPTIONS = {
     "link_rel": None,  # links as written: Markdown's own carry no rel
     "strip_comments": True,
 }
-_clean: Callable[[str], str] = nh3.Cleaner(**OPTIONS).clean if hasattr(nh3, "Cleaner") \
+_ammonia: Callable[[str], str] = nh3.Cleaner(**OPTIONS).clean if hasattr(nh3, "Cleaner") \
     else partial(nh3.clean, **OPTIONS)
+FORCED_TAG = re.compile(rf"<({'|'.join(map(re.escape, FORCED_ATTRIBUTES))})((?: [^>]*)?)>")
+SERIALISED_ATTRIBUTE = re.compile(r' ([^\s="]+)="([^"]*)"')
+
+
+def _clean(converted: str) -> str:
+    """``converted`` cleaned by ammonia, the attributes of a tag it sets some on in
+    order of name: it adds them in its hash map's order, which changes from one process
+    to the next (the same body gave two outputs)."""
+    cleaned = _ammonia(converted)
+    if not any(f"<{tag}" in cleaned for tag in FORCED_ATTRIBUTES):
+        return cleaned
+    return FORCED_TAG.sub(_in_order, cleaned)
+
+
+def _in_order(match: re.Match[str]) -> str:
+    attributes = SERIALISED_ATTRIBUTE.findall(match.group(2))
+    if "".join(f' {name}="{value}"' for name, value in attributes) != match.group(2):
+        return match.group(0)  # (not as html5ever serialises a tag: left as it is)
+    return f"<{match.group(1)}" + "".join(
+        f' {name}="{value}"' for name, value in sorted(attributes)) + ">"
 
 
 def _removals(converted: str, text: str) -> tuple[Removal, ...]:
