@@ -515,18 +515,14 @@ class Outputs:
     """Every output the manifest lists, as this check reads them fastest: their paths
     (``packed``, relative to the output folder) and each file's size and mtime_ns one
     after the other (native 64-bit integers), cut into parts (``_cuts``). Kept in the
-    cache by the build that wrote them, or after a check found them all intact, for as
-    long as the manifest's files stay as they were (``Store.sharded_identity``): the
-    manifest's 64 shards hold each output's key too, and took a fifth of a check's time
-    to read (0.2 s of CPU at 140,000 outputs), the packed paths a fiftieth."""
+    cache after a check found them all intact, for as long as the manifest's files stay
+    as they were (``Store.sharded_identity``): the manifest's 64 shards hold each
+    output's key too, and took a fifth of a check's time to read (0.2 s of CPU at
+    140,000 outputs), the packed paths a fiftieth."""
 
     names: bytes
     values: bytes
     cuts: list[tuple[int, int]]
-
-    @property
-    def count(self) -> int:
-        return self.cuts[-1][1]
 
     def intact(self, output: Path, index: int) -> int | None:
         """How many outputs part ``index`` holds when each is as the last build left
