@@ -496,8 +496,8 @@ def kept_seal(store: Store, name: str, identity: tuple[object, ...]) -> Sealed |
             type(kept[4]) is int):
         return None
     folders = kept[2]
-    if folders[-1:] != b"\0" or len(kept[3]) != 24 * folders.count(b"\0") or \
-            folders[:1] == b"/" or b"\0/" in folders or b".." in folders:
+    if not _relative_paths(folders) or len(kept[3]) != 24 * folders.count(b"\0") or \
+            b".." in folders:
         return None
     return Sealed(Seal(folders, kept[3], kept[4]), kept[1])
 
@@ -551,10 +551,14 @@ def kept_outputs(store: Store, name: str, identity: tuple[object, ...]) -> Outpu
         return None
     names, values = kept[1], kept[2]
     files = names.count(b"\0")
-    if not files or len(values) != 16 * files or names[-1:] != b"\0" or \
-            names[:1] == b"/" or b"\0/" in names:
+    if not files or len(values) != 16 * files or not _relative_paths(names):
         return None
     return Outputs(names, values, _cuts(names, min(OUTPUT_PARTS, files)))
+
+
+def _relative_paths(names: bytes) -> bool:
+    """Whether kept ``packed`` paths are as ``packed`` ends them, none from "/"."""
+    return names[-1:] == b"\0" and names[:1] != b"/" and b"\0/" not in names
 
 
 def keep_outputs(store: Store, name: str, identity: tuple[object, ...]) -> None:
