@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import partial
 from itertools import chain
 from pathlib import Path
+from typing import Any, TypeVar
 
 from generator import compress, delta, i18n, imaging, sanitize
 from generator.cache import (
@@ -56,7 +57,7 @@ from generator.outputs import (
     sitemap,
 )
 from generator.outputs.static import theme_assets
-from generator.parallel import Later, default_workers
+from generator.parallel import Background, Later, default_workers
 from generator.render import Job, Renderer, render_all
 from generator.snapshot import (
     SNAPSHOT_PREFIX,
@@ -86,6 +87,7 @@ from generator.write import (
     sweep,
 )
 
+R = TypeVar("R")
 PAGES_ENTRY = "pages"
 NOT_BUILT: Entry = ("", -1, -1)
 GAPS_ENTRY = "translation-gaps"
@@ -281,6 +283,7 @@ class BuildSession:
         # workers forked): a server renders a requested output itself until it is written.
         # Told again, complete, once the kinds planned behind are planned (``build``).
         self.rendering: Callable[[Renderer, list[Job], bool], None] | None = None
+        self.background: list[Callable[[], None]] = []  # what takes each one's outcome
 
     def build(self, config: SiteConfig | None = None, *, shortcut: bool = True,
               touched: frozenset[str] | None = None,
@@ -303,6 +306,7 @@ class BuildSession:
                 return self._build(config or self.config, shortcut, touched, later, behind)
             finally:
                 self.pages_behind = None  # (a build that stopped before planning them)
+                self._join_background(quiet=True)  # (a build that stopped: none runs on)
 
     def finish(self) -> None:
         """Plan, render and commit what the last build left for later."""
@@ -417,13 +421,23 @@ class BuildSession:
                     self.log(f"ignored {path}: {why}")
             if self.store and _changed(previous, loaded.parsed):
                 self.unsaved = True
-        # The parse cache is saved while the workers render (or now, if the build stops).
+        # The parse cache is saved by a background process while this one links and
+        # plans; where none can be forked, while the workers render (or now, if the
+        # build stops).
         save = self._save_parsed if self.unsaved and self.persist else None
+        if save is not None and self._in_background(self._save_parsed_state,
+                                                    partial(self._took_parse_state,
+                                                            self.parsed)):
+            save = None
+        layout = partial(_save_layout, self.store, len(loaded.pages)) \
+            if snapshot is not None and self.store else None  # (for the next build's edits)
         try:
             with _phase("link", timings):  # linked even when a source failed: one report
                 site, link_problems = link_site(config, loaded.pages, loaded.assets,
                                                 now=self.now, bodies=self._stored_body)
                 raise_if_errors([*loaded.problems, *link_problems])
+            if layout is not None and self._in_background(partial(layout, site)):
+                layout = None
             with _phase("plan", timings):
                 planned, assets, unplanned = _plan(site, "card" in later, behind)
                 planned = [job for job in planned if config.owns(job.path)]
@@ -442,8 +456,10 @@ class BuildSession:
                 previous_paths = set(manifest) if trusted else \
                     set() if empty else None  # None: scan for leftovers
         except SiteError:
+            self._join_background()
             if save is not None:
                 save()  # what was parsed serves the next build, whatever failed after
+            if not self.unsaved:
                 self._drop_spill()
             raise
         renderer = self._renderer(config, templates, catalogs)
@@ -452,9 +468,8 @@ class BuildSession:
         self.pages_behind = PagesBehind(site, assets, renderer) if "page" in behind else None
         self._mark_writing(True)
         uncompressed = _uncompressed(planned) if self.precompress else frozenset()
-        if snapshot is not None and self.store:  # for the next build's edits (delta.py)
-            save = _then(save, partial(delta.save_layout, self.store, site,
-                                       hidden=len(site.pages) != len(loaded.pages)))
+        if layout is not None:
+            save = _then(save, partial(layout, site))
         found: list[Behind] = []
         more = self._behind(site, assets, behind, (templates, catalogs), manifest,
                             (planned, unplanned, stale), renderer, found,
@@ -491,6 +506,7 @@ class BuildSession:
                 if deferred else None
         indexed = self._search(site, entries, old, bundles, later, timings) \
             if config.search else None
+        self._join_background()
         if not self.unsaved:
             self._drop_spill()  # every body is in the cache (or nothing needs one again)
         self.manifest = entries if self.store else None
@@ -1075,6 +1091,47 @@ class BuildSession:
     def _interrupted(self) -> bool:
         return self._writing_marker().exists()
 
+    def _in_background(self, save: Callable[[], R],
+                       then: Callable[[R], None] | None = None) -> bool:
+        """Start ``save`` in a background process (``Background``), whose result
+        ``then`` takes once ``_join_background`` waits for it; False where none can be
+        forked (a server's session has threads: it saves as it renders)."""
+        started = Background.start(save)
+        if started is None:
+            return False
+        self.background.append(partial(_took, started, then))
+        return True
+
+    def _join_background(self, quiet: bool = False) -> None:
+        """Wait for the background saves, taking their outcomes; the first one's error
+        raised once all ended (unless ``quiet``: the build already failed)."""
+        waiting, self.background = self.background, []
+        failure: Exception | None = None
+        for outcome in waiting:
+            try:
+                outcome()
+            except Exception as error:  # (every process is waited for first)
+                failure = failure or error
+        if failure is not None and not quiet:
+            raise failure
+
+    def _save_parsed_state(self) -> tuple[dict[str, Any], bool, set[str]]:
+        """``_save_parsed`` in a background process: what this session keeps of the
+        save (the index's journal and whether it is complete, the stored bodies)."""
+        self._save_parsed()
+        assert self.index is not None
+        return self.index.journal, self.index.complete, self.stored
+
+    def _took_parse_state(self, parsed: Mapping[str, Parsed],
+                          state: tuple[dict[str, Any], bool, set[str]]) -> None:
+        """This session as ``_save_parsed`` leaves it, from the background save of
+        ``parsed``."""
+        assert self.index is not None and self.store is not None
+        self.index.journal, self.index.complete, self.stored = state
+        self.index.saved = dict(parsed)
+        self.unsaved, self.index_parts = False, None
+        self.bodies = BodyStore(self.store)  # (the shards it read before are stale)
+
     def _save_parsed(self) -> None:
         """Write the index of page records, and the bodies of pages parsed since the
         last save into their shards."""
@@ -1329,6 +1386,18 @@ _valid_snapshot = valid_snapshot
 
 def _is_problem(value: object) -> bool:
     return well_typed(value, Problem)
+
+
+def _save_layout(store: Store, loaded: int, site: Site) -> None:
+    """``delta.save_layout``: hidden when the link left out one of the ``loaded`` pages."""
+    delta.save_layout(store, site, hidden=len(site.pages) != loaded)
+
+
+def _took(started: Background[R], then: Callable[[R], None] | None) -> None:
+    """A background process's result, handed to ``then``."""
+    result = started.wait()
+    if then is not None:
+        then(result)
 
 
 def _then(first: Callable[[], None] | None, then: Callable[[], None]) -> Callable[[], None]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -199,3 +201,65 @@ def _collect_own_garbage() -> None:
         _collecting = True
         gc.freeze()  # the parent's objects: never walked, so their pages stay shared
         gc.enable()
+
+
+class Background(Generic[R]):
+    """One function run in a forked process while this one goes on (``start``), its
+    result (or its exception) taken back by ``wait``.
+
+    A build's cache saves run so while this process links and plans on one core: on two
+    cores the other one was idle then, and the saves took time from the render workers
+    after. The child is forked only from a process without other threads (one that holds
+    a lock in another thread would leave it held in the child), and leaves by
+    ``os._exit``: no cleanup of this process (its locks, atexit handlers, stdio
+    buffers) runs twice."""
+
+    def __init__(self, pid: int, reader: int) -> None:
+        self.pid = pid
+        self.reader = reader  # the pipe the child writes its pickled outcome to
+
+    @classmethod
+    def start(cls, function: Callable[[], R]) -> Background[R] | None:
+        """``function`` running in a forked process; None where forking is unsafe or
+        unavailable (the caller then runs it itself)."""
+        if not hasattr(os, "fork") or threading.active_count() > 1 or \
+                "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(reader)
+            _run_and_exit(function, writer)
+        os.close(writer)
+        return cls(pid, reader)
+
+    def wait(self) -> R:
+        """The function's result, once its process ended; its exception raised here."""
+        with os.fdopen(self.reader, "rb") as pipe:
+            data = pipe.read()  # (read before waiting: a result fills the pipe's buffer)
+        _pid, status = os.waitpid(self.pid, 0)
+        if not data:
+            raise ChildProcessError(f"a background process ended with status {status}")
+        failed, outcome = pickle.loads(data)  # (from this process's own fork)
+        if failed:
+            raise outcome
+        return outcome
+
+
+def _run_and_exit(function: Callable[[], Any], writer: int) -> NoReturn:
+    """In a forked child: run ``function``, send its outcome, leave at once."""
+    code = 1
+    try:
+        try:
+            outcome: tuple[bool, Any] = (False, function())
+        except Exception as error:  # (BaseException: an interrupt only ends the child)
+            outcome = (True, error)
+        try:
+            data = pickle.dumps(outcome)
+        except Exception as error:  # an exception that does not pickle: its text
+            data = pickle.dumps((True, RuntimeError(f"{type(error).__name__}: {error}")))
+        with os.fdopen(writer, "wb") as pipe:
+            pipe.write(data)
+        code = 0
+    finally:
+        os._exit(code)

@@ -4,18 +4,21 @@ every page of a language shares are made once, not once per page (#20)."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from generator import spill as spill_module
-from generator.build import build
+from generator.build import BuildSession, build
 from generator.cache import BodyStore, Store
 from generator.config import Language, load_config
+from generator.delta import ShardedPages
 from generator.link import link_site
 from generator.load import PARALLEL_PARSE_THRESHOLD, load_site
 from generator.model import Site
+from generator.parallel import Background
 from generator.spill import Spill
 from generator.views import page_view
 from tests.conftest import FIXTURES
@@ -218,3 +221,54 @@ def test_a_spilled_parse_makes_its_record_once(tmp_path: Path,
         assert parsed.page.summary == whole.summary and "<strong>" in whole.body_html
     finally:
         spill.discard()
+
+
+def test_a_cold_build_saves_its_caches_in_background_processes_while_it_links(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parse cache and the edits' layout are saved by forked processes while this
+    one links and plans (one core sat idle then, and the saves took time from the render
+    workers after); the session and the next process go on as if it had saved them."""
+    site = _archive(tmp_path / "site", PARALLEL_PARSE_THRESHOLD + 20)
+    started: list[bool] = []
+    real_start = Background.start
+
+    def start(function: Callable[[], object]) -> Background[object] | None:
+        background = real_start(function)
+        started.append(background is not None)
+        return background
+
+    monkeypatch.setattr(Background, "start", start)
+    session = BuildSession(load_config(site), tmp_path / "out", jobs=2)
+    session.build()
+    assert started == [True, True], "the parse cache, then the layout"
+    assert session.background == [] and not session.unsaved and session.index_parts is None
+    assert not list(Store(site).folder.glob(spill_module.PREFIX + "*")), "spill deleted"
+    story = site / "content/en/news/story-0000.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("Story 0\n", "Story zero\n"),
+                     encoding="utf-8")
+    session.build()  # a session's next build, from what the background save left it
+    assert "Story zero" in (tmp_path / "out/en/news/story-0000/index.html").read_text()
+    story.write_text(story.read_text(encoding="utf-8").replace("Story zero", "Story nil"),
+                     encoding="utf-8")
+    again = build(load_config(site), tmp_path / "out", jobs=2)  # a new process's edit
+    assert isinstance(again.site.pages, ShardedPages), "it read the layout saved behind"
+    assert "en/news/story-0000/index.html" in again.rendered
+    assert not any("story-" in path and "story-0000" not in path for path in again.rendered)
+    build(load_config(site), tmp_path / "clean", jobs=1, use_cache=False)
+    assert _files(tmp_path / "out") == _files(tmp_path / "clean")
+
+
+def test_a_background_save_that_fails_fails_the_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _archive(tmp_path / "site", PARALLEL_PARSE_THRESHOLD + 20)
+
+    def broken(_session: BuildSession) -> None:
+        raise OSError("the cache's disk went away")
+
+    monkeypatch.setattr(BuildSession, "_save_parsed", broken)
+    with pytest.raises(OSError, match="disk went away"):  # raised here, as by this process
+        build(load_config(site), tmp_path / "out", jobs=2)
+    monkeypatch.undo()
+    build(load_config(site), tmp_path / "out", jobs=2)  # the next build repairs it all
+    build(load_config(site), tmp_path / "clean", jobs=1, use_cache=False)
+    assert _files(tmp_path / "out") == _files(tmp_path / "clean")

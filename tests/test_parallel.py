@@ -1,11 +1,13 @@
 """Work spread over worker processes comes back whole and in order."""
 
 import os
+import signal
+import threading
 from collections.abc import Sequence
 
 import pytest
 
-from generator.parallel import Packing, _chunks, parallel_map
+from generator.parallel import Background, Packing, _chunks, parallel_map
 
 
 @pytest.mark.parametrize(("total", "workers"), [(0, 2), (1, 1), (5, 2), (300, 2),
@@ -147,3 +149,40 @@ def test_items_found_later_fork_the_workers_they_need_at_a_lower_priority() -> N
     assert [number for number, _nice in results] == [*range(3), *range(1000, 1400)]
     assert {nice for _number, nice in results} == {min(parent + 5, 19)}, "in the workers"
     assert os.nice(0) == parent, "this process keeps its own"
+
+
+def test_a_background_function_runs_in_another_process_and_its_result_comes_back(
+        tmp_path) -> None:
+    marker = tmp_path / "ran"
+    started = Background.start(lambda: (marker.write_text(str(os.getpid())), [1, 2])[1])
+    assert started is not None
+    assert started.wait() == [1, 2]
+    assert int(marker.read_text()) not in (os.getpid(), 0), "run by the child"
+
+
+def test_a_background_function_s_exception_is_raised_by_wait() -> None:
+    def fail() -> None:
+        raise KeyError("gone")
+
+    started = Background.start(fail)
+    assert started is not None
+    with pytest.raises(KeyError, match="gone"):
+        started.wait()
+
+
+def test_a_background_process_that_dies_is_an_error() -> None:
+    started = Background.start(lambda: os.kill(os.getpid(), signal.SIGKILL))
+    assert started is not None
+    with pytest.raises(ChildProcessError):
+        started.wait()
+
+
+def test_no_background_process_is_forked_beside_another_thread() -> None:
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert Background.start(lambda: None) is None, "a lock held there stays held"
+    finally:
+        release.set()
+        other.join()
