@@ -226,7 +226,12 @@ class Background(Generic[R]):
                 "fork" not in multiprocessing.get_all_start_methods():
             return None
         reader, writer = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no memory or process left for it: run it here after all
+            os.close(reader)
+            os.close(writer)
+            return None
         if pid == 0:  # the child: never returns
             os.close(reader)
             _run_and_exit(function, writer)

@@ -186,3 +186,15 @@ def test_no_background_process_is_forked_beside_another_thread() -> None:
     finally:
         release.set()
         other.join()
+
+
+def test_a_background_function_runs_here_when_no_process_can_be_forked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    assert Background.start(lambda: None) is None, "the caller runs it itself"
+    if before:
+        assert len(os.listdir("/proc/self/fd")) == before, "the pipe is closed again"
