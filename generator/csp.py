@@ -21,7 +21,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -63,22 +63,38 @@ def script_hash(text: str) -> str:
 @contextmanager
 def collecting() -> Iterator[Collected]:
     """Collect the inline scripts of one render."""
-    collected = Collected()
-    reset = _current.set(collected)
+    collected, started = start()
     try:
         yield collected
     finally:
-        _current.reset(reset)
+        stop(started)
+
+
+def start() -> tuple[Collected, Token[Collected | None]]:
+    """Start collecting the inline scripts of one render, until ``stop``: what
+    ``collecting`` does, without a generator made and run for every page."""
+    collected = Collected()
+    return collected, _current.set(collected)
+
+
+def stop(started: Token[Collected | None]) -> None:
+    _current.reset(started)
 
 
 @pass_context  # called at every render, never folded into the compiled template
 def inline_script(context: Context, body: str) -> Markup:
     """A theme's inline script, allowed by the page's policy through its hash."""
-    text = str(body)
+    source, element = _script(str(body))
     collected = _current.get()
-    if collected is not None and (source := script_hash(text)) not in collected.hashes:
+    if collected is not None and source not in collected.hashes:
         collected.hashes.append(source)
-    return Markup(f"<script>{text}</script>")
+    return element
+
+
+@lru_cache(maxsize=256)
+def _script(text: str) -> tuple[str, Markup]:
+    """A script's CSP source and element (a theme's few scripts, on every page)."""
+    return script_hash(text), Markup(f"<script>{text}</script>")
 
 
 @pass_context
@@ -91,6 +107,12 @@ def script_hashes(context: Context) -> Markup:
 def complete(page: str, collected: Collected) -> str:
     """The page with its policy naming the inline scripts its theme rendered."""
     return page.replace(collected.token, " ".join(collected.hashes) or NONE)  # one pass
+
+
+def complete_encoded(page: bytes, collected: Collected) -> bytes:
+    """``complete`` for a page in UTF-8 (the placeholder and the hashes are ASCII)."""
+    return page.replace(collected.token.encode("ascii"),
+                        (" ".join(collected.hashes) or NONE).encode("ascii"))
 
 
 def permit(page: str, script: str) -> str:

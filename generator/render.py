@@ -43,7 +43,7 @@ from generator.theme import locale_layers, theme_folders
 
 R = TypeVar("R")
 SIGNATURE_BYTES = 32
-COMPILED_VERSION = 8  # bump when what templates compile to changes (8: direct calls)
+COMPILED_VERSION = 9  # bump when what templates compile to changes (9: names in C, joins)
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -165,9 +165,13 @@ class Renderer:
         if job.source is not None:
             return job.source.read_bytes()
         context = job.context() if callable(job.context) else job.context
-        with csp.collecting() as scripts:
-            text = self.template(job.lang, job.template).render(context)
-        return csp.complete(text, scripts).encode("utf-8")
+        template = self.template(job.lang, job.template)
+        scripts, started = csp.start()  # (not ``csp.collecting()``: a generator per page)
+        try:
+            data = _rendered(template, context)
+        finally:
+            csp.stop(started)
+        return csp.complete_encoded(data, scripts)
 
     def template(self, lang: str | None, name: str) -> jinja2.Template:
         """A compiled template, looked up once per language (Jinja's own cache locks
@@ -176,6 +180,24 @@ class Renderer:
         if key not in self._templates:
             self._templates[key] = self.environment(lang).get_template(name)
         return self._templates[key]
+
+
+def _rendered(template: jinja2.Template, context: Mapping[str, Any]) -> bytes:
+    """``template.render(context)`` in UTF-8, with one copy of the context, not two
+    (``render`` copies it into a dict, then into another holding the globals too), and
+    its pieces encoded one by one: most are ASCII, copied as they are, where the page
+    joined into one string is encoded character by character as soon as one of its
+    pieces holds a character beyond Latin-1 (a language's name in its own script, in
+    every page's footer): a tenth of an article's render."""
+    made = template.new_context(context)  # type: ignore[arg-type]
+    try:
+        return b"".join(map(ENCODED, template.root_render_func(made)))  # type: ignore[attr-defined]
+    except Exception:
+        template.environment.handle_exception()
+        raise  # (handle_exception raises; for the type checker)
+
+
+ENCODED: Callable[[str], bytes] = str.encode  # (UTF-8)
 
 
 SORTED_JSON = json.JSONEncoder(sort_keys=True)
@@ -268,9 +290,31 @@ class _Template(jinja2.Template):
         namespace["escape_text"] = ESCAPE_TEXT
         namespace["direct_gettext"] = environment.globals.get("gettext")  # (_CodeGenerator)
         namespace["builtin_method"] = BuiltinFunctionType
+        namespace["context_names"] = _Names  # (_CodeGenerator.write_commons)
         template = super()._from_namespace(environment, namespace, globals)  # type: ignore[misc]
         template.shares_context = namespace.get("shares_context", False)
         return template
+
+    def new_context(self, vars: dict[str, Any] | None = None, shared: bool = False,
+                    locals: Mapping[str, Any] | None = None) -> jinja2.runtime.Context:
+        """Jinja's context for a render, its names (globals, then ``vars``) held in a
+        ``_Names``."""
+        if shared or locals:
+            return super().new_context(vars, shared, locals)
+        return self.environment.context_class(
+            self.environment, _Names(self.globals, **(vars or {})), self.name, self.blocks,
+            globals=self.globals)
+
+
+class _Names(dict):  # type: ignore[type-arg]
+    """A context's names (its ``parent``), ``missing`` for one it lacks: what Jinja's
+    ``Context.resolve_or_missing`` finds, when the context set nothing itself, by a
+    lookup in C (``_CodeGenerator.write_commons``): ~40 names a page."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: str) -> Any:
+        return jinja2.runtime.missing
 
 
 class _CodeGenerator(CodeGenerator):
@@ -289,6 +333,29 @@ class _CodeGenerator(CodeGenerator):
         self._loaded: collections.Counter[str] | None = None
         self.pure: dict[int, bool] = {}  # by node id (``_pure``)
         self._escapes: list[str] = []  # the temporaries of the values being escaped
+
+    def writeline(self, x: str, node: nodes.Node | None = None, extra: int = 0) -> None:
+        """A block's output is joined where it is made and handed up as one piece
+        (``yield concat(…)``, not ``yield from``): each piece passed up through every
+        function around it (an article's main block's through the block, its layout and
+        the article's own template). (A layout's pieces still go up one by one: a render
+        encodes them one by one, ``_rendered``.)"""
+        if x.startswith(DELEGATIONS) and not self.environment.is_async:
+            x = f"yield concat({x.removeprefix('yield from ')})"
+        super().writeline(x, node, extra)
+
+    def write_commons(self) -> None:
+        """Each render and block function's preamble, with ``resolve`` the names'
+        ``__getitem__`` where it finds what ``resolve_or_missing`` does: the context has
+        set nothing itself yet (``vars``), and the names a function resolves are none
+        that it sets (Jinja binds those to locals)."""
+        super().write_commons()
+        if self.environment.is_async:
+            return
+        self.writeline("if type(context.parent) is context_names and not context.vars:")
+        self.indent()
+        self.writeline("resolve = context.parent.__getitem__")
+        self.outdent()
 
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         self._template = node
@@ -487,8 +554,8 @@ class _CodeGenerator(CodeGenerator):
         return None
 
     def visit_Include(self, node: nodes.Include, frame: Frame) -> None:
-        """An ``{% include %}`` hands its template's output up with ``yield from`` (a C
-        loop) instead of a Python loop yielding each piece again."""
+        """An ``{% include %}`` hands its template's output up joined, as one piece,
+        instead of a Python loop yielding each piece again."""
         if node.ignore_missing or not node.with_context or frame.buffer is not None \
                 or self.environment.is_async or not isinstance(node.template, nodes.Const) \
                 or not isinstance(node.template.value, str):
@@ -504,11 +571,13 @@ class _CodeGenerator(CodeGenerator):
         self.writeline(f"gen = template.root_render_func({own})")
         self.writeline("try:")
         self.indent()
-        self.writeline("yield from gen")
+        self.writeline("yield concat(gen)")  # (as ``writeline`` hands a block's up)
         self.outdent()
         self.writeline("finally: gen.close()")
 
 
+# the call of a block, as Jinja writes it (``writeline``)
+DELEGATIONS = ("yield from context.blocks[",)
 FRAGMENTS_KEPT = 2048  # outputs one memo keeps (a worker's list items, most of them)
 FRAGMENT_TRIAL = 256  # misses before a memo that is rarely asked again gives up
 
@@ -750,6 +819,23 @@ class _Environment(jinja2.Environment):
     code_generator_class = _CodeGenerator
     context_class = _Context
     pure_filters: frozenset[str] = frozenset()  # filters a remembered run may use
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loaded: dict[str, jinja2.Template] = {}  # by name (``get_template``)
+
+    def get_template(self, name: str | jinja2.Template, parent: str | None = None,
+                     globals: MutableMapping[str, Any] | None = None) -> jinja2.Template:
+        """Jinja's ``get_template`` behind a plain dict by name: each ``{% include %}``
+        and ``{% extends %}`` looks its template up at every render (3 or 4 a page, each
+        a weak reference and a key made in Python). A name is its own path here
+        (``join_path`` is not overridden), and templates are not reloaded."""
+        if globals is not None or type(name) is not str:
+            return super().get_template(name, parent, globals)
+        template = self.loaded.get(name)
+        if template is None:
+            template = self.loaded[name] = super().get_template(name, parent)
+        return template
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """A template's globals as a plain dict, not Jinja's ``ChainMap``: each render and

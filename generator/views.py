@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache, partial
@@ -51,6 +51,9 @@ class Alternate(NamedTuple):
 
 
 NO_MARKUP = Markup("")
+# A named tuple made from a tuple of its values in C: its own ``__new__`` is a Python
+# function (a page's render makes about fifteen: its alternates, share links, pager).
+made = tuple.__new__
 T = TypeVar("T")
 
 
@@ -296,10 +299,17 @@ def page_view(site: Site, page: Page) -> PageView:
     return view
 
 
+def page_views(site: Site, ids: Iterable[str]) -> tuple[PageView, ...]:
+    """``page_view`` of the pages of ``ids`` (a list's items), the kept views found here."""
+    views: dict[str, PageView] = derived(site, ("views",), dict)
+    pages = site.pages
+    return tuple(views.get(pid) or page_view(site, pages[pid]) for pid in ids)
+
+
 def _page_view(site: Site, page: Page) -> PageView:
     config = site.config
     link = url(config, page.path)
-    return PageView(  # (positional: a named tuple matches keywords in Python)
+    return made(PageView, (
         page.id,
         page.lang,
         page.kind,
@@ -326,7 +336,7 @@ def _page_view(site: Site, page: Page) -> PageView:
         page.link_title or page.title,  # link_title
         page.extra,  # params
         is_appeal(page),  # appeal
-    )
+    ))
 
 
 def _tag_links(site: Site, lang: str, tags: tuple[str, ...]) -> tuple[Link, ...]:
@@ -412,17 +422,17 @@ def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alte
         path = paths.get(lang.code)
         if path is not None:
             link = _encoded(prefix + path)  # url(); its absolute form is the same with origin
-            found.append(Alternate(lang.code, lang.name, link, origin + link, lang.direction,
-                                   lang.code == current))
+            found.append(made(Alternate, (lang.code, lang.name, link, origin + link,
+                                          lang.direction, lang.code == current)))
     return tuple(found)
 
 
 def navigation(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
     """Sections of a language, in the taxonomy table's order, then by name (made once
     per language and current section: most pages are in none of them)."""
-    paths = derived(site, ("nav paths", lang), partial(_navigation_paths, site, lang))
+    paths = derived(site, ("nav paths", lang), _navigation_paths, site, lang)
     current = current_path if current_path in paths else ""
-    return derived(site, ("nav", lang, current), partial(_navigation, site, lang, current))
+    return derived(site, ("nav", lang, current), _navigation, site, lang, current)
 
 
 def _navigation_paths(site: Site, lang: str) -> frozenset[str]:
@@ -450,10 +460,14 @@ def _navigation(site: Site, lang: str, current_path: str) -> tuple[Link, ...]:
 def menu(site: Site, lang: str, current_path: str = "") -> tuple[Link, ...]:
     """The language's menu from site.toml; site paths become URLs, addresses stay (made
     once per language and current entry)."""
-    targets = {target for _name, target in site.menus.get(lang, ())}
+    targets = derived(site, ("menu targets", lang), _menu_targets, site, lang)
     current = current_path if current_path in targets else None
     key = ("menu", lang) if current is None else ("menu", lang, current)
-    return derived(site, key, partial(_menu, site, lang, current))
+    return derived(site, key, _menu, site, lang, current)
+
+
+def _menu_targets(site: Site, lang: str) -> frozenset[str]:
+    return frozenset(target for _name, target in site.menus.get(lang, ()))
 
 
 def _menu(site: Site, lang: str, current_path: str | None) -> tuple[Link, ...]:
@@ -486,11 +500,17 @@ def urgent_appeal(site: Site, lang: str) -> Banner | None:
     return Banner(page.id, page.title, url(site.config, page.path))
 
 
-def derived(site: Site, key: tuple[str, ...], make: Callable[[], T]) -> T:
-    """A view of the site made once per process: the same for every page of a language."""
-    if key not in site.derived:
-        site.derived[key] = make()
-    return site.derived[key]
+def derived(site: Site, key: tuple[str, ...], make: Callable[..., T], *args: Any) -> T:
+    """A view of the site made once per process (``make(*args)``): the same for every
+    page of a language. (Arguments rather than a ``partial``: none is made for each of
+    the pages that find it made.)"""
+    found = site.derived.get(key, _NOT_MADE)
+    if found is _NOT_MADE:
+        found = site.derived[key] = make(*args)
+    return found
+
+
+_NOT_MADE = object()
 
 
 def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str,
@@ -509,7 +529,7 @@ def base_context(site: Site, assets: Mapping[str, str], lang: str, *, title: str
     share = share_view(site, lang, title=title, description=description, site_path=site_path,
                        versions=versions, page=page, link=config.origin + link)
     context = {
-        **derived(site, ("language context", lang), partial(_language_context, site, lang)),
+        **derived(site, ("language context", lang), _language_context, site, lang),
         "page_title": title,
         "description": description,
         "url": link,
@@ -625,7 +645,7 @@ def share_view(site: Site, lang: str, *, title: str, description: str, site_path
     stamp = (page.updated or page.date) if page is not None else None
     image, (width, height), alt = _share_image(config, page, lang, title)
     published = page.date.isoformat() if article and page.date else ""
-    return Share(  # (positional: a named tuple matches keywords in Python)
+    return made(Share, (
         "article" if article else "website",  # kind
         title,
         description,
@@ -641,7 +661,7 @@ def share_view(site: Site, lang: str, *, title: str, description: str, site_path
         if article and stamp else "",  # (isoformat takes microseconds)
         share_links(title, link) if article else (),  # links
         _email_link(title, link) if article else "",  # email
-    )
+    ))
 
 
 @lru_cache(maxsize=1024)
@@ -654,8 +674,7 @@ def _locale_alternates(lang: str, codes: tuple[str, ...]) -> tuple[str, ...]:
 def structured_data(site: Site, lang: str, share: Share) -> dict[str, Any]:
     """schema.org data for search engines and news aggregators: a NewsArticle on
     articles, the Organization on homes (the template writes it as escaped JSON)."""
-    organisation = dict(derived(site, ("organisation", lang),
-                                partial(_organisation_data, site, lang)))
+    organisation = dict(derived(site, ("organisation", lang), _organisation_data, site, lang))
     if share.kind != "article":
         org = site.config.organisation
         if org.social:
@@ -697,12 +716,14 @@ def _share_image(config: SiteConfig, page: Page | None, lang: str,
 
 def share_links(title: str, link: str) -> tuple[ShareLink, ...]:
     """Each network's documented share URL, every value percent-encoded."""
+    title, link = _q(title), _q(link)
     return (
-        ShareLink("WhatsApp", f"https://wa.me/?text={_q(title)}%20{_q(link)}"),
-        ShareLink("Telegram", f"https://t.me/share/url?url={_q(link)}&text={_q(title)}"),
-        ShareLink("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={_q(link)}"),
-        ShareLink("X", f"https://x.com/intent/post?url={_q(link)}&text={_q(title)}"),
-        ShareLink("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={_q(link)}"),
+        made(ShareLink, ("WhatsApp", f"https://wa.me/?text={title}%20{link}")),
+        made(ShareLink, ("Telegram", f"https://t.me/share/url?url={link}&text={title}")),
+        made(ShareLink, ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={link}")),
+        made(ShareLink, ("X", f"https://x.com/intent/post?url={link}&text={title}")),
+        made(ShareLink, ("LinkedIn",
+                         f"https://www.linkedin.com/sharing/share-offsite/?url={link}")),
     )
 
 

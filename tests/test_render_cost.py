@@ -268,8 +268,9 @@ def _theme_environment(kind: type[jinja2.Environment]) -> jinja2.Environment:
 
 
 def test_joined_output_renders_as_jinja_s_piecewise_output() -> None:
-    """Runs of text and values are yielded joined (one piece per run) and an include's
-    pieces pass up through ``yield from``: the same page as stock Jinja, in fewer pieces."""
+    """Runs of text and values are yielded joined (one piece per run), and an include's
+    and a block's output is handed up joined: the same page as stock Jinja, in fewer
+    pieces."""
     ours, stock = _theme_environment(render._Environment), _theme_environment(jinja2.Environment)
     values = {"name": "<Ana>", "items": [1, 2], "wrap": True}
     for name in ("page.html", "part.html", "maybe.html"):
@@ -404,3 +405,91 @@ def test_a_list_s_count_is_translated_without_a_copy_of_its_context(
 
     monkeypatch.setattr(jinja2.runtime.Context, "derived", refused)
     assert [Renderer(site.config).render(job) for job in lists] == expected
+
+
+NAMES_THEME = {
+    "layout.html": "{{ title }}|{{ shown is defined }}|{% block main %}{% endblock %}|"
+                   "{{ absent is defined }}|{% include 'part.html' %}",
+    "child.html": "{% extends 'layout.html' %}{% set shown = 'yes' %}"
+                  "{% block main %}{{ shown }} {{ title }}{% endblock %}",
+    "part.html": "{{ title }}{% for i in items %}{{ i }}{{ title }}{% endfor %}",
+    "plain.html": "{{ title }}{% if absent is defined %}!{% endif %}{% include 'part.html' %}",
+}
+
+
+def test_names_are_looked_up_in_c_as_jinja_finds_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A render's names are found with its dict's ``__getitem__`` (``_Names``) where the
+    context has set none itself: a child's top-level ``set`` still reaches its layout,
+    a name nobody gave is still undefined, as in stock Jinja."""
+    def environment(kind: type[jinja2.Environment]) -> jinja2.Environment:
+        made = kind(loader=jinja2.DictLoader(NAMES_THEME), autoescape=True,
+                    extensions=["jinja2.ext.i18n"])
+        made.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        return made
+
+    ours, stock = environment(render._Environment), environment(jinja2.Environment)
+    values = {"title": "<T>", "items": [1, 2]}
+    for name in ("child.html", "plain.html"):
+        assert ours.get_template(name).render(values) == stock.get_template(name).render(values)
+    asked: list[str] = []
+    real = jinja2.runtime.Context.resolve_or_missing
+
+    def recorded(self: jinja2.runtime.Context, key: str) -> object:
+        asked.append(key)
+        return real(self, key)
+
+    monkeypatch.setattr(jinja2.runtime.Context, "resolve_or_missing", recorded)
+    title = "&lt;T&gt;"
+    assert ours.get_template("plain.html").render(values) == f"{title}{title}1{title}2{title}"
+    assert asked == []
+    ours.get_template("child.html").render(values)
+    assert asked  # the layout runs after the child set a name: looked up as Jinja does
+
+
+def test_blocks_and_includes_hand_their_output_up_joined() -> None:
+    """A block's and an include's output goes up as one piece: each piece went up
+    through every function around it (an article's body through three)."""
+    ours = _theme_environment(render._Environment)
+    values = {"name": "<Ana>", "items": [1, 2], "wrap": True}
+    pieces = list(ours.get_template("page.html").generate(values))
+    part = "<p>&lt;Ana&gt; · Share</p>1"
+    assert pieces == ["<html>", f"<h1>&lt;ANA&gt;</h1><li>1</li><li>2!</li>2 items"
+                      f"<B>&LT;ANA&GT;</B>{part}", part, "</html>"]
+
+
+def test_a_template_is_found_again_without_jinja_s_loader(site: Site, jobs: list[Job],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each include and layout is looked up at every render: by name in a plain dict,
+    not through Jinja's ``_load_template`` (a weak reference and a key each time)."""
+    renderer = Renderer(site.config)
+    expected = [renderer.render(job) for job in jobs]
+
+    def refused(*_args: object) -> None:
+        raise AssertionError("Jinja's loader was asked again")
+
+    monkeypatch.setattr(jinja2.Environment, "_load_template", refused)
+    assert [renderer.render(job) for job in jobs] == expected
+
+
+def test_the_views_are_whole_named_tuples(site: Site, jobs: list[Job]) -> None:
+    """Views are made from tuples of their values (``views.made``): each has every field."""
+    contexts = [job.context() for job in jobs]
+    made = [c["page"] for c in contexts if "page" in c] + [c["share"] for c in contexts] + \
+        [alternate for c in contexts for alternate in c["alternates"]] + \
+        [link for c in contexts for link in c["share"].links] + \
+        [c["listing"].pager for c in contexts if "listing" in c] + \
+        [link for c in contexts if "listing" in c for link in c["listing"].pager.pages]
+    assert {type(view) for view in made} == {views.PageView, views.Share, views.Alternate,
+                                              views.ShareLink, views.Pager, views.Link}
+    assert all(len(view) == len(type(view)._fields) for view in made)
+
+
+def test_an_inline_script_is_hashed_and_written_once_per_process() -> None:
+    """A theme's inline script is the same on every page: its hash and element are made
+    once, and each page's policy still names it."""
+    with csp.collecting() as first:
+        element = csp.inline_script(None, jinja2.utils.markupsafe.Markup("go()"))
+    with csp.collecting() as second:
+        again = csp.inline_script(None, "go()")
+    assert element is again and element == "<script>go()</script>"
+    assert first.hashes == second.hashes == [csp.script_hash("go()")]

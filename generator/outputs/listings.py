@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -21,7 +21,8 @@ from generator.views import (
     breadcrumbs,
     content_html,
     home_path,
-    page_view,
+    made,
+    page_views,
     section_intro,
     section_path,
     section_title,
@@ -186,7 +187,7 @@ def _listing_context(site: Site, assets: Mapping[str, str], listing: Listing, nu
                            site_path=site_path, versions=versions)
     if listing.kind == "home" and number == 1 and not config.default_language_at_root:
         context["x_default"] = absolute(config, "/")  # the language chooser
-    items = tuple(page_view(site, site.pages[pid]) for pid in ids)
+    items = page_views(site, ids)
     context["listing"] = ListingView(
         kind=listing.kind,
         title=listing.title,
@@ -229,15 +230,16 @@ def _home_pages(site: Site, listing: Listing) -> tuple[Link, ...]:
 
 def _pager(site: Site, base_path: str, number: int, total: int) -> Pager:
     """Previous/next plus a window of page links: first, last and two either side."""
-    link: Callable[[int], str] = lambda n: url(site.config, _page_path(base_path, n))  # noqa: E731
+    config = site.config
     shown = sorted({1, total, *range(max(1, number - 2), min(total, number + 2) + 1)})
-    return Pager(
-        number=number,
-        total=total,
-        previous_url=link(number - 1) if number > 1 else "",
-        next_url=link(number + 1) if number < total else "",
-        pages=tuple(Link(str(n), link(n), current=n == number) for n in shown),
-    )
+    links = {n: url(config, _page_path(base_path, n)) for n in shown}  # (both neighbours too)
+    return made(Pager, (
+        number,
+        total,
+        links[number - 1] if number > 1 else "",  # previous_url
+        links[number + 1] if number < total else "",  # next_url
+        tuple(made(Link, (str(n), links[n], n == number, "")) for n in shown),  # pages
+    ))
 
 
 def _tag_index(site: Site, assets: Mapping[str, str], lang: str) -> Job:
