@@ -35,11 +35,35 @@ def digest(*parts: object) -> str:
     return hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
+def digest_with(parts: tuple[object, ...], text: str) -> str:
+    """A digest of plain parts and a text (such as reprs joined by line breaks, made
+    once for several digests): the text is hashed as it is, not as its repr."""
+    hashed = hashlib.blake2b(repr(parts).encode("utf-8") + b"\n", digest_size=16)
+    hashed.update(text.encode("utf-8", "surrogatepass"))  # (parts' repr has no "\n")
+    return hashed.hexdigest()
+
+
+def joined(strings: Sequence[str]) -> str:
+    """Strings as one text that tells them apart (``len(strings)`` known): joined by NULs,
+    which no record's text holds; or, when one does, NULs more than that and their repr."""
+    text = "\0".join(strings)
+    if text.count("\0") == len(strings) - 1 or not strings:
+        return text
+    return "\0" * (len(strings) + 1) + repr(tuple(strings))
+
+
 @lru_cache(maxsize=1 << 16)
-def remembered_digest(*parts: object) -> str:
-    """``digest`` of hashable parts, remembered: planning digests the same inputs for
-    every output on every rebuild, and a dict lookup is cheaper than the hash."""
-    return digest(*parts)
+def remembered_digest_with(parts: tuple[object, ...], text: str) -> str:
+    """``digest_with``, remembered: planning digests the same inputs for every output on
+    every rebuild, and a dict lookup is cheaper than the hash."""
+    return digest_with(parts, text)
+
+
+@lru_cache(maxsize=1 << 16)
+def remembered_digest_of_repr(text: str) -> str:
+    """``digest(*parts)``, given ``repr(parts)`` (made of pieces reused by several
+    digests), remembered as ``remembered_digest_with`` is."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def page_key(page: Page) -> str:

@@ -353,3 +353,36 @@ def test_a_card_left_waiting_is_made_by_the_next_build_without_later(tmp_path: P
     result = session.build(load_config(work.site))
     assert "fr/news/wells/card.jpg" in result.rendered
     work.assert_matches_clean_build()
+
+
+def test_a_language_sitemap_follows_the_addresses_of_other_languages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A language's sitemap file lists each story's versions in every language: moving
+    the French version renders the English file again (its key holds the group's
+    addresses, made once for all languages' files)."""
+    from generator.outputs import sitemap
+
+    monkeypatch.setattr(sitemap, "URLS_PER_FILE", 3)
+    work = Workspace(tmp_path, FIXTURES / "multilingual")
+    first = work.build()
+    english = sorted(path for path in first.rendered
+                     if path.startswith("en/sitemap") or path.startswith("sitemap-en"))
+    assert english, sorted(first.rendered)
+    assert work.build().rendered == frozenset()
+    work.edit("content/fr/news/wells.md", "date:", "slug: puits\ndate:")
+    again = work.build()
+    assert "/fr/news/puits/" in "".join((work.output / path).read_text(encoding="utf-8")
+                                        for path in english)
+    assert any(path in again.rendered for path in english)
+    work.assert_matches_clean_build()
+
+
+@pytest.mark.parametrize("strings", [["a", "b\0c"], ["a\0b", "c"], ["a\0", "b"], ["", "a\0b"]])
+def test_joined_strings_stay_apart_even_with_a_nul(strings: list[str]) -> None:
+    """``deps.joined`` joins by NULs; strings that hold one are told apart all the same."""
+    from generator.deps import joined
+
+    others = [["a", "b", "c"], ["a", "b\0c"], ["a\0b", "c"], ["a\0", "b"], ["", "a\0b"],
+              ["a\0b\0c"], ["", "a", "b"], []]
+    assert all(joined(strings) != joined(other) for other in others if other != strings)
+    assert joined(["a", "b"]) == "a\0b"  # the common case: no repr

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from generator.deps import digest, remembered_digest
+from generator.deps import digest, joined, remembered_digest_with
 from generator.model import Page, Site, url_to_output_path
 from generator.render import Job
 from generator.views import (
@@ -166,9 +166,10 @@ def _page_path(base_path: str, number: int) -> str:
 def _job(site: Site, assets: Mapping[str, str], listing: Listing, number: int, total: int,
          ids: tuple[str, ...], versions: Mapping[str, str]) -> Job:
     site_path = _page_path(listing.base_path, number)
-    key = remembered_digest("listing", site.frames[listing.lang], listing.kind, listing.key,
-                            listing.title, number, total, len(listing.ids),
-                            tuple(site.keys[i] for i in ids), tuple(versions.items()))
+    shown = joined(list(map(site.keys.__getitem__, ids)))  # each story's page_key
+    key = remembered_digest_with(("listing", site.frames[listing.lang], listing.kind,
+                                  listing.key, listing.title, number, total, len(listing.ids),
+                                  len(ids), tuple(versions.items())), shown)
     context = partial(_listing_context, site, assets, listing, number, total, ids, versions)
     return Job(url_to_output_path(site_path), "listing", listing.lang, "list.html", context,
                key=key)

@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 
 from generator import imaging
-from generator.deps import remembered_digest
+from generator.deps import remembered_digest_of_repr
 from generator.model import Page, Site
 from generator.render import Job
-from generator.views import base_context, page_view, ref_path
+from generator.views import base_context, derived, page_view, ref_path
 
 
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
@@ -33,11 +33,24 @@ def showing(site: Site, assets: Mapping[str, str], pages: tuple[Page, ...]) -> I
 def page_job(site: Site, assets: Mapping[str, str], page: Page) -> Job:
     """The job of one page (the offline worker names the keys of those it saves)."""
     group = site.versions[page.translation_key]
-    refs = tuple(ref_path(site, *ref) for ref in page.refs)  # where its links lead
-    key = remembered_digest("page", site.frames[page.lang], site.keys[page.id], group,
-                            imaging.pictures_key(site.config, page), refs)
+    refs = tuple(ref_path(site, *ref) for ref in page.refs) if page.refs else ()
+    # ``digest("page", frame, page_key, group, pictures, refs)`` (offline.json shows it),
+    # its repr made with the group's, which the story's versions share (``_group_repr``)
+    key = remembered_digest_of_repr(
+        f"('page', {site.frames[page.lang]!r}, {site.keys[page.id]!r}, "
+        f"{_group_repr(site, page.translation_key, group)}, "
+        f"{imaging.pictures_key(site.config, page)!r}, {refs!r})")
     return Job(page.output_path, "page", page.lang, _template(page),
                partial(page_context, site, assets, page, group), key=key)
+
+
+def _group_repr(site: Site, translation_key: str, group: tuple[tuple[str, str], ...]) -> str:
+    """``repr(group)``, made once for the story's versions."""
+    made = derived(site, ("versions repr",), dict)
+    found = made.get(translation_key)
+    if found is None:
+        found = made[translation_key] = repr(group)
+    return found
 
 
 def page_context(site: Site, assets: Mapping[str, str], page: Page,

@@ -18,7 +18,7 @@ from html import escape
 
 from generator import history
 from generator.config import SiteConfig
-from generator.deps import digest
+from generator.deps import digest, digest_with
 from generator.model import Site
 from generator.outputs.listings import listings_of
 from generator.render import Job
@@ -34,8 +34,7 @@ URLS_PER_FILE = 10_000
 def plan(site: Site, assets: Mapping[str, str]) -> Iterator[Job]:
     groups = tuple(_groups(site))
     if sum(len(group) for group, _lastmod in groups) <= URLS_PER_FILE:
-        key = digest("sitemap", tuple((tuple(group.items()), lastmod)
-                                      for group, lastmod in groups))
+        key = digest_with(("sitemap",), "\n".join(map(_group_text, groups)))
         yield Job("sitemap.xml", "sitemap",
                   produce=lambda: sitemap(site, groups).encode("utf-8"), key=key)
     else:
@@ -63,19 +62,26 @@ def _split(site: Site, groups: tuple[tuple[Mapping[str, str], str], ...]) -> Ite
     ``/sitemap.xml`` as their index, each file with its newest change."""
     config = site.config
     files: list[tuple[str, str]] = []  # (site path, lastmod) for the index
+    texts = list(map(_group_text, groups))  # made once for the languages' files
     for lang in config.language_codes:
-        entries = [(group, lastmod) for group, lastmod in groups if lang in group]
-        for number, start in enumerate(range(0, len(entries), URLS_PER_FILE), 1):
-            chunk = tuple(entries[start:start + URLS_PER_FILE])
+        chosen = [index for index, (group, _lastmod) in enumerate(groups) if lang in group]
+        for number, start in enumerate(range(0, len(chosen), URLS_PER_FILE), 1):
+            indexes = chosen[start:start + URLS_PER_FILE]
+            chunk = tuple(map(groups.__getitem__, indexes))
             path = language_file(config, lang, number)
             newest = max((lastmod for _group, lastmod in chunk), default="")
             files.append((path, newest))
-            key = digest("sitemap", lang, tuple((tuple(group.items()), lastmod)
-                                                for group, lastmod in chunk))
+            key = digest_with(("sitemap", lang), "\n".join(map(texts.__getitem__, indexes)))
             yield Job(path.lstrip("/"), "sitemap", lang, key=key,
                       produce=partial(_language_sitemap, site, lang, chunk))
     index = sitemap_index(config, files).encode("utf-8")
     yield Job("sitemap.xml", "sitemap", data=index, key=digest("sitemap index", index))
+
+
+def _group_text(entry: tuple[Mapping[str, str], str]) -> str:
+    """A group's addresses and newest change, as a sitemap key holds them (one line)."""
+    group, lastmod = entry
+    return repr((tuple(group.items()), lastmod))
 
 
 def language_file(config: SiteConfig, lang: str, number: int) -> str:
