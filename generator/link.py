@@ -337,8 +337,11 @@ def _alias_problems(config: SiteConfig, pages: list[Page]) -> Iterable[Problem]:
     of one story may share an old address (it was the story's before the site had
     languages): it leads to the first language's version."""
     order = {code: index for index, code in enumerate(config.language_codes)}
+    aliased = [page for page in pages if page.aliases]
+    if not aliased:
+        return
     taken = {page.path: page for page in pages}
-    for page in sorted(pages, key=lambda p: (order[p.lang], p.id)):
+    for page in sorted(aliased, key=lambda p: (order[p.lang], p.id)):
         for alias in page.aliases:
             other = taken.get(alias)
             if other is not None and other is not page:
@@ -380,7 +383,11 @@ def _listed(config: SiteConfig, articles: Mapping[str, list[Page]],
     return listed
 
 
-def _unique_paths(pages: Iterable[Page], problems: list[Problem]) -> list[Page]:
+def _unique_paths(pages: list[Page], problems: list[Problem]) -> list[Page]:
+    """The pages, one per site path: the first by source path keeps it (in any order:
+    the caller orders them)."""
+    if len({page.path for page in pages}) == len(pages):
+        return pages  # (no two share one: the common case, without the sort)
     seen: dict[str, Page] = {}
     for page in sorted(pages, key=lambda p: str(p.source)):
         other = seen.get(page.path)
