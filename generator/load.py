@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import partial
 from html import unescape
 from itertools import repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -497,10 +498,12 @@ def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem],
         folders[:] = [name for name in folders if not name.startswith("_")]
         within = tuple(os.path.relpath(directory, top).split(os.sep)) if directory != top \
             else ()
+        prefix = os.path.join(directory, "")
         names = [name for name in visible if not name.startswith("_") or name == SECTION_FILE]
-        ignored.extend((os.path.join(directory, name), "a file whose name starts with _")
-                       for name in visible if name.startswith("_") and name != SECTION_FILE)
-        others = [name for name in names if bundle_file(name)]
+        if len(names) < len(visible):
+            ignored.extend((prefix + name, "a file whose name starts with _")
+                           for name in visible if name.startswith("_") and name != SECTION_FILE)
+        others = [name for name in names if not name.endswith(".md") and bundle_file(name)]
         inside = owners.get(directory, "")
         bundle = "index.md" in names and not inside
         owner = "/".join((lang, *within)) if bundle else inside
@@ -514,14 +517,14 @@ def _scan(config: SiteConfig, lang: str, folder: Path, problems: list[Problem],
             sources.append((os.path.join(directory, "index.md"), (*within, "index.md"),
                             resources))
         elif not inside:
-            sources.extend((os.path.join(directory, name), (*within, name), ())
-                           for name in names if name.endswith(".md"))
+            sources += [(prefix + name, (*within, name), ()) for name in names
+                        if name.endswith(".md")]
         if not bundle:
             relative = "".join(f"{part}/" for part in within)
             assets.extend(Asset(Path(directory, name), f"{root}{relative}{name}", owner)
                           for name in others)
-    sources.sort(key=lambda item: item[0])
-    assets.sort(key=lambda asset: asset.path)
+    sources.sort(key=itemgetter(0))
+    assets.sort(key=attrgetter("path"))
     return sources, assets
 
 
