@@ -23,6 +23,8 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium no
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    timeout = 5  # a connection the browser opened ahead and left idle ends its thread
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 

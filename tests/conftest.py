@@ -4,7 +4,9 @@ with a real HTML parser (lxml)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,21 @@ from generator.model import Site
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+THREADS_GRACE_SECONDS = 15
+
+
+@pytest.fixture
+def single_threaded() -> Iterator[None]:
+    """Wait for the threads earlier tests left behind (a test server's request threads
+    on a browser's idle connection) to end: a build forks its background saves only
+    from a process without other threads (``parallel.Background``)."""
+    deadline = time.monotonic() + THREADS_GRACE_SECONDS
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread():
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    left = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    assert not left, f"threads still running from earlier tests: {left}"
+    yield
 
 
 @dataclass(frozen=True)

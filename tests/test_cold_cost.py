@@ -223,6 +223,7 @@ def test_a_spilled_parse_makes_its_record_once(tmp_path: Path,
         spill.discard()
 
 
+@pytest.mark.usefixtures("single_threaded")
 def test_a_cold_build_saves_its_caches_in_background_processes_while_it_links(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The parse cache and the edits' layout are saved by forked processes while this

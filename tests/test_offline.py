@@ -341,6 +341,7 @@ class _Handler(SimpleHTTPRequestHandler):
 
     slow: ClassVar[set[str]] = set()
     delay: ClassVar[float] = 0.0
+    timeout = 5  # a connection the browser opened ahead and left idle ends its thread
     requested: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:

@@ -151,6 +151,7 @@ def test_items_found_later_fork_the_workers_they_need_at_a_lower_priority() -> N
     assert os.nice(0) == parent, "this process keeps its own"
 
 
+@pytest.mark.usefixtures("single_threaded")
 def test_a_background_function_runs_in_another_process_and_its_result_comes_back(
         tmp_path) -> None:
     marker = tmp_path / "ran"
@@ -160,6 +161,7 @@ def test_a_background_function_runs_in_another_process_and_its_result_comes_back
     assert int(marker.read_text()) not in (os.getpid(), 0), "run by the child"
 
 
+@pytest.mark.usefixtures("single_threaded")
 def test_a_background_function_s_exception_is_raised_by_wait() -> None:
     def fail() -> None:
         raise KeyError("gone")
@@ -170,6 +172,7 @@ def test_a_background_function_s_exception_is_raised_by_wait() -> None:
         started.wait()
 
 
+@pytest.mark.usefixtures("single_threaded")
 def test_a_background_process_that_dies_is_an_error() -> None:
     started = Background.start(lambda: os.kill(os.getpid(), signal.SIGKILL))
     assert started is not None
@@ -177,6 +180,7 @@ def test_a_background_process_that_dies_is_an_error() -> None:
         started.wait()
 
 
+@pytest.mark.usefixtures("single_threaded")
 def test_no_background_process_is_forked_beside_another_thread() -> None:
     release = threading.Event()
     other = threading.Thread(target=release.wait)
