@@ -1062,7 +1062,6 @@ class BuildSession:
                 for key, body in bodies.items():
                     bodies[key] = body or self.spill.raw(key) or ""
             BodyStore(self.store).save(bodies, live, dropped)  # keeps no shard after
-        self.bodies = BodyStore(self.store)  # the shards it read before are stale
 
     def _previous_manifest(self) -> Mapping[str, Entry] | None:
         if not self.store or not self.output.is_dir():
@@ -1126,11 +1125,10 @@ class BuildSession:
                           state: tuple[dict[str, Any], bool, set[str]]) -> None:
         """This session as ``_save_parsed`` leaves it, from the background save of
         ``parsed``."""
-        assert self.index is not None and self.store is not None
-        self.index.journal, self.index.complete, self.stored = state
+        assert self.index is not None
+        self.index.journal, self.index.complete, stored = state
         self.index.saved = dict(parsed)
-        self.unsaved, self.index_parts = False, None
-        self.bodies = BodyStore(self.store)  # (the shards it read before are stale)
+        self._parse_saved(stored)
 
     def _save_parsed(self) -> None:
         """Write the index of page records, and the bodies of pages parsed since the
@@ -1143,10 +1141,18 @@ class BuildSession:
         new = {page.digest: page.body_html for page in pages
                if page.digest not in self.stored and page.digest not in bodiless}
         self._save_bodies(new, live, self.stored - live)
-        parts, self.index_parts = self.index_parts, None
+        parts = self.index_parts
         self.index.write(self.parsed, parts[1] if parts and parts[0] is self.parsed else None)
-        self.stored = live - bodiless
-        self.unsaved = False
+        self._parse_saved(live - bodiless)
+
+    def _parse_saved(self, stored: set[str]) -> None:
+        """This session once the parse cache is saved (here or in a background process):
+        nothing left unsaved, the bodies ``stored`` in their shards, which are read
+        afresh (those read before are stale), no index parts kept to store."""
+        assert self.store is not None
+        self.stored = stored
+        self.unsaved, self.index_parts = False, None
+        self.bodies = BodyStore(self.store)
 
 
 def _made_by(job: Job) -> str:
