@@ -1197,19 +1197,24 @@ def _check_owners(site: Site, jobs: Sequence[Job],
     """Stop the build when two outputs claim one path, or one cannot be written.
     (An unplanned card is claimed by one job per language, with no path: a card's job
     names no source, and 100,000 of them cost 0.1 s to make.)"""
-    owners: dict[str, Job] = {}
-    problems = []
     languages = {lang: Job("", "card", lang) for lang in site.config.language_codes} \
         if unplanned else {}
-    for path, job in chain(((job.path, job) for job in jobs),
-                           ((path, languages[lang]) for path, (lang, _page) in unplanned.items())):
-        other = owners.setdefault(path, job)
-        if other is not job:
-            source = _job_source(site, job) or _job_source(site, other)
-            line = 1 if source is not None and source.suffix == ".md" else None
-            problems.append(error(source, line,
-                                  f"output {path} is produced twice ({_made_by(other)} "
-                                  f"and {_made_by(job)}); rename the page, section or tag"))
+    cards = ((path, languages[lang]) for path, (lang, _page) in unplanned.items())
+    owners = {job.path: job for job in jobs}  # (a comprehension: no path claimed twice, mostly)
+    problems: list[Problem] = []
+    if len(owners) == len(jobs) and owners.keys().isdisjoint(unplanned):
+        owners.update(cards)
+    else:
+        owners = {}
+        for path, job in chain(((job.path, job) for job in jobs), cards):
+            other = owners.setdefault(path, job)
+            if other is not job:
+                source = _job_source(site, job) or _job_source(site, other)
+                line = 1 if source is not None and source.suffix == ".md" else None
+                problems.append(error(source, line,
+                                      f"output {path} is produced twice ({_made_by(other)} "
+                                      f"and {_made_by(job)}); rename the page, section or "
+                                      "tag"))
     problems += _unwritable(site, owners)
     raise_if_errors(problems)
     check_paths(owners)
@@ -1228,8 +1233,7 @@ def _unwritable(site: Site, owners: Mapping[str, Job]) -> list[Problem]:
     /en/news/index.html/). Found here, they are errors naming the source, not a
     'cannot write' after rendering."""
     folders: set[str] = set()
-    for path in owners:
-        folder = path.rpartition("/")[0]
+    for folder in {path.rpartition("/")[0] for path in owners}:
         while folder and folder not in folders:
             folders.add(folder)
             folder = folder.rpartition("/")[0]
