@@ -8,7 +8,7 @@ extraction, update and compilation for the theme's templates.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from fnmatch import fnmatch
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime
+from babel.dates import DateTimeFormat, format_date, format_datetime, get_date_format, parse_pattern
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
@@ -374,9 +374,70 @@ def localised_date(value: datetime | None, code: str, style: str = "long",
 
 @lru_cache(maxsize=8192)
 def _formatted_date(day: date, code: str, style: str, digits: str = "native") -> str:
-    """Babel's formatting, once per day shown (lists show the same days again and again)."""
-    return format_date(day, format=style, locale=locale_of(code)).translate(
-        digits_of(code, digits))
+    """Babel's formatting, once per day shown (lists show the same days again and again),
+    field by field where each of the pattern's fields depends on one part of the date
+    (``_date_shape``): 100,000 stories show some 30,000 days in five languages."""
+    shape = _date_shape(code, style)
+    if shape is None:
+        text = format_date(day, format=style, locale=locale_of(code))
+    else:
+        form, fields = shape
+        text = form % {name: _DATE_FIELDS.get((code, name, part(day)))
+                       or _date_field(day, code, name, part(day)) for name, part in fields}
+    return text.translate(digits_of(code, digits))
+
+
+def _year(day: date) -> int:
+    return day.year
+
+
+def _month(day: date) -> int:
+    return day.month
+
+
+def _day(day: date) -> int:
+    return day.day
+
+
+# the date fields whose text depends on one part of the date (the year, the month, the
+# day of the month, the day of the week): by field letter, that part
+DATE_PARTS: dict[str, Callable[[date], int]] = {
+    "G": _year, "y": _year, "M": _month, "L": _month, "d": _day, "E": date.weekday}
+
+
+class _FieldNames(dict):  # type: ignore[type-arg]
+    """The names a %-format string asks for (each as ""), in order."""
+
+    def __missing__(self, name: str) -> str:
+        self[name] = ""
+        return ""
+
+
+@lru_cache(maxsize=64)
+def _date_shape(code: str, style: str) -> tuple[str, tuple[tuple[str, Callable[[date], int]],
+                                                         ...]] | None:
+    """Babel's %-format string of a date style in a language and its fields, each with
+    the part of the date it shows (None: some field depends on more than one part)."""
+    locale = locale_of(code)
+    pattern = parse_pattern(get_date_format(style, locale=locale)
+                            if style in ("full", "long", "medium", "short") else style)
+    names = _FieldNames()
+    _ = pattern.format % names  # (collects the field names)
+    if not all(name[:1] in DATE_PARTS for name in names):
+        return None
+    return pattern.format, tuple((name, DATE_PARTS[name[0]]) for name in names)
+
+
+_DATE_FIELDS: dict[tuple[str, str, int], str] = {}
+
+
+def _date_field(day: date, code: str, name: str, part: int) -> str:
+    """Babel's text for one field of ``day`` (``part``: the part of the day it shows)."""
+    key = (code, name, part)
+    text = _DATE_FIELDS.get(key)
+    if text is None:
+        text = _DATE_FIELDS[key] = DateTimeFormat(day, locale_of(code))[name]
+    return text
 
 
 def localised_datetime(value: datetime | None, code: str, style: str = "long",

@@ -43,7 +43,7 @@ from generator.theme import locale_layers, theme_folders
 
 R = TypeVar("R")
 SIGNATURE_BYTES = 32
-COMPILED_VERSION = 9  # bump when what templates compile to changes (9: names in C, joins)
+COMPILED_VERSION = 10  # bump when what templates compile to changes (10: markup as it is)
 PARALLEL_THRESHOLD = 300  # below this, forking costs more than it saves
 
 
@@ -203,11 +203,38 @@ ENCODED: Callable[[str], bytes] = str.encode  # (UTF-8)
 SORTED_JSON = json.JSONEncoder(sort_keys=True)
 
 
+def _sorted_json_encoder() -> Callable[[Any], str]:
+    """``SORTED_JSON.encode`` with the C encoder it makes for each call made once (with
+    a function and the encoder made in Python each time: a third of an article's JSON-LD),
+    where this Python's C encoder is found to take the arguments it is given here."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return SORTED_JSON.encode
+    try:  # (markers None: no check for circular values; ours are made from views)
+        encoder = make(None, SORTED_JSON.default, json.encoder.encode_basestring_ascii, None,
+                       SORTED_JSON.key_separator, SORTED_JSON.item_separator, True, False, True)
+        probe = {"b": [1, 2.5, "é<\u2028", True, None, {"z": 1, "a": ()}], "a": {}}
+        if "".join(encoder(probe, 0)) != SORTED_JSON.encode(probe):
+            return SORTED_JSON.encode
+    except (TypeError, ValueError):
+        return SORTED_JSON.encode
+
+    def encode(value: Any) -> str:
+        if type(value) is not dict:  # (a string or a number: as ``encode`` writes it)
+            return SORTED_JSON.encode(value)
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+SORTED_JSON_ENCODE = _sorted_json_encoder()
+
+
 def _json_dumps(value: Any, **options: Any) -> str:
     """``json.dumps`` for ``|tojson``: with Jinja's options (``sort_keys``) through one
     encoder, where ``json.dumps`` makes a new encoder for every article's JSON-LD."""
     if options == {"sort_keys": True}:
-        return SORTED_JSON.encode(value)
+        return SORTED_JSON_ENCODE(value)
     return json.dumps(value, **options)
 
 
@@ -218,8 +245,14 @@ def _tojson(value: Any, indent: int | None = None) -> Markup:
     if indent is not None:
         return jinja2.utils.htmlsafe_json_dumps(value, dumps=_json_dumps, sort_keys=True,
                                                 indent=indent)
-    return Markup(SORTED_JSON.encode(value).replace("<", "\\u003c").replace(">", "\\u003e")
-                  .replace("&", "\\u0026").replace("'", "\\u0027"))
+    text = SORTED_JSON_ENCODE(value)
+    for char, escaped in JSON_ESCAPES:
+        if char in text:  # (a test in C, where ``replace`` counts character by character)
+            text = text.replace(char, escaped)
+    return Markup(text)
+
+
+JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"))
 
 
 def _escape_via_markup(text: str) -> str:
@@ -288,6 +321,7 @@ class _Template(jinja2.Template):
         if "escape" in namespace:
             namespace["escape"] = _escaped
         namespace["escape_text"] = ESCAPE_TEXT
+        namespace["markup_type"] = Markup  # (_CodeGenerator._output_child_post)
         namespace["direct_gettext"] = environment.globals.get("gettext")  # (_CodeGenerator)
         namespace["builtin_method"] = BuiltinFunctionType
         namespace["context_names"] = _Names  # (_CodeGenerator.write_commons)
@@ -503,16 +537,19 @@ class _CodeGenerator(CodeGenerator):
             self._escapes.append("")
             super()._output_child_pre(node, frame, finalize)
             return
-        value = self.temporary_identifier()
-        self._escapes.append(value)
-        self.write(f"(escape_text({value}) if type({value} := ")
+        value, kind = self.temporary_identifier(), self.temporary_identifier()
+        self._escapes.append(f"{value} {kind}")
+        self.write(f"(escape_text({value}) if ({kind} := type({value} := ")
 
     def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
-        value = self._escapes.pop()
-        if not value:
+        """(Markup, such as a translation or a filter's output, is written as it is,
+        without a Python call to ask it for its HTML: ~10 values a page.)"""
+        names = self._escapes.pop()
+        if not names:
             super()._output_child_post(node, frame, finalize)
             return
-        self.write(f") is str else escape({value}))")
+        value, kind = names.split()
+        self.write(f")) is str else {value} if {kind} is markup_type else escape({value}))")
 
     @optimizeconst
     def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
@@ -785,15 +822,24 @@ def _names(node: nodes.Node, frame: set[str], read: dict[str, None], stored: set
 
 class _Context(jinja2.runtime.Context):
     """Calls a template makes of C functions and methods (``page.date.isoformat()``),
-    macros and plain Python functions are made directly: Jinja's ``Context.call`` looks
-    for a ``pass_context`` marker on each callable and its ``__call__`` every time (a
-    tenth of a list's render, a dozen calls per page)."""
+    macros and Python functions (plain, or taking the context or the evaluation context)
+    are made directly: Jinja's ``Context.call`` looks for a ``pass_context`` marker on
+    each callable and its ``__call__`` every time (a tenth of a list's render, a dozen
+    calls per page)."""
 
     def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         kind = type(__obj)
-        if kind not in PLAIN_CALLABLES or \
-                (kind is FunctionType and hasattr(__obj, "jinja_pass_arg")):
+        if kind not in PLAIN_CALLABLES:
             return super().call(__obj, *args, **kwargs)
+        if kind is FunctionType:  # a ``pass_context`` one as Jinja calls it (script_hashes)
+            passed = getattr(__obj, "jinja_pass_arg", None)
+            if passed is PASS_CONTEXT and not kwargs.get("_loop_vars") and \
+                    not kwargs.get("_block_vars"):
+                args = (__self, *args)
+            elif passed is PASS_EVAL_CONTEXT:  # (ngettext)
+                args = (__self.eval_ctx, *args)
+            elif passed is not None:
+                return super().call(__obj, *args, **kwargs)
         kwargs.pop("_loop_vars", None)
         kwargs.pop("_block_vars", None)
         try:
@@ -804,8 +850,11 @@ class _Context(jinja2.runtime.Context):
 
 
 # callables that never take Jinja's context: C functions (no attribute can mark them), a
-# template's macros, Python functions without a ``pass_*`` marker
+# template's macros, Python functions without a ``pass_*`` marker (or with a marker
+# ``_Context.call`` reads itself)
 PLAIN_CALLABLES = frozenset({BuiltinFunctionType, jinja2.runtime.Macro, FunctionType})
+PASS_CONTEXT = jinja2.utils._PassArg.context
+PASS_EVAL_CONTEXT = jinja2.utils._PassArg.eval_context
 
 TRANSLATION_CALLS = frozenset({"_", "gettext"})
 
@@ -902,14 +951,16 @@ def _memoised_gettext(translate: Callable[[str], str]) -> Callable[..., Markup]:
     memo: dict[tuple, Markup] = {}
 
     def gettext(message: str, **variables: Any) -> Markup:
-        if not MEMO_TYPES.issuperset(map(type, variables.values())):
-            return Markup(translate(message)) % variables  # e.g. markup: not escaped
+        for value in variables.values():
+            if type(value) not in MEMO_TYPES:
+                return Markup(translate(message)) % variables  # e.g. markup: not escaped
         key = (message, *variables.items())
-        if key not in memo:
+        found = memo.get(key)  # (one lookup: five a page, the share links' labels)
+        if found is None:
             if len(memo) >= MEMO_SIZE:
                 memo.clear()
-            memo[key] = Markup(translate(message)) % variables
-        return memo[key]
+            found = memo[key] = Markup(translate(message)) % variables
+        return found
 
     return gettext
 

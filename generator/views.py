@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from babel.core import get_global
 from markupsafe import Markup
 
 from generator import i18n, imaging, shortcodes
-from generator.config import Language, SiteConfig
+from generator.config import Language, SiteConfig, _path_prefix
 from generator.link import ref_target
 from generator.model import Page, Site
 from generator.sanitize import attribute
@@ -144,10 +145,16 @@ class SiteView:
 
 def url(config: SiteConfig, site_path: str) -> str:
     """A site path as a root-relative URL, with the base URL's prefix, percent-encoded."""
-    return _encoded(config.path_prefix + site_path)
+    return _url(config.base_url, site_path)
 
 
 @lru_cache(maxsize=65536)
+def _url(base_url: str, site_path: str) -> str:
+    """``url()`` by the base URL (a site's ``path_prefix`` is a property made of it, a
+    Python call for each of the ~15 addresses a page shows), remembered."""
+    return _encoded(_path_prefix(base_url) + site_path)
+
+
 def _encoded(path: str) -> str:
     return path if _URL_SAFE.fullmatch(path) else quote(path, safe="/#%:")
 
@@ -290,18 +297,25 @@ def page_view(site: Site, page: Page) -> PageView:
     """What templates see of a page: kept while it is among the ``VIEWS_KEPT`` newest
     made (an article is shown on its own page and in several lists, most near each
     other; keeping every view made a render worker's memory grow with the site)."""
-    views: dict[str, PageView] = derived(site, ("views",), dict)
+    views = _kept_views(site)
     view = views.get(page.id)
     if view is None:
         if len(views) >= VIEWS_KEPT:
-            del views[next(iter(views))]
+            views.popitem(last=False)
         view = views[page.id] = _page_view(site, page)
     return view
 
 
+def _kept_views(site: Site) -> OrderedDict[str, PageView]:
+    """The views kept, oldest first: an ordered dict, whose oldest entry goes in C at
+    once (a plain dict's first entry is found past the entries deleted before it, a
+    walk through ~2,000 of them for each view made)."""
+    return derived(site, ("views",), OrderedDict)
+
+
 def page_views(site: Site, ids: Iterable[str]) -> tuple[PageView, ...]:
     """``page_view`` of the pages of ``ids`` (a list's items), the kept views found here."""
-    views: dict[str, PageView] = derived(site, ("views",), dict)
+    views = _kept_views(site)
     pages = site.pages
     return tuple(views.get(pid) or page_view(site, pages[pid]) for pid in ids)
 
@@ -416,12 +430,12 @@ def _hero(config: SiteConfig, page: Page) -> str:
 def alternates(site: Site, paths: Mapping[str, str], current: str) -> tuple[Alternate, ...]:
     """Versions of one page, in site language order: ``paths`` maps code → site path."""
     config = site.config
-    origin, prefix = config.origin, config.path_prefix
+    origin, base = config.origin, config.base_url
     found = []
     for lang in config.languages:
         path = paths.get(lang.code)
         if path is not None:
-            link = _encoded(prefix + path)  # url(); its absolute form is the same with origin
+            link = _url(base, path)  # url(); its absolute form is the same with origin
             found.append(made(Alternate, (lang.code, lang.name, link, origin + link,
                                           lang.direction, lang.code == current)))
     return tuple(found)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from generator.csp import META
+from generator.outputs import headers
 from generator.outputs.headers import FIRST_BYTES, HEAD_BYTES, policy_of
 from tests.conftest import FIXTURES, build_copy
 
@@ -36,6 +37,25 @@ def test_policy_of_gives_what_the_whole_head_states_around_the_first_kilobyte() 
         if chance.random() < 0.2:  # a character cut by the kilobyte's end
             data = data[:FIRST_BYTES - 1] + "é>\"".encode() + data[FIRST_BYTES - 1:]
         assert policy_of(data) == whole_head(data), data
+
+
+def test_pages_starting_as_one_read_before_have_the_policy_of_their_whole_head(
+        monkeypatch) -> None:
+    """A remembered head (``headers._HEADS``) gives its policy only to pages whose own
+    whole head states it, whatever follows the head."""
+    monkeypatch.setattr(headers, "_HEADS", {})
+    chance = random.Random(13)
+    starts = ["".join(chance.choice(PIECES) for _ in range(chance.randrange(1, 30)))
+              for _ in range(300)]
+    found = 0
+    for _ in range(20_000):
+        start = chance.choice(starts)
+        pad = chance.choice((0, FIRST_BYTES - len(start.encode()) // 2, FIRST_BYTES - 40))
+        data = (" " * max(pad, 0) + start).encode() + \
+            "".join(chance.choice(PIECES) for _ in range(chance.randrange(0, 300))).encode()
+        found += any(data[:length] in heads for length, heads in headers._HEADS.items())
+        assert policy_of(data) == whole_head(data), data
+    assert found > 500  # heads were remembered, and pages found by them
 
 
 def test_policy_of_reads_every_built_page_as_its_whole_head(tmp_path) -> None:

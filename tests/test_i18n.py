@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import gettext
 import shutil
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import lxml.html
 import pytest
+from babel.dates import format_date
 from babel.messages.pofile import read_po, write_po
 
 from generator.cli import main
 from generator.config import load_config
-from generator.i18n import template_messages
+from generator.i18n import _date_shape, digits_of, locale_of, localised_date, template_messages
 from generator.render import Renderer
 from generator.theme import theme_files
 from tests.conftest import FIXTURES, REPO, build_copy
@@ -158,3 +160,21 @@ def test_extract_update_compile(tmp_path: Path) -> None:
     with (site / "locales/be/LC_MESSAGES/messages.mo").open("rb") as handle:
         translations = gettext.GNUTranslations(handle)
     assert translations.gettext("Donate") == "Donate"
+
+
+@pytest.mark.parametrize("code", ["en", "ar", "fr", "es", "zh-Hans", "uk", "bn", "am", "pt-BR",
+                                  "ru", "ja", "he", "fa"])
+def test_dates_read_as_babel_writes_them_field_by_field_or_whole(code: str) -> None:
+    """``localised_date`` puts a date together from each field's text (the month's name,
+    the day, the year, the weekday) where a style's fields each show one part of the
+    date; it gives what Babel's ``format_date`` gives, digits localised the same way."""
+    styles = ("long", "medium", "short", "full", "d MMM y", "EEE, MMM d, ''yy", "y-'W'ww")
+    for style in styles:
+        for offset in range(0, 30_000, 61):
+            day = date(1961, 3, 1) + timedelta(days=offset)
+            moment = datetime(day.year, day.month, day.day, 23, 30, tzinfo=UTC)
+            expected = format_date(day, format=style, locale=locale_of(code)).translate(
+                digits_of(code, "native"))
+            assert localised_date(moment, code, style) == expected, (style, day)
+    assert _date_shape(code, "long") is not None  # (each field: one part of the date)
+    assert _date_shape(code, "y-'W'ww") is None  # (the week of the year: the whole date)

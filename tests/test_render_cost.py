@@ -155,8 +155,9 @@ def test_share_links_are_percent_encoded_as_urllib_does(
 
 def test_plain_calls_skip_jinja_s_marker_lookup(site: Site, jobs: list[Job],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """``page.date.isoformat()``, ``_()`` with variables and macros are called directly;
-    only what may carry a ``pass_context`` marker goes through Jinja's ``Context.call``."""
+    """``page.date.isoformat()``, ``_()`` with variables, macros and functions taking the
+    context (``script_hashes()``) or the evaluation context (``ngettext``) are called
+    directly; only what may carry another marker goes through Jinja's ``Context.call``."""
     renderer = Renderer(site.config)
     expected = [renderer.render(job) for job in jobs]
     asked: list[object] = []
@@ -170,8 +171,15 @@ def test_plain_calls_skip_jinja_s_marker_lookup(site: Site, jobs: list[Job],
     monkeypatch.setattr(jinja2.runtime.Context, "call", recorded)
     assert [renderer.render(job) for job in jobs] == expected
     direct = [obj for obj in asked if isinstance(obj, BuiltinFunctionType | jinja2.runtime.Macro)
-              or (isinstance(obj, FunctionType) and not hasattr(obj, "jinja_pass_arg"))]
-    assert asked and not direct, direct[:3]  # (a translation's ngettext method goes there)
+              or (isinstance(obj, FunctionType) and getattr(obj, "jinja_pass_arg", None) in (
+                  None, jinja2.utils._PassArg.context, jinja2.utils._PassArg.eval_context))]
+    assert not direct, direct[:3]
+    environment = renderer.environment("en")
+    source = "{{ script_hashes() }}{% trans count=n %}{{ count }} x{% pluralize %}{{ count }} xs" \
+             "{% endtrans %}{{ env() }}"
+    values = {"n": 2, "env": jinja2.pass_environment(lambda env: type(env).__name__)}
+    assert environment.from_string(source).render(values) == "'none'2 xs_Environment"
+    assert [getattr(obj, "__name__", "") for obj in asked] == ["<lambda>"]  # (pass_environment)
 
 
 def test_direct_calls_behave_as_jinja_s() -> None:
@@ -184,13 +192,25 @@ def test_direct_calls_behave_as_jinja_s() -> None:
     def stop() -> None:
         raise StopIteration
 
+    @jinja2.pass_context
+    def seen(context: jinja2.runtime.Context, name: str) -> str:
+        return str(context.get(name))
+
+    @jinja2.pass_eval_context
+    def escaping(eval_context: jinja2.nodes.EvalContext) -> str:
+        return str(eval_context.autoescape)
+
     source = ("{% macro m(x, y=2) %}{{ x }}{{ y }}{% endmacro %}{{ m(1) }} {{ who() }} "
               "{{ plain(3, k=4) }} {{ stop() is undefined }} {{ d.isoformat() }} "
-              "{% for i in [1] %}{{ m(i, y=who()) }}{% endfor %}")
+              "{% for i in [1] %}{{ m(i, y=who()) }}{% set w = 3 %}{{ seen('w') }}{% endfor %} "
+              "{% set b = 5 %}{{ seen('b') }} {{ escaping() }}"
+              "{% autoescape false %}{{ escaping() }}{% endautoescape %}")
     values = {"who": who, "plain": lambda n, k: n * k, "stop": stop, "name": "Ana",
-              "d": datetime(2026, 1, 2, tzinfo=UTC)}
+              "d": datetime(2026, 1, 2, tzinfo=UTC), "seen": seen, "escaping": escaping}
     assert environment.from_string(source).render(values) == \
-        "12 Ana 12 True 2026-01-02T00:00:00+00:00 1Ana"
+        "12 Ana 12 True 2026-01-02T00:00:00+00:00 1Ana3 5 TrueFalse"  # (as Jinja's)
+    block = "{% block main %}{% set v = 7 %}{{ seen('v') }}{% endblock %}"
+    assert environment.from_string(block).render(values) == "7"  # (a block's own variables)
 
 
 def test_translations_and_c_methods_skip_the_context_s_call(

@@ -56,23 +56,45 @@ def policy_of(data: bytes) -> str:
 
     The first ``FIRST_BYTES`` are decoded and searched first: decoding a head of 8 KB
     (most of the cost: ~15 us of an Arabic page's) is needed only when the answer found
-    there might differ from the whole head's (``_settled``)."""
+    there might differ from the whole head's (``_settled``). A page starting with the
+    settled head of a page read before has its policy (``_HEADS``): most pages start as
+    one of a few others do, up to past their policy."""
+    for length, heads in _HEADS.items():
+        known = heads.get(data[:length])
+        if known is not None:
+            return known
     if len(data) > FIRST_BYTES:
         first = data[:FIRST_BYTES].decode("utf-8", "replace")
         found = META.search(first)
-        if found is not None and _settled(first, found.end()):
-            return found.group(2).strip()
+        settled = _settled(first, found.end()) if found is not None else -1
+        if found is not None and settled >= 0:
+            policy = found.group(2).strip()
+            _remember(data, first[:settled].encode("utf-8"), policy)
+            return policy
     found = META.search(data[:HEAD_BYTES].decode("utf-8", "replace"))
     return found.group(2).strip() if found else ""
 
 
-def _settled(text: str, end: int) -> bool:
-    """Whether ``META``'s first match in ``text``, ending at ``end``, is its first match
-    in any longer text that starts with ``text``: no attempt at it or before it read
-    past a ``>`` after it and then a quote (the pattern's only open-ended parts are
-    ``[^>]*?`` before the content, and ``[^"]*`` in it)."""
+def _settled(text: str, end: int) -> int:
+    """Where the settled part of ``text`` ends (-1: nowhere): ``META``'s first match in
+    ``text``, ending at ``end``, is its first match in any text that starts with
+    ``text`` up to there: no attempt at it or before it read past a ``>`` after it and
+    then a quote (the pattern's only open-ended parts are ``[^>]*?`` before the
+    content, and ``[^"]*`` in it)."""
     after = text.find(">", end)
-    return after >= 0 and text.find('"', after) >= 0
+    quote = text.find('"', after) if after >= 0 else -1
+    return quote + 1 if quote >= 0 else -1
+
+
+HEADS_KEPT = 64  # settled heads remembered (a theme's pages start as one of a few)
+_HEADS: dict[int, dict[bytes, str]] = {}  # a settled head's length → its bytes → the policy
+
+
+def _remember(data: bytes, head: bytes, policy: str) -> None:
+    """Keep ``head``'s policy for the pages that start with it, unless ``HEADS_KEPT``
+    are kept (``head`` is a prefix of ``data`` unless a byte in it was not UTF-8)."""
+    if data.startswith(head) and sum(map(len, _HEADS.values())) < HEADS_KEPT:
+        _HEADS.setdefault(len(head), {})[head] = policy
 
 
 def policies(pages: Iterable[str], rendered: Mapping[str, str], recorded: Mapping[str, str],

@@ -22,7 +22,7 @@ from generator.deps import digest, digest_with
 from generator.model import Site
 from generator.outputs.listings import listings_of
 from generator.render import Job
-from generator.views import absolute, section_intro
+from generator.views import absolute, derived, section_intro, url
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -48,10 +48,12 @@ def sitemap(site: Site, groups: Iterable[tuple[Mapping[str, str], str]]) -> str:
     the group's newest change; the key covers exactly what is shown."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">']
+    config = site.config
+    origin = escape(config.origin)
     for group, lastmod in groups:
         links = _alternates(site, group)
         stamp = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
-        lines.extend(f"  <url><loc>{escape(absolute(site.config, path))}</loc>{stamp}{links}"
+        lines.extend(f"  <url><loc>{origin}{url(config, path)}</loc>{stamp}{links}"
                      "</url>" for path in group.values())
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
@@ -109,9 +111,11 @@ def _language_sitemap(site: Site, lang: str,
     """One language's addresses, each with its group's alternates in every language."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<urlset xmlns="{SITEMAP_NS}" xmlns:xhtml="{XHTML_NS}">']
+    config = site.config
+    origin = escape(config.origin)
     for group, lastmod in entries:
         stamp = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
-        lines.append(f"  <url><loc>{escape(absolute(site.config, group[lang]))}</loc>{stamp}"
+        lines.append(f"  <url><loc>{origin}{url(config, group[lang])}</loc>{stamp}"
                      f"{_alternates(site, group)}</url>")
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode("utf-8")
@@ -157,11 +161,33 @@ def _committed(site: Site) -> Mapping[str, datetime]:
 
 
 def _alternates(site: Site, group: Mapping[str, str]) -> str:
-    """The group's hreflang links, the same for every member (built once per group)."""
+    """The group's hreflang links, the same for every member (built once per group).
+
+    An address is written as ``escape(absolute(config, path))``, in two parts: the
+    origin escaped once a file, and ``url()``, which has nothing to escape (percent-
+    encoded: no ``&<>"'``); each language's link up to its address is made once a
+    process (``_link_starts``)."""
     if len(group) < 2:
         return ""
     config = site.config
+    starts = derived(site, ("sitemap links",), _link_starts, config)
     default = group.get(config.default_language) or next(iter(group.values()))
-    links = [*group.items(), ("x-default", default)]
-    return "".join(f'<xhtml:link rel="alternate" hreflang="{escape(lang)}" '
-                   f'href="{escape(absolute(config, path))}"/>' for lang, path in links)
+    return "".join([*(f'{starts[lang]}{url(config, path)}"/>' for lang, path in group.items()),
+                    f'{starts["x-default"]}{url(config, default)}"/>'])
+
+
+class _LinkStarts(dict):  # type: ignore[type-arg]
+    """Each hreflang link's text up to its address's path, by language code."""
+
+    __slots__ = ("origin",)
+
+    def __missing__(self, lang: str) -> str:
+        start = self[lang] = f'<xhtml:link rel="alternate" hreflang="{escape(lang)}" ' \
+                             f'href="{self.origin}'
+        return start
+
+
+def _link_starts(config: SiteConfig) -> _LinkStarts:
+    starts = _LinkStarts()
+    starts.origin = escape(config.origin)
+    return starts
