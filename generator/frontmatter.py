@@ -119,8 +119,9 @@ def _closing_line(text: str) -> tuple[int, int] | None:
     rstrip() is one of them, as ``parse_front_matter`` reads it); None when there is
     none. Found with a few searches, not by a pattern tried at every character."""
     at = 3  # the end of the line before the first one that may close it
-    while True:
-        dashes, dots = text.find("\n---", at), text.find("\n...", at)
+    while True:  # (dots looked for only before the dashes: rare, they cost a whole search)
+        dashes = text.find("\n---", at)
+        dots = text.find("\n...", at, dashes if dashes >= 0 else len(text))
         found = min(dashes, dots) if dashes >= 0 and dots >= 0 else max(dashes, dots)
         if found < 0:
             return None
@@ -223,6 +224,7 @@ NOT_SIMPLE = re.compile("[^\n\x20-\x25\x27-\x29\x2b-\x7e\xa0-\u2027\u202a-\ud7ff
 FLOW_MARK = re.compile(r"""[\[\]{},:#'"]""")  # in a list, an item with one: the loader's
 DECIMAL = re.compile(r"0|[1-9][0-9]*")
 BOOL_TAG, INT_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
+NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})  # what YAML's null resolver matches
 
 
 class _NotSimple(Exception):
@@ -239,25 +241,46 @@ def simple_yaml(block: str, lines: dict[str, int] | None = None) -> dict[str, An
         return None
     values: dict[str, Any] = {}
     where: dict[str, int] = {}
-    try:
-        for number, line in enumerate(block.split("\n"), 2):
-            if not line or line[0] == "#":
-                continue
-            match = SIMPLE_LINE.fullmatch(line)
-            if match is None:
-                return None
-            key, double, single, plain = match.groups()
-            if key in values or not _text_key(key):
-                return None
-            name = key.lower()
-            values[key] = double if double is not None else single if single is not None \
-                else _plain_value(name, plain or "")
-            where.setdefault(name, number)
-    except _NotSimple:
-        return None
+    for number, line in enumerate(block.split("\n"), 2):
+        if not line or line[0] == "#":
+            continue
+        read = _READ_LINES.get(line) or _read_line(line)
+        if read is None or read[0] in values:
+            return None
+        key, name, value = read
+        values[key] = value.copy() if type(value) is list else value
+        where.setdefault(name, number)
     if lines is not None and values:
         lines.update(where)
     return values or None  # an empty block (or comments only): the loader's None
+
+
+# Lines read before whose value is not text (lists of tags, true/false, numbers): many
+# pages share them. (Text, such as a title or a date, is seldom on two pages.)
+_READ_LINES: dict[str, tuple[str, str, Any]] = {}
+READ_LINES_KEPT = 4096
+
+
+def _read_line(line: str) -> tuple[str, str, Any] | None:
+    """A ``key: value`` line's key, lowercased key and value; None when the line is
+    not of a form ``simple_yaml`` reads."""
+    match = SIMPLE_LINE.fullmatch(line)
+    if match is None:
+        return None
+    key, double, single, plain = match.groups()
+    if not _text_key(key):
+        return None
+    name = key.lower()
+    try:
+        value = double if double is not None else single if single is not None \
+            else _plain_value(name, plain or "")
+    except _NotSimple:
+        return None
+    if type(value) is not str:
+        if len(_READ_LINES) >= READ_LINES_KEPT:
+            _READ_LINES.clear()
+        _READ_LINES[line] = (key, name, value)
+    return key, name, value
 
 
 @cache
@@ -294,10 +317,12 @@ def _scalar(text: str, as_written: bool, *, flow: bool = False) -> Any:
     if text[:1] in INDICATORS or ": " in text or " #" in text or text.endswith(":") or \
             (flow and FLOW_MARK.search(text)):
         raise _NotSimple
+    if as_written:  # (no other tag needed: the resolvers are not asked)
+        return None if text in NULL_WORDS else text
     tag = _tag(text)
     if tag == NULL_TAG:
         return None
-    if as_written or tag == STRING_TAG:
+    if tag == STRING_TAG:
         return text
     if tag == BOOL_TAG:
         return FrontMatterLoader.bool_values[text.lower()]

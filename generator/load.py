@@ -39,6 +39,7 @@ from generator.model import (
     field_names,
     field_types,
     field_values,
+    maker,
     path_of,
     pickled_by_fields,
     record_of,
@@ -68,6 +69,9 @@ XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff
 # U+FFFE and U+FFFF): a file holding only these is looked at no further (translate is
 # several times faster than any search).
 XML_SAFE_BYTES = bytes(b for b in range(256) if (b >= 0x20 and b != 0xEF) or b in b"\t\n\r")
+# Control characters that XML allows (tab, CR, DEL): all others are taken out of a text
+# as it is read (``_xml_text``), so a file without these bytes makes a text without any.
+XML_CONTROLS = (b"\t", b"\r", b"\x7f")
 SECTION_FILE = "_index.md"  # a section's (or the home's) own front matter and introduction
 SITE_FOLDERS = ("static", "themes", "locales")  # besides content/: published or read
 
@@ -106,6 +110,9 @@ class Parsed:
     page: Page | None
     problems: tuple[Problem, ...]
     settings: str = ""  # the reading settings it was made with (``markup_settings``)
+
+
+_new_parsed, _new_page = maker(Parsed), maker(Page)  # (as Parsed() and Page(), faster)
 
 
 def markup_settings(config: SiteConfig) -> str:
@@ -371,7 +378,8 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     hashed = hashlib.blake2b(raw, digest_size=16)
     hashed.update(repr((LOAD_VERSION, config.markdown.html,
                         [_resource_identity(Path(n), s) for n, _m, s in resources])).encode())
-    if b"{{<" in raw or b"{{%" in raw:  # made with the theme's shortcode templates too
+    if b"{" in raw and (b"{{<" in raw or b"{{%" in raw):  # made with the theme's shortcode
+        # templates too (one byte is found several times faster than a longer mark)
         hashed.update(shortcode_templates.encode())
     digest = hashed.hexdigest()
     body = source.lang not in bodiless
@@ -384,9 +392,9 @@ def _parse(config: SiteConfig, previous_results: Mapping[str, Parsed],
     problems: list[Problem] = []
     page, extra_inputs = _load_page(config, source, raw, digest, problems, body=body,
                                     keep=keep)
-    return Parsed((stamp, *resources, *extra_inputs), digest if body else
-                  digest + FRONT_MATTER_ONLY, page, tuple(problems),
-                  _shared(settings or markup_settings(config)))
+    return _new_parsed((stamp, *resources, *extra_inputs), digest if body else
+                       digest + FRONT_MATTER_ONLY, page, tuple(problems),
+                       _shared(settings or markup_settings(config)))
 
 
 def _read(path: str) -> tuple[os.stat_result, bytes]:
@@ -439,14 +447,17 @@ def source_body(config: SiteConfig, page: Page) -> str:
         return ""
 
 
-def _body_html(config: SiteConfig, text: str, info: shortcodes.PageInfo) -> tuple[
+def _body_html(config: SiteConfig, text: str, info: shortcodes.PageInfo, *,
+               controls: bool = True) -> tuple[
         str, tuple[sanitize.Removal, ...], shortcodes.Expanded]:
     """A Markdown body as HTML: shortcodes expanded, raw HTML under the site's policy
     (the shortcodes' HTML too: it is put back before the policy applies), with what was
-    removed and what the shortcodes did."""
+    removed and what the shortcodes did. Without ``controls``, the text holds no control
+    character (what its shortcodes write may)."""
     expanded = shortcodes.expand(text, config, info)
     html, removed = sanitize.body_html(expanded.text, config.markdown.html,
-                                       expanded.restore if expanded.stash else None, text)
+                                       expanded.restore if expanded.stash else None, text,
+                                       controls=controls or expanded.text is not text)
     return html, removed, expanded
 
 
@@ -593,7 +604,8 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     info = shortcodes.PageInfo(lang, site_path, "/".join(source.relative[:-1]),
                                MappingProxyType(dict(front.values)))
     try:
-        body_html, removed, expanded = _body_html(config, front.body, info) if body else \
+        body_html, removed, expanded = _body_html(
+            config, front.body, info, controls=_controls_in(raw)) if body else \
             ("", (), shortcodes.Expanded(""))
     except shortcodes.ShortcodeError as exc:
         problems.append(error(shown, front.body_line + exc.line - 1, exc.message))
@@ -602,7 +614,8 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     except sanitize.TooDeep as exc:
         problems.append(error(shown, front.body_line + exc.line - 1, exc.message))
         return None, extra_inputs
-    extra_inputs = (*extra_inputs, *map(_stamp, expanded.template_files(config)))
+    if expanded.used:
+        extra_inputs = (*extra_inputs, *map(_stamp, expanded.template_files(config)))
     refs = shortcodes.refs_in(body_html) if expanded.refs else ()
     problems.extend(warning(shown, front.body_line + r.line - 1 if r.line else None, r.message)
                     for r in removed)
@@ -610,7 +623,7 @@ def _load_page(config: SiteConfig, source: Source, raw: bytes, digest: str,
     if keep is not None and body_html:
         keep(body_html)
         body_html = ""
-    page = Page(
+    page = _new_page(
         id="/".join((lang, *parts, "_index") if section_page else (lang, *parts)),
         lang=lang,
         kind=kind,
@@ -907,6 +920,12 @@ def _line_using(front: FrontMatter, name: str) -> int | None:
     return None
 
 
+def _controls_in(raw: bytes) -> bool:
+    """Whether the text read from a file's bytes may hold a control character (three
+    searches of its bytes cost a fraction of a look at each character of its text)."""
+    return any(map(raw.__contains__, XML_CONTROLS))
+
+
 def _not_text(key: str, value: object) -> str:
     kind = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) \
         else "true or false" if isinstance(value, bool) else "a number" \
@@ -985,18 +1004,27 @@ def _display_path(config: SiteConfig, path: str) -> Path:
     return path_of(path[len(root):] if path.startswith(root) else path)
 
 
-FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)  # (compiled once: re.search and
-ANY_TAG = re.compile(r"<[^>]+>")  # re.sub look a pattern up in re's cache at each call)
-SPACES = re.compile(r"\s+")
+ANY_TAG = re.compile(r"<[^>]+>")  # (compiled once: re.sub looks a pattern up in re's cache)
 
 
 def summarise(html: str) -> str:
     """The first paragraph as plain text, cut at a word boundary."""
-    match = FIRST_PARAGRAPH.search(html)
-    text = unescape(ANY_TAG.sub("", match.group(1))).strip() if match else ""
-    text = SPACES.sub(" ", text)
+    text = unescape(_without_tags(_first_paragraph(html))).strip()
+    text = " ".join(text.split())  # (each run of spaces one: str.split's are re's \s)
     if len(text) <= SUMMARY_LENGTH:
         return text
     cut = text[:SUMMARY_LENGTH]
     space = cut.rfind(" ")
     return (cut[:space] if space > SUMMARY_LENGTH // 2 else cut).rstrip(",;:") + "…"
+
+
+def _first_paragraph(html: str) -> str:
+    """The inner HTML of the first ``<p>…</p>`` ("" when there is none), found with two
+    searches (a pattern tried a lazy match at each character: eight times the time)."""
+    start = html.find("<p>")
+    end = html.find("</p>", start + 3) if start >= 0 else -1
+    return html[start + 3:end] if end >= 0 else ""
+
+
+def _without_tags(html: str) -> str:
+    return ANY_TAG.sub("", html) if "<" in html else html

@@ -459,10 +459,11 @@ def _converters(raw_html: bool = True) -> tuple[markdown.Markdown, markdown.Mark
             converter(raw_html=raw_html))
 
 
-def to_html(text: str, *, raw_html: bool = True) -> str:
+def to_html(text: str, *, raw_html: bool = True, controls: bool = True) -> str:
     """Markdown to HTML with reused converters (much cheaper than one per page), or
     by ``prose`` for plain prose; without ``raw_html``, HTML in the text is shown as
-    text (plain prose holds none).
+    text (plain prose holds none). Without ``controls``, the caller knows the text
+    holds no control character (``prose.to_html``).
 
     A conversion that stops half way (a text nested too deep for Python-Markdown's
     recursive block parser, an interrupt) leaves the parser's state stack behind, and
@@ -475,7 +476,7 @@ def to_html(text: str, *, raw_html: bool = True) -> str:
         toc = plain.treeprocessors["toc"]  # (prose knows these extensions' HTML only)
         if EXTENSIONS == prose.EXTENSIONS and isinstance(toc, _HeadingIdsOnly) and \
                 toc.ids_only:
-            made = prose.to_html(text, toc.html_heading_id)
+            made = prose.to_html(text, toc.html_heading_id, controls=controls)
             if made is not None:
                 return made
         md = plain

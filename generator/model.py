@@ -9,9 +9,9 @@ import types
 import typing
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from itertools import repeat
 from operator import attrgetter, call
 from pathlib import Path
@@ -40,7 +40,10 @@ def _parsed_parts_maker() -> Callable[[str, str, list[str]], Path] | None:
         made = make("", "/", ["/", "a", "b"]) if make is not None and os.sep == "/" else None
     except Exception:  # another signature (3.12 made it a method of a path)
         return None
-    return make if made == PATH_CLASS("/a/b") and str(made) == "/a/b" else None
+    if made != PATH_CLASS("/a/b") or str(made) != "/a/b":
+        return None
+    made._str = "/a/b"  # (path_of sets the text str() would make: a slot of 3.11's paths)
+    return make if str(made) == "/a/b" else None
 
 
 _FROM_PARTS = _parsed_parts_maker()
@@ -56,9 +59,12 @@ def path_of(text: str) -> Path:
             parts[0] in (".", ".."):  # (anything unusual: parsed as pathlib parses it)
         return PATH_CLASS(text)
     if parts[0]:
-        return _FROM_PARTS("", "", list(map(sys.intern, parts)))
-    parts[0] = "/"
-    return _FROM_PARTS("", "/", list(map(sys.intern, parts)))
+        made = _FROM_PARTS("", "", list(map(sys.intern, parts)))
+    else:
+        parts[0] = "/"
+        made = _FROM_PARTS("", "/", list(map(sys.intern, parts)))
+    made._str = text  # what str() makes of it (it is pickled so: a Python call less)
+    return made
 
 
 copyreg.pickle(PATH_CLASS, lambda path: (path_of, (str(path),)))
@@ -114,7 +120,8 @@ def well_typed(record: object, cls: type) -> bool:
                                            field_types(cls)))
 
 
-_SETTERS: dict[type, tuple[Callable[[Any, Any], None], ...]] = {}
+_MAKERS: dict[type, Callable[..., Any]] = {}
+_FIELD_COUNTS: dict[type, int] = {}
 
 
 def pickled_by_fields(cls: type) -> type:
@@ -122,18 +129,72 @@ def pickled_by_fields(cls: type) -> type:
     ``record_of``: the default state protocol looks its fields up again for every
     record, which made reading the 10,000-page cache index twice as slow."""
     values = field_values(cls)
-    _SETTERS[cls] = tuple(cls.__dict__[name].__set__ for name in field_names(cls))
+    _MAKERS[cls] = _twin_maker(cls) or partial(_set_fields, cls, tuple(
+        cls.__dict__[name].__set__ for name in field_names(cls)))
+    _FIELD_COUNTS[cls] = len(field_names(cls))
     copyreg.pickle(cls, lambda record: (record_of, (cls, values(record))))
     return cls
 
 
 def record_of(cls: type[R], values: tuple[Any, ...]) -> R:
-    """A record of a class ``pickled_by_fields``, made from its field values without
-    its ``__init__``: a frozen dataclass's sets each field through object.__setattr__
-    in Python, half the time of reading a page record (its 42 slots are set here from
-    C, and its values checked by whoever reads it, as they were)."""
-    setters = _SETTERS[cls]
-    if type(values) is not tuple or len(values) != len(setters):
+    """A record of a class ``pickled_by_fields``, made from its field values (by
+    ``maker``), its values checked by whoever reads it."""
+    count = _FIELD_COUNTS[cls]
+    if type(values) is not tuple or len(values) != count:
+        raise TypeError(f"{cls.__name__} has {count} fields")
+    return _MAKERS[cls](*values)
+
+
+def maker(cls: type[R]) -> Callable[..., R]:
+    """What makes a record of a class ``pickled_by_fields`` from what its ``__init__``
+    takes, three times as fast: a frozen dataclass's ``__init__`` sets each field by a
+    call of object.__setattr__, 0.15 us each (7 us for a page, a fortieth of parsing
+    its source, and most of reading its record back in the parent)."""
+    return _MAKERS[cls]
+
+
+def _twin_maker(cls: type) -> Callable[..., Any] | None:
+    """A constructor of ``cls`` records that makes each one as an instance of a twin
+    class with the same slots (and no frozen ``__setattr__``: its ``__init__`` stores
+    them as plain attributes), then turns it into a ``cls`` (Python allows it between
+    classes of the same layout). None for a class it cannot make so."""
+    found = fields(cls)
+    if not all(f.init and not f.kw_only for f in found) or hasattr(cls, "__post_init__") \
+            or tuple(getattr(cls, "__slots__", ())) != tuple(f.name for f in found):
+        return None
+    scope: dict[str, Any] = {"_cls": cls, "_unset": _UNSET}
+    parameters, stores = [], []
+    for index, item in enumerate(found):
+        if item.default is not MISSING:
+            scope[f"_default{index}"] = item.default
+            parameters.append(f"{item.name}=_default{index}")
+        elif item.default_factory is not MISSING:
+            scope[f"_factory{index}"] = item.default_factory
+            parameters.append(f"{item.name}=_unset")
+            stores.append(f"    if {item.name} is _unset:\n"
+                          f"        {item.name} = _factory{index}()\n")
+        else:
+            parameters.append(item.name)
+        stores.append(f"    self.{item.name} = {item.name}\n")
+    exec(f"def __init__(self, {', '.join(parameters)}):\n{''.join(stores)}"
+         "    self.__class__ = _cls\n", scope)
+    twin = type(f"_{cls.__name__}Twin", (), {"__slots__": cls.__slots__,
+                                             "__init__": scope["__init__"]})
+    try:
+        made = twin(*[object()] * len(found))
+    except TypeError:  # another layout after all
+        return None
+    return twin if type(made) is cls else None
+
+
+_UNSET = object()  # a field with a default factory not given to a twin's __init__
+
+
+def _set_fields(cls: type[R], setters: tuple[Callable[[Any, Any], None], ...],
+                *values: Any) -> R:
+    """A record made without its ``__init__``, each slot set from C (where no twin can
+    be made)."""
+    if len(values) != len(setters):
         raise TypeError(f"{cls.__name__} has {len(setters)} fields")
     record = object.__new__(cls)
     deque(map(call, setters, repeat(record), values), maxlen=0)

@@ -48,6 +48,8 @@ OUTSIDE = ("&", "<", "\\", "_", "~", "@", "{", "}", "|", "  \n")
 BARE_LINK = ("://", "ww.", "Ww.", "wW.", "WW.")
 LINK_URL = re.compile(r"\]\([\w/.#?=%+:-]+\)")
 OUTSIDE_BRACKETS = ("![", "[^", "[ ]", "[x]", "[X]")
+BOX_ENDS = frozenset(mark[1:] for mark in OUTSIDE_BRACKETS if len(mark) == 3)  # " ]", "x]"…
+WWW = tuple(mark for mark in BARE_LINK if mark != "://")
 # Nor control characters (tabs, \r, STX/ETX...): looked for in a block that
 # str.isprintable does not clear (one holding a line end, a no-break space...).
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
@@ -67,26 +69,56 @@ HEADING = re.compile(r"(#{1,6}) (?=\S)")
 HeadingId = Callable[[str, MutableSet[str], dict[str, int]], str]
 
 
-def to_html(text: str, heading_id: HeadingId) -> str | None:
+def to_html(text: str, heading_id: HeadingId, *, controls: bool = True) -> str | None:
     """The HTML of ``text``, or None when it is outside the subset. ``heading_id``
     makes a heading's id from its inner HTML, the ids given so far and the counters
-    of the toc pass's ``unique``."""
-    if any(map(text.__contains__, OUTSIDE)) or \
-            ("[" in text and any(map(text.__contains__, OUTSIDE_BRACKETS))) or \
-            (">" in text and text.count(">") != text.startswith("> ") + text.count("\n> ")) or \
-            (any(map(text.__contains__, BARE_LINK)) and
-             any(map(LINK_URL.sub("](", text).__contains__, BARE_LINK))):
-        return None  # (a > only as a quote's mark, starting a line)
+    of the toc pass's ``unique``. Without ``controls``, the caller knows the text holds
+    no control character (its file held none): it is not looked for."""
+    if any(map(text.__contains__, OUTSIDE)) or _bracket_outside(text) or \
+            _inner_quote_mark(text) or (_bare_link(text) and _bare_link(LINK_URL.sub("](", text))):
+        return None
     core = text.strip("\n")
     if not core:
         return ""
     if "\n\n\n" in core:  # (more than one blank line: blocks stripped, empty ones dropped)
         return _blocks([block for block in (b.strip("\n") for b in core.split("\n\n"))
-                        if block], None, heading_id)
-    return _blocks(core.split("\n\n"), core, heading_id)
+                        if block], None, heading_id, controls)
+    return _blocks(core.split("\n\n"), core, heading_id, controls)
 
 
-def _blocks(blocks: list[str], core: str | None, heading_id: HeadingId) -> str | None:
+def _bracket_outside(text: str) -> bool:
+    """Whether one of ``OUTSIDE_BRACKETS`` is in the text, found from each ``[`` (a text
+    holds few: five searches of the whole text cost five times as much)."""
+    at = text.find("[")
+    while at >= 0:
+        if (at and text[at - 1] == "!") or text[at + 1:at + 2] == "^" or \
+                text[at + 1:at + 3] in BOX_ENDS:
+            return True
+        at = text.find("[", at + 1)
+    return False
+
+
+def _inner_quote_mark(text: str) -> bool:
+    """Whether a ``>`` of the text is not a quote's mark (at a line's start, then a
+    space), looked at from each ``>``: counting them costs a pass over the text."""
+    at = text.find(">")
+    while at >= 0:
+        if (at and text[at - 1] != "\n") or text[at + 1:at + 2] != " ":
+            return True
+        at = text.find(">", at + 1)
+    return False
+
+
+def _bare_link(text: str) -> bool:
+    """Whether one of ``BARE_LINK`` is in the text (``://`` looked for only in a text
+    with a ``:``, a one-character search several times faster; ``ww.`` in any case only
+    in one with a ``w.`` or ``W.``)."""
+    return (":" in text and "://" in text) or (("w." in text or "W." in text) and
+                                               any(map(text.__contains__, WWW)))
+
+
+def _blocks(blocks: list[str], core: str | None, heading_id: HeadingId,
+            controls: bool = True) -> str | None:
     """The HTML of the blocks; ``core`` is their text when they are it cut at each
     ``\\n\\n`` (then which of them hold an inline mark is found with a few searches of
     the whole text, not four searches of each block), else None."""
@@ -106,7 +138,7 @@ def _blocks(blocks: list[str], core: str | None, heading_id: HeadingId) -> str |
             at += 2
             if marked:
                 next_mark = _next_mark(core, marks, at)
-        if not block.isprintable() and CONTROL.search(block) is not None:
+        if controls and not block.isprintable() and CONTROL.search(block) is not None:
             return None
         first = block[0]
         if first.isalpha() and not marked and "\n" not in block:  # (as _paragraph makes it)

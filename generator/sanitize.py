@@ -127,16 +127,18 @@ XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff
 
 
 def body_html(text: str, policy: str, restore: Callable[[str], str] | None = None,
-              written: str | None = None) -> tuple[str, tuple[Removal, ...]]:
+              written: str | None = None, *, controls: bool = True
+              ) -> tuple[str, tuple[Removal, ...]]:
     """A Markdown body as HTML under the raw HTML ``policy``, with what was removed;
     ``TooDeep`` for a body nested too deep to read. ``restore`` puts the HTML of the
     text's shortcodes back first: the theme writes it, but with the editor's arguments
     and inner text (a caption with a script, a ``javascript:`` link), so the policy
-    covers it too; removals are then looked for in the body as ``written``."""
+    covers it too; removals are then looked for in the body as ``written``. Without
+    ``controls``, the caller knows the text holds no control character."""
     if len(text) >= NESTING_CHECKED_FROM or text.count("[") >= NESTING_LIMIT:
         check_nesting(text)
     try:
-        converted = markup.to_html(text, raw_html=policy != "escape")
+        converted = markup.to_html(text, raw_html=policy != "escape", controls=controls)
     except RecursionError:
         line, message, _over = _nesting(text)
         raise TooDeep(line, message) from None

@@ -99,7 +99,8 @@ class _Tag:
 
 
 def has_shortcodes(text: str) -> bool:
-    return "{{<" in text or "{{%" in text
+    # (a "{" first: one character is found several times faster than a longer mark)
+    return "{" in text and ("{{<" in text or "{{%" in text)
 
 
 def expand(text: str, config: SiteConfig, page: PageInfo) -> Expanded:

@@ -1,5 +1,6 @@
 """The persistent cache's pieces: a journaled mapping and content-addressed bodies."""
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from generator.cache import (
 )
 from generator.errors import Problem
 from generator.load import Parsed, reusable
-from generator.model import path_of, record_of, replaced
+from generator.model import Page, field_names, maker, path_of, record_of, replaced
 
 
 def _names(store: Store) -> set[str]:
@@ -182,3 +183,21 @@ def test_sharded_mappings_are_read_and_changed_shard_by_shard(tmp_path: Path) ->
     assert not store.update_sharded("manifest", {damaged: ("x", 1, 1)})
     store.write("old", {"a": 1})  # as older versions stored it: whole
     assert store.read_sharded("old") == {"a": 1}
+
+
+def test_a_record_made_by_its_maker_is_the_record_its_class_makes() -> None:
+    """``maker`` makes a record as a twin class with the same slots, then turns it into
+    one of the class: equal to the dataclass's, defaults and default factories too, and
+    as frozen."""
+    values = dict(id="en/a", lang="en", kind="page", section="", slug="a", title="A",
+                  date=None, updated=None, summary="", tags=("x",), image="", image_alt="",
+                  image_size=None, draft=False, urgent=False, translation_key="a",
+                  body_html="<p>b</p>", source=Path("content/en/a.md"), path="/en/a/")
+    made, expected = maker(Page)(**values), Page(**values)
+    assert type(made) is Page and made == expected and made.extra is expected.extra
+    assert record_of(Page, tuple(getattr(expected, name) for name in field_names(Page))) \
+        == expected
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.title = "B"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        maker(Page)(*range(3))

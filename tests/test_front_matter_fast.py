@@ -138,3 +138,20 @@ def test_a_file_opening_with_three_dashes_reads_as_one_after_a_blank_line(seed):
         lines = [chance.choice(CLOSERS + LINES * 2) for _ in range(chance.randrange(0, 12))]
         text = "---\n" + "\n".join(lines) + chance.choice(["", "\n", "\n\nBody.\n"])
         assert _read("\n" + text) == _a_line_down(_read(text)), text
+
+
+def test_a_line_read_before_gives_each_page_its_own_list():
+    """Lines whose value is not text are remembered (tags repeat across pages), but
+    each page gets a list of its own: changing one never changes another's."""
+    block = 'title: "A"\ntags: [water, health]\ndraft: false'
+    first = simple_yaml(block)
+    first["tags"].append("changed")
+    second = simple_yaml(block)
+    assert second == {"title": "A", "tags": ["water", "health"], "draft": False}
+    assert second == yaml.load(block, Loader=FrontMatterLoader)
+
+
+@pytest.mark.parametrize("value", ["", "~", "null", "Null", "NULL", "nULL", "none", "x"])
+def test_a_text_field_is_unset_only_where_yaml_reads_null(value):
+    block = f"title: {value}\ntags: [{value or 'a'}]"
+    assert simple_yaml(block) == yaml.load(block, Loader=FrontMatterLoader)

@@ -288,9 +288,47 @@ def test_it_stands_aside_for_other_extensions(monkeypatch):
     text = "Plain *prose* with a [link](/a/)."
     assert markup.to_html(text) == _fast(text)
     calls = []
-    monkeypatch.setattr(prose, "to_html", lambda *args: calls.append(args))
+    monkeypatch.setattr(prose, "to_html", lambda *args, **_options: calls.append(args))
     markup.to_html(text)
     assert len(calls) == 1, "markup asks the fast path first"
     monkeypatch.setattr(markup, "EXTENSIONS", (*markup.EXTENSIONS, "smarty"))
     markup.to_html(text)
     assert len(calls) == 1, "not with extensions it has not been compared with"
+
+
+@pytest.mark.parametrize("text", ["a [b](/c/) d", "![i](/x.png)", "a [^1] b", "- [ ] task",
+                                  "- [x] done", "[X] box", "[", "a[", "!", "x ![", "[]",
+                                  "> quote\n> more", "a > b", ">no space", "x\n>y", "a >",
+                                  "see www.x.org", "WWW.X.ORG", "Ww.x", "wW.", "a http://x",
+                                  "ftp://", "a: b", "w.w.", "w. and W."])
+def test_its_searches_from_each_mark_find_what_whole_text_searches_find(text):
+    """The marks looked for from each ``[``, ``>`` or ``:`` (and ``w.``) are those a
+    search of the whole text for each longer mark finds."""
+    assert prose._bracket_outside(text) == any(m in text for m in prose.OUTSIDE_BRACKETS)
+    assert prose._inner_quote_mark(text) == (
+        text.count(">") != text.startswith("> ") + text.count("\n> "))
+    assert prose._bare_link(text) == any(m in text for m in prose.BARE_LINK)
+
+
+@pytest.mark.parametrize("control", ["\t", "\r", "\x7f", "\x01"])
+def test_a_text_with_a_control_character_is_refused_unless_its_file_held_none(control):
+    text = f"A paragraph{control}with a control character.\n\n## Heading"
+    assert _fast(text) is None
+    toc = markup._converters()[0].treeprocessors["toc"]
+    assert prose.to_html(text, toc.html_heading_id, controls=False) is not None  # trusted
+
+
+@pytest.mark.parametrize("control", ["\t", "\r", "\x7f"])
+def test_a_source_holding_a_control_character_xml_allows_is_not_taken_as_prose(
+        control, tmp_path):
+    """The load phase tells prose its text holds no control character when the file's
+    bytes hold none of those XML allows (the others are removed as it is read)."""
+    from generator.config import load_config
+    from generator.load import load_site
+
+    body = f"Water{control}points restored.\n\nTeams came."
+    source = tmp_path / "content" / "en" / "news" / "a.md"
+    source.parent.mkdir(parents=True)
+    source.write_bytes(f'---\ntitle: "A"\ndate: 2026-01-02\n---\n{body}\n'.encode())
+    page = load_site(load_config(tmp_path)).pages[0]
+    assert page.body_html == _stock(body.replace("\r", "\n")) != _fast(body.replace(control, " "))
