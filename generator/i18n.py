@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from fnmatch import fnmatch
 from functools import cache, lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -382,27 +383,25 @@ def _formatted_date(day: date, code: str, style: str, digits: str = "native") ->
         text = format_date(day, format=style, locale=locale_of(code))
     else:
         form, fields = shape
-        text = form % {name: _DATE_FIELDS.get((code, name, part(day)))
+        known = _DATE_FIELDS.get
+        text = form % {name: known((code, name, part(day)))
                        or _date_field(day, code, name, part(day)) for name, part in fields}
-    return text.translate(digits_of(code, digits))
+    table = _digit_table(code, digits)
+    return text.translate(table) if table else text
 
 
-def _year(day: date) -> int:
-    return day.year
-
-
-def _month(day: date) -> int:
-    return day.month
-
-
-def _day(day: date) -> int:
-    return day.day
+@lru_cache(maxsize=64)
+def _digit_table(code: str, digits: str) -> Mapping[int, str]:
+    """``digits_of``, made once per language (a locale parsed and a table made each time;
+    only read)."""
+    return digits_of(code, digits)
 
 
 # the date fields whose text depends on one part of the date (the year, the month, the
-# day of the month, the day of the week): by field letter, that part
+# day of the month, the day of the week): by field letter, that part (read in C)
 DATE_PARTS: dict[str, Callable[[date], int]] = {
-    "G": _year, "y": _year, "M": _month, "L": _month, "d": _day, "E": date.weekday}
+    "G": attrgetter("year"), "y": attrgetter("year"), "M": attrgetter("month"),
+    "L": attrgetter("month"), "d": attrgetter("day"), "E": date.weekday}
 
 
 class _FieldNames(dict):  # type: ignore[type-arg]
