@@ -490,14 +490,15 @@ class BuildSession:
             bundles = search.bundle_files(  # the search phase's to keep: as recorded, when
                 self.output, config, old if previous_paths is not None else None)  # trusted
             kept = _kept_copies(planned, stale, old, uncompressed) if self.precompress else {}
-            stats = commit(staged, self.output, {job.path for job in planned} | bundles |
-                           kept.keys() | {item.path for item in staged} | unplanned.keys(),
-                           previous_paths, config.owns)
-            made = {item.path: (_key_of(keys, item.path), *item.stamp) for item in staged}
+            paths = list(map(_path_of, planned))
+            made = {path: (keys[path] if path in keys else _key_of(keys, path), *stamp)
+                    for path, _staging, _created, stamp in staged}
+            stats = commit(staged, self.output, made.keys() | paths | bundles | kept.keys() |
+                           unplanned.keys(), previous_paths, config.owns)
             entries = {path: entry for path, entry in old.items()
                        if not config.owns(path)}  # other languages' files, from their builds
-            entries.update((job.path, made.get(job.path) or old.get(job.path, NOT_BUILT))
-                           for job in planned)
+            entries.update(zip(paths, map(made.get, paths), strict=True))  # None: not rendered
+            entries.update((path, old.get(path, NOT_BUILT)) for path in paths - made.keys())
             entries.update(kept)  # compressed copies of outputs not rendered again
             entries.update((path, entry) for path, entry in made.items() if path not in keys)
             entries.update((job.path, old.get(job.path, NOT_BUILT)) for job in deferred)
@@ -1247,6 +1248,8 @@ def _unwritable(site: Site, owners: Mapping[str, Job]) -> list[Problem]:
                               f"output {_shown_path(inside)} would be inside {path}, which is "
                               f"a file of the site ({owners[path].kind}): rename the page or "
                               "file"))
+    if not any(filter(NAME_BYTES.__lt__, map(len, map(str.encode, owners)))):
+        return problems  # no name in any can be too long (looked at in C)
     for path, job in owners.items():
         if len(path.encode()) <= NAME_BYTES:
             continue  # no name in it can be too long

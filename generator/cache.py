@@ -106,8 +106,13 @@ class Store:
         ``spread``, by the whole path (for a mapping only ever read whole: pickling it a
         shard at a time holds a shard's objects in memory at once, not all of them)."""
         parts: list[dict[str, Any]] = [{} for _ in range(SHARDS)]
-        for key, value in mapping.items():
-            parts[zlib.crc32(key.encode()) % SHARDS if spread else shard_index(key)][key] = value
+        crc32 = zlib.crc32
+        if spread:
+            for key, value in mapping.items():
+                parts[crc32(key.encode()) % SHARDS][key] = value
+        else:
+            for key, value in mapping.items():  # (``shard_index``, without its call)
+                parts[crc32(key.rpartition("/")[0].encode()) % SHARDS][key] = value
         self.delete(name)  # no header until every shard is written
         for index, part in enumerate(parts):
             self.write(_shard_name(name, index), part, reducers)

@@ -22,6 +22,7 @@ from generator.model import Asset, Page, Site, replaced
 
 INHERITED = ("date", "image", "image_alt", "tags", "urgent")
 MOMENTS = tuple(map(attrgetter, ("date", "publish_at", "expires")))  # publish or withdraw
+SORT_KEY = attrgetter("sort_key")
 
 
 def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ...] = (),
@@ -55,7 +56,7 @@ def link_site(config: SiteConfig, pages: Iterable[Page], assets: tuple[Asset, ..
     intros: dict[str, dict[str, str]] = defaultdict(dict)  # lang → section → its _index.md
     terms: dict[str, dict[str, dict[str, list[Page]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list)))  # lang → taxonomy → term → pages
-    for page in sorted(by_id.values(), key=lambda p: p.sort_key):  # every list: newest first
+    for page in sorted(by_id.values(), key=SORT_KEY):  # every list: newest first
         key = "/".join(page.sections)
         prefixes = _prefixes(page.sections)
         for prefix in prefixes:  # every section exists, if only by its folder
@@ -263,7 +264,7 @@ def _inherit_from(page: Page, source: Page) -> Page:
         changes.update(image_size=source.image_size, image_file=source.image_file)
         if "image_alt" in page.fields_set:
             changes.pop("image_alt", None)
-    if page.source.name == "index.md" and source.resources:  # a translation's bundle uses
+    if source.resources and page.source.name == "index.md":  # a translation's bundle uses
         own = {path.name for path in page.resources}      # its source's photos, no copies
         shared = tuple(path for path in source.resources if path.name not in own)
         if shared:
@@ -311,7 +312,8 @@ def section_order(pages: Iterable[Page]) -> list[Page]:
 
 def section_key(page: Page) -> tuple[bool, int, float, str, str]:
     """A page's place in its section's list (``section_order``)."""
-    return (page.weight == 0, page.weight, page.sort_key[0],
+    date = page.date  # (``page.sort_key[0]``, without the property's call)
+    return (page.weight == 0, page.weight, -(date.timestamp() if date else 0.0),
             (page.link_title or page.title).casefold(), page.id)
 
 
@@ -377,7 +379,7 @@ def _listed(config: SiteConfig, articles: Mapping[str, list[Page]],
                 for prefix in _prefixes(page.sections):
                     own.setdefault(prefix, []).append(page)
         if language.fallback:  # merged lists: newest first again
-            own[""] = sorted(own[""], key=lambda p: p.sort_key)
+            own[""] = sorted(own[""], key=SORT_KEY)
         listed[lang] = {key: pages if not key else section_order(pages)
                         for key, pages in own.items()}
     return listed
@@ -415,7 +417,10 @@ def _translation_groups(pages: Iterable[Page],
 
 
 def _ids(pages: list[Page]) -> tuple[str, ...]:
-    return tuple(p.id for p in pages)
+    return tuple(map(_ID, pages))
+
+
+_ID = attrgetter("id")
 
 
 def _freeze_list(table: Mapping[str, list[Page]]) -> Mapping[str, tuple[str, ...]]:

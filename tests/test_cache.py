@@ -17,7 +17,16 @@ from generator.cache import (
 )
 from generator.errors import Problem
 from generator.load import Parsed, reusable
-from generator.model import Page, field_names, maker, path_of, record_of, replaced
+from generator.model import (
+    Page,
+    field_names,
+    maker,
+    path_of,
+    quick_maker,
+    record_of,
+    replaced,
+)
+from generator.render import Job
 
 
 def _names(store: Store) -> set[str]:
@@ -201,3 +210,23 @@ def test_a_record_made_by_its_maker_is_the_record_its_class_makes() -> None:
         made.title = "B"  # type: ignore[misc]
     with pytest.raises(TypeError):
         maker(Page)(*range(3))
+
+
+def test_replaced_and_quick_makers_make_what_the_dataclass_makes() -> None:
+    """``replaced`` is ``dataclasses.replace`` (a twin-made copy, as frozen; a name no
+    field has refused), and ``quick_maker`` makes the record its class makes, from
+    positions and keywords, for a class ``pickled_by_fields`` or not."""
+    page = Page(id="en/a", lang="en", kind="article", section="news", slug="a", title="A",
+                date=None, updated=None, summary="", tags=("x",), image="", image_alt="",
+                image_size=None, draft=False, urgent=False, translation_key="a",
+                body_html="", source=Path("content/en/news/a.md"), path="/en/news/a/")
+    copy = replaced(page, kind="page", title="B")
+    assert type(copy) is Page and copy == dataclasses.replace(page, kind="page", title="B")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.title = "C"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        replaced(page, titel="B")
+    made = quick_maker(Job)("a/index.html", "page", "en", "page.html", key="k")
+    assert type(made) is Job and made == Job("a/index.html", "page", "en", "page.html",
+                                             key="k")
+    assert made.context is Job("x", "y").context and quick_maker(Job) is not Job

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
 from html import escape
+from itertools import compress, count, repeat
+from operator import contains
 
 from generator import history
 from generator.config import SiteConfig
@@ -65,8 +67,9 @@ def _split(site: Site, groups: tuple[tuple[Mapping[str, str], str], ...]) -> Ite
     config = site.config
     files: list[tuple[str, str]] = []  # (site path, lastmod) for the index
     texts = list(map(_group_text, groups))  # made once for the languages' files
-    for lang in config.language_codes:
-        chosen = [index for index, (group, _lastmod) in enumerate(groups) if lang in group]
+    members = [group.keys() for group, _lastmod in groups]
+    for lang in config.language_codes:  # (each group holding the language, found in C)
+        chosen = list(compress(count(), map(contains, members, repeat(lang))))
         for number, start in enumerate(range(0, len(chosen), URLS_PER_FILE), 1):
             indexes = chosen[start:start + URLS_PER_FILE]
             chunk = tuple(map(groups.__getitem__, indexes))
