@@ -447,16 +447,33 @@ class Seal:
             os.close(descriptor)
         return cls(folders, stats.tobytes(), time.time_ns())
 
+    @classmethod
+    def settled(cls, output: Path, folders: bytes) -> Seal | None:
+        """``take``, after waiting out a fine grain when a folder changed just now (a
+        build sealing what it wrote: a seal too near a change is never trusted, so the
+        next check would stat every output instead of these folders)."""
+        seal = cls.take(output, folders)
+        wait = seal.unsettled() if seal is not None else 0
+        if 0 < wait <= SEAL_FINE:
+            time.sleep(wait / 1e9)
+            seal = cls.take(output, folders)
+        return seal
+
     def racy(self) -> bool:
         """Whether a folder changed so near the seal that a change after it may have
         left the same times (within a tick of the clock file systems stamp with; two
         seconds where their times have no fraction of a second)."""
+        return self.unsettled() > 0
+
+    def unsettled(self) -> int:
+        """How long (ns) after the seal its newest folder time leaves the grain: a seal
+        taken that much later would not be ``racy`` (0: it is not)."""
         stats = array("q")
         stats.frombytes(self.stats)
         times = [value for index, value in enumerate(stats) if index % 3]
         grain = SEAL_COARSE if all(value % 1_000_000_000 == 0 for value in times) \
             else SEAL_FINE
-        return max(times, default=self.taken) > self.taken - grain
+        return max(0, max(times, default=self.taken) - (self.taken - grain))
 
     def holds(self, output: Path) -> bool:
         """Whether every folder is as sealed, and was so long enough before (``racy``)."""
@@ -588,7 +605,7 @@ def seal_outputs(store: Store, name: str, manifest: Mapping[str, Entry],
         store.delete(SEAL_PREFIX + name)
         return
     _store_seal(store, name, store.sharded_identity(name),
-                Seal.take(output, seal_folders(manifest)), len(manifest))
+                Seal.settled(output, seal_folders(manifest)), len(manifest))
 
 
 def reseal_outputs(store: Store, name: str, before: tuple[object, ...],
@@ -607,7 +624,7 @@ def reseal_outputs(store: Store, name: str, before: tuple[object, ...],
         store.delete(SEAL_PREFIX + name)
         return
     _store_seal(store, name, store.sharded_identity(name),
-                Seal.take(output, sealed.seal.folders), sum(sizes))
+                Seal.settled(output, sealed.seal.folders), sum(sizes))
 
 
 def unchanged(config: SiteConfig, output: Path, now: float | None = None,
